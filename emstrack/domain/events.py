@@ -1,0 +1,214 @@
+"""UPU item event codes: the catalogue, the normalised status of each, and the Event value.
+
+Statuses come from an exact lookup in `CATALOGUE`, never from the operator's free text
+("could not be delivered" contains "delivered"). A code not in the catalogue is kept with its
+raw text and has status `unknown`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """The coarse status of an item (../shared/spec/events.md §3)."""
+
+    INFO_RECEIVED = "info_received"
+    ACCEPTED = "accepted"
+    IN_TRANSIT = "in_transit"
+    CUSTOMS_EXPORT = "customs_export"
+    CUSTOMS_IMPORT = "customs_import"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AWAITING_PICKUP = "awaiting_pickup"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERED = "delivered"
+    TERMINATED = "terminated"
+    UNKNOWN = "unknown"
+
+
+#: Statuses that end an item's journey: a later non-terminal scan does not undo them.
+TERMINAL = frozenset({Status.DELIVERED, Status.TERMINATED})
+
+
+class Leg(StrEnum):
+    ORIGIN = "origin"
+    TRANSIT = "transit"
+    DESTINATION = "destination"
+
+
+@dataclass(frozen=True, slots=True)
+class EventCode:
+    """One catalogue entry. `rank` orders codes along the journey, to break ties in time."""
+
+    code: str
+    label_en: str
+    label_zh: str
+    leg: Leg
+    status: Status
+    detail: str | None
+    rank: int
+
+    def label(self, lang: str = "en") -> str:
+        return self.label_zh if lang.startswith("zh") else self.label_en
+
+
+_O, _T, _D = Leg.ORIGIN, Leg.TRANSIT, Leg.DESTINATION
+_S = Status
+
+# (code, English, Simplified Chinese, leg, status, detail), in journey order.
+_TABLE: tuple[tuple[str, str, str, Leg, Status, str | None], ...] = (
+    ("EMA", "Posted / collected", "收寄", _O, _S.ACCEPTED, None),
+    ("EMB", "Arrived at outward office of exchange", "到达出口互换局", _O, _S.IN_TRANSIT, None),
+    ("EXA", "Presented to export customs", "已交出口海关/安检", _O, _S.CUSTOMS_EXPORT, "presented"),
+    ("EXB", "Held by export customs", "出口海关/安检扣留", _O, _S.CUSTOMS_EXPORT, "held"),
+    ("EXC", "Released by export customs", "出口海关/安检放行", _O, _S.CUSTOMS_EXPORT, "released"),
+    ("EXD", "Held at outward office of exchange", "在出口互换局滞留", _O, _S.IN_TRANSIT, None),
+    ("EXX", "Export cancelled", "出口取消", _O, _S.TERMINATED, "export_cancelled"),
+    ("EMC", "Departed outward office of exchange", "离开出口互换局", _O, _S.IN_TRANSIT, None),
+    ("EMJ", "Arrived at transit office of exchange", "到达转运互换局", _T, _S.IN_TRANSIT, None),
+    ("EMK", "Departed transit office of exchange", "离开转运互换局", _T, _S.IN_TRANSIT, None),
+    ("EMD", "Arrived at inward office of exchange", "到达进口互换局", _D, _S.IN_TRANSIT, None),
+    ("EDA", "Held at inward office of exchange", "在进口互换局滞留", _D, _S.IN_TRANSIT, None),
+    ("EDB", "Presented to import customs", "已交进口海关", _D, _S.CUSTOMS_IMPORT, "presented"),
+    ("EME", "Held by import customs", "进口海关扣留", _D, _S.CUSTOMS_IMPORT, "held"),
+    ("EDC", "Released by import customs", "进口海关放行", _D, _S.CUSTOMS_IMPORT, "released"),
+    ("EMF", "Departed inward office of exchange", "离开进口互换局", _D, _S.IN_TRANSIT, None),
+    ("EDD", "Arrived at sorting centre", "到达处理中心", _D, _S.IN_TRANSIT, None),
+    ("EDE", "Left sorting centre", "离开处理中心", _D, _S.IN_TRANSIT, None),
+    ("EMG", "Arrived at delivery office", "到达投递局", _D, _S.IN_TRANSIT, None),
+    ("EDF", "Held at delivery office", "在投递局滞留", _D, _S.AWAITING_PICKUP, None),
+    ("EDG", "Out for delivery", "安排投递", _D, _S.OUT_FOR_DELIVERY, None),
+    ("EDH", "Ready for pick-up at collection point", "到达自提点，待收件人领取", _D,
+     _S.AWAITING_PICKUP, None),
+    ("EMH", "Delivery attempted, not delivered", "投递未成功", _D, _S.DELIVERY_FAILED, None),
+    ("EMI", "Delivered", "已妥投", _D, _S.DELIVERED, None),
+    ("EDX", "Import terminated", "进口终止", _D, _S.TERMINATED, "import_terminated"),
+)  # fmt: skip
+
+CATALOGUE: dict[str, EventCode] = {
+    code: EventCode(code, en, zh, leg, status, detail, rank)
+    for rank, (code, en, zh, leg, status, detail) in enumerate(_TABLE, start=1)
+}
+
+#: Status labels for people: (English, Simplified Chinese).
+STATUS_LABELS: dict[Status, tuple[str, str]] = {
+    Status.INFO_RECEIVED: ("Announced by the sender's post, not scanned yet", "已收到电子信息，尚未收寄扫描"),
+    Status.ACCEPTED: ("Posted", "已收寄"),
+    Status.IN_TRANSIT: ("In transit", "运输中"),
+    Status.CUSTOMS_EXPORT: ("At export customs", "出口海关处理中"),
+    Status.CUSTOMS_IMPORT: ("At import customs", "进口海关处理中"),
+    Status.OUT_FOR_DELIVERY: ("Out for delivery", "派送中"),
+    Status.AWAITING_PICKUP: ("Waiting for collection", "待领取"),
+    Status.DELIVERY_FAILED: ("Delivery attempted", "投递未成功"),
+    Status.DELIVERED: ("Delivered", "已妥投"),
+    Status.TERMINATED: ("Stopped", "已终止"),
+    Status.UNKNOWN: ("Status unknown", "状态未知"),
+}  # fmt: skip
+
+
+def describe(code: str) -> EventCode | None:
+    """The catalogue entry of a code, or None for a code we do not know."""
+    return CATALOGUE.get(code.strip().upper())
+
+
+def status_of(code: str) -> Status:
+    entry = describe(code)
+    return entry.status if entry else Status.UNKNOWN
+
+
+def status_label(status: Status, lang: str = "en") -> str:
+    en, zh = STATUS_LABELS[status]
+    return zh if lang.startswith("zh") else en
+
+
+def dedupe_key(
+    code: str, occurred_local: datetime, office_code: str | None, office_name: str | None
+) -> str:
+    """The identity of an event within one item (spec events.md §4).
+
+    Time truncated to the minute (many sources print minutes only); office name trimmed and
+    case-folded. Hashed to a fixed width so it indexes compactly.
+    """
+    office = (office_code or "").strip().upper() or " ".join((office_name or "").split()).casefold()
+    minute = occurred_local.replace(second=0, microsecond=0).isoformat(timespec="minutes")
+    text = f"{code.strip().upper()}|{minute}|{office}"
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One scan of one item, as reported, with its times kept honest.
+
+    `occurred_local` is the office's wall-clock time, naive, exactly as given. `utc_offset_min`
+    is known from the source or derived from the office's country, or None; `occurred_utc` is
+    derived from it only when it is known.
+    """
+
+    code: str
+    occurred_local: datetime
+    utc_offset_min: int | None = None
+    office_code: str | None = None
+    office_name: str | None = None
+    country: str | None = None
+    next_office_code: str | None = None
+    reason_code: str | None = None
+    reason_text: str | None = None
+    action_code: str | None = None
+    action_text: str | None = None
+    retention_code: str | None = None
+    retention_text: str | None = None
+    signatory: str | None = None
+    description: str | None = None
+    source: str | None = None
+    ingested_at: datetime | None = None
+    raw: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def occurred_utc(self) -> datetime | None:
+        if self.utc_offset_min is None:
+            return None
+        return (self.occurred_local - timedelta(minutes=self.utc_offset_min)).replace(tzinfo=UTC)
+
+    @property
+    def entry(self) -> EventCode | None:
+        return CATALOGUE.get(self.code)
+
+    @property
+    def status(self) -> Status:
+        entry = CATALOGUE.get(self.code)
+        return entry.status if entry else Status.UNKNOWN
+
+    @property
+    def detail(self) -> str | None:
+        entry = CATALOGUE.get(self.code)
+        return entry.detail if entry else None
+
+    def label(self, lang: str = "en") -> str:
+        """The canonical label; for an unknown code, the operator's own text or the raw code."""
+        entry = CATALOGUE.get(self.code)
+        if entry:
+            return entry.label(lang)
+        return self.description or self.code
+
+    @property
+    def key(self) -> str:
+        return dedupe_key(self.code, self.occurred_local, self.office_code, self.office_name)
+
+
+_MERGEABLE = tuple(
+    f.name for f in fields(Event) if f.name not in ("code", "occurred_local", "ingested_at", "raw")
+)
+
+
+def merge(stored: Event, newcomer: Event) -> Event:
+    """A duplicate adds detail only: fill the stored event's empty fields from the newcomer."""
+    changes = {
+        name: getattr(newcomer, name)
+        for name in _MERGEABLE
+        if getattr(stored, name) in (None, "") and getattr(newcomer, name) not in (None, "")
+    }
+    return replace(stored, **changes) if changes else stored
