@@ -1,0 +1,245 @@
+"""The `emstrack` command: track, import, serve, db, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from emstrack.config import Settings, get_settings
+from emstrack.errors import EmstrackError
+from emstrack.store import queries
+from emstrack.store.engine import current_revision, ensure_schema, make_engine, upgrade
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+app = typer.Typer(
+    help="Track & trace for EMS and every UPU S10 postal item.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema: upgrade, show the revision.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+#: Exit status of `emstrack import` when every file was read but some rows were rejected.
+EXIT_SOME_REJECTED = 3
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        err.print(f"[red]Bad configuration:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_schema(engine, auto_migrate=settings.auto_migrate)
+    except EmstrackError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    return engine
+
+
+@app.command()
+def track(
+    numbers: Annotated[list[str], typer.Argument(help="Tracking numbers, in any spelling.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    domestic: Annotated[
+        bool | None,
+        typer.Option("--domestic/--international", help="Expect domestic or S10 numbers."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of labels: en or zh.")] = "en",
+) -> None:
+    """Show where items are: status and history, newest first."""
+    from emstrack.domain.s10 import Scope
+    from emstrack.lookup import Tracker
+
+    settings = _settings()
+    scope = Scope.ANY if domestic is None else Scope.DOMESTIC if domestic else Scope.INTERNATIONAL
+    tracker = Tracker(_engine(settings), settings)
+    results = tracker.lookup_many(numbers, scope)
+    if as_json:
+        docs = [r.to_dict(lang) for r in results]
+        payload = docs[0] if len(docs) == 1 else docs
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        from emstrack.clirender import render_result
+
+        for result in results:
+            render_result(out, result, lang)
+    if any(r.outcome == "invalid" for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files (.gz too).")],
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, max=100_000, help="Events per transaction.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Import scan events from files: nothing lost, nothing stored twice.
+
+    Rejected rows go to NAME.rejects.csv / .jsonl next to each input. Exit status: 0 when all
+    rows were imported, 3 when some were rejected, 1 when a file could not be read at all.
+    """
+    from emstrack.ingest.files import import_file
+
+    settings = _settings()
+    if batch_size:
+        settings = settings.model_copy(update={"import_batch_size": batch_size})
+    engine = _engine(settings)
+    failed = rejected = False
+    table = Table("file", "read", "new", "duplicate", "rejected", "rejects file")
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    )
+    with progress:
+        for path in files:
+            size = path.stat().st_size if path.is_file() else None
+            task = progress.add_task(path.name, total=size)
+            try:
+                summary = import_file(
+                    engine,
+                    path,
+                    settings,
+                    on_progress=lambda done, t=task: progress.update(t, completed=done),
+                )
+            except EmstrackError as exc:
+                failed = True
+                err.print(f"[red]{exc}[/red]")
+                continue
+            finally:
+                progress.remove_task(task)
+            rejected = rejected or summary.rejected > 0
+            table.add_row(
+                path.name,
+                f"{summary.read:,}",
+                f"{summary.new:,}",
+                f"{summary.duplicate:,}",
+                f"{summary.rejected:,}",
+                str(summary.rejects_path or "—"),
+            )
+    out.print(table)
+    if failed:
+        raise typer.Exit(1)
+    if rejected:
+        err.print("Some rows were rejected: see the rejects file for each line and its reason.")
+        raise typer.Exit(EXIT_SOME_REJECTED)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+) -> None:
+    """Start the web server (API and pages)."""
+    import uvicorn
+
+    settings = _settings()
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        examples = [
+            number
+            for status in ("delivered", "in_transit", "customs_import", "delivery_failed")
+            for number in queries.sample_numbers(conn, status)
+        ]
+    engine.dispose()
+    base = f"http://{host}:{port}"
+    out.print(f"emstrack on [bold]{base}[/bold]  (API docs: {base}/docs)")
+    if examples:
+        out.print("Try: " + "  ".join(f"{base}/api/v1/tracking/{n}" for n in examples[:2]))
+        out.print("     emstrack track " + " ".join(examples))
+    uvicorn.run(
+        "emstrack.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    items: Annotated[int, typer.Option(min=1, help="How many items to create.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same data.")] = 1,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing if the database has items.")
+    ] = False,
+) -> None:
+    """Fill the database with realistic synthetic tracking histories."""
+    from emstrack.demo import load_demo
+
+    settings = _settings()
+    engine = _engine(settings)
+    with engine.connect() as conn:
+        existing = queries.count_items(conn)
+    if if_empty and existing:
+        out.print(f"The database already has {existing:,} items; no demo data added.")
+        return
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("Writing demo items", total=items)
+        summary = load_demo(
+            engine,
+            items=items,
+            seed=seed,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    out.print(f"Demo data: {summary.items:,} items, {summary.events:,} events.")
+    table = Table("scenario", "tracking number")
+    for scenario, number in summary.examples.items():
+        table.add_row(scenario, number)
+    out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the database migrations."""
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    upgrade(engine, revision)
+    out.print(f"Database at revision {current_revision(engine)}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's schema revision."""
+    engine = make_engine(_settings().database_url)
+    out.print(current_revision(engine) or "empty (no revision)")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,69 @@
+"""Settings: one typed object read from `EMSTRACK_*` environment variables, validated at start.
+
+Every setting has a default and a description; `tests/test_docs.py` fails if the README's
+configuration table misses one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EMSTRACK_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///emstrack.db",
+        description="SQLAlchemy URL of the database: a SQLite file (default `emstrack.db` in the "
+        "current directory) or `postgresql+psycopg://user@host/db`.",
+    )
+    auto_migrate: bool = Field(
+        default=True,
+        description="Apply database migrations at start where it is safe: always on SQLite, and "
+        "on PostgreSQL only to an empty database. Otherwise run `emstrack db upgrade`.",
+    )
+    home_country: str = Field(
+        default="CN",
+        description="Country of the operator running the service: the suffix suggested when a "
+        "number's country suffix was left off, and the country of domestic numbers.",
+    )
+    strict_countries: bool = Field(
+        default=False,
+        description="Reject S10 numbers whose country suffix is not a known issuer (otherwise a "
+        "warning).",
+    )
+    reuse_after_days: int = Field(
+        default=365,
+        ge=30,
+        description="An event this many days after an item's last event (or before its first) "
+        "starts a new item with the same number (UPU S10 allows reuse after 12 months).",
+    )
+    first_scan_grace_hours: int = Field(
+        default=48,
+        ge=1,
+        description="How long after posting a valid number may show no scan before it is odd; "
+        "used in the `not_found_yet` advice.",
+    )
+    import_batch_size: int = Field(
+        default=5000,
+        ge=1,
+        le=100_000,
+        description="Events written per transaction by `emstrack import`.",
+    )
+
+    @field_validator("home_country")
+    @classmethod
+    def _upper_country(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError("must be a two-letter country code such as CN")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

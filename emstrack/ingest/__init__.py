@@ -1,0 +1,1 @@
+"""Ingest: validate incoming scan events, de-duplicate them, record them, report rejects."""

@@ -1,0 +1,246 @@
+"""Bulk import of event files: CSV with a header row, or JSON Lines; plain or gzip-compressed.
+
+Streamed with constant memory and written in batches, each batch one transaction. A bad row
+never stops the good ones and is never dropped in silence: it goes to a rejects file next to the
+input (`NAME.rejects.csv` or `NAME.rejects.jsonl`) with its line number and the reason, in the
+input's own format, so that it can be corrected and imported again (the columns `reject_line`
+and `reject_reason` are ignored on import).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine
+
+from emstrack.config import Settings
+from emstrack.errors import InputError
+from emstrack.ingest.records import REQUIRED, IncomingEvent, RecordError, parse_record
+from emstrack.ingest.writer import record
+
+#: Columns a rejects file adds; ignored when a corrected rejects file is imported again.
+REJECT_COLUMNS = ("reject_line", "reject_reason")
+
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    path: Path
+    read: int = 0
+    new: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    rejects_path: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "read": self.read,
+            "new": self.new,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "rejects_file": str(self.rejects_path) if self.rejects_path else None,
+        }
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    record: dict[str, Any] | None  # None when the line itself could not be read
+    text: str = ""  # JSON Lines: the line as read, for the rejects file
+    fields: list[str] | None = None  # CSV: the row's fields as read
+    error: str | None = None
+
+
+def file_format(path: Path) -> str:
+    """'csv' or 'jsonl', from the file name (a `.gz` ending is looked through)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    ext = suffixes[-1] if suffixes else ""
+    if ext in (".csv", ".tsv", ".txt"):
+        return "csv"
+    if ext in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise InputError(
+        "unknown_file_type",
+        f"{path.name}: cannot tell the format from the name.",
+        "Name CSV files *.csv and JSON Lines files *.jsonl (optionally followed by .gz).",
+    )
+
+
+def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper]:
+    raw = path.open("rb")
+    stream: IO[bytes] = raw
+    if path.suffix.lower() == ".gz":
+        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+    # surrogateescape: a line with broken UTF-8 is rejected on its own, never the whole file.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    return raw, text
+
+
+def _has_surrogates(value: Any) -> bool:
+    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_Row]]:
+    sample = text.read(64 * 1024)
+    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    try:
+        dialect = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", ",;\t|")
+    except csv.Error:
+        pass
+    text.seek(0)
+    reader = csv.reader(text, dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError("empty_file", f"{path.name}: the file is empty.") from None
+    names = [name.strip().lower() for name in header]
+    missing = [name for name in REQUIRED if name not in names]
+    if missing:
+        raise InputError(
+            "missing_columns",
+            f"{path.name}: the header row lacks {', '.join(missing)}; "
+            f"it has {', '.join(names) or 'no columns'}.",
+            "The first row must name the columns; see the README for the field list.",
+        )
+
+    def rows() -> Iterator[_Row]:
+        line = reader.line_num + 1
+        for fields in reader:
+            start, line = line, reader.line_num + 1
+            if not any(field.strip() for field in fields):
+                continue
+            if any(_has_surrogates(field) for field in fields):
+                yield _Row(start, None, fields=fields, error="the row is not valid UTF-8")
+            elif len(fields) != len(names):
+                error = f"the row has {len(fields)} fields, the header has {len(names)}"
+                yield _Row(start, None, fields=fields, error=error)
+            else:
+                yield _Row(start, dict(zip(names, fields, strict=True)), fields=fields)
+
+    return header, rows()
+
+
+def _jsonl_rows(text: io.TextIOWrapper) -> Iterator[_Row]:
+    for number, line in enumerate(text, start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if _has_surrogates(stripped):
+            yield _Row(number, None, stripped, error="the line is not valid UTF-8")
+            continue
+        try:
+            value = json.loads(stripped)
+        except ValueError as exc:
+            yield _Row(number, None, stripped, error=f"not valid JSON ({exc})")
+            continue
+        if not isinstance(value, dict):
+            error = "expected a JSON object with the event's fields"
+            yield _Row(number, None, stripped, error=error)
+            continue
+        yield _Row(number, value, stripped)
+
+
+class _Rejects:
+    """The rejects file, created only when the first row is rejected."""
+
+    def __init__(self, path: Path, fmt: str, header: list[str] | None) -> None:
+        self.path = path.with_name(path.name.removesuffix(".gz"))
+        stem = self.path.stem if self.path.suffix else self.path.name
+        self.path = self.path.with_name(f"{stem}.rejects.{'csv' if fmt == 'csv' else 'jsonl'}")
+        self.fmt = fmt
+        self.header = header
+        self._file: IO[str] | None = None
+        self._csv: Any = None
+
+    def add(self, row: _Row, reason: str) -> None:
+        if self._file is None:
+            self._file = self.path.open("w", encoding="utf-8", errors="surrogateescape", newline="")
+            if self.fmt == "csv":
+                self._csv = csv.writer(self._file)
+                self._csv.writerow([*REJECT_COLUMNS, *(self.header or [])])
+        if self.fmt == "csv":
+            self._csv.writerow([row.line, reason, *(row.fields or [])])
+        else:
+            entry: dict[str, Any] = {"reject_line": row.line, "reject_reason": reason}
+            if row.record is not None:
+                entry.update(row.record)
+            else:
+                entry["text"] = row.text
+            self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def close(self) -> Path | None:
+        if self._file is None:
+            return None
+        self._file.close()
+        return self.path
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    settings: Settings,
+    *,
+    on_progress: Progress | None = None,
+) -> ImportSummary:
+    """Import one file; returns the counts. Raises `InputError` only for a file-wide problem."""
+    fmt = file_format(path)
+    if not path.is_file():
+        raise InputError("no_such_file", f"{path}: no such file.")
+    summary = ImportSummary(path)
+    raw, text = _open_text(path)
+    with raw, text:
+        if fmt == "csv":
+            header, rows = _csv_rows(text, path)
+        else:
+            header, rows = None, _jsonl_rows(text)
+        rejects = _Rejects(path, fmt, header)
+        batch: list[IncomingEvent] = []
+        reuse = timedelta(days=settings.reuse_after_days)
+
+        def flush() -> None:
+            result = record(engine, batch, reuse_after=reuse)
+            summary.new += result.stored
+            summary.duplicate += result.duplicates
+            batch.clear()
+            if on_progress is not None:
+                on_progress(raw.tell())
+
+        try:
+            for row in rows:
+                summary.read += 1
+                if row.record is None:
+                    summary.rejected += 1
+                    rejects.add(row, row.error or "unreadable")
+                    continue
+                fields = {k: v for k, v in row.record.items() if k not in REJECT_COLUMNS}
+                try:
+                    batch.append(
+                        parse_record(
+                            fields,
+                            source=path.name,
+                            home_country=settings.home_country,
+                            strict=settings.strict_countries,
+                        )
+                    )
+                except RecordError as exc:
+                    summary.rejected += 1
+                    rejects.add(row, str(exc))
+                    continue
+                if len(batch) >= settings.import_batch_size:
+                    flush()
+            flush()
+        finally:
+            summary.rejects_path = rejects.close()
+    return summary

@@ -1,0 +1,217 @@
+"""One incoming event record (a CSV row, a JSON object, an API body) checked and made a value.
+
+A record is either accepted whole or rejected with every reason at once; it is never
+half-accepted, and a value is never silently cut or changed. Unknown extra fields are kept in
+the raw payload.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from emstrack.domain import s10
+from emstrack.domain.events import Event
+from emstrack.domain.times import TimeParseError, offset_for, parse_event_time, parse_offset
+
+#: The fields of an event record, as documented in the README. The first three are required.
+REQUIRED = ("tracking_number", "event_code", "event_time")
+OPTIONAL = (
+    "utc_offset",
+    "office_code",
+    "office_name",
+    "country",
+    "next_office_code",
+    "reason_code",
+    "reason_text",
+    "action_code",
+    "action_text",
+    "retention_code",
+    "retention_text",
+    "signatory",
+    "destination_postcode",
+    "origin_country",
+    "destination_country",
+    "description",
+    "source",
+)
+FIELDS = REQUIRED + OPTIONAL
+
+# Longest value accepted per field: the column widths of the store.
+_MAX_LENGTH = {
+    "tracking_number": 64,
+    "event_code": 8,
+    "event_time": 64,
+    "utc_offset": 16,
+    "office_code": 16,
+    "office_name": 200,
+    "country": 2,
+    "next_office_code": 16,
+    "reason_code": 16,
+    "reason_text": 500,
+    "action_code": 16,
+    "action_text": 500,
+    "retention_code": 16,
+    "retention_text": 500,
+    "signatory": 200,
+    "destination_postcode": 32,
+    "origin_country": 2,
+    "destination_country": 2,
+    "description": 1000,
+    "source": 100,
+}
+_COUNTRY_FIELDS = ("country", "origin_country", "destination_country")
+_EVENT_CODE = re.compile(r"[A-Z0-9]{2,8}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_CODE_FIELDS = ("office_code", "next_office_code", "reason_code", "action_code", "retention_code")
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """A checked record: the item it belongs to, what it says of the item, and the event."""
+
+    number: str
+    kind: str
+    service: str | None
+    origin_country: str | None
+    destination_country: str | None
+    destination_postcode: str | None
+    event: Event
+
+
+class RecordError(ValueError):
+    """A record that cannot be accepted; `reasons` lists every problem found."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(type(value).__name__)
+    text = str(value).strip()
+    return text or None
+
+
+def parse_record(
+    record: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    home_country: str = "CN",
+    strict: bool = False,
+    now: datetime | None = None,
+) -> IncomingEvent:
+    """Check one record and build its event, or raise `RecordError` with every reason."""
+    reasons: list[str] = []
+    values: dict[str, str | None] = {}
+    for name in FIELDS:
+        try:
+            value = _clean(record.get(name))
+        except TypeError as exc:
+            reasons.append(f"{name}: expected text, got {exc}")
+            continue
+        if value is not None and len(value) > _MAX_LENGTH[name]:
+            reasons.append(f"{name}: longer than {_MAX_LENGTH[name]} characters")
+            continue
+        if value is not None and "\x00" in value:
+            reasons.append(f"{name}: contains a NUL character")
+            continue
+        values[name] = value
+    for name in REQUIRED:
+        if name not in values or values[name] is None:
+            if not any(r.startswith(f"{name}:") for r in reasons):
+                reasons.append(f"{name}: required and missing")
+
+    number = kind = service = None
+    raw_number = values.get("tracking_number")
+    if raw_number:
+        parsed = s10.parse(raw_number, home_country=home_country, strict=strict)
+        if parsed.valid:
+            number, kind, service = parsed.number, parsed.kind.value, parsed.service
+        else:
+            errors = [p.message for p in parsed.problems if p.severity == "error"]
+            reasons.append(f"tracking_number: {' '.join(errors)}")
+
+    code = values.get("event_code")
+    if code is not None:
+        code = code.upper()
+        if not _EVENT_CODE.fullmatch(code):
+            reasons.append(
+                "event_code: expected a UPU event code of letters and digits such as EMA, "
+                f"got {code!r}"
+            )
+
+    for name in (*_COUNTRY_FIELDS, *_CODE_FIELDS):
+        value = values.get(name)
+        if value is not None:
+            values[name] = value.upper()
+    for name in _COUNTRY_FIELDS:
+        value = values.get(name)
+        if value is not None and not _COUNTRY.fullmatch(value):
+            reasons.append(f"{name}: expected a two-letter country code such as CN, got {value!r}")
+
+    local: datetime | None = None
+    offset: int | None = None
+    if values.get("event_time"):
+        try:
+            local, offset = parse_event_time(values["event_time"] or "")
+        except TimeParseError as exc:
+            reasons.append(f"event_time: {exc}")
+    if values.get("utc_offset"):
+        try:
+            given = parse_offset(values["utc_offset"] or "")
+        except TimeParseError as exc:
+            reasons.append(f"utc_offset: {exc}")
+        else:
+            if offset is not None and offset != given:
+                reasons.append(
+                    "utc_offset: disagrees with the offset written in event_time "
+                    f"({values['utc_offset']} against {values['event_time']})"
+                )
+            offset = given
+
+    if reasons:
+        raise RecordError(reasons)
+    assert number is not None and kind is not None and code is not None and local is not None
+
+    if offset is None:
+        offset = offset_for(values.get("country"), local, values.get("office_code"))
+
+    extras = {k: v for k, v in record.items() if k not in FIELDS}
+    raw: dict[str, Any] = {k: record[k] for k in FIELDS if k in record}
+    raw.update(extras)
+    event = Event(
+        code=code,
+        occurred_local=local,
+        utc_offset_min=offset,
+        office_code=values.get("office_code"),
+        office_name=values.get("office_name"),
+        country=values.get("country"),
+        next_office_code=values.get("next_office_code"),
+        reason_code=values.get("reason_code"),
+        reason_text=values.get("reason_text"),
+        action_code=values.get("action_code"),
+        action_text=values.get("action_text"),
+        retention_code=values.get("retention_code"),
+        retention_text=values.get("retention_text"),
+        signatory=values.get("signatory"),
+        description=values.get("description"),
+        source=values.get("source") or source,
+        ingested_at=now or datetime.now(UTC),
+        raw=raw,
+    )
+    return IncomingEvent(
+        number=number,
+        kind=kind,
+        service=service,
+        origin_country=values.get("origin_country"),
+        destination_country=values.get("destination_country"),
+        destination_postcode=values.get("destination_postcode"),
+        event=event,
+    )

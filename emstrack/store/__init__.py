@@ -1,0 +1,4 @@
+"""Storage: the schema (SQLAlchemy Core), engines per dialect, migrations and queries.
+
+The only package that imports SQLAlchemy.
+"""

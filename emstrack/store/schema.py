@@ -1,0 +1,90 @@
+"""The tables, laid out for the lookup (the hot path) and for sharding by tracking number.
+
+Every primary key starts with `number`, so an item and its events come back with two range reads
+of primary-key order, and both tables can be distributed by `number` and co-located on a
+distributed PostgreSQL (Citus: `create_distributed_table('items', 'number')`, then the same for
+`events` with `colocate_with => 'items'`).
+
+`generation` tells apart items that share a number: an S10 number may be reused by its operator
+after 12 months (spec s10.md §9). The first item seen with a number is generation 1.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(12), nullable=False),
+    Column("service", String(32)),
+    Column("origin_country", String(2)),
+    Column("destination_country", String(2)),
+    # Personal data: shown only to a viewer who proves it or holds an operator key.
+    Column("destination_postcode", String(32)),
+    # Instants used for the reuse window: UTC where known, else the local wall time (naive).
+    Column("first_event_at", DateTime(timezone=False), nullable=False),
+    Column("last_event_at", DateTime(timezone=False), nullable=False),
+    # Derived from the events at every write; the lookup derives it again from the events.
+    Column("status", String(24), nullable=False),
+    Column("status_detail", String(24)),
+    Column("status_code", String(8)),
+    Column("event_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    sqlite_with_rowid=False,
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("dedupe_key", String(24), primary_key=True),
+    Column("code", String(8), nullable=False),
+    Column("occurred_local", DateTime(timezone=False), nullable=False),
+    Column("utc_offset_min", SmallInteger),
+    Column("occurred_utc", DateTime(timezone=True)),
+    Column("office_code", String(16)),
+    Column("office_name", String(200)),
+    Column("country", String(2)),
+    Column("next_office_code", String(16)),
+    Column("reason_code", String(16)),
+    Column("reason_text", String(500)),
+    Column("action_code", String(16)),
+    Column("action_text", String(500)),
+    Column("retention_code", String(16)),
+    Column("retention_text", String(500)),
+    # Personal data: never on the public view.
+    Column("signatory", String(200)),
+    Column("description", String(1000)),
+    Column("source", String(100)),
+    # The payload(s) as received, as a JSON array: a duplicate adds its own payload here.
+    Column("raw", Text, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(
+        ["number", "generation"], ["items.number", "items.generation"], ondelete="CASCADE"
+    ),
+    sqlite_with_rowid=False,
+)

@@ -1,0 +1,100 @@
+"""The application factory: `create_app(settings)` builds a FastAPI app on one database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+import emstrack
+from emstrack.config import Settings, get_settings
+from emstrack.errors import DatabaseError
+from emstrack.lookup import Tracker
+from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.web.api import tracking
+from emstrack.web.responses import JSONResponse, problem
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """A ready app. The engine is made from the settings unless one is handed in (tests)."""
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    ensure_schema(engine, auto_migrate=settings.auto_migrate)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="emstrack",
+        version=emstrack.__version__,
+        summary="Track & trace for EMS and every UPU S10 postal item.",
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.tracker = Tracker(engine, settings)
+    app.include_router(tracking.router)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["operations"], summary="Health of the service and its database")
+    async def healthz() -> Any:
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except OperationalError:
+            return problem(
+                503,
+                "database_unavailable",
+                "The database is not answering",
+                headers={"Retry-After": "5"},
+                database="unavailable",
+            )
+        return {"status": "ok", "database": "ok", "version": emstrack.__version__}
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """One place that turns an exception into a problem document."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Any:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(422, "bad_request", "The request is not valid", errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_request: Request, exc: HTTPException) -> Any:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(DatabaseError)
+    async def _database(_request: Request, exc: DatabaseError) -> Any:
+        return problem(503, exc.code, exc.message, headers={"Retry-After": "5"})
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_request: Request, _exc: OperationalError) -> Any:
+        # Never echo the driver's message: it can carry the URL, paths or SQL.
+        return problem(
+            503,
+            "database_unavailable",
+            "The database is not answering; please try again shortly.",
+            headers={"Retry-After": "5"},
+        )
