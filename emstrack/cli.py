@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +16,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
@@ -51,14 +55,18 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _engine(settings: Settings) -> Engine:
+@contextmanager
+def _database(settings: Settings) -> Iterator[Engine]:
+    """The database with a current schema (or a clear exit), closed when the command ends."""
     engine = make_engine(settings.database_url)
     try:
         ensure_schema(engine, auto_migrate=settings.auto_migrate)
+        yield engine
     except EmstrackError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    return engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -77,8 +85,8 @@ def track(
 
     settings = _settings()
     scope = Scope.ANY if domestic is None else Scope.DOMESTIC if domestic else Scope.INTERNATIONAL
-    tracker = Tracker(_engine(settings), settings)
-    results = tracker.lookup_many(numbers, scope)
+    with _database(settings) as engine:
+        results = Tracker(engine, settings).lookup_many(numbers, scope)
     if as_json:
         docs = [r.to_dict(lang) for r in results]
         payload = docs[0] if len(docs) == 1 else docs
@@ -105,12 +113,27 @@ def import_(
     Rejected rows go to NAME.rejects.csv / .jsonl next to each input. Exit status: 0 when all
     rows were imported, 3 when some were rejected, 1 when a file could not be read at all.
     """
-    from emstrack.ingest.files import import_file
-
     settings = _settings()
     if batch_size:
         settings = settings.model_copy(update={"import_batch_size": batch_size})
-    engine = _engine(settings)
+    with _database(settings) as engine:
+        failed, rejected = _import_files(engine, files, settings, quiet)
+    if failed:
+        raise typer.Exit(1)
+    if rejected:
+        err.print("Some rows were rejected: see the rejects file for each line and its reason.")
+        raise typer.Exit(EXIT_SOME_REJECTED)
+
+
+def _advance(progress: Progress, task: TaskID, done: int) -> None:
+    progress.update(task, completed=done)
+
+
+def _import_files(
+    engine: Engine, files: list[Path], settings: Settings, quiet: bool
+) -> tuple[bool, bool]:
+    from emstrack.ingest.files import import_file
+
     failed = rejected = False
     table = Table("file", "read", "new", "duplicate", "rejected", "rejects file")
     progress = Progress(
@@ -132,7 +155,7 @@ def import_(
                     engine,
                     path,
                     settings,
-                    on_progress=lambda done, t=task: progress.update(t, completed=done),
+                    on_progress=partial(_advance, progress, task),
                 )
             except EmstrackError as exc:
                 failed = True
@@ -150,11 +173,7 @@ def import_(
                 str(summary.rejects_path or "—"),
             )
     out.print(table)
-    if failed:
-        raise typer.Exit(1)
-    if rejected:
-        err.print("Some rows were rejected: see the rejects file for each line and its reason.")
-        raise typer.Exit(EXIT_SOME_REJECTED)
+    return failed, rejected
 
 
 @app.command()
@@ -167,14 +186,12 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    engine = _engine(settings)
-    with engine.connect() as conn:
+    with _database(settings) as engine, engine.connect() as conn:
         examples = [
             number
             for status in ("delivered", "in_transit", "customs_import", "delivery_failed")
             for number in queries.sample_numbers(conn, status)
         ]
-    engine.dispose()
     base = f"http://{host}:{port}"
     out.print(f"emstrack on [bold]{base}[/bold]  (API docs: {base}/docs)")
     if examples:
@@ -202,20 +219,20 @@ def demo(
     from emstrack.demo import load_demo
 
     settings = _settings()
-    engine = _engine(settings)
-    with engine.connect() as conn:
-        existing = queries.count_items(conn)
-    if if_empty and existing:
-        out.print(f"The database already has {existing:,} items; no demo data added.")
-        return
-    with Progress(console=err, transient=True) as progress:
-        task = progress.add_task("Writing demo items", total=items)
-        summary = load_demo(
-            engine,
-            items=items,
-            seed=seed,
-            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    with _database(settings) as engine:
+        with engine.connect() as conn:
+            existing = queries.count_items(conn)
+        if if_empty and existing:
+            out.print(f"The database already has {existing:,} items; no demo data added.")
+            return
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("Writing demo items", total=items)
+            summary = load_demo(
+                engine,
+                items=items,
+                seed=seed,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
     out.print(f"Demo data: {summary.items:,} items, {summary.events:,} events.")
     table = Table("scenario", "tracking number")
     for scenario, number in summary.examples.items():
@@ -228,17 +245,22 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the database migrations."""
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    upgrade(engine, revision)
-    out.print(f"Database at revision {current_revision(engine)}.")
+    engine = make_engine(_settings().database_url)
+    try:
+        upgrade(engine, revision)
+        out.print(f"Database at revision {current_revision(engine)}.")
+    finally:
+        engine.dispose()
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision."""
     engine = make_engine(_settings().database_url)
-    out.print(current_revision(engine) or "empty (no revision)")
+    try:
+        out.print(current_revision(engine) or "empty (no revision)")
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -51,9 +51,7 @@ def render_result(console: Console, result: TrackingResult, lang: str = "en") ->
             e = event_to_dict(event, lang)
             place = " ".join(p for p in (e["office_name"] or e["office_code"], e["country"]) if p)
             label = e["label"] if e["known_code"] else f"{e['code']}: {e['label']}"
-            details = [
-                e[k] for k in ("reason_text", "action_text", "retention_text") if e[k]
-            ]
+            details = [e[k] for k in ("reason_text", "action_text", "retention_text") if e[k]]
             if details:
                 label += "\n" + "; ".join(details)
             local = e["local_time"].replace("T", " ")

@@ -88,7 +88,9 @@ class TrackingResult:
             "item": None,
             "events": [event_to_dict(e, lang, private=private) for e in self.events],
             "problems": [p.to_dict() for p in tn.problems],
-            "suggestions": [s.to_dict() for s in tn.suggestions if s.on_record or not s.needs_record],
+            "suggestions": [
+                s.to_dict() for s in tn.suggestions if s.on_record or not s.needs_record
+            ],
             "earlier_items": [_item_summary(item) for item in self.earlier_items],
         }
         if self.item is not None:

@@ -96,7 +96,10 @@ CATALOGUE: dict[str, EventCode] = {
 
 #: Status labels for people: (English, Simplified Chinese).
 STATUS_LABELS: dict[Status, tuple[str, str]] = {
-    Status.INFO_RECEIVED: ("Announced by the sender's post, not scanned yet", "已收到电子信息，尚未收寄扫描"),
+    Status.INFO_RECEIVED: (
+        "Announced by the sender's post, not scanned yet",
+        "已收到电子信息，尚未收寄扫描",
+    ),
     Status.ACCEPTED: ("Posted", "已收寄"),
     Status.IN_TRANSIT: ("In transit", "运输中"),
     Status.CUSTOMS_EXPORT: ("At export customs", "出口海关处理中"),

@@ -9,6 +9,7 @@ and `reject_reason` are ignored on import).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sqlalchemy import Engine
 
@@ -82,7 +83,7 @@ def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper]:
     raw = path.open("rb")
     stream: IO[bytes] = raw
     if path.suffix.lower() == ".gz":
-        stream = gzip.GzipFile(fileobj=raw, mode="rb")
+        stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
     # surrogateescape: a line with broken UTF-8 is rejected on its own, never the whole file.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     return raw, text
@@ -95,10 +96,8 @@ def _has_surrogates(value: Any) -> bool:
 def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_Row]]:
     sample = text.read(64 * 1024)
     dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-    try:
+    with contextlib.suppress(csv.Error):  # no clear delimiter: keep the comma
         dialect = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", ",;\t|")
-    except csv.Error:
-        pass
     text.seek(0)
     reader = csv.reader(text, dialect)
     try:

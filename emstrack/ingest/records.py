@@ -124,9 +124,9 @@ def parse_record(
             continue
         values[name] = value
     for name in REQUIRED:
-        if name not in values or values[name] is None:
-            if not any(r.startswith(f"{name}:") for r in reasons):
-                reasons.append(f"{name}: required and missing")
+        missing = values.get(name) is None
+        if missing and not any(r.startswith(f"{name}:") for r in reasons):
+            reasons.append(f"{name}: required and missing")
 
     number = kind = service = None
     raw_number = values.get("tracking_number")
@@ -178,7 +178,11 @@ def parse_record(
 
     if reasons:
         raise RecordError(reasons)
-    assert number is not None and kind is not None and code is not None and local is not None
+    # Every way to reach here with one of these None has added a reason above.
+    assert number is not None
+    assert kind is not None
+    assert code is not None
+    assert local is not None
 
     if offset is None:
         offset = offset_for(values.get("country"), local, values.get("office_code"))

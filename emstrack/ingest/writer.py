@@ -167,8 +167,7 @@ def record(
                 queries.event_row(n, g, work.events[(n, g)][k]) for n, g, k in work.new_keys
             ],
             changed_events=[
-                queries.event_row(n, g, work.events[(n, g)][k])
-                for n, g, k in work.changed_keys
+                queries.event_row(n, g, work.events[(n, g)][k]) for n, g, k in work.changed_keys
             ],
         )
     return BatchResult(outcomes, len(work.new_items), len(changed_items))

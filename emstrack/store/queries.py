@@ -155,8 +155,7 @@ def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Eve
     The current item is the one whose latest event is newest (normally the last generation).
     """
     rows = [
-        ItemRow.from_row(row)
-        for row in conn.execute(_ITEMS_OF_NUMBER, {"number": number}).all()
+        ItemRow.from_row(row) for row in conn.execute(_ITEMS_OF_NUMBER, {"number": number}).all()
     ]
     if not rows:
         return [], []
@@ -216,10 +215,7 @@ def count_events(conn: Connection) -> int:
 def sample_numbers(conn: Connection, status: str, limit: int = 1) -> list[str]:
     """A few current numbers with a given status, for the demo's "try these" list."""
     query = (
-        select(items.c.number)
-        .where(items.c.status == status)
-        .order_by(items.c.number)
-        .limit(limit)
+        select(items.c.number).where(items.c.status == status).order_by(items.c.number).limit(limit)
     )
     return list(conn.execute(query).scalars())
 
@@ -281,7 +277,5 @@ _UPDATE_EVENT = (
         events.c.generation == bindparam("k_generation"),
         events.c.dedupe_key == bindparam("k_dedupe_key"),
     )
-    .values(
-        {name: bindparam(name) for name in (*_EVENT_FIELDS, "occurred_utc", "raw")}
-    )
+    .values({name: bindparam(name) for name in (*_EVENT_FIELDS, "occurred_utc", "raw")})
 )

@@ -83,7 +83,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> Any:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(DatabaseError)
     async def _database(_request: Request, exc: DatabaseError) -> Any:

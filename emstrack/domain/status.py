@@ -1,0 +1,103 @@
+"""An item's state, derived from its events (spec events.md §3, §4, §5 rule 7).
+
+The result depends only on the set of events, never on the order in which they arrived:
+
+- Order. Events are ordered by when they happened. With a known offset that is `occurred_utc`.
+  Without one there is no instant, yet a total order is needed, so the office's wall-clock time
+  stands in for it on the same axis. This is an approximation (wrong by up to the office's
+  offset against events whose offset is known) used only to order; it is never stored or shown
+  as UTC. (Spec §5 rule 7 would keep the source's order here; that depends on arrival.)
+  Events at the same moment are ordered by the journey: catalogue `rank` (EMA before EMC
+  before EMI), codes outside the catalogue after every known code, then code, office code,
+  office name, dedupe key, and finally the event's full repr so that no two different events
+  compare equal.
+- Status. The newest event whose status is known sets it; an unknown code is listed but does
+  not replace it; only unknown codes give `unknown`; no events give `info_received`.
+- Terminal. Once an item is delivered or terminated, a later non-terminal scan (a stray
+  `EMH` after `EMI`) does not undo it; among terminal events the newest wins.
+- Duplicates. Events with the same dedupe key are one event: the first ingested is kept and
+  the others only fill its empty fields (`events.merge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import reduce
+from typing import Final
+
+from emstrack.domain.events import CATALOGUE, TERMINAL, Event, Status, merge
+
+_UNKNOWN_RANK: Final = len(CATALOGUE) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What an item's events add up to."""
+
+    status: Status
+    detail: str | None  # catalogue detail: customs presented / held / released, termination kind
+    event: Event | None  # the event that set the status
+    latest: Event | None  # the newest event of all, possibly one with an unknown code
+    delivered: bool
+    terminal: bool
+
+
+_SortKey = tuple[datetime, int, str, str, str, str, str]
+
+
+def sort_key(e: Event) -> _SortKey:
+    """Oldest first: occurrence (UTC, or local wall time when the offset is unknown), journey."""
+    when = e.occurred_local
+    if e.utc_offset_min is not None:
+        # Naive UTC, so that it compares with the naive wall times of offset-less events.
+        when -= timedelta(minutes=e.utc_offset_min)
+    entry = CATALOGUE.get(e.code)
+    return (
+        when,
+        entry.rank if entry else _UNKNOWN_RANK,
+        e.code,
+        e.office_code or "",
+        (e.office_name or "").casefold(),
+        e.key,
+        repr(e),
+    )
+
+
+def order_events(events: Iterable[Event]) -> list[Event]:
+    """Newest first. Does not merge duplicates: see `dedupe`."""
+    return sorted(events, key=sort_key, reverse=True)
+
+
+def _ingest_order(e: Event) -> tuple[tuple[int, datetime] | tuple[int], str]:
+    # Events without an ingest time (built in code, not stored yet) count as ingested last.
+    return ((0, e.ingested_at) if e.ingested_at else (1,)), repr(e)
+
+
+def dedupe(events: Iterable[Event]) -> list[Event]:
+    """One event per dedupe key, newest first; the first ingested is kept, the rest add detail."""
+    groups: dict[str, list[Event]] = {}
+    for e in events:
+        groups.setdefault(e.key, []).append(e)
+    merged = (reduce(merge, sorted(group, key=_ingest_order)) for group in groups.values())
+    return order_events(merged)
+
+
+def derive(events: Iterable[Event]) -> ItemState:
+    """The item's state; with no events, `info_received` (whether the item exists is not ours)."""
+    history = dedupe(events)
+    known = [e for e in history if e.status is not Status.UNKNOWN]
+    event = next((e for e in known if e.status in TERMINAL), known[0] if known else None)
+    if event is not None:
+        status = event.status
+    else:
+        status = Status.UNKNOWN if history else Status.INFO_RECEIVED
+    return ItemState(
+        status=status,
+        detail=event.detail if event else None,
+        event=event,
+        latest=history[0] if history else None,
+        delivered=status is Status.DELIVERED,
+        terminal=status in TERMINAL,
+    )

@@ -1,0 +1,130 @@
+"""Real databases for the tests: a SQLite file per test, and PostgreSQL where a server answers.
+
+Tests that take the `engine` fixture run once per database. PostgreSQL is reached at
+`EMSTRACK_TEST_POSTGRES_URL` (default: the local server, trust auth); each test session creates
+its own database there and drops it at the end. Where no server answers, the PostgreSQL runs are
+skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from emstrack.config import Settings
+from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.store.schema import metadata
+
+POSTGRES_URL = os.environ.get(
+    "EMSTRACK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, as a URL."""
+    admin_url = make_url(POSTGRES_URL)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"emstrack_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(f"no PostgreSQL server at {admin_url.render_as_string()}: {exc.orig}")
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database with the current schema, once per dialect."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'emstrack.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_database")
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+    finally:
+        engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+Record = dict[str, str]
+
+
+class Loader:
+    """Records event dicts (the import's field names) through the real ingest path."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def __call__(self, *records: Record) -> list[str]:
+        from emstrack.ingest.records import parse_record
+        from emstrack.ingest.writer import record
+
+        batch = [parse_record(r, source="test") for r in records]
+        return list(record(self.engine, batch).outcomes)
+
+
+@pytest.fixture
+def load(engine: Engine, settings: Settings) -> Loader:
+    return Loader(engine, settings)
+
+
+def history(number: str, *steps: tuple[str, str, str, str]) -> list[Record]:
+    """Event records for `number` from (code, local time, office code, country) steps."""
+    return [
+        {
+            "tracking_number": number,
+            "event_code": code,
+            "event_time": when,
+            "office_code": office,
+            "country": country,
+        }
+        for code, when, office, country in steps
+    ]
+
+
+#: A China → Germany EMS item, delivered.
+DELIVERED_TO_DE = (
+    ("EMA", "2026-11-02T09:12", "CNBJSD", "CN"),
+    ("EMB", "2026-11-02T18:40", "CNBJSD", "CN"),
+    ("EMC", "2026-11-03T23:05", "CNBJSD", "CN"),
+    ("EMD", "2026-11-05T06:30", "DEFRAA", "DE"),
+    ("EDB", "2026-11-05T09:00", "DEFRAA", "DE"),
+    ("EDC", "2026-11-06T14:20", "DEFRAA", "DE"),
+    ("EMF", "2026-11-06T18:00", "DEFRAA", "DE"),
+    ("EMG", "2026-11-07T06:10", "DEBERB", "DE"),
+    ("EDG", "2026-11-07T08:00", "DEBERB", "DE"),
+    ("EMI", "2026-11-07T11:45", "DEBERB", "DE"),
+)

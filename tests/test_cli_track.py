@@ -1,0 +1,57 @@
+"""`emstrack track`: for people, and `--json` for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from conftest import DELIVERED_TO_DE, Loader, history
+from typer.testing import CliRunner
+
+from emstrack.cli import app
+from emstrack.config import Settings, get_settings
+
+NUMBER = "EE123456785CN"
+
+
+@pytest.fixture
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("EMSTRACK_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_json_for_one_number(load: Loader, runner: CliRunner) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    result = runner.invoke(app, ["track", "ee-123-456-785-cn", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["number"] == NUMBER
+    assert doc["outcome"] == "found"
+    assert doc["status"] == "delivered"
+    assert len(doc["events"]) == len(DELIVERED_TO_DE)
+
+
+def test_json_array_for_several_numbers_in_order(load: Loader, runner: CliRunner) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    result = runner.invoke(app, ["track", "RR473124829GB", NUMBER, "--json"])
+    docs = json.loads(result.stdout)
+    assert [d["outcome"] for d in docs] == ["not_found_yet", "found"]
+
+
+def test_people_see_status_and_timeline(load: Loader, runner: CliRunner) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    result = runner.invoke(app, ["track", NUMBER], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    assert "EE 123 456 785 CN" in result.stdout
+    assert "Delivered" in result.stdout
+    assert "China → Germany" in result.stdout
+    assert "UTC+8" in result.stdout
+
+
+def test_invalid_number_exits_1_with_the_reason(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["track", "EE123456789CN"], env={"COLUMNS": "160"})
+    assert result.exit_code == 1
+    assert "The check digit should be 5, not 9." in result.stdout

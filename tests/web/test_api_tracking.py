@@ -1,0 +1,100 @@
+"""`GET /api/v1/tracking/{number}` over real HTTP, against a server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from conftest import DELIVERED_TO_DE, Loader, history
+from sqlalchemy import Engine
+
+from emstrack.config import Settings
+from emstrack.web.app import create_app
+
+NUMBER = "EE123456785CN"
+
+
+@pytest.fixture
+def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
+    """An HTTP client talking to a real uvicorn server in a thread, on a free loopback port."""
+    app = create_app(settings, engine)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        yield http
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def test_found(load: Loader, client: httpx.Client) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    response = client.get("/api/v1/tracking/ee123456785cn")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["outcome"] == "found"
+    assert body["status"] == "delivered"
+    assert body["events"][0]["code"] == "EMI"
+
+
+def test_spaces_in_the_path(load: Loader, client: httpx.Client) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    assert client.get("/api/v1/tracking/EE 123 456 785 CN").json()["number"] == NUMBER
+
+
+def test_chinese_labels(load: Loader, client: httpx.Client) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    body = client.get(f"/api/v1/tracking/{NUMBER}", params={"lang": "zh"}).json()
+    assert body["events"][0]["label"] == "已妥投"
+    assert body["status_label"] == "已妥投"
+
+
+def test_not_found_yet_is_404_problem(client: httpx.Client) -> None:
+    response = client.get("/api/v1/tracking/RR473124829GB")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == "not_found_yet"
+    assert body["outcome"] == "not_found_yet"
+    assert body["status"] == 404
+    assert "first scan" in body["detail"]
+
+
+def test_invalid_is_422_with_problems_and_suggestions(client: httpx.Client) -> None:
+    response = client.get("/api/v1/tracking/EE12345678CN")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["problems"][0]["code"] == "missing_check_digit"
+    assert body["suggestions"][0]["number"] == NUMBER
+
+
+def test_bad_query_parameter_is_a_problem(client: httpx.Client) -> None:
+    response = client.get(f"/api/v1/tracking/{NUMBER}", params={"scope": "moon"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "bad_request"
+
+
+def test_unknown_path_is_a_problem(client: httpx.Client) -> None:
+    response = client.get("/api/v1/nothing")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_health_and_openapi(client: httpx.Client) -> None:
+    assert client.get("/healthz").json()["database"] == "ok"
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/tracking/{number}" in spec["paths"]
