@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from emstrack.config import Settings
 from emstrack.domain import countries, s10
-from emstrack.domain.events import Event, Status, status_label
+from emstrack.domain.events import CATALOGUE, Event, Status, status_label
 from emstrack.domain.problems import Problem, Severity
 from emstrack.domain.s10 import NumberKind, Scope, TrackingNumber
-from emstrack.domain.status import ItemState, derive, order_events
+from emstrack.domain.status import ItemState, order_events, state_of
 from emstrack.domain.times import format_iso_offset, format_offset
 from emstrack.store import queries
 from emstrack.store.queries import ItemRow
@@ -139,22 +140,39 @@ def _item_summary(item: ItemRow) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=256)
+def _offset_texts(offset: int | None) -> tuple[str | None, str | None]:
+    if offset is None:
+        return None, None
+    return format_iso_offset(offset), format_offset(offset)
+
+
+_country_name = lru_cache(maxsize=1024)(countries.country_name)
+
+
 def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> dict[str, Any]:
     """One event of the public history (personal fields only when `private`)."""
+    # On the hot path: built from plain values, without aware-datetime arithmetic.
     offset = event.utc_offset_min
+    iso_offset, offset_label = _offset_texts(offset)
+    local = event.occurred_local
+    utc = None
+    if offset is not None:
+        utc = (local - timedelta(minutes=offset)).isoformat(timespec="seconds") + "Z"
+    entry = CATALOGUE.get(event.code)
     out: dict[str, Any] = {
         "code": event.code,
-        "label": event.label(lang),
-        "status": event.status.value,
-        "detail": event.detail,
-        "local_time": _iso(event.occurred_local),
-        "utc_offset": format_iso_offset(offset) if offset is not None else None,
-        "utc_offset_label": format_offset(offset),
-        "utc_time": _utc(event.occurred_utc),
+        "label": entry.label(lang) if entry else (event.description or event.code),
+        "status": entry.status.value if entry else Status.UNKNOWN.value,
+        "detail": entry.detail if entry else None,
+        "local_time": local.isoformat(timespec="seconds"),
+        "utc_offset": iso_offset,
+        "utc_offset_label": offset_label,
+        "utc_time": utc,
         "office_code": event.office_code,
         "office_name": event.office_name,
         "country": event.country,
-        "country_name": countries.country_name(event.country, lang),
+        "country_name": _country_name(event.country, lang),
         "next_office_code": event.next_office_code,
         "reason_code": event.reason_code,
         "reason_text": event.reason_text,
@@ -162,7 +180,7 @@ def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> d
         "action_text": event.action_text,
         "retention_code": event.retention_code,
         "retention_text": event.retention_text,
-        "known_code": event.entry is not None,
+        "known_code": entry is not None,
     }
     if private:
         for name in PRIVATE_EVENT_FIELDS:
@@ -205,8 +223,9 @@ class Tracker:
         events = order_events(stored)
         earlier = [item for item in item_rows if item is not current]
         earlier.sort(key=lambda item: item.last_event_at, reverse=True)
+        # Stored events are unique per item (the dedupe key is part of the primary key).
         return TrackingResult(
-            tn, Outcome.FOUND, current, events, derive(stored), earlier_items=earlier
+            tn, Outcome.FOUND, current, events, state_of(events), earlier_items=earlier
         )
 
     def _invalid(self, conn: Connection, tn: TrackingNumber) -> TrackingResult:

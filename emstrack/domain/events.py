@@ -142,7 +142,9 @@ def dedupe_key(
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass of this width costs ten times as much to build, and a bulk
+# import builds a million. Treat it as a value all the same: change it only with `replace`.
+@dataclass(slots=True)
 class Event:
     """One scan of one item, as reported, with its times kept honest.
 

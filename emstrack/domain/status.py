@@ -44,11 +44,15 @@ class ItemState:
     terminal: bool
 
 
-_SortKey = tuple[datetime, int, str, str, str, str, str]
+_SortKey = tuple[datetime, int, str, str, str]
 
 
 def sort_key(e: Event) -> _SortKey:
-    """Oldest first: occurrence (UTC, or local wall time when the offset is unknown), journey."""
+    """Oldest first: occurrence (UTC, or local wall time when the offset is unknown), journey.
+
+    Two different events can share this key; `order_events` then breaks the tie by dedupe key
+    and full value, which costs more and so is done only when needed.
+    """
     when = e.occurred_local
     if e.utc_offset_min is not None:
         # Naive UTC, so that it compares with the naive wall times of offset-less events.
@@ -60,14 +64,20 @@ def sort_key(e: Event) -> _SortKey:
         e.code,
         e.office_code or "",
         (e.office_name or "").casefold(),
-        e.key,
-        repr(e),
     )
+
+
+def _full_key(e: Event) -> tuple[_SortKey, str, str]:
+    return sort_key(e), e.key, repr(e)
 
 
 def order_events(events: Iterable[Event]) -> list[Event]:
     """Newest first. Does not merge duplicates: see `dedupe`."""
-    return sorted(events, key=sort_key, reverse=True)
+    keyed = [(sort_key(e), e) for e in events]
+    if len({key for key, _ in keyed}) < len(keyed):
+        return sorted((e for _, e in keyed), key=_full_key, reverse=True)
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    return [e for _, e in keyed]
 
 
 def _ingest_order(e: Event) -> tuple[tuple[int, datetime] | tuple[int], str]:
@@ -86,7 +96,11 @@ def dedupe(events: Iterable[Event]) -> list[Event]:
 
 def derive(events: Iterable[Event]) -> ItemState:
     """The item's state; with no events, `info_received` (whether the item exists is not ours)."""
-    history = dedupe(events)
+    return state_of(dedupe(events))
+
+
+def state_of(history: list[Event]) -> ItemState:
+    """The state of a history that is already de-duplicated and ordered newest first."""
     known = [e for e in history if e.status is not Status.UNKNOWN]
     event = next((e for e in known if e.status in TERMINAL), known[0] if known else None)
     if event is not None:

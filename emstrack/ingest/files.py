@@ -89,8 +89,13 @@ def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper]:
     return raw, text
 
 
-def _has_surrogates(value: Any) -> bool:
-    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+def _has_surrogates(value: str) -> bool:
+    # Undecodable bytes were read as lone surrogates, which UTF-8 cannot encode.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_Row]]:
@@ -120,7 +125,7 @@ def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_
             start, line = line, reader.line_num + 1
             if not any(field.strip() for field in fields):
                 continue
-            if any(_has_surrogates(field) for field in fields):
+            if _has_surrogates("".join(fields)):
                 yield _Row(start, None, fields=fields, error="the row is not valid UTF-8")
             elif len(fields) != len(names):
                 error = f"the row has {len(fields)} fields, the header has {len(names)}"

@@ -110,19 +110,23 @@ def parse_record(
     """Check one record and build its event, or raise `RecordError` with every reason."""
     reasons: list[str] = []
     values: dict[str, str | None] = {}
-    for name in FIELDS:
+    for name, given in record.items():
+        limit = _MAX_LENGTH.get(name)
+        if limit is None or given is None or given == "":
+            continue  # an extra field (kept in raw) or an empty one
         try:
-            value = _clean(record.get(name))
+            value = _clean(given)
         except TypeError as exc:
             reasons.append(f"{name}: expected text, got {exc}")
             continue
-        if value is not None and len(value) > _MAX_LENGTH[name]:
-            reasons.append(f"{name}: longer than {_MAX_LENGTH[name]} characters")
+        if value is None:
             continue
-        if value is not None and "\x00" in value:
+        if len(value) > limit:
+            reasons.append(f"{name}: longer than {limit} characters")
+        elif "\x00" in value:
             reasons.append(f"{name}: contains a NUL character")
-            continue
-        values[name] = value
+        else:
+            values[name] = value
     for name in REQUIRED:
         missing = values.get(name) is None
         if missing and not any(r.startswith(f"{name}:") for r in reasons):
@@ -187,28 +191,27 @@ def parse_record(
     if offset is None:
         offset = offset_for(values.get("country"), local, values.get("office_code"))
 
-    extras = {k: v for k, v in record.items() if k not in FIELDS}
-    raw: dict[str, Any] = {k: record[k] for k in FIELDS if k in record}
-    raw.update(extras)
+    get = values.get
     event = Event(
         code=code,
         occurred_local=local,
         utc_offset_min=offset,
-        office_code=values.get("office_code"),
-        office_name=values.get("office_name"),
-        country=values.get("country"),
-        next_office_code=values.get("next_office_code"),
-        reason_code=values.get("reason_code"),
-        reason_text=values.get("reason_text"),
-        action_code=values.get("action_code"),
-        action_text=values.get("action_text"),
-        retention_code=values.get("retention_code"),
-        retention_text=values.get("retention_text"),
-        signatory=values.get("signatory"),
-        description=values.get("description"),
-        source=values.get("source") or source,
+        office_code=get("office_code"),
+        office_name=get("office_name"),
+        country=get("country"),
+        next_office_code=get("next_office_code"),
+        reason_code=get("reason_code"),
+        reason_text=get("reason_text"),
+        action_code=get("action_code"),
+        action_text=get("action_text"),
+        retention_code=get("retention_code"),
+        retention_text=get("retention_text"),
+        signatory=get("signatory"),
+        description=get("description"),
+        source=get("source") or source,
         ingested_at=now or datetime.now(UTC),
-        raw=raw,
+        # The payload verbatim, extra fields included.
+        raw=dict(record),
     )
     return IncomingEvent(
         number=number,

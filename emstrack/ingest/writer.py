@@ -3,6 +3,11 @@
 One call is one transaction, so a batch is stored whole or not at all; a crash at any moment
 leaves the database as it was after the last committed batch, and recording the same events
 again stores nothing twice (the dedupe key of spec events.md §4, scoped to the item).
+
+Items of one number are told apart by time (spec s10.md §9): an event within the reuse window
+(12 months) of an item's events belongs to it. An event that falls within the window of two
+items shows that they are one history split by arrival order, so they are merged into the older
+generation: the outcome does not depend on the order in which events arrive.
 """
 
 from __future__ import annotations
@@ -10,16 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from emstrack.domain.events import Event, merge
-from emstrack.domain.status import derive
+from emstrack.domain.status import order_events, state_of
 from emstrack.ingest.records import IncomingEvent
 from emstrack.store import queries
 from emstrack.store.engine import WRITE
 from emstrack.store.queries import ItemRow, StoredEvent
+
+_ITEM_ATTRIBUTES = ("origin_country", "destination_country", "destination_postcode")
 
 
 class Outcome:
@@ -50,23 +56,30 @@ def instant(event: Event) -> datetime:
     Off by the unknown offset (at most 14 hours) where the offset is unknown: harmless against
     a window of months.
     """
-    utc = event.occurred_utc
-    return utc.replace(tzinfo=None) if utc is not None else event.occurred_local
+    if event.utc_offset_min is None:
+        return event.occurred_local
+    return event.occurred_local - timedelta(minutes=event.utc_offset_min)
+
+
+_Ident = tuple[str, int]
 
 
 class _Batch:
-    """The working state of one batch: items and events of the numbers it touches."""
+    """The working state of one batch: the items and events of the numbers it touches."""
 
-    def __init__(self, engine_conn: Any, numbers: list[str], reuse: timedelta) -> None:
-        self.items = queries.items_for(engine_conn, numbers)
-        self.events = queries.events_for(engine_conn, numbers)
+    def __init__(self, conn: Connection, numbers: list[str], reuse: timedelta, now: datetime):
+        self.items = queries.items_for(conn, numbers)
+        self.events = queries.events_for(conn, numbers)
         self.reuse = reuse
-        self.new_items: dict[tuple[str, int], ItemRow] = {}
-        self.touched: set[tuple[str, int]] = set()
+        self.now = now
+        self.top = {n: max(i.generation for i in rows) for n, rows in self.items.items()}
+        self.new_items: set[_Ident] = set()
+        self.dirty: set[_Ident] = set()  # existing items to rewrite
+        self.deleted: set[_Ident] = set()  # existing items merged into another
         self.new_keys: set[tuple[str, int, str]] = set()
         self.changed_keys: set[tuple[str, int, str]] = set()
 
-    def item_for(self, incoming: IncomingEvent, now: datetime) -> ItemRow:
+    def item_for(self, incoming: IncomingEvent) -> ItemRow:
         at = instant(incoming.event)
         generations = self.items.setdefault(incoming.number, [])
         fits = [
@@ -75,10 +88,15 @@ class _Batch:
             if item.first_event_at - self.reuse <= at <= item.last_event_at + self.reuse
         ]
         if fits:
-            return max(fits, key=lambda item: (item.last_event_at, item.generation))
+            fits.sort(key=lambda item: item.generation)
+            for other in fits[1:]:
+                self._merge_into(fits[0], other)
+            return fits[0]
+        generation = self.top.get(incoming.number, 0) + 1
+        self.top[incoming.number] = generation
         item = ItemRow(
             number=incoming.number,
-            generation=max((item.generation for item in generations), default=0) + 1,
+            generation=generation,
             kind=incoming.kind,
             service=incoming.service,
             origin_country=None,
@@ -90,42 +108,99 @@ class _Batch:
             status_detail=None,
             status_code=None,
             event_count=0,
-            created_at=now,
-            updated_at=now,
+            created_at=self.now,
+            updated_at=self.now,
         )
         generations.append(item)
-        self.new_items[(item.number, item.generation)] = item
+        self.new_items.add((item.number, generation))
         return item
 
-    def add(self, incoming: IncomingEvent, now: datetime) -> str:
-        item = self.item_for(incoming, now)
-        ident = (item.number, item.generation)
-        self.touched.add(ident)
-        at = instant(incoming.event)
-        item.first_event_at = min(item.first_event_at, at)
-        item.last_event_at = max(item.last_event_at, at)
-        for name in ("origin_country", "destination_country", "destination_postcode"):
-            if getattr(item, name) is None and getattr(incoming, name) is not None:
-                setattr(item, name, getattr(incoming, name))
+    def _merge_into(self, target: ItemRow, other: ItemRow) -> None:
+        """One history that arrival order had split: move `other`'s events into `target`."""
+        source = (other.number, other.generation)
+        self._widen(target, other.first_event_at, other)
+        self._widen(target, other.last_event_at, other)
+        for stored in self.events.pop(source, {}).values():
+            self._put(target, stored.event, stored.raw)
+        self.items[other.number].remove(other)
+        if source in self.new_items:
+            self.new_items.discard(source)
+        else:
+            self.deleted.add(source)
+            self.dirty.discard(source)
+        self.new_keys = {k for k in self.new_keys if k[:2] != source}
+        self.changed_keys = {k for k in self.changed_keys if k[:2] != source}
 
+    def _widen(self, item: ItemRow, at: datetime, attributes: IncomingEvent | ItemRow) -> None:
+        changed = False
+        if at < item.first_event_at:
+            item.first_event_at, changed = at, True
+        if at > item.last_event_at:
+            item.last_event_at, changed = at, True
+        for name in _ITEM_ATTRIBUTES:
+            value = getattr(attributes, name)
+            if value is not None and getattr(item, name) is None:
+                setattr(item, name, value)
+                changed = True
+        if changed:
+            self._touch(item)
+
+    def _touch(self, item: ItemRow) -> None:
+        ident = (item.number, item.generation)
+        if ident not in self.new_items:
+            self.dirty.add(ident)
+
+    def _put(self, item: ItemRow, event: Event, raws: list[object]) -> str:
+        """Store an event in an item, or merge it into the one with its key."""
+        ident = (item.number, item.generation)
         stored_events = self.events.setdefault(ident, {})
-        event = incoming.event
         key = event.key
         stored = stored_events.get(key)
         if stored is None:
-            stored_events[key] = StoredEvent(key, event, [event.raw] if event.raw else [])
+            stored_events[key] = StoredEvent(key, event, list(raws))
             self.new_keys.add((*ident, key))
+            self._touch(item)
             return Outcome.STORED
         merged = merge(stored.event, event)
         changed = merged != stored.event
-        if event.raw and event.raw not in stored.raw:
-            stored.raw.append(event.raw)
-            changed = True
+        for raw in raws:
+            if raw not in stored.raw:
+                stored.raw.append(raw)
+                changed = True
         if changed:
             stored.event = merged
             if (*ident, key) not in self.new_keys:
                 self.changed_keys.add((*ident, key))
+            self._touch(item)
         return Outcome.DUPLICATE
+
+    def add(self, incoming: IncomingEvent) -> str:
+        item = self.item_for(incoming)
+        self._widen(item, instant(incoming.event), incoming)
+        event = incoming.event
+        return self._put(item, event, [event.raw] if event.raw else [])
+
+    def item(self, ident: _Ident) -> ItemRow:
+        return next(i for i in self.items[ident[0]] if i.generation == ident[1])
+
+    def settle(self) -> list[ItemRow]:
+        """Derive the status of every item that changed; return the existing ones to rewrite."""
+        changed: list[ItemRow] = []
+        for ident in sorted(self.new_items | self.dirty):
+            item = self.item(ident)
+            stored = self.events[ident]
+            state = state_of(order_events(s.event for s in stored.values()))
+            item.status = state.status.value
+            item.status_detail = state.detail
+            item.status_code = state.event.code if state.event else None
+            item.event_count = len(stored)
+            if ident in self.dirty:
+                item.updated_at = self.now
+                changed.append(item)
+        return changed
+
+    def rows(self, keys: set[tuple[str, int, str]]) -> list[tuple[object, ...]]:
+        return [queries.event_row(n, g, self.events[(n, g)][k]) for n, g, k in sorted(keys)]
 
 
 def record(
@@ -138,36 +213,17 @@ def record(
     """Store a batch of checked events in one transaction; report each one's outcome."""
     if not batch:
         return BatchResult((), 0, 0)
-    now = now or datetime.now(UTC)
     numbers = sorted({incoming.number for incoming in batch})
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        work = _Batch(conn, numbers, reuse_after)
-        outcomes = tuple(work.add(incoming, now) for incoming in batch)
-
-        changed_items: list[ItemRow] = []
-        for ident in sorted(work.touched):
-            number, generation = ident
-            item = next(i for i in work.items[number] if i.generation == generation)
-            stored = work.events[ident]
-            state = derive(s.event for s in stored.values())
-            item.status = state.status.value
-            item.status_detail = state.detail
-            item.status_code = state.event.code if state.event else None
-            item.event_count = len(stored)
-            if ident not in work.new_items:
-                # A touched item got an event or detail: its window or attributes may have moved.
-                item.updated_at = now
-                changed_items.append(item)
-
+        work = _Batch(conn, numbers, reuse_after, now or datetime.now(UTC))
+        outcomes = tuple(work.add(incoming) for incoming in batch)
+        changed_items = work.settle()
         queries.write_changes(
             conn,
-            new_items=list(work.new_items.values()),
+            deleted_items=sorted(work.deleted),
+            new_items=[work.item(ident) for ident in sorted(work.new_items)],
             changed_items=changed_items,
-            new_events=[
-                queries.event_row(n, g, work.events[(n, g)][k]) for n, g, k in work.new_keys
-            ],
-            changed_events=[
-                queries.event_row(n, g, work.events[(n, g)][k]) for n, g, k in work.changed_keys
-            ],
+            new_events=work.rows(work.new_keys),
+            changed_events=work.rows(work.changed_keys),
         )
     return BatchResult(outcomes, len(work.new_items), len(changed_items))

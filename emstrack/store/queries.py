@@ -10,10 +10,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+import orjson
+from sqlalchemy import Connection, bindparam, func, select
 
 from emstrack.domain.events import Event
 from emstrack.store.schema import events, items
@@ -96,6 +98,9 @@ class ItemRow:
     def to_row(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _ITEM_FIELDS}
 
+    def to_tuple(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _ITEM_FIELDS)
+
 
 @dataclass(slots=True)
 class StoredEvent:
@@ -153,24 +158,63 @@ def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Eve
     """The lookup's two range reads: every item of `number`, and the current item's events.
 
     The current item is the one whose latest event is newest (normally the last generation).
+    This is the hot path, so it runs two fixed statements on the driver's own cursor, without
+    SQLAlchemy's per-statement compilation and result processing.
     """
-    rows = [
-        ItemRow.from_row(row) for row in conn.execute(_ITEMS_OF_NUMBER, {"number": number}).all()
-    ]
-    if not rows:
-        return [], []
-    current = max(rows, key=lambda item: (item.last_event_at, item.generation))
-    found = conn.execute(
-        _EVENTS_OF_ITEM, {"number": number, "generation": current.generation}
-    ).all()
-    return rows, [event_from_row(row) for row in found]
+    sql = _hot_sql(conn.dialect.paramstyle)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql[0], (number,))
+        rows = [_item_from_driver(row) for row in cursor.fetchall()]
+        if not rows:
+            return [], []
+        current = max(rows, key=lambda item: (item.last_event_at, item.generation))
+        cursor.execute(sql[1], (number, current.generation))
+        found = [_event_from_driver(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+    return rows, found
 
 
-_ITEMS_OF_NUMBER = (
-    select(*[items.c[name] for name in _ITEM_FIELDS])
-    .where(items.c.number == bindparam("number"))
-    .order_by(items.c.generation)
-)
+@lru_cache(maxsize=4)
+def _hot_sql(paramstyle: str) -> tuple[str, str]:
+    p = "?" if paramstyle == "qmark" else "%s"
+    return (
+        f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE number = {p} ORDER BY generation",
+        f"SELECT {', '.join(_EVENT_FIELDS)} FROM events WHERE number = {p} AND generation = {p}",
+    )
+
+
+def _dt(value: datetime | str | None) -> datetime | None:
+    """A datetime from the driver: SQLite hands back the ISO text SQLAlchemy wrote."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _item_from_driver(row: Sequence[Any]) -> ItemRow:
+    values = list(row)
+    for i in (7, 8):
+        values[i] = _dt(values[i])
+    for i in (13, 14):
+        values[i] = _utc_dt(values[i])
+    return ItemRow(*values)
+
+
+def _utc_dt(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite: the naive UTC text SQLAlchemy wrote
+        return datetime.fromisoformat(value + "+00:00")
+    return value
+
+
+def _event_from_driver(row: Sequence[Any]) -> Event:
+    values = list(row)
+    local = values[1]
+    values[1] = local if isinstance(local, datetime) else datetime.fromisoformat(local)
+    values[16] = _utc_dt(values[16])
+    return Event(*values)
+
+
 _EVENTS_OF_ITEM = select(*_EVENT_COLUMNS).where(
     events.c.number == bindparam("number"), events.c.generation == bindparam("generation")
 )
@@ -220,62 +264,111 @@ def sample_numbers(conn: Connection, status: str, limit: int = 1) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
-def event_row(number: str, generation: int, stored: StoredEvent) -> dict[str, Any]:
+_EVENT_WRITE_FIELDS = ("number", "generation", "dedupe_key", *_EVENT_FIELDS, "occurred_utc", "raw")
+_EVENT_DATETIMES = tuple(
+    i
+    for i, name in enumerate(_EVENT_WRITE_FIELDS)
+    if name in ("occurred_local", "ingested_at", "occurred_utc")
+)
+_ITEM_DATETIMES = tuple(
+    i
+    for i, name in enumerate(_ITEM_FIELDS)
+    if name in ("first_event_at", "last_event_at", "created_at", "updated_at")
+)
+
+
+def event_row(number: str, generation: int, stored: StoredEvent) -> tuple[Any, ...]:
+    """The stored event as a row of `_EVENT_WRITE_FIELDS`."""
     e = stored.event
-    row = {name: getattr(e, name) for name in _EVENT_FIELDS}
-    row.update(
-        number=number,
-        generation=generation,
-        dedupe_key=stored.key,
-        occurred_utc=e.occurred_utc,
-        raw=json.dumps(stored.raw, ensure_ascii=False, separators=(",", ":"), default=str),
+    utc = None
+    if e.utc_offset_min is not None:
+        utc = (e.occurred_local - timedelta(minutes=e.utc_offset_min)).replace(tzinfo=UTC)
+    raw = orjson.dumps(stored.raw, default=str).decode()
+    return (
+        number,
+        generation,
+        stored.key,
+        *(getattr(e, name) for name in _EVENT_FIELDS),
+        utc,
+        raw,
     )
-    return row
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    # The text SQLAlchemy's SQLite DateTime type writes and reads (UTC when aware).
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _adapt(rows: Iterable[Sequence[Any]], positions: tuple[int, ...], sqlite: bool) -> list[Any]:
+    if not sqlite:
+        return [tuple(row) for row in rows]
+    adapted = []
+    for row in rows:
+        values = list(row)
+        for i in positions:
+            values[i] = _sqlite_text(values[i])
+        adapted.append(values)
+    return adapted
+
+
+@lru_cache(maxsize=4)
+def _write_sql(paramstyle: str) -> dict[str, str]:
+    p = "?" if paramstyle == "qmark" else "%s"
+
+    def insert_into(table: str, names: Sequence[str]) -> str:
+        return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([p] * len(names))})"
+
+    def update_of(table: str, names: Sequence[str], keys: Sequence[str]) -> str:
+        sets = ", ".join(f"{name} = {p}" for name in names)
+        where = " AND ".join(f"{key} = {p}" for key in keys)
+        return f"UPDATE {table} SET {sets} WHERE {where}"
+
+    return {
+        "insert_item": insert_into("items", _ITEM_FIELDS),
+        "update_item": update_of("items", _ITEM_FIELDS[2:], _ITEM_FIELDS[:2]),
+        "insert_event": insert_into("events", _EVENT_WRITE_FIELDS),
+        "update_event": update_of("events", _EVENT_WRITE_FIELDS[3:], _EVENT_WRITE_FIELDS[:3]),
+        "delete_events": f"DELETE FROM events WHERE number = {p} AND generation = {p}",
+        "delete_item": f"DELETE FROM items WHERE number = {p} AND generation = {p}",
+    }
 
 
 def write_changes(
     conn: Connection,
     *,
+    deleted_items: Sequence[tuple[str, int]] = (),
     new_items: list[ItemRow],
     changed_items: list[ItemRow],
-    new_events: list[dict[str, Any]],
-    changed_events: list[dict[str, Any]],
+    new_events: Sequence[Sequence[Any]],
+    changed_events: Sequence[Sequence[Any]],
 ) -> None:
-    """Write one batch's changes; the caller owns the transaction."""
-    if new_items:
-        conn.execute(insert(items), [item.to_row() for item in new_items])
-    if changed_items:
-        conn.execute(_UPDATE_ITEM, [_keyed(item.to_row()) for item in changed_items])
-    if new_events:
-        conn.execute(insert(events), new_events)
-    if changed_events:
-        conn.execute(_UPDATE_EVENT, [_keyed(row) for row in changed_events])
+    """Write one batch's changes; the caller owns the transaction.
 
-
-def _keyed(row: dict[str, Any]) -> dict[str, Any]:
-    # Bind names of the WHERE clause must differ from the column names being SET.
-    out = dict(row)
-    out["k_number"] = out.pop("number")
-    out["k_generation"] = out.pop("generation")
-    if "dedupe_key" in out:
-        out["k_dedupe_key"] = out.pop("dedupe_key")
-    return out
-
-
-_UPDATE_ITEM = (
-    update(items)
-    .where(
-        items.c.number == bindparam("k_number"),
-        items.c.generation == bindparam("k_generation"),
-    )
-    .values({name: bindparam(name) for name in _ITEM_FIELDS[2:]})
-)
-_UPDATE_EVENT = (
-    update(events)
-    .where(
-        events.c.number == bindparam("k_number"),
-        events.c.generation == bindparam("k_generation"),
-        events.c.dedupe_key == bindparam("k_dedupe_key"),
-    )
-    .values({name: bindparam(name) for name in (*_EVENT_FIELDS, "occurred_utc", "raw")})
-)
+    The bulk path: fixed statements run with the driver's `executemany`, without SQLAlchemy's
+    per-row parameter processing (datetimes are written in the text form its SQLite type reads).
+    """
+    sql = _write_sql(conn.dialect.paramstyle)
+    sqlite = conn.dialect.name == "sqlite"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if deleted_items:
+            # Items merged into another: their events were moved and are inserted below.
+            cursor.executemany(sql["delete_events"], deleted_items)
+            cursor.executemany(sql["delete_item"], deleted_items)
+        if new_items:
+            rows = _adapt((item.to_tuple() for item in new_items), _ITEM_DATETIMES, sqlite)
+            cursor.executemany(sql["insert_item"], rows)
+        if changed_items:
+            rows = _adapt((item.to_tuple() for item in changed_items), _ITEM_DATETIMES, sqlite)
+            cursor.executemany(sql["update_item"], [(*row[2:], *row[:2]) for row in rows])
+        if new_events:
+            cursor.executemany(sql["insert_event"], _adapt(new_events, _EVENT_DATETIMES, sqlite))
+        if changed_events:
+            rows = _adapt(changed_events, _EVENT_DATETIMES, sqlite)
+            cursor.executemany(sql["update_event"], [(*row[3:], *row[:3]) for row in rows])
+    finally:
+        cursor.close()
