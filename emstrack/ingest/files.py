@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -100,11 +101,13 @@ def _has_surrogates(value: str) -> bool:
 
 def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_Row]]:
     sample = text.read(64 * 1024)
-    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    delimiter = ","
+    # Only the delimiter is taken from the header line: the sniffer's guesses about quoting,
+    # made from a line that has no quotes, would misread doubled quotes in the data.
     with contextlib.suppress(csv.Error):  # no clear delimiter: keep the comma
-        dialect = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", ",;\t|")
+        delimiter = csv.Sniffer().sniff(sample.splitlines()[0] if sample else "", ",;\t|").delimiter
     text.seek(0)
-    reader = csv.reader(text, dialect)
+    reader = csv.reader(text, csv.excel, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -121,7 +124,15 @@ def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_
 
     def rows() -> Iterator[_Row]:
         line = reader.line_num + 1
-        for fields in reader:
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # an over-long field, a stray quote: this row only
+                start, line = line, reader.line_num + 1
+                yield _Row(start, None, fields=[], error=f"the row cannot be read as CSV ({exc})")
+                continue
             start, line = line, reader.line_num + 1
             if not any(field.strip() for field in fields):
                 continue
@@ -179,7 +190,7 @@ class _Rejects:
         else:
             entry: dict[str, Any] = {"reject_line": row.line, "reject_reason": reason}
             if row.record is not None:
-                entry.update(row.record)
+                entry.update((k, v) for k, v in row.record.items() if k not in REJECT_COLUMNS)
             else:
                 entry["text"] = row.text
             self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -204,47 +215,70 @@ def import_file(
         raise InputError("no_such_file", f"{path}: no such file.")
     summary = ImportSummary(path)
     raw, text = _open_text(path)
-    with raw, text:
-        if fmt == "csv":
-            header, rows = _csv_rows(text, path)
-        else:
-            header, rows = None, _jsonl_rows(text)
-        rejects = _Rejects(path, fmt, header)
-        batch: list[IncomingEvent] = []
-        reuse = timedelta(days=settings.reuse_after_days)
-
-        def flush() -> None:
-            result = record(engine, batch, reuse_after=reuse)
-            summary.new += result.stored
-            summary.duplicate += result.duplicates
-            batch.clear()
-            if on_progress is not None:
-                on_progress(raw.tell())
-
-        try:
-            for row in rows:
-                summary.read += 1
-                if row.record is None:
-                    summary.rejected += 1
-                    rejects.add(row, row.error or "unreadable")
-                    continue
-                fields = {k: v for k, v in row.record.items() if k not in REJECT_COLUMNS}
-                try:
-                    batch.append(
-                        parse_record(
-                            fields,
-                            source=path.name,
-                            home_country=settings.home_country,
-                            strict=settings.strict_countries,
-                        )
-                    )
-                except RecordError as exc:
-                    summary.rejected += 1
-                    rejects.add(row, str(exc))
-                    continue
-                if len(batch) >= settings.import_batch_size:
-                    flush()
-            flush()
-        finally:
-            summary.rejects_path = rejects.close()
+    try:
+        with raw, text:
+            _import_stream(engine, path, fmt, raw, text, settings, summary, on_progress)
+    except (OSError, EOFError, zlib.error) as exc:
+        # A corrupt or truncated compressed file: the batches before this point are stored.
+        raise InputError(
+            "unreadable_file",
+            f"{path.name}: cannot be read after {summary.read:,} rows ({exc}); the rows "
+            "before that were imported.",
+            "Fix or replace the file and import it again: rows already in count as duplicates.",
+        ) from exc
     return summary
+
+
+def _import_stream(
+    engine: Engine,
+    path: Path,
+    fmt: str,
+    raw: IO[bytes],
+    text: io.TextIOWrapper,
+    settings: Settings,
+    summary: ImportSummary,
+    on_progress: Progress | None,
+) -> None:
+    if fmt == "csv":
+        header, rows = _csv_rows(text, path)
+    else:
+        header, rows = None, _jsonl_rows(text)
+    rejects = _Rejects(path, fmt, header)
+    rejects.path.unlink(missing_ok=True)  # a rejects file from an earlier run is stale
+    batch: list[IncomingEvent] = []
+    reuse = timedelta(days=settings.reuse_after_days)
+
+    def flush() -> None:
+        result = record(engine, batch, reuse_after=reuse)
+        summary.new += result.stored
+        summary.duplicate += result.duplicates
+        batch.clear()
+        if on_progress is not None:
+            on_progress(raw.tell())
+
+    try:
+        for row in rows:
+            summary.read += 1
+            if row.record is None:
+                summary.rejected += 1
+                rejects.add(row, row.error or "unreadable")
+                continue
+            fields = {k: v for k, v in row.record.items() if k not in REJECT_COLUMNS}
+            try:
+                batch.append(
+                    parse_record(
+                        fields,
+                        source=path.name,
+                        home_country=settings.home_country,
+                        strict=settings.strict_countries,
+                    )
+                )
+            except RecordError as exc:
+                summary.rejected += 1
+                rejects.add(row, str(exc))
+                continue
+            if len(batch) >= settings.import_batch_size:
+                flush()
+        flush()
+    finally:
+        summary.rejects_path = rejects.close()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from emstrack.domain import s10
 from emstrack.domain.events import Event
 from emstrack.domain.times import TimeParseError, offset_for, parse_event_time, parse_offset
@@ -99,6 +101,16 @@ def _clean(value: Any) -> str | None:
     return text or None
 
 
+def _unstorable(record: Mapping[str, Any]) -> list[str]:
+    reasons = []
+    for name, value in record.items():
+        try:
+            orjson.dumps({name: value})
+        except TypeError as exc:
+            reasons.append(f"{name}: cannot be stored ({exc})")
+    return reasons or ["the record cannot be stored as JSON"]
+
+
 def parse_record(
     record: Mapping[str, Any],
     *,
@@ -108,6 +120,11 @@ def parse_record(
     now: datetime | None = None,
 ) -> IncomingEvent:
     """Check one record and build its event, or raise `RecordError` with every reason."""
+    try:
+        # The raw payload is stored as JSON: it must be JSON, and its text valid Unicode.
+        orjson.dumps(record)
+    except TypeError:
+        raise RecordError(_unstorable(record)) from None
     reasons: list[str] = []
     values: dict[str, str | None] = {}
     for name, given in record.items():
