@@ -137,7 +137,7 @@ def dedupe_key(
     case-folded. Hashed to a fixed width so it indexes compactly.
     """
     office = (office_code or "").strip().upper() or " ".join((office_name or "").split()).casefold()
-    minute = occurred_local.replace(second=0, microsecond=0).isoformat(timespec="minutes")
+    minute = occurred_local.isoformat(timespec="minutes")  # truncates: seconds never count
     text = f"{code.strip().upper()}|{minute}|{office}"
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 

@@ -79,8 +79,7 @@ class _Batch:
         self.new_keys: set[tuple[str, int, str]] = set()
         self.changed_keys: set[tuple[str, int, str]] = set()
 
-    def item_for(self, incoming: IncomingEvent) -> ItemRow:
-        at = instant(incoming.event)
+    def item_for(self, incoming: IncomingEvent, at: datetime) -> ItemRow:
         generations = self.items.setdefault(incoming.number, [])
         fits = [
             item
@@ -175,8 +174,9 @@ class _Batch:
         return Outcome.DUPLICATE
 
     def add(self, incoming: IncomingEvent) -> str:
-        item = self.item_for(incoming)
-        self._widen(item, instant(incoming.event), incoming)
+        at = instant(incoming.event)
+        item = self.item_for(incoming, at)
+        self._widen(item, at, incoming)
         event = incoming.event
         return self._put(item, event, [event.raw] if event.raw else [])
 
@@ -199,8 +199,11 @@ class _Batch:
                 changed.append(item)
         return changed
 
-    def rows(self, keys: set[tuple[str, int, str]]) -> list[tuple[object, ...]]:
-        return [queries.event_row(n, g, self.events[(n, g)][k]) for n, g, k in sorted(keys)]
+    def rows(self, keys: set[tuple[str, int, str]], sqlite: bool) -> list[tuple[object, ...]]:
+        return [
+            queries.event_row(n, g, self.events[(n, g)][k], sqlite=sqlite)
+            for n, g, k in sorted(keys)
+        ]
 
 
 def record(
@@ -218,12 +221,13 @@ def record(
         work = _Batch(conn, numbers, reuse_after, now or datetime.now(UTC))
         outcomes = tuple(work.add(incoming) for incoming in batch)
         changed_items = work.settle()
+        sqlite = conn.dialect.name == "sqlite"
         queries.write_changes(
             conn,
             deleted_items=sorted(work.deleted),
             new_items=[work.item(ident) for ident in sorted(work.new_items)],
             changed_items=changed_items,
-            new_events=work.rows(work.new_keys),
-            changed_events=work.rows(work.changed_keys),
+            new_events=work.rows(work.new_keys, sqlite),
+            changed_events=work.rows(work.changed_keys, sqlite),
         )
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
