@@ -141,31 +141,43 @@ def _item_summary(item: ItemRow) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _offset_texts(offset: int | None) -> tuple[str | None, str | None]:
-    if offset is None:
-        return None, None
-    return format_iso_offset(offset), format_offset(offset)
+def _offset_texts(offset: int) -> tuple[str, str | None, timedelta]:
+    return format_iso_offset(offset), format_offset(offset), timedelta(minutes=offset)
+
+
+@lru_cache(maxsize=1024)
+def _code_texts(code: str, lang: str) -> tuple[str | None, str, str | None, bool]:
+    entry = CATALOGUE.get(code)
+    if entry is None:
+        return None, Status.UNKNOWN.value, None, False
+    return entry.label(lang), entry.status.value, entry.detail, True
 
 
 _country_name = lru_cache(maxsize=1024)(countries.country_name)
 
 
+def _seconds(value: datetime) -> str:
+    # isoformat() without arguments is the fast path; microseconds are rare in scan times.
+    return value.isoformat() if not value.microsecond else value.isoformat(timespec="seconds")
+
+
 def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> dict[str, Any]:
     """One event of the public history (personal fields only when `private`)."""
-    # On the hot path: built from plain values, without aware-datetime arithmetic.
-    offset = event.utc_offset_min
-    iso_offset, offset_label = _offset_texts(offset)
+    # The hot path of every answer: plain values and cached texts, no aware-datetime arithmetic.
     local = event.occurred_local
-    utc = None
-    if offset is not None:
-        utc = (local - timedelta(minutes=offset)).isoformat(timespec="seconds") + "Z"
-    entry = CATALOGUE.get(event.code)
+    offset = event.utc_offset_min
+    if offset is None:
+        iso_offset = offset_label = utc = None
+    else:
+        iso_offset, offset_label, delta = _offset_texts(offset)
+        utc = _seconds(local - delta) + "Z"
+    label, status, detail, known = _code_texts(event.code, lang)
     out: dict[str, Any] = {
         "code": event.code,
-        "label": entry.label(lang) if entry else (event.description or event.code),
-        "status": entry.status.value if entry else Status.UNKNOWN.value,
-        "detail": entry.detail if entry else None,
-        "local_time": local.isoformat(timespec="seconds"),
+        "label": label or event.description or event.code,
+        "status": status,
+        "detail": detail,
+        "local_time": _seconds(local),
         "utc_offset": iso_offset,
         "utc_offset_label": offset_label,
         "utc_time": utc,
@@ -180,7 +192,7 @@ def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> d
         "action_text": event.action_text,
         "retention_code": event.retention_code,
         "retention_text": event.retention_text,
-        "known_code": entry is not None,
+        "known_code": known,
     }
     if private:
         for name in PRIVATE_EVENT_FIELDS:
@@ -194,6 +206,8 @@ class Tracker:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
+        #: Reads are in-process and never wait on a lock (SQLite in WAL mode).
+        self.local_reads = engine.dialect.name == "sqlite"
 
     def parse(self, raw: str, scope: Scope = Scope.ANY) -> TrackingNumber:
         return s10.parse(

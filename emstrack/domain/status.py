@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import reduce
+from functools import cache, reduce
 from typing import Final
 
 from emstrack.domain.events import CATALOGUE, TERMINAL, Event, Status, merge
@@ -71,9 +71,24 @@ def _full_key(e: Event) -> tuple[_SortKey, str, str]:
     return sort_key(e), e.key, repr(e)
 
 
+@cache
+def _delta(offset_min: int) -> timedelta:
+    return timedelta(minutes=offset_min)
+
+
+def _instant(e: Event) -> tuple[datetime, int]:
+    when = e.occurred_local
+    if e.utc_offset_min is not None:
+        when -= _delta(e.utc_offset_min)
+    entry = CATALOGUE.get(e.code)
+    return when, entry.rank if entry else _UNKNOWN_RANK
+
+
 def order_events(events: Iterable[Event]) -> list[Event]:
     """Newest first. Does not merge duplicates: see `dedupe`."""
-    keyed = [(sort_key(e), e) for e in events]
+    # The usual case, every event at its own instant and journey step, sorts on the short key;
+    # the rest on the full one.
+    keyed = [(_instant(e), e) for e in events]
     if len({key for key, _ in keyed}) < len(keyed):
         return sorted((e for _, e in keyed), key=_full_key, reverse=True)
     keyed.sort(key=lambda pair: pair[0], reverse=True)
@@ -101,15 +116,24 @@ def derive(events: Iterable[Event]) -> ItemState:
 
 def state_of(history: list[Event]) -> ItemState:
     """The state of a history that is already de-duplicated and ordered newest first."""
-    known = [e for e in history if e.status is not Status.UNKNOWN]
-    event = next((e for e in known if e.status in TERMINAL), known[0] if known else None)
-    if event is not None:
-        status = event.status
+    event: Event | None = None  # the newest known event, unless a terminal one exists
+    entry = None
+    for e in history:
+        found = CATALOGUE.get(e.code)
+        if found is None:
+            continue
+        if found.status in TERMINAL:
+            event, entry = e, found
+            break
+        if event is None:
+            event, entry = e, found
+    if entry is not None:
+        status = entry.status
     else:
         status = Status.UNKNOWN if history else Status.INFO_RECEIVED
     return ItemState(
         status=status,
-        detail=event.detail if event else None,
+        detail=entry.detail if entry else None,
         event=event,
         latest=history[0] if history else None,
         delivered=status is Status.DELIVERED,

@@ -223,6 +223,30 @@ def _hour_offset(country: str, hour: datetime) -> int | Literal[_Hour.MIXED] | N
     return _single(start)
 
 
+def _days_at_noon(year: int) -> list[datetime]:
+    first = datetime(year, 1, 1, 12)
+    return [first + timedelta(days=d) for d in range((datetime(year + 1, 1, 1) - first).days + 1)]
+
+
+@lru_cache(maxsize=4096)
+def _year_pattern(country: str, year: int) -> int | Literal[_Hour.MIXED] | None:
+    """What a whole year looks like in a country, sampled at noon every day.
+
+    An offset when every zone has that same offset all year (China, Japan, India: most
+    events of a bulk import); None when the zones never agree on any day (US, Russia,
+    Australia: no local time there has a single offset); MIXED otherwise (daylight saving
+    time), and then each hour is worked out. A change that comes and goes within one day
+    would slip between the samples; tzdata has none.
+    """
+    zones = _country_zones()[country]
+    seen = {_single(_offsets(zones, day)) for day in _days_at_noon(year)}
+    if seen == {None}:
+        return None
+    if len(seen) == 1:
+        return seen.pop()
+    return _Hour.MIXED
+
+
 def offset_for(country: str | None, local: datetime, office_code: str | None = None) -> int | None:
     """The UTC offset of a naive office-local time, if the office's country has one; else None."""
     known = _country_zones()
@@ -232,6 +256,9 @@ def offset_for(country: str | None, local: datetime, office_code: str | None = N
         if code not in known:
             return None
     local = local.replace(tzinfo=None)
+    year = _year_pattern(code, local.year)
+    if year is not _Hour.MIXED:
+        return year
     answer = _hour_offset(code, local.replace(minute=0, second=0, microsecond=0))
     if answer is _Hour.MIXED:
         return _single(_offsets(known[code], local))

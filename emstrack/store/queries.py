@@ -155,7 +155,8 @@ def events_for(
 
 
 def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Event]]:
-    """The lookup's two range reads: every item of `number`, and the current item's events.
+    """The lookup's two range reads: every item of `number`, and the current item's events
+    (without their ingest time).
 
     The current item is the one whose latest event is newest (normally the last generation).
     This is the hot path, so it runs two fixed statements on the driver's own cursor, without
@@ -181,7 +182,9 @@ def _hot_sql(paramstyle: str) -> tuple[str, str]:
     p = "?" if paramstyle == "qmark" else "%s"
     return (
         f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE number = {p} ORDER BY generation",
-        f"SELECT {', '.join(_EVENT_FIELDS)} FROM events WHERE number = {p} AND generation = {p}",
+        # Everything the answer shows; not the ingest time, which it never does.
+        f"SELECT {', '.join(_EVENT_FIELDS[:-1])} FROM events "
+        f"WHERE number = {p} AND generation = {p}",
     )
 
 
@@ -211,7 +214,6 @@ def _event_from_driver(row: Sequence[Any]) -> Event:
     values = list(row)
     local = values[1]
     values[1] = local if isinstance(local, datetime) else datetime.fromisoformat(local)
-    values[16] = _utc_dt(values[16])
     return Event(*values)
 
 
