@@ -1,0 +1,271 @@
+"""Import throughput and memory: `emstrack import` against plain `sqlite3` `executemany`.
+
+Both write the same CSV of K events (built by dataset.py and cached; in time order, as a feed
+arrives, or grouped by item with `--order item`) into a fresh database with our schema:
+
+- baseline: the CSV is read with the csv module and turned into the rows our writer stores
+  (events rows with dedupe key, local and UTC times, raw JSON payload; one items row per
+  number with its final status) before the clock starts. Timed: inserting them with
+  `executemany` in transactions of the import's batch size, with the PRAGMAs of our engine
+  (WAL, synchronous=NORMAL, foreign keys on). No reads, no de-duplication, no item updates.
+- ours: `emstrack import FILE -q` in a subprocess, timed from start to exit (so including
+  interpreter start-up); the schema is created before. Peak RSS from the child's rusage.
+
+Ours also runs on a quarter-size file: its peak RSS should be the same (streamed import).
+
+    python bench/import_csv.py                   # 1,000,000 events, and 250,000
+    python bench/import_csv.py --events 200000   # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import pstats
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dataset
+from rich.console import Console
+from rich.table import Table
+
+from emstrack.config import Settings
+from emstrack.domain.events import CATALOGUE, dedupe_key
+from emstrack.domain.times import parse_offset
+
+AIM = 0.5
+EMSTRACK = Path(sys.executable).with_name("emstrack")
+console = Console()
+
+_OFFSETS = {office.code: office.offset for trio in dataset._OFFICES.values() for office in trio}
+_NOW = "2025-01-02 03:04:05.000000"
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What the baseline inserts, batch by batch: (items rows, events rows)."""
+
+    batches: list[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]
+    events: int
+    items: int
+
+
+def _text(value: datetime | None) -> str | None:
+    return value.isoformat(" ", "microseconds") if value is not None else None
+
+
+def _event_row(record: dict[str, str], source: str) -> tuple[Any, ...]:
+    local = datetime.fromisoformat(record["event_time"])
+    given = record["utc_offset"]
+    offset = parse_offset(given) if given else _OFFSETS.get(record["office_code"])
+    utc = local - timedelta(minutes=offset) if offset is not None else None
+    raw = json.dumps([record], ensure_ascii=False, separators=(",", ":"))
+    return (
+        record["tracking_number"],
+        1,
+        dedupe_key(record["event_code"], local, record["office_code"], record["office_name"]),
+        record["event_code"],
+        _text(local),
+        offset,
+        _text(utc),
+        record["office_code"] or None,
+        record["office_name"] or None,
+        record["country"] or None,
+        record["next_office_code"] or None,
+        record["reason_code"] or None,
+        record["reason_text"] or None,
+        None,
+        None,
+        None,
+        None,
+        record["signatory"] or None,
+        None,
+        source,
+        raw,
+        _NOW,
+    )
+
+
+def _records(path: Path) -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        yield from csv.DictReader(f)
+
+
+def parse_rows(path: Path, batch_size: int) -> Rows:
+    """The baseline's rows, parsed before the clock starts."""
+    events = [_event_row(record, path.name) for record in _records(path)]
+    # Per number: first and last instant, and the newest event (its status is the item's).
+    spans: dict[str, list[Any]] = {}
+    for row in events:
+        instant = row[6] or row[4]
+        span = spans.get(row[0])
+        if span is None:
+            spans[row[0]] = [instant, instant, row[3], 1]
+        else:
+            span[0] = min(span[0], instant)
+            if instant >= span[1]:
+                span[1], span[2] = instant, row[3]
+            span[3] += 1
+    batches: list[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = []
+    seen: set[str] = set()
+    for start in range(0, len(events), batch_size):
+        chunk = events[start : start + batch_size]
+        items = []
+        for row in chunk:
+            if row[0] not in seen:
+                seen.add(row[0])
+                first, last, code, count = spans[row[0]]
+                entry = CATALOGUE[code]
+                status = (entry.status.value, entry.detail, code, count, _NOW, _NOW)
+                items.append((row[0], 1, "s10", "ems", None, None, None, first, last, *status))
+        batches.append((items, chunk))
+    return Rows(batches, len(events), len(seen))
+
+
+def run_baseline(rows: Rows, db: Path) -> float:
+    """Seconds to insert every batch, each in its own transaction, as our engine would."""
+    dataset.create_schema(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    items_sql = dataset._ITEMS_SQL
+    events_sql = (
+        "INSERT INTO events (number, generation, dedupe_key, code, occurred_local,"
+        " utc_offset_min, occurred_utc, office_code, office_name, country, next_office_code,"
+        " reason_code, reason_text, action_code, action_text, retention_code, retention_text,"
+        " signatory, description, source, raw, ingested_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    start = time.perf_counter()
+    for items, events in rows.batches:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(items_sql, items)
+        conn.executemany(events_sql, events)
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    seconds: float
+    peak_rss_mib: float
+    events: int
+
+
+def run_ours(csv_file: Path, db: Path) -> Run:
+    """`emstrack import FILE -q` on a fresh database: wall time and the child's peak RSS."""
+    dataset.create_schema(db)
+    env = {**os.environ, "EMSTRACK_DATABASE_URL": f"sqlite:///{db}"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(EMSTRACK), "import", str(csv_file), "-q"], env=env, stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"emstrack import {csv_file.name} exited with {proc.returncode}")
+    conn = sqlite3.connect(db)
+    (events,) = conn.execute("SELECT count(*) FROM events").fetchone()
+    conn.close()
+    return Run(seconds, usage.ru_maxrss / 1024, int(events))  # ru_maxrss is in KiB on Linux
+
+
+def profile_ours(csv_file: Path, db: Path, top: int = 25) -> None:
+    """`emstrack import` once more, under cProfile; prints the top entries."""
+    dataset.create_schema(db)
+    env = {**os.environ, "EMSTRACK_DATABASE_URL": f"sqlite:///{db}"}
+    out = dataset.OUT / "import.prof"
+    command = [sys.executable, "-m", "cProfile", "-o", str(out), str(EMSTRACK), "import"]
+    subprocess.run([*command, str(csv_file), "-q"], env=env, stdout=subprocess.DEVNULL, check=True)
+    console.print(f"\ncProfile of ours on {csv_file.name} (saved to {out}):")
+    stats = pstats.Stats(str(out), stream=sys.stdout).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the big file")
+    parser.add_argument("--order", choices=("time", "item"), default="time", help="CSV order")
+    parser.add_argument("--skip-small", action="store_true", help="no quarter-size run")
+    parser.add_argument(
+        "--profile", action="store_true", help="then profile ours on the quarter-size file"
+    )
+    args = parser.parse_args(argv)
+
+    batch_size = Settings().import_batch_size
+    sizes = [args.events] if args.skip_small else [args.events // 4, args.events]
+    files = {n: dataset.write_csv(n, args.order) for n in sizes}
+    console.print(
+        f"CSV in {args.order} order; batches of {batch_size:,} events; "
+        f"files: {', '.join(p.name for p in files.values())}"
+    )
+    results: dict[int, Run] = {}
+    with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:
+        for n, path in files.items():
+            results[n] = run_ours(path, Path(tmp) / f"ours-{n}.sqlite")
+            if results[n].events != n:
+                raise SystemExit(f"ours stored {results[n].events:,} events of {n:,}")
+            console.print(
+                f"ours, {n:,} events: {results[n].seconds:.1f} s, "
+                f"peak RSS {results[n].peak_rss_mib:.0f} MiB"
+            )
+        parse_start = time.perf_counter()
+        rows = parse_rows(files[args.events], batch_size)
+        console.print(
+            f"baseline rows: {rows.events:,} events, {rows.items:,} items "
+            f"(parsed in {time.perf_counter() - parse_start:.0f} s, not timed)"
+        )
+        base_seconds = run_baseline(rows, Path(tmp) / "baseline.sqlite")
+
+    big = results[args.events]
+    ours_rate = args.events / big.seconds
+    base_rate = rows.events / base_seconds
+    table = Table("contender", "events", "seconds", "events/s", "peak RSS MiB")
+    for n, run in results.items():
+        table.add_row(
+            "ours: emstrack import",
+            f"{n:,}",
+            f"{run.seconds:.1f}",
+            f"{n / run.seconds:,.0f}",
+            f"{run.peak_rss_mib:.0f}",
+        )
+    table.add_row(
+        "baseline: executemany", f"{rows.events:,}", f"{base_seconds:.1f}", f"{base_rate:,.0f}", ""
+    )
+    console.print(table)
+    ratio = ours_rate / base_rate
+    verdict = "" if ratio >= AIM else "  BELOW AIM"
+    memory = ""
+    if len(results) == 2:
+        small = results[sizes[0]]
+        memory = (
+            f"; peak RSS {small.peak_rss_mib:.0f} MiB at {sizes[0]:,} events, "
+            f"{big.peak_rss_mib:.0f} MiB at {args.events:,}"
+        )
+    print(
+        f"import: ours {ours_rate:,.0f} events/s, baseline {base_rate:,.0f} events/s, "
+        f"ratio {ratio:.2f} (aim >= {AIM}){verdict}{memory}"
+    )
+    if args.profile:
+        with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:
+            profile_ours(files[sizes[0]], Path(tmp) / "profiled.sqlite")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
