@@ -68,6 +68,7 @@ class _Batch:
     """The working state of one batch: the items and events of the numbers it touches."""
 
     def __init__(self, conn: Connection, numbers: list[str], reuse: timedelta, now: datetime):
+        self.conn = conn
         self.items = queries.items_for(conn, numbers)
         self.events = queries.events_for(conn, numbers)
         self.reuse = reuse
@@ -120,6 +121,9 @@ class _Batch:
         self._widen(target, other.first_event_at, other)
         self._widen(target, other.last_event_at, other)
         for stored in self.events.pop(source, {}).values():
+            if stored.raw is None:
+                key = stored.key
+                stored.raw = queries.event_raw(self.conn, other.number, other.generation, key)
             self._put(target, stored.event, stored.raw)
         self.items[other.number].remove(other)
         if source in self.new_items:
@@ -162,6 +166,8 @@ class _Batch:
             return Outcome.STORED
         merged = merge(stored.event, event)
         changed = merged != stored.event
+        if stored.raw is None:
+            stored.raw = queries.event_raw(self.conn, item.number, item.generation, key)
         for raw in raws:
             if raw not in stored.raw:
                 stored.raw.append(raw)

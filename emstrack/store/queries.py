@@ -104,11 +104,15 @@ class ItemRow:
 
 @dataclass(slots=True)
 class StoredEvent:
-    """An event as stored: the value, its key, and every payload that delivered it."""
+    """An event as stored: the value, its key, and every payload that delivered it.
+
+    `raw` is None for an event read back from the database until someone needs its payloads
+    (`event_raw`): a batch reads many stored events and appends to few.
+    """
 
     key: str
     event: Event
-    raw: list[Any] = field(default_factory=list)
+    raw: list[Any] | None = field(default_factory=list)
 
 
 def event_from_row(row: Sequence[Any]) -> Event:
@@ -140,18 +144,35 @@ def items_for(conn: Connection, numbers: Sequence[str]) -> dict[str, list[ItemRo
 def events_for(
     conn: Connection, numbers: Sequence[str]
 ) -> dict[tuple[str, int], dict[str, StoredEvent]]:
-    """Every stored event of each number, by (number, generation) and then by dedupe key."""
+    """Every stored event of each number, by (number, generation) and then by dedupe key.
+
+    Payloads are not read (see `StoredEvent`); read through the driver, as the lookup does.
+    """
     found: dict[tuple[str, int], dict[str, StoredEvent]] = defaultdict(dict)
-    for chunk in _chunks(numbers):
-        query = select(
-            events.c.number, events.c.generation, events.c.dedupe_key, events.c.raw, *_EVENT_COLUMNS
-        ).where(events.c.number.in_(chunk))
-        for row in conn.execute(query):
-            number, generation, key, raw = row[0], row[1], row[2], row[3]
-            found[(number, generation)][key] = StoredEvent(
-                key, event_from_row(row[4:]), json.loads(raw)
+    p = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for chunk in _chunks(numbers):
+            cursor.execute(
+                f"SELECT number, generation, dedupe_key, {', '.join(_EVENT_FIELDS)} FROM events "
+                f"WHERE number IN ({', '.join([p] * len(chunk))})",
+                tuple(chunk),
             )
+            for row in cursor.fetchall():
+                event = _event_from_driver(row[3:], with_ingest_time=True)
+                found[(row[0], row[1])][row[2]] = StoredEvent(row[2], event, None)
+    finally:
+        cursor.close()
     return found
+
+
+def event_raw(conn: Connection, number: str, generation: int, key: str) -> list[Any]:
+    """The payloads stored with one event."""
+    query = select(events.c.raw).where(
+        events.c.number == number, events.c.generation == generation, events.c.dedupe_key == key
+    )
+    raw = conn.execute(query).scalar_one()
+    return list(json.loads(raw))
 
 
 def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Event]]:
@@ -210,10 +231,12 @@ def _utc_dt(value: datetime | str) -> datetime:
     return value
 
 
-def _event_from_driver(row: Sequence[Any]) -> Event:
+def _event_from_driver(row: Sequence[Any], *, with_ingest_time: bool = False) -> Event:
     values = list(row)
     local = values[1]
     values[1] = local if isinstance(local, datetime) else datetime.fromisoformat(local)
+    if with_ingest_time:
+        values[16] = _utc_dt(values[16])
     return Event(*values)
 
 
@@ -285,6 +308,7 @@ def event_row(
     """
     e = stored.event
     local, offset = e.occurred_local, e.utc_offset_min
+    assert stored.raw is not None, "payloads are read before an event is written back"
     raw = orjson.dumps(stored.raw, default=str).decode()
     if sqlite:
         occurred: Any = local.isoformat(" ", "microseconds")
