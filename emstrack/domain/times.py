@@ -255,7 +255,8 @@ def offset_for(country: str | None, local: datetime, office_code: str | None = N
         code = (office_code or "").strip().upper()[:2]
         if code not in known:
             return None
-    local = local.replace(tzinfo=None)
+    if local.tzinfo is not None:
+        local = local.replace(tzinfo=None)
     year = _year_pattern(code, local.year)
     if year is not _Hour.MIXED:
         return year

@@ -17,7 +17,7 @@ import json
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -247,12 +247,16 @@ def _import_stream(
     rejects.path.unlink(missing_ok=True)  # a rejects file from an earlier run is stale
     batch: list[IncomingEvent] = []
     reuse = timedelta(days=settings.reuse_after_days)
+    # The ingest time of a batch's events: when the batch was begun.
+    received = datetime.now(UTC)
 
     def flush() -> None:
+        nonlocal received
         result = record(engine, batch, reuse_after=reuse)
         summary.new += result.stored
         summary.duplicate += result.duplicates
         batch.clear()
+        received = datetime.now(UTC)
         if on_progress is not None:
             on_progress(raw.tell())
 
@@ -263,7 +267,9 @@ def _import_stream(
                 summary.rejected += 1
                 rejects.add(row, row.error or "unreadable")
                 continue
-            fields = {k: v for k, v in row.record.items() if k not in REJECT_COLUMNS}
+            fields = row.record
+            if "reject_line" in fields or "reject_reason" in fields:
+                fields = {k: v for k, v in fields.items() if k not in REJECT_COLUMNS}
             try:
                 batch.append(
                     parse_record(
@@ -271,6 +277,7 @@ def _import_stream(
                         source=path.name,
                         home_country=settings.home_country,
                         strict=settings.strict_countries,
+                        now=received,
                     )
                 )
             except RecordError as exc:

@@ -128,16 +128,24 @@ def parse_record(
     reasons: list[str] = []
     values: dict[str, str | None] = {}
     for name, given in record.items():
+        if given is None or given == "":
+            continue
         limit = _MAX_LENGTH.get(name)
-        if limit is None or given is None or given == "":
-            continue  # an extra field (kept in raw) or an empty one
-        try:
-            value = _clean(given)
-        except TypeError as exc:
-            reasons.append(f"{name}: expected text, got {exc}")
-            continue
-        if value is None:
-            continue
+        if limit is None:
+            continue  # an extra field: kept in the raw payload
+        value: str | None
+        if given.__class__ is str:  # the usual case, checked the cheap way
+            value = given.strip()
+            if not value:
+                continue
+        else:
+            try:
+                value = _clean(given)
+            except TypeError as exc:
+                reasons.append(f"{name}: expected text, got {exc}")
+                continue
+            if value is None:
+                continue
         if len(value) > limit:
             reasons.append(f"{name}: longer than {limit} characters")
         elif "\x00" in value:
