@@ -211,7 +211,7 @@ def _single(offsets: tuple[tuple[int, int], ...]) -> int | None:
     return values.pop() if len(values) == 1 else None
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=8192)
 def _hour_offset(country: str, hour: datetime) -> int | Literal[_Hour.MIXED] | None:
     # An hour's answer is shared only when every zone has the same offsets at the hour's first
     # and last instant, i.e. no transition inside it, whether at :00, :30 or any other minute
