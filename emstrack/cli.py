@@ -189,7 +189,7 @@ def serve(
     with _database(settings) as engine, engine.connect() as conn:
         examples = [
             number
-            for status in ("delivered", "in_transit", "customs_import", "delivery_failed")
+            for status in ("in_transit", "customs_import", "delivery_failed", "delivered")
             for number in queries.sample_numbers(conn, status)
         ]
     base = f"http://{host}:{port}"

@@ -282,11 +282,19 @@ def count_events(conn: Connection) -> int:
 
 
 def sample_numbers(conn: Connection, status: str, limit: int = 1) -> list[str]:
-    """A few current numbers with a given status, for the demo's "try these" list."""
-    query = (
-        select(items.c.number).where(items.c.status == status).order_by(items.c.number).limit(limit)
-    )
-    return list(conn.execute(query).scalars())
+    """A few numbers with a given status for the "try these" list, EMS (E…) numbers first."""
+    found: list[str] = []
+    for condition in (items.c.number.like("E%"), items.c.number.not_like("E%")):
+        query = (
+            select(items.c.number)
+            .where(items.c.status == status, condition)
+            .order_by(items.c.number)
+            .limit(limit - len(found))
+        )
+        found.extend(conn.execute(query).scalars())
+        if len(found) >= limit:
+            break
+    return found
 
 
 _EVENT_WRITE_FIELDS = ("number", "generation", "dedupe_key", *_EVENT_FIELDS, "occurred_utc", "raw")
