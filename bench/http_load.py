@@ -131,6 +131,9 @@ def _start(path: Path, port: int, body_file: Path, log: Path) -> subprocess.Pope
         **os.environ,
         "EMSTRACK_DATABASE_URL": f"sqlite:///{path}",
         "EMSTRACK_BENCH_BODY": str(body_file),
+        # One client address sends everything: the limiter still counts every request (its
+        # cost is measured), but must not refuse them.
+        "EMSTRACK_RATE_LIMIT": "100000000/minute",
         "PYTHONPATH": str(HERE.parent),
     }
     # The options of `emstrack serve` (cli.py): one worker, log level info (so access log on).

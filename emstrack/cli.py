@@ -1,4 +1,4 @@
-"""The `emstrack` command: track, import, serve, db, demo."""
+"""The `emstrack` command: track, import, serve, keys, db, demo."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema: upgrade, show the revision.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="Operators' API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -193,7 +195,7 @@ def serve(
             for number in queries.sample_numbers(conn, status)
         ]
     base = f"http://{host}:{port}"
-    out.print(f"emstrack on [bold]{base}[/bold]  (API docs: {base}/docs)")
+    out.print(f"emstrack on [bold]{base}[/bold]  (API: {base}/openapi.json)")
     if examples:
         out.print("Try: " + "  ".join(f"{base}/api/v1/tracking/{n}" for n in examples[:2]))
         out.print("     emstrack track " + " ".join(examples))
@@ -238,6 +240,72 @@ def demo(
     for scenario, number in summary.examples.items():
         table.add_row(scenario, number)
     out.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. a feed's name.")],
+    scope: Annotated[
+        str, typer.Option(help="ingest (push events), read_private (see personal fields), admin.")
+    ],
+) -> None:
+    """Make an API key. It is shown once: only a hash of it is kept."""
+    from emstrack import keys
+
+    try:
+        key_scope = keys.KeyScope(scope)
+    except ValueError:
+        err.print(f"[red]Unknown scope {scope!r}:[/red] use ingest, read_private or admin.")
+        raise typer.Exit(2) from None
+    with _database(_settings()) as engine:
+        try:
+            made = keys.create(engine, name, key_scope)
+        except EmstrackError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+    err.print(
+        f"Key {made.row.id} ({made.row.prefix}…) for {made.row.name!r}, scope {made.row.scope}. "
+        "Copy it now: it cannot be shown again."
+    )
+    # Alone on stdout, so that scripts can capture it.
+    sys.stdout.write(made.key + "\n")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the API keys (never the keys themselves)."""
+    from emstrack import keys
+
+    with _database(_settings()) as engine:
+        rows = keys.list_keys(engine)
+    table = Table("id", "prefix", "name", "scope", "created", "last used", "revoked")
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            row.prefix,
+            row.name,
+            row.scope,
+            f"{row.created_at:%Y-%m-%d %H:%M}",
+            f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "—",
+            f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "—",
+        )
+    out.print(table if rows else "No API keys yet: make one with `emstrack keys create`.")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id, or its prefix (8+ characters).")],
+) -> None:
+    """Revoke an API key: it stops working at once."""
+    from emstrack import keys
+
+    with _database(_settings()) as engine:
+        try:
+            row = keys.revoke(engine, key)
+        except EmstrackError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from exc
+    out.print(f"Key {row.id} ({row.prefix}…, {row.name!r}) is revoked.")
 
 
 @db_app.command("upgrade")

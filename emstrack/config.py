@@ -53,6 +53,59 @@ class Settings(BaseSettings):
         le=100_000,
         description="Events written per transaction by `emstrack import`.",
     )
+    redis_url: str = Field(
+        default="",
+        description="Redis URL (`redis://127.0.0.1:6379/0`) where rate-limit counters are kept, "
+        "so that several server processes share them; empty: in the memory of each process.",
+    )
+    rate_limit: str = Field(
+        default="120/minute",
+        description="Lookups allowed per client address without a key; a batch counts one per "
+        "number.",
+    )
+    rate_limit_key: str = Field(
+        default="1200/minute",
+        description="Requests allowed per API key; a batch lookup counts one per number.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body accepted, in bytes; a larger one is refused with `413`.",
+    )
+    ingest_max_events: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most events accepted by one `POST /api/v1/events` request.",
+    )
+    stale_after_days: int = Field(
+        default=10,
+        ge=1,
+        description="Days without a new scan after which the page calls an item's tracking "
+        "stale and says when to contact customer service.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Secret that signs the pages' CSRF tokens. Empty: a random secret per "
+        "process (forms then fail across restarts and between several server processes; set "
+        "one in production).",
+    )
+    support_contacts_path: str = Field(
+        default="",
+        description="CSV file of customer-service contacts per country for the support page "
+        "(empty: the packaged `emstrack/data/support_contacts.csv`).",
+    )
+
+    @field_validator("rate_limit", "rate_limit_key")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError("must be a rate such as 120/minute or 10/second") from exc
+        return value
 
     @field_validator("home_country")
     @classmethod

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -87,4 +88,20 @@ events = Table(
         ["number", "generation"], ["items.number", "items.generation"], ondelete="CASCADE"
     ),
     sqlite_with_rowid=False,
+)
+
+#: Operators' API keys. Only a hash of each key is kept; `prefix` (the key's first characters)
+#: names a key in lists and logs without giving it away.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used_at", DateTime(timezone=True)),
+    Index("ix_api_keys_key_hash", "key_hash", unique=True),
 )

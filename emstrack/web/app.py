@@ -18,8 +18,12 @@ from emstrack.config import Settings, get_settings
 from emstrack.errors import DatabaseError
 from emstrack.lookup import Tracker
 from emstrack.store.engine import ensure_schema, make_engine
-from emstrack.web.api import tracking
+from emstrack.web import pages
+from emstrack.web.api import events, numbers, problems, tracking
+from emstrack.web.api.problems import openapi_extra
+from emstrack.web.ratelimit import Limiter, RateLimitHeaders
 from emstrack.web.responses import JSONResponse, problem
+from emstrack.web.security import BodyLimit, SecurityHeaders
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -41,14 +45,35 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         summary="Track & trace for EMS and every UPU S10 postal item.",
         lifespan=lifespan,
         default_response_class=JSONResponse,
+        # Swagger UI and ReDoc load their code from a CDN, which the security policy forbids:
+        # the API is described by /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.tracker = Tracker(engine, settings)
+    app.state.limiter = Limiter(settings.redis_url)
     app.include_router(tracking.router)
+    app.include_router(numbers.router)
+    app.include_router(events.router)
+    problems.install(app)
+    # The last added is the outermost: security headers go on every response, 413s included.
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RateLimitHeaders)
+    app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
+    pages.install(app)  # after the JSON handlers: it wraps them with HTML error pages
 
-    @app.get("/healthz", tags=["operations"], summary="Health of the service and its database")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Health of the service and its database",
+        openapi_extra=openapi_extra(
+            {"type": "object", "required": ["status", "database", "version"]}, optional_key=False
+        ),
+        responses={503: {"description": "`database_unavailable`: a problem document."}},
+    )
     async def healthz() -> Any:
         def ping() -> None:
             with engine.connect() as conn:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from emstrack import keys
+from emstrack.config import Settings
+from emstrack.keys import KeyScope
 from emstrack.lookup import Tracker
+from emstrack.store.keys import KeyRow
+from emstrack.web.api.problems import ApiProblem
+from emstrack.web.ratelimit import Limiter
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An operator's key from `emstrack keys create`, as `Authorization: Bearer KEY`.",
+)
 
 
 def _tracker(request: Request) -> Tracker:
@@ -15,3 +30,98 @@ def _tracker(request: Request) -> Tracker:
 
 
 TrackerDep = Annotated[Tracker, Depends(_tracker)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking: a client address, and the operator's key when one was sent."""
+
+    address: str
+    key: KeyRow | None = None
+
+    def may(self, scope: KeyScope) -> bool:
+        return self.key is not None and KeyScope(self.key.scope).allows(scope)
+
+    @property
+    def private(self) -> bool:
+        """May see the personal fields of a lookup."""
+        return self.may(KeyScope.READ_PRIVATE)
+
+
+def _invalid_key(address: str, request: Request) -> ApiProblem:
+    # A wrong key still costs the address a hit, so keys cannot be tried for free.
+    charge(request, Caller(address))
+    return ApiProblem(
+        401,
+        "invalid_key",
+        "The API key is missing, unknown or revoked",
+        "Send an operator's key as `Authorization: Bearer KEY`.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+async def _caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    address = request.client.host if request.client else "unknown"
+    if credentials is None:
+        if "authorization" in request.headers:  # present, but not a Bearer token
+            raise _invalid_key(address, request)
+        return Caller(address)
+    tracker: Tracker = request.app.state.tracker
+    # In a thread even on SQLite: noting `last_used_at` is a write, which may wait for the lock.
+    key = await run_in_threadpool(keys.authenticate, tracker.engine, credentials.credentials)
+    if key is None:
+        raise _invalid_key(address, request)
+    return Caller(address, key)
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def require(caller: Caller, scope: KeyScope) -> None:
+    """Refuse a caller without a key (401) or whose key lacks `scope` (403)."""
+    if caller.key is None:
+        raise ApiProblem(
+            401,
+            "invalid_key",
+            "An API key is needed",
+            "Send an operator's key as `Authorization: Bearer KEY`.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not caller.may(scope):
+        raise ApiProblem(
+            403,
+            "insufficient_scope",
+            "The API key does not allow this",
+            f"This needs a key with the scope `{scope.value}` or `admin`.",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+        )
+
+
+def charge(request: Request, caller: Caller, cost: int = 1) -> None:
+    """Count `cost` requests against the caller's limit: per key, else per address."""
+    settings: Settings = request.app.state.settings
+    limiter: Limiter = request.app.state.limiter
+    if caller.key is not None:
+        state = limiter.check(f"key:{caller.key.id}", settings.rate_limit_key, cost)
+    else:
+        state = limiter.check(f"addr:{caller.address}", settings.rate_limit, cost)
+    request.state.ratelimit = state
+    if not state.allowed:
+        raise ApiProblem(
+            429,
+            "rate_limited",
+            "Too many requests",
+            f"Please try again in {state.reset} seconds.",
+            headers={"Retry-After": str(state.reset), **state.headers()},
+        )

@@ -37,6 +37,7 @@ def test_sqlite_file_is_created_in_wal_mode(tmp_path: pytest.TempPathFactory) ->
 def test_outdated_schema_without_auto_migrate_says_what_to_do(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    head = current_revision(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'old'")
     try:
@@ -45,7 +46,7 @@ def test_outdated_schema_without_auto_migrate_says_what_to_do(settings: Settings
         assert "emstrack db upgrade" in caught.value.message
     finally:
         with engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+            conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{head}'")
         engine.dispose()
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from conftest import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
+from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.web.app import create_app
@@ -22,21 +19,8 @@ NUMBER = "EE123456785CN"
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     """An HTTP client talking to a real uvicorn server in a thread, on a free loopback port."""
-    app = create_app(settings, engine)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+    with serve(create_app(settings, engine)) as http:
         yield http
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
 
 
 def test_found(load: Loader, client: httpx.Client) -> None:

@@ -1,18 +1,31 @@
-"""`GET /api/v1/tracking/{number}`: the lookup as JSON."""
+"""`GET /api/v1/tracking/{number}` and `POST /api/v1/tracking/batch`: lookups as JSON."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Outcome
-from emstrack.web.deps import TrackerDep
+from emstrack.web.api.problems import (
+    BAD_REQUEST,
+    RATE_LIMITED,
+    TOO_LARGE,
+    TRACKING_RESULT_SCHEMA,
+    UNAUTHORIZED,
+    ApiProblem,
+    openapi_extra,
+)
+from emstrack.web.deps import CallerDep, TrackerDep, charge
 from emstrack.web.responses import JSONResponse, ProblemResponse, problem
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
+
+#: Most numbers in one batch request.
+MAX_BATCH = 50
 
 _ERRORS: dict[Outcome, tuple[int, str]] = {
     Outcome.INVALID: (422, "This is not a valid tracking number"),
@@ -20,11 +33,25 @@ _ERRORS: dict[Outcome, tuple[int, str]] = {
     Outcome.UNKNOWN: (404, "No record of this number"),
 }
 
+_PRIVATE = (
+    " With a key of scope `read_private` or `admin` the answer also holds the personal fields "
+    "(`signatory` and `description` of events, the item's `destination_postcode`)."
+)
+
+ScopeQuery = Annotated[
+    Scope, Query(description="`international` (S10), `domestic` (13 digits) or `any`.")
+]
+LangQuery = Annotated[
+    str, Query(pattern="^(en|zh)", max_length=16, description="Language of labels: en or zh.")
+]
+
 
 @router.get(
     "/tracking/{number}",
     summary="Track one item",
+    description="Answer one tracking number, in any spelling a person might type it." + _PRIVATE,
     response_class=JSONResponse,
+    openapi_extra=openapi_extra(TRACKING_RESULT_SCHEMA),
     responses={
         200: {"description": "The item, its current status and its events, newest first."},
         404: {
@@ -33,28 +60,31 @@ _ERRORS: dict[Outcome, tuple[int, str]] = {
             "content": {"application/problem+json": {}},
         },
         422: {
-            "description": "Not a valid tracking number: a problem document listing what is "
-            "wrong (`problems`) and what was probably meant (`suggestions`).",
+            "description": "Not a valid tracking number (`invalid`): a problem document listing "
+            "what is wrong (`problems`) and what was probably meant (`suggestions`); or a bad "
+            "query parameter (`bad_request`).",
             "content": {"application/problem+json": {}},
         },
+        **UNAUTHORIZED,
+        **RATE_LIMITED,
     },
 )
 async def track(
+    request: Request,
     number: str,
     tracker: TrackerDep,
-    scope: Annotated[
-        Scope, Query(description="`international` (S10), `domestic` (13 digits) or `any`.")
-    ] = Scope.ANY,
-    lang: Annotated[str, Query(pattern="^(en|zh)", max_length=16)] = "en",
+    caller: CallerDep,
+    scope: ScopeQuery = Scope.ANY,
+    lang: LangQuery = "en",
 ) -> Any:
-    """Answer one tracking number, in any spelling a person might type it."""
+    charge(request, caller)
     if tracker.local_reads:
         # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never
         # waits for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
         result = tracker.lookup(number, scope)
     else:
         result = await run_in_threadpool(tracker.lookup, number, scope)
-    body = result.to_dict(lang)
+    body = result.to_dict(lang, private=caller.private)
     if result.outcome == Outcome.FOUND:
         return JSONResponse(body)
     status, title = _ERRORS[result.outcome]
@@ -67,3 +97,62 @@ async def track(
         status, result.outcome.value, title, detail, **{k: body[k] for k in keep}
     )
     return response
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: list[Annotated[str, Field(max_length=1024)]] = Field(
+        min_length=1,
+        description=f"1 to {MAX_BATCH} tracking numbers, in any spelling.",
+        examples=[["EE123456785CN", "RR473124829GB"]],
+    )
+    scope: Scope = Field(Scope.ANY, description="`international`, `domestic` or `any`.")
+    lang: str = Field("en", pattern="^(en|zh)", max_length=16, description="en or zh.")
+
+
+@router.post(
+    "/tracking/batch",
+    summary="Track up to 50 items",
+    description="One result per number, in the order given; each has the shape of the single "
+    "lookup's `200` answer with its own `outcome` (`found`, `not_found_yet`, `invalid`, "
+    "`unknown`). The request is always `200` when the body is valid: look at each `outcome`. "
+    "Counts against the rate limit as one lookup per number." + _PRIVATE,
+    response_class=JSONResponse,
+    openapi_extra=openapi_extra(
+        {
+            "type": "object",
+            "required": ["results"],
+            "properties": {"results": {"type": "array", "items": TRACKING_RESULT_SCHEMA}},
+        }
+    ),
+    responses={
+        200: {"description": '`{"results": [...]}`, one per number, in order.'},
+        **UNAUTHORIZED,
+        **TOO_LARGE,
+        422: {
+            "description": "`too_many_numbers` (more than 50) or `bad_request`.",
+            "content": BAD_REQUEST[422]["content"],
+        },
+        **RATE_LIMITED,
+    },
+)
+async def track_batch(
+    request: Request, body: BatchRequest, tracker: TrackerDep, caller: CallerDep
+) -> Any:
+    count = len(body.numbers)
+    if count > MAX_BATCH:
+        raise ApiProblem(
+            422,
+            "too_many_numbers",
+            "Too many numbers",
+            f"A batch takes at most {MAX_BATCH} numbers, this one has {count}.",
+            limit=MAX_BATCH,
+        )
+    charge(request, caller, count)
+    if tracker.local_reads:
+        results = tracker.lookup_many(body.numbers, body.scope)
+    else:
+        results = await run_in_threadpool(tracker.lookup_many, body.numbers, body.scope)
+    private = caller.private
+    return JSONResponse({"results": [r.to_dict(body.lang, private=private) for r in results]})

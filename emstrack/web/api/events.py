@@ -1,0 +1,183 @@
+"""`POST /api/v1/events`: operators push scan events, checked and stored like the file import.
+
+The body is read and checked by `emstrack.ingest.records.parse_record` itself rather than by a
+pydantic model, so that the API and the import accept exactly the same records and give the
+same reasons. The accepted events of one request are stored in one transaction; a rejected event
+never stops the others. The answer is `200` with an outcome per event (not `207`: the request
+itself succeeded, and every event says what happened to it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from emstrack.ingest.records import FIELDS, REQUIRED, IncomingEvent, RecordError, parse_record
+from emstrack.ingest.writer import record
+from emstrack.keys import KeyScope
+from emstrack.web.api.problems import (
+    FORBIDDEN,
+    PROBLEM_SCHEMA,
+    RATE_LIMITED,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    ApiProblem,
+    openapi_extra,
+)
+from emstrack.web.deps import CallerDep, SettingsDep, TrackerDep, charge, require
+from emstrack.web.responses import JSONResponse
+
+router = APIRouter(prefix="/api/v1", tags=["operators"])
+
+REJECTED = "rejected"
+
+_EVENT_SCHEMA: dict[str, Any] = {
+    "title": "Event",
+    "description": "A scan event with the field names of the file import (see the README). "
+    "Other fields are kept in the event's raw payload.",
+    "type": "object",
+    "required": list(REQUIRED),
+    "properties": {name: {"type": "string"} for name in FIELDS},
+    "additionalProperties": True,
+    "example": {
+        "tracking_number": "EE123456785CN",
+        "event_code": "EMA",
+        "event_time": "2026-11-24T09:30",
+        "office_code": "CNBJSD",
+        "country": "CN",
+    },
+}
+_BODY_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        _EVENT_SCHEMA,
+        {
+            "title": "Events",
+            "type": "object",
+            "required": ["events"],
+            "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA}},
+        },
+    ]
+}
+_RESULT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["results", "stored", "duplicate", "rejected"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "outcome", "reasons"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "outcome": {"enum": ["stored", "duplicate", REJECTED]},
+                    "reasons": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "stored": {"type": "integer"},
+        "duplicate": {"type": "integer"},
+        "rejected": {"type": "integer"},
+    },
+}
+
+
+def _bad_body(detail: str) -> ApiProblem:
+    return ApiProblem(422, "bad_request", "The request body is not valid", detail)
+
+
+def _records(body: bytes, limit: int) -> list[Any]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise _bad_body("The body must be a JSON object (UTF-8).") from None
+    if not isinstance(data, dict):
+        raise _bad_body('Send one event object, or {"events": [...]}.')
+    if "events" not in data:
+        return [data]
+    events = data["events"]
+    if not isinstance(events, list) or not events:
+        raise _bad_body("`events` must be a list of one or more event objects.")
+    if len(events) > limit:
+        raise ApiProblem(
+            422,
+            "too_many_events",
+            "Too many events",
+            f"One request takes at most {limit} events, this one has {len(events)}.",
+            limit=limit,
+        )
+    return events
+
+
+@router.post(
+    "/events",
+    summary="Push scan events (operators)",
+    description='One event object, or `{"events": [...]}`. Needs a key of scope `ingest` or '
+    "`admin`. Each event is checked as in the file import and is `stored`, a `duplicate` (already "
+    "there; any extra detail was merged in) or `rejected` with every reason. Sending the same "
+    "events again is harmless: they come back as duplicates.",
+    response_class=JSONResponse,
+    openapi_extra={
+        **openapi_extra(_RESULT_SCHEMA, optional_key=False),
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _BODY_SCHEMA}},
+        },
+    },
+    responses={
+        200: {"description": "An outcome per event, in order, and the counts."},
+        **UNAUTHORIZED,
+        **FORBIDDEN,
+        **TOO_LARGE,
+        422: {
+            "description": "`bad_request` (not JSON, not an object, empty `events`) or "
+            "`too_many_events`.",
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        },
+        **RATE_LIMITED,
+    },
+)
+async def push_events(
+    request: Request, tracker: TrackerDep, caller: CallerDep, settings: SettingsDep
+) -> Any:
+    require(caller, KeyScope.INGEST)
+    charge(request, caller)
+    records = _records(await request.body(), settings.ingest_max_events)
+    assert caller.key is not None
+    source = f"api:{caller.key.name}"
+    received = datetime.now(UTC)
+    accepted: list[IncomingEvent] = []
+    results: list[dict[str, Any]] = []
+    for index, fields in enumerate(records):
+        results.append({"index": index, "outcome": REJECTED, "reasons": []})
+        if not isinstance(fields, dict):
+            results[-1]["reasons"] = ["expected an event object"]
+            continue
+        try:
+            accepted.append(
+                parse_record(
+                    fields,
+                    source=source,
+                    home_country=settings.home_country,
+                    strict=settings.strict_countries,
+                    now=received,
+                )
+            )
+        except RecordError as exc:
+            results[-1]["reasons"] = exc.reasons
+            continue
+        results[-1]["outcome"] = None  # filled in from the write below
+    reuse = timedelta(days=settings.reuse_after_days)
+    # Writes always go to a thread: on SQLite they may wait for the write lock.
+    outcome = await run_in_threadpool(record, tracker.engine, accepted, reuse_after=reuse)
+    written = iter(outcome.outcomes)
+    for result in results:
+        if result["outcome"] is None:
+            result["outcome"] = next(written)
+    counts = dict.fromkeys(("stored", "duplicate", REJECTED), 0)
+    for result in results:
+        counts[result["outcome"]] += 1
+    return JSONResponse({"results": results, **counts})

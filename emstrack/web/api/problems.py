@@ -1,0 +1,147 @@
+"""The API's own refusals, as an exception the app renders as a problem document, and their
+descriptions for the OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from emstrack.web.responses import ProblemResponse, problem
+from emstrack.web.security import BodyTooLarge
+
+
+class ApiProblem(Exception):
+    """A refusal with an HTTP status, a stable `code` and a sentence; extras become members."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.headers = headers
+        self.extensions = extensions
+
+    def response(self) -> ProblemResponse:
+        return problem(
+            self.status,
+            self.code,
+            self.title,
+            self.detail,
+            headers=self.headers,
+            **self.extensions,
+        )
+
+
+def install(app: FastAPI) -> None:
+    """Render `ApiProblem` and `BodyTooLarge` raised anywhere in a handler."""
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(_request: Request, exc: ApiProblem) -> Any:
+        return exc.response()
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_request: Request, exc: BodyTooLarge) -> Any:
+        return exc.response()
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document; `code` is stable, one per kind of error.",
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+
+
+def openapi_extra(ok_schema: dict[str, Any], *, optional_key: bool = True) -> dict[str, Any]:
+    """What FastAPI cannot infer for a route that returns a `Response` itself.
+
+    The schema of its `200` JSON body (applied last, over FastAPI's guess of a string), and,
+    where `optional_key`, that the key may be left out: FastAPI's `[{"apiKey": []}]` gains `{}`.
+    """
+    extra: dict[str, Any] = {
+        "responses": {"200": {"content": {"application/json": {"schema": ok_schema}}}}
+    }
+    if optional_key:
+        extra["security"] = [{}]
+    return extra
+
+
+#: A lookup's answer (`TrackingResult.to_dict`), as far as a client needs to rely on it.
+TRACKING_RESULT_SCHEMA: dict[str, Any] = {
+    "title": "TrackingResult",
+    "type": "object",
+    "required": ["number", "formatted", "outcome", "events", "problems", "suggestions"],
+    "properties": {
+        "number": {"type": "string"},
+        "formatted": {"type": "string"},
+        "outcome": {"enum": ["found", "not_found_yet", "invalid", "unknown"]},
+        "status": {"type": ["string", "null"]},
+        "status_detail": {"type": ["string", "null"]},
+        "status_label": {"type": ["string", "null"]},
+        "diagnosis": {"type": ["object", "null"]},
+        "item": {"type": ["object", "null"]},
+        "events": {"type": "array", "items": {"type": "object"}},
+        "problems": {"type": "array", "items": {"type": "object"}},
+        "suggestions": {"type": "array", "items": {"type": "object"}},
+        "earlier_items": {"type": "array", "items": {"type": "object"}},
+    },
+    "additionalProperties": True,
+}
+
+_RATE_HEADERS = {
+    name: {"description": text, "schema": {"type": "integer"}}
+    for name, text in (
+        ("Retry-After", "Seconds to wait before trying again."),
+        ("RateLimit-Limit", "Requests (lookups) allowed per window."),
+        ("RateLimit-Remaining", "What is left of them in this window."),
+        ("RateLimit-Reset", "Seconds until the window resets."),
+    )
+}
+
+
+def _problem(description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        **extra,
+    }
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+UNAUTHORIZED: Responses = {
+    401: _problem(
+        "`invalid_key`: the `Authorization: Bearer` key is missing where one is needed, "
+        "unknown or revoked.",
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}}},
+    )
+}
+FORBIDDEN: Responses = {403: _problem("`insufficient_scope`: the key's scope does not allow this.")}
+TOO_LARGE: Responses = {413: _problem("`body_too_large`: the request body passes the size limit.")}
+BAD_REQUEST: Responses = {422: _problem("`bad_request`: a parameter or the body is not valid.")}
+RATE_LIMITED: Responses = {
+    429: _problem(
+        "`rate_limited`: too many requests from this address or key; retry after "
+        "`Retry-After` seconds.",
+        headers=_RATE_HEADERS,
+    )
+}

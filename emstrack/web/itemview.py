@@ -1,0 +1,247 @@
+"""What the item page shows, worked out from a lookup: banner, milestones, timeline rows.
+
+Words come from the page's translations (`t`), so this module decides *what* to say and the
+catalogue says it in the viewer's language. Personal fields appear only when `private`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from babel.support import NullTranslations
+
+from emstrack.domain import countries
+from emstrack.domain.events import Event, Leg, Status
+from emstrack.domain.times import format_offset
+from emstrack.lookup import TrackingResult
+from emstrack.web import i18n
+
+ACCEPTED, TRANSIT, CUSTOMS, OUT, DELIVERED = range(5)
+
+#: How far along each status is; in-transit scans after import customs count as past customs.
+_STEP = {
+    Status.ACCEPTED: ACCEPTED,
+    Status.CUSTOMS_EXPORT: TRANSIT,
+    Status.IN_TRANSIT: TRANSIT,
+    Status.CUSTOMS_IMPORT: CUSTOMS,
+    Status.OUT_FOR_DELIVERY: OUT,
+    Status.AWAITING_PICKUP: OUT,
+    Status.DELIVERY_FAILED: OUT,
+    Status.DELIVERED: DELIVERED,
+}
+
+#: The tone of a status on the page: a colour *and* a word, never a colour alone.
+TONE = {
+    Status.DELIVERED: "good",
+    Status.CUSTOMS_IMPORT: "attention",
+    Status.CUSTOMS_EXPORT: "attention",
+    Status.DELIVERY_FAILED: "problem",
+    Status.TERMINATED: "problem",
+    Status.AWAITING_PICKUP: "attention",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    label: str
+    state: str  # "done", "current" or "todo"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One event of the timeline."""
+
+    label: str
+    tone: str
+    place: str
+    when: str
+    offset: str
+    ago: str | None
+    details: list[str]
+    private: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    headline: str
+    tone: str
+    steps: list[Step]
+    rows: list[Row]
+    origin: str | None
+    destination: str | None
+    stale_days: int | None  # days without news when the item looks stale, else None
+    advice: list[str]  # "customs", "failed", "pickup", "stale": the advice boxes to show
+    service: str | None
+    issuer: str | None
+    last_event_ago: str | None
+
+
+def flag(code: str | None) -> str:
+    """The flag emoji of a two-letter country code ("" for anything else)."""
+    if not code or len(code) != 2 or not code.isalpha() or not code.isascii():
+        return ""
+    return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
+
+
+def place_name(code: str | None, locale: str) -> str | None:
+    if not code:
+        return None
+    name = countries.country_name(code, _lang(locale)) or code
+    return f"{flag(code)} {name}".strip()
+
+
+def _lang(locale: str) -> str:
+    return "zh" if locale.startswith("zh") else "en"
+
+
+def headline(
+    status: Status, detail: str | None, country: str | None, locale: str, t: NullTranslations
+) -> str:
+    """The status banner in plain words: "Held by import customs in Germany"."""
+    where = countries.country_name(country, _lang(locale)) if country else None
+    texts = _headlines(status, detail, t)
+    return texts[1] % {"country": where} if where else texts[0]
+
+
+def _headlines(status: Status, detail: str | None, t: NullTranslations) -> tuple[str, str]:
+    _ = t.gettext
+    if status is Status.CUSTOMS_IMPORT or status is Status.CUSTOMS_EXPORT:
+        if detail == "held":
+            if status is Status.CUSTOMS_IMPORT:
+                return _("Held by import customs"), _("Held by import customs in %(country)s")
+            return _("Held by export customs"), _("Held by export customs in %(country)s")
+        if detail == "released":
+            return _("Released by customs"), _("Released by customs in %(country)s")
+        return _("With customs"), _("With customs in %(country)s")
+    table = {
+        Status.INFO_RECEIVED: (_("Announced, not scanned yet"), _("Announced, not scanned yet")),
+        Status.ACCEPTED: (_("Posted"), _("Posted in %(country)s")),
+        Status.IN_TRANSIT: (_("In transit"), _("In transit, last seen in %(country)s")),
+        Status.OUT_FOR_DELIVERY: (_("Out for delivery"), _("Out for delivery in %(country)s")),
+        Status.AWAITING_PICKUP: (
+            _("Waiting for you to collect it"),
+            _("Waiting for collection in %(country)s"),
+        ),
+        Status.DELIVERY_FAILED: (
+            _("Delivery attempted, not delivered"),
+            _("Delivery attempted in %(country)s, not delivered"),
+        ),
+        Status.DELIVERED: (_("Delivered"), _("Delivered in %(country)s")),
+        Status.TERMINATED: (_("Stopped, will not be delivered"), _("Stopped in %(country)s")),
+    }
+    return table.get(status, (_("Status unknown"), _("Status unknown")))
+
+
+def _steps(events: list[Event], t: NullTranslations) -> list[Step]:
+    _ = t.gettext
+    labels = [_("Posted"), _("In transit"), _("Customs"), _("Out for delivery"), _("Delivered")]
+    reached = -1
+    for e in events:
+        step = _STEP.get(e.status, -1)
+        entry = e.entry
+        if entry and e.status is Status.IN_TRANSIT and entry.leg is Leg.DESTINATION:
+            step = CUSTOMS if entry.code not in ("EMD", "EDA") else TRANSIT
+        reached = max(reached, step)
+    done_all = reached == DELIVERED
+    return [
+        Step(label, "done" if i < reached or done_all else "current" if i == reached else "todo")
+        for i, label in enumerate(labels)
+    ]
+
+
+def _without(office: str, secret: str | None) -> str:
+    """The office name with the destination postcode taken out: it is the unlock proof."""
+    if not secret:
+        return office
+    for form in {secret, secret.replace(" ", ""), secret.replace("-", "")}:
+        if len(form) >= 3:
+            office = re.sub(re.escape(form), "", office, flags=re.IGNORECASE)
+    return " ".join(office.split())
+
+
+def _row(
+    e: Event, now: datetime, locale: str, t: NullTranslations, private: bool, secret: str | None
+) -> Row:
+    lang = _lang(locale)
+    office = e.office_name or e.office_code or ""
+    if not private:
+        office = _without(office, secret)
+    country = countries.country_name(e.country, lang) if e.country else None
+    place = ", ".join(p for p in (office, country) if p) or t.gettext("Place not given")
+    offset = format_offset(e.utc_offset_min) or t.gettext("local time, offset unknown")
+    utc = e.occurred_utc
+    ago = i18n.ago(now - utc, locale) if utc else None
+    details = [text for text in (e.reason_text, e.action_text, e.retention_text) if text]
+    hidden: list[tuple[str, str]] = []
+    if private:
+        if e.signatory:
+            hidden.append((t.gettext("Signed by"), e.signatory))
+        if e.description:
+            hidden.append((t.gettext("Note"), e.description))
+    return Row(
+        label=e.label(lang),
+        tone=TONE.get(e.status, "neutral"),
+        place=place,
+        when=i18n.local_time(e.occurred_local, locale),
+        offset=offset,
+        ago=ago,
+        details=details,
+        private=hidden,
+    )
+
+
+def _last_seen(result: TrackingResult, now: datetime) -> timedelta | None:
+    latest = result.events[0] if result.events else None
+    if latest is None:
+        return None
+    utc = latest.occurred_utc or latest.occurred_local.replace(tzinfo=UTC)
+    return now - utc
+
+
+def build(
+    result: TrackingResult,
+    locale: str,
+    t: NullTranslations,
+    *,
+    stale_after_days: int,
+    private: bool = False,
+    now: datetime | None = None,
+) -> ItemView:
+    """The page's view of a found item."""
+    now = now or datetime.now(UTC)
+    state = result.state
+    status = state.status if state else Status.UNKNOWN
+    event = state.event if state else None
+    since = _last_seen(result, now)
+    stale = (
+        since is not None
+        and not (state and state.terminal)
+        and since > timedelta(days=stale_after_days)
+    )
+    advice = {
+        Status.CUSTOMS_IMPORT: "customs",
+        Status.CUSTOMS_EXPORT: "customs",
+        Status.DELIVERY_FAILED: "failed",
+        Status.AWAITING_PICKUP: "pickup",
+    }.get(status)
+    if state and state.detail == "released":
+        advice = None
+    tn = result.number
+    postcode = result.item.destination_postcode if result.item else None
+    return ItemView(
+        headline=headline(
+            status, state.detail if state else None, event.country if event else None, locale, t
+        ),
+        tone=TONE.get(status, "neutral"),
+        steps=_steps(result.events, t),
+        rows=[_row(e, now, locale, t, private, postcode) for e in result.events],
+        origin=place_name(result.origin_country, locale),
+        destination=place_name(result.destination_country, locale),
+        stale_days=since.days if stale and since else None,
+        advice=[a for a in (advice, "stale" if stale else None) if a],
+        service=tn.service_label(_lang(locale)),
+        issuer=tn.issuer,
+        last_event_ago=i18n.ago(since, locale) if since is not None else None,
+    )

@@ -1,0 +1,288 @@
+"""The server-rendered Track & Trace pages: home, results, support, security, error pages.
+
+Everything works without JavaScript. Lookups are GET (shareable, no state change); the only
+POST is the postcode proof that unlocks personal details, guarded by a CSRF token and a rate
+limit per number. Personal data is never logged and never put in a URL.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import re
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from emstrack.domain import countries, s10
+from emstrack.domain.problems import Severity
+from emstrack.domain.s10 import Scope
+from emstrack.lookup import Outcome, Tracker, TrackingResult
+from emstrack.web import contacts, csrf, i18n, itemview, problemtext
+
+MAX_NUMBERS = 50
+_SPLIT = re.compile(r"[,;，；、\n\r]+")
+_STATIC = Path(__file__).parent / "static"
+
+router = APIRouter(include_in_schema=False)
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their static files and HTML error pages for browsers to `app`."""
+    secret = app.state.settings.secret_key
+    app.state.page_secret = secret.encode() if secret else secrets.token_bytes(32)
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+    app.include_router(router)
+    json_http = app.exception_handlers[HTTPException]
+
+    async def _http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if _wants_html(request):
+            return render(request, "error.html", exc.status_code, code=exc.status_code)
+        response = json_http(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    async def _crash(request: Request, _exc: Exception) -> Response:
+        # Never echo the exception: it can carry SQL, paths or personal data.
+        if _wants_html(request):
+            return render(request, "error.html", 500, code=500)
+        from emstrack.web.responses import problem
+
+        return problem(500, "internal_error", "Something went wrong on our side")
+
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _crash)
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    locale = i18n.negotiate(request)
+    env = i18n.environment(locale)
+    other = "zh_Hans" if locale == "en" else "en"
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    body = env.get_template(template).render(
+        locale=locale,
+        html_lang=i18n.HTML_LANG[locale],
+        switch_url=f"/lang/{'zh' if other == 'zh_Hans' else 'en'}?next={quote(here, safe='')}",
+        switch_label="中文" if other == "zh_Hans" else "English",
+        path=request.url.path,
+        **context,
+    )
+    response = HTMLResponse(body, status_code=status)
+    if found := i18n.match(request.query_params.get("lang")):
+        response.set_cookie(i18n.COOKIE, found, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def _tracker(request: Request) -> Tracker:
+    tracker: Tracker = request.app.state.tracker
+    return tracker
+
+
+async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> list[TrackingResult]:
+    tracker = _tracker(request)
+    if tracker.local_reads:
+        return tracker.lookup_many(numbers, scope)
+    return await run_in_threadpool(tracker.lookup_many, numbers, scope)
+
+
+def split_numbers(text: str) -> list[str]:
+    """Numbers from a box: one per line or comma; spaces separate only whole numbers."""
+    out: list[str] = []
+    for chunk in _SPLIT.split(text):
+        words = chunk.split()
+        if len(words) > 1 and all(len(s10.normalise(w)) >= 11 for w in words):
+            out.extend(words)
+        elif words:
+            out.append(" ".join(words))
+    return out
+
+
+def _scope(value: str | None) -> Scope:
+    try:
+        return Scope(value) if value else Scope.ANY
+    except ValueError:
+        return Scope.ANY
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    return render(request, "home.html", numbers="", scope="international")
+
+
+@router.get("/track", response_class=HTMLResponse)
+async def track(request: Request, n: str = "", scope: str = "") -> Response:
+    numbers = split_numbers(n[:4000])
+    if not numbers:
+        return render(request, "home.html", 400, numbers="", scope=scope, empty=True)
+    if len(numbers) == 1:
+        target = f"/track/{quote(s10.normalise(numbers[0]) or numbers[0], safe='')}"
+        if scope:
+            target += f"?scope={quote(scope)}"
+        return RedirectResponse(target, status_code=303)
+    too_many = len(numbers) > MAX_NUMBERS
+    results = await _lookup_many(request, numbers[:MAX_NUMBERS], _scope(scope))
+    locale = i18n.negotiate(request)
+    t = i18n.translations(locale)
+    rows = [_summary(result, locale, t) for result in results]
+    return render(
+        request, "many.html", rows=rows, too_many=too_many, numbers=n, scope=scope or "any"
+    )
+
+
+def _summary(result: TrackingResult, locale: str, t: Any) -> dict[str, Any]:
+    state = result.state
+    row: dict[str, Any] = {
+        "number": result.number.number or result.number.raw,
+        "formatted": result.number.formatted or result.number.raw,
+        "outcome": result.outcome.value,
+        "tone": "neutral",
+    }
+    if result.outcome is Outcome.FOUND and state:
+        event = state.event
+        row["text"] = itemview.headline(
+            state.status, state.detail, event.country if event else None, locale, t
+        )
+        row["tone"] = itemview.TONE.get(state.status, "neutral")
+        latest = result.events[0] if result.events else None
+        row["when"] = i18n.local_time(latest.occurred_local, locale) if latest else ""
+    elif result.outcome is Outcome.INVALID:
+        errors = [p for p in result.number.problems if p.severity == Severity.ERROR]
+        row["text"] = problemtext.text(errors[0], locale, t) if errors else ""
+        row["tone"] = "problem"
+    elif result.outcome is Outcome.NOT_FOUND_YET:
+        row["text"] = t.gettext("No scan yet")
+    else:
+        row["text"] = t.gettext("No record: it may belong to another carrier")
+    return row
+
+
+@router.get("/track/{number}", response_class=HTMLResponse)
+async def item(request: Request, number: str, scope: str = "") -> Response:
+    (result,) = await _lookup_many(request, [number[:200]], _scope(scope))
+    return _item_page(request, result)
+
+
+def _item_page(request: Request, result: TrackingResult, *, private: bool = False) -> Response:
+    locale = i18n.negotiate(request)
+    t = i18n.translations(locale)
+    settings = request.app.state.settings
+    context: dict[str, Any] = {"result": result, "tn": result.number, "private": private}
+    status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
+    if result.outcome is Outcome.FOUND:
+        context["view"] = itemview.build(
+            result, locale, t, stale_after_days=settings.stale_after_days, private=private
+        )
+        context["earlier"] = [
+            i18n.local_time(i.last_event_at, locale) for i in result.earlier_items
+        ]
+        context["can_unlock"] = bool(result.item and result.item.destination_postcode)
+        if private and result.item:
+            context["postcode"] = result.item.destination_postcode
+    else:
+        context["problems"] = [
+            (problemtext.part_label(p.part, t), problemtext.text(p, locale, t), p.severity.value)
+            for p in result.number.problems
+        ]
+        context["suggestions"] = [
+            s for s in result.number.suggestions if s.on_record or not s.needs_record
+        ]
+        context["explanation"] = result.number.explanation(i18n.HTML_LANG[locale])
+        context["grace_hours"] = settings.first_scan_grace_hours
+    token = request.cookies.get(csrf.COOKIE)
+    secret: bytes = request.app.state.page_secret
+    fresh = not csrf.is_signed(secret, token)
+    if fresh:
+        token = csrf.new_token(secret)
+    response = render(request, "item.html", status, csrf_token=token, **context)
+    if fresh and token:
+        response.set_cookie(csrf.COOKIE, token, httponly=True, samesite="strict")
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _postcode(value: str | None) -> str:
+    return "".join((value or "").split()).replace("-", "").upper()
+
+
+@router.post("/track/{number}/details", response_class=HTMLResponse)
+async def details(
+    request: Request,
+    number: str,
+    postcode: Annotated[str, Form(max_length=32)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    secret: bytes = request.app.state.page_secret
+    if not csrf.verify(secret, request.cookies.get(csrf.COOKIE), csrf_token):
+        return render(request, "error.html", 403, code=403)
+    (result,) = await _lookup_many(request, [number[:200]], Scope.ANY)
+    expected = result.item.destination_postcode if result.item else None
+    # Every attempt counts, right or wrong: a guesser must not learn which one was right
+    # after the limit is reached.
+    limiter = getattr(request.app.state, "limiter", None)
+    if limiter is not None:
+        allowed, retry_after = limiter.hit(f"postcode:{result.number.number}", "5/hour")
+        if not allowed:
+            minutes = max(1, -(-int(retry_after) // 60))
+            response = render(request, "error.html", 429, code=429, minutes=minutes)
+            response.headers["Retry-After"] = str(int(retry_after))
+            return response
+    given, wanted = _postcode(postcode).encode(), _postcode(expected).encode()
+    if not wanted or not hmac.compare_digest(given, wanted):
+        return _with_wrong_postcode(request, result)
+    return _item_page(request, result, private=True)
+
+
+def _with_wrong_postcode(request: Request, result: TrackingResult) -> Response:
+    response = _item_page(request, result)
+    body = bytes(response.body).replace(b"<!--wrong-postcode-->", _wrong_note(request))
+    return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
+
+
+def _wrong_note(request: Request) -> bytes:
+    t = i18n.translations(i18n.negotiate(request))
+    text = t.gettext("That postcode does not match. Please check it and try again.")
+    return f'<p class="form-error" role="alert">{text}</p>'.encode()
+
+
+@router.get("/support", response_class=HTMLResponse)
+async def support(request: Request) -> Response:
+    locale = i18n.negotiate(request)
+    lang = "zh" if locale.startswith("zh") else "en"
+    directory = [
+        (c, countries.country_name(c.country, lang) or c.country, itemview.flag(c.country))
+        for c in contacts.load(request.app.state.settings.support_contacts_path)
+    ]
+    return render(request, "support.html", directory=directory)
+
+
+@router.get("/security", response_class=HTMLResponse)
+async def security(request: Request) -> Response:
+    return render(request, "security.html")
+
+
+@router.get("/lang/{code}")
+async def language(code: str, next: str = "/") -> Response:
+    """The language switch: remember the choice and go back where the viewer was."""
+    locale = i18n.match(code) or i18n.DEFAULT
+    # Only a path on this site: never an open redirect.
+    target = (
+        next if next.startswith("/") and not next.startswith("//") and "\\" not in next else "/"
+    )
+    target = re.sub(r"([?&])lang=[^&]*&?", r"\1", target).rstrip("?&") or "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(i18n.COOKIE, locale, max_age=365 * 86400, samesite="lax")
+    return response

@@ -1,0 +1,45 @@
+"""Problems with a number, said in the page's language; which part of the number is wrong."""
+
+from __future__ import annotations
+
+from babel.support import NullTranslations
+
+from emstrack.domain.problems import Problem
+
+
+def part_label(part: str | None, t: NullTranslations) -> str | None:
+    labels = {
+        "service": t.gettext("Service code (the 2 letters at the start)"),
+        "serial": t.gettext("Serial number (the 8 digits)"),
+        "check_digit": t.gettext("Check digit (the 9th digit)"),
+        "country": t.gettext("Country code (the 2 letters at the end)"),
+    }
+    return labels.get(part or "")
+
+
+def text(problem: Problem, locale: str, t: NullTranslations) -> str:
+    """English keeps the domain's own sentence; Chinese gets a translation by stable code."""
+    if not locale.startswith("zh"):
+        return problem.message
+    _ = t.gettext
+    known = {
+        "empty": _("Please enter a tracking number."),
+        "check_digit": _("The check digit should be %(expected)s, not %(found)s."),
+        "missing_check_digit": _("The check digit is missing; it should be %(expected)s."),
+        "missing_country": _("The two-letter country code at the end is missing."),
+        "country_cut_short": _("The country code at the end needs two letters."),
+        "too_short": _("This is too short to be a tracking number."),
+        "too_long": _("This is too long to be a tracking number."),
+        "bad_character": _("This contains characters that cannot be part of a tracking number."),
+        "bad_format": _("This is not a tracking number: it should have 13 characters."),
+        "unknown_country": _("The country code at the end is not a known country."),
+        "not_iso_country": _("The country code at the end is not an ISO country code."),
+        "reserved_service": _("The service code at the start is reserved and never issued."),
+    }
+    template = known.get(problem.code)
+    if template is None:
+        return problem.message
+    try:
+        return template % problem.extra if "%(" in template else template
+    except (KeyError, TypeError, ValueError):
+        return problem.message
