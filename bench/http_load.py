@@ -38,6 +38,7 @@ from emstrack.config import Settings
 from emstrack.lookup import Outcome, Tracker
 from emstrack.store.engine import make_engine
 
+BATCH = 10  # numbers per batch request
 AIM = 0.6
 HERE = Path(__file__).resolve().parent
 console = Console()
@@ -190,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         routes = {
             "bare": ["/bench/bare"],
             "tracking": ["list", str(numbers_file), "/api/v1/tracking/"],
+            "page": ["list", str(numbers_file), "/track/"],
+            "batch": ["batch", str(numbers_file), str(BATCH)],
         }
         console.print(
             f"Database {path.name}; {len(numbers):,} distinct numbers; body {len(body):,} B; "
@@ -230,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     p50 = statistics.median(r.p50_ms for r in rounds if r.route == "tracking")
     p99 = max(r.p99_ms for r in rounds if r.route == "tracking")
     failures = sum(r.non2xx + r.socket_errors for r in rounds)
+    page, batch = rates["page"], rates["batch"] * BATCH
+    print(
+        f"page /track/{{number}}: {page:,.0f} pages/s, ratio {page / bare:.2f} against the bare "
+        f"route; batch of {BATCH}: {batch:,.0f} numbers/s, {batch / ours:.2f} x the single lookup"
+    )
     ratio = ours / bare
     verdict = "" if ratio >= AIM else "  BELOW AIM"
     print(

@@ -1,15 +1,23 @@
 -- The wrk script of bench/http_load.py.
 -- Arguments after `--`: a path to GET on every request, or `list FILE PREFIX` to GET
--- PREFIX .. NUMBER for a random number of FILE (one per line) on each request.
+-- PREFIX .. NUMBER for a random number of FILE (one per line) on each request, or
+-- `batch FILE N` to POST N random numbers of FILE to /api/v1/tracking/batch.
 -- Prints one line `BENCH {json}` with the counts and latencies bench/http_load.py reads.
 
 local paths = {}
+local numbers = {}
+local batch = 0
 
 function init(args)
   if args[1] == "list" then
     for line in io.lines(args[2]) do
       paths[#paths + 1] = args[3] .. line
     end
+  elseif args[1] == "batch" then
+    for line in io.lines(args[2]) do
+      numbers[#numbers + 1] = line
+    end
+    batch = tonumber(args[3])
   else
     paths[1] = args[1]
   end
@@ -17,6 +25,15 @@ function init(args)
 end
 
 function request()
+  if batch > 0 then
+    local chosen = {}
+    for i = 1, batch do
+      chosen[i] = '"' .. numbers[math.random(#numbers)] .. '"'
+    end
+    local body = '{"numbers": [' .. table.concat(chosen, ", ") .. ']}'
+    return wrk.format("POST", "/api/v1/tracking/batch",
+      {["Content-Type"] = "application/json"}, body)
+  end
   return wrk.format("GET", paths[math.random(#paths)])
 end
 
