@@ -91,11 +91,24 @@ def _tracker(request: Request) -> Tracker:
     return tracker
 
 
+#: A number of the other kind than the one chosen: a person means the number, not the choice.
+_OTHER_KIND = frozenset({"domestic_in_international_scope", "international_in_domestic_scope"})
+
+
+def _lookup_forgiving(tracker: Tracker, numbers: list[str], scope: Scope) -> list[TrackingResult]:
+    results = tracker.lookup_many(numbers, scope)
+    for i, result in enumerate(results):
+        errors = {p.code for p in result.number.problems if p.severity == "error"}
+        if errors and errors <= _OTHER_KIND:
+            results[i] = tracker.lookup(numbers[i], Scope.ANY)
+    return results
+
+
 async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> list[TrackingResult]:
     tracker = _tracker(request)
     if tracker.local_reads:
-        return tracker.lookup_many(numbers, scope)
-    return await run_in_threadpool(tracker.lookup_many, numbers, scope)
+        return _lookup_forgiving(tracker, numbers, scope)
+    return await run_in_threadpool(_lookup_forgiving, tracker, numbers, scope)
 
 
 def split_numbers(text: str) -> list[str]:

@@ -225,3 +225,13 @@ def test_nothing_is_loaded_from_another_site(load: Loader, client: httpx.Client,
             assert not re.match(r"\s*(https?:)?//", target), target
     assert "<script" not in html
     assert "style=" not in html
+
+
+def test_a_domestic_number_under_international_is_still_found(
+    load: Loader, client: httpx.Client
+) -> None:
+    load(*history("1012345678901", ("EMA", "2026-11-20T10:00", "", "CN")))
+    response = client.get("/track", params={"n": "1012345678901", "scope": "international"})
+    page = text(client.get(response.headers["location"]).text)
+    assert "Posted" in page
+    assert "not a valid tracking number" not in page
