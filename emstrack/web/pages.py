@@ -26,6 +26,8 @@ from emstrack.domain.problems import Severity
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Outcome, Tracker, TrackingResult
 from emstrack.web import contacts, csrf, i18n, itemview, problemtext
+from emstrack.web.api.problems import ApiProblem
+from emstrack.web.deps import Caller, charge
 
 MAX_NUMBERS = 50
 _SPLIT = re.compile(r"[,;，；、\n\r]+")
@@ -57,7 +59,16 @@ def install(app: FastAPI) -> None:
 
         return problem(500, "internal_error", "Something went wrong on our side")
 
+    async def _refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiProblem)
+        if not _wants_html(request):
+            return exc.response()
+        page = render(request, "error.html", exc.status, code=exc.status)
+        page.headers.update(exc.headers or {})
+        return page
+
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(ApiProblem, _refused)
     app.add_exception_handler(Exception, _crash)
 
 
@@ -105,6 +116,9 @@ def _lookup_forgiving(tracker: Tracker, numbers: list[str], scope: Scope) -> lis
 
 
 async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> list[TrackingResult]:
+    # The same limit per client address as the API's lookups: a page is no way around it.
+    address = request.client.host if request.client else "unknown"
+    charge(request, Caller(address), cost=len(numbers))
     tracker = _tracker(request)
     if tracker.local_reads:
         return _lookup_forgiving(tracker, numbers, scope)

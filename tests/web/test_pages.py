@@ -235,3 +235,15 @@ def test_a_domestic_number_under_international_is_still_found(
     page = text(client.get(response.headers["location"]).text)
     assert "Posted" in page
     assert "not a valid tracking number" not in page
+
+
+def test_pages_share_the_lookup_limit_per_address(engine: Engine, settings: Settings) -> None:
+    tight = settings.model_copy(update={"rate_limit": "3/minute"})
+    with serve(create_app(tight, engine)) as http:
+        http.headers["Accept"] = "text/html"
+        assert http.get("/track", params={"n": "EE123456785CN, RR473124829GB"}).status_code == 200
+        assert http.get("/track/EE123456785CN").status_code == 404
+        refused = http.get("/track/EE123456785CN")
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"]
+        assert refused.headers["content-type"].startswith("text/html")
