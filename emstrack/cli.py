@@ -197,7 +197,8 @@ def serve(
     base = f"http://{host}:{port}"
     out.print(f"emstrack on [bold]{base}[/bold]  (API: {base}/openapi.json)")
     if examples:
-        out.print("Try: " + "  ".join(f"{base}/api/v1/tracking/{n}" for n in examples[:2]))
+        out.print("Try: " + "  ".join(f"{base}/track/{n}" for n in examples[:2]))
+        out.print(f"     {base}/api/v1/tracking/{examples[0]}")
         out.print("     emstrack track " + " ".join(examples))
     uvicorn.run(
         "emstrack.web.app:create_app",
