@@ -180,3 +180,19 @@ def test_no_request_leaves_the_machine(browser: Browser, base_url: str) -> None:
     host = httpx.URL(base_url).host
     assert seen
     assert all(httpx.URL(url).host == host for url in seen), seen
+
+
+def test_search_with_the_keyboard_alone(page: Page) -> None:
+    page.goto("/")
+    for _ in range(20):  # Tab through the page until the number box has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "n":
+            break
+    else:
+        pytest.fail("the tracking-number box cannot be reached with Tab")
+    page.keyboard.type(NUMBER)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.tagName") == "BUTTON"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/track/{NUMBER}*")
+    assert "Delivered" in page.locator("main").inner_text()
