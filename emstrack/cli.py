@@ -1,4 +1,4 @@
-"""The `emstrack` command: track, import, serve, keys, db, demo."""
+"""The `emstrack` command: track, import, serve, keys, reports, db, demo."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ db_app = typer.Typer(help="Database schema: upgrade, show the revision.", no_arg
 app.add_typer(db_app, name="db")
 keys_app = typer.Typer(help="Operators' API keys: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+reports_app = typer.Typer(help="Messages reported from the scam checker.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
 
 out = Console()
 err = Console(stderr=True)
@@ -307,6 +309,25 @@ def keys_revoke(
             err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
     out.print(f"Key {row.id} ({row.prefix}…, {row.name!r}) is revoked.")
+
+
+@reports_app.command("export")
+def reports_export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV file to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Export the reported messages as CSV, safe to open in a spreadsheet."""
+    from emstrack.scamcheck import reports
+
+    with _database(_settings()) as engine:
+        if output is None:
+            count = reports.export(engine, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as f:
+                count = reports.export(engine, f)
+    where = f" to {output}" if output else ""
+    err.print(f"Exported {count} report{'' if count == 1 else 's'}{where}.")
 
 
 @db_app.command("upgrade")

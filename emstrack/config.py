@@ -95,6 +95,16 @@ class Settings(BaseSettings):
         description="CSV file of customer-service contacts per country for the support page "
         "(empty: the packaged `emstrack/data/support_contacts.csv`).",
     )
+    official_domains: str = Field(
+        default="chinapost.com.cn,ems.com.cn,11183.com.cn",
+        description="The operator's own official domains, comma-separated: links to them are "
+        "genuine in the scam checker (`/check`), besides the shipped list of major posts and "
+        "carriers.",
+    )
+
+    @property
+    def official_domain_list(self) -> list[str]:
+        return [d.strip() for d in self.official_domains.split(",") if d.strip()]
 
     @field_validator("rate_limit", "rate_limit_key")
     @classmethod

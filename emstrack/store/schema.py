@@ -105,3 +105,16 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True)),
     Index("ix_api_keys_key_hash", "key_hash", unique=True),
 )
+
+#: Messages people chose to report from the scam checker (`/check`, `check-message`): the only
+#: place message text is ever kept. `reasons` holds the codes that fired, space-separated.
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("sender", String(200)),
+    Column("verdict", String(16), nullable=False),
+    Column("reasons", String(1000), nullable=False),
+)

@@ -2,9 +2,10 @@
 
 The language comes from `?lang=` in the URL, else from the `lang` cookie the language switch
 sets, else from `Accept-Language`; English when nothing matches. Messages live in Babel
-catalogues under `emstrack/locale`; after changing a template, update and compile them:
+catalogues under `emstrack/locale`; after changing a template, update and compile them (from
+the repository root: the patterns in babel.cfg are relative to it):
 
-    pybabel extract -F emstrack/locale/babel.cfg --no-location -o /tmp/messages.pot emstrack
+    pybabel extract -F emstrack/locale/babel.cfg --no-location -o /tmp/messages.pot .
     pybabel update -i /tmp/messages.pot -d emstrack/locale -l zh_Hans --no-fuzzy-matching
     pybabel compile -d emstrack/locale
 

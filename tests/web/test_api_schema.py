@@ -37,7 +37,7 @@ def test_the_api_keeps_its_documented_promises(engine: Engine, settings: Setting
             for result in results
             if isinstance(result, Ok) and result.ok().path.startswith(("/api/", "/healthz"))
         ]
-        assert len(operations) == 5
+        assert len(operations) == 6
         for operation in operations:
 
             @given(case=operation.as_strategy())

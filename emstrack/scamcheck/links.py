@@ -1,0 +1,140 @@
+"""Links in a message, each judged against the official domains.
+
+A host is official when its registrable domain is on the list. Otherwise it is a look-alike
+when it carries a brand's name (as a word, or a long brand anywhere), imitates one with a
+swapped letter or digit, uses letters of other alphabets (or punycode), is a link shortener or a
+bare IP address; any other link is merely unofficial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import re
+import unicodedata
+from collections.abc import Iterator
+
+from emstrack.scamcheck.domains import Official, has_known_suffix, registrable
+from emstrack.scamcheck.reasons import Reason
+
+SHORTENERS = frozenset(
+    {
+        "bit.ly", "tinyurl.com", "t.co", "is.gd", "goo.gl", "ow.ly", "buff.ly", "cutt.ly",
+        "rb.gy", "t.ly", "shorturl.at", "rebrand.ly", "tiny.cc", "s.id", "v.gd", "bl.ink",
+        "short.io", "t.cn", "url.cn", "dwz.cn", "suo.im", "qr.net", "lnkd.in", "u.nu",
+    }
+)  # fmt: skip
+
+# With a scheme, a host may hold any letters (that is how confusables arrive); without one only
+# ASCII, so that Chinese text glued to a domain ("点击ems-cn.top补缴") is not taken for it.
+_WITH_SCHEME = re.compile(r"https?://([^\s/:?#\"'<>，。；）)]+)", re.I)
+_BARE = re.compile(
+    r"(?<![a-z0-9@.-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9])(?![a-z0-9@-])",
+    re.I,
+)
+_IP = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+
+# Letters of other scripts drawn like Latin ones, and digits drawn like letters.
+_CONFUSABLE = str.maketrans("аеорсухіјѕԁԛԝһӏοαυνɡɑ", "aeopcyxijsdqwhloauvga")
+_DIGIT_AS_LETTER = str.maketrans("0135", "oles")
+
+
+def hosts(text: str) -> Iterator[str]:
+    """The host names and addresses linked in `text`, each once, in order."""
+    seen: set[str] = set()
+    linked: list[range] = []
+    for match in _WITH_SCHEME.finditer(text):
+        linked.append(range(*match.span(1)))
+        yield from _once(match.group(1), seen)
+    for match in _IP.finditer(text):
+        yield from _once(match.group(1), seen)
+    for match in _BARE.finditer(text):
+        host = match.group(1)
+        inside = any(match.start(1) in span for span in linked)  # a tail of a link seen above
+        if not inside and has_known_suffix(host) and not _IP.fullmatch(host):
+            yield from _once(host, seen)
+
+
+def _once(host: str, seen: set[str]) -> Iterator[str]:
+    host = host.lower().rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    if host and host not in seen:
+        seen.add(host)
+        yield host
+
+
+def judge(host: str, official: Official) -> Reason:
+    """What one host tells: official, or which kind of imitation."""
+    try:
+        ipaddress.ip_address(host)
+        return Reason("link_ip_address", {"domain": host})
+    except ValueError:
+        pass
+    decoded = _decode(host)
+    if decoded != host or not host.isascii():
+        skeleton = unicodedata.normalize("NFKC", decoded).translate(_CONFUSABLE)
+        brand = lookalike(skeleton, official) or misspelled(skeleton, official) or skeleton
+        shown = host if decoded == host else f"{host} ({decoded})"
+        return Reason("link_confusable", {"domain": shown, "brand": brand})
+    domain = registrable(host) or host
+    if operator := official.operator_of(domain):
+        return Reason("link_official", {"domain": domain, "brand": operator})
+    if domain in SHORTENERS:
+        return Reason("link_shortener", {"domain": domain})
+    if carrying := lookalike(host, official):
+        return Reason("link_lookalike", {"domain": host, "brand": carrying})
+    if imitated := misspelled(domain, official):
+        return Reason("link_misspelled", {"domain": host, "brand": imitated})
+    return Reason("link_unofficial", {"domain": domain})
+
+
+def _decode(host: str) -> str:
+    labels = []
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError):
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return ".".join(labels)
+
+
+def _words(host: str) -> list[str]:
+    return [w for w in re.split(r"[.\-_]", host) if w]
+
+
+def lookalike(host: str, official: Official) -> str | None:
+    """The operator whose brand the host carries, outside that brand's own domain."""
+    words = _words(host)
+    compact = host.replace("-", "").replace(".", "")
+    for brand, operator in official.brands.items():
+        if brand in words or any(w.startswith(brand) for w in words if len(brand) >= 4):
+            return operator
+        if len(brand) >= 6 and brand in compact:
+            return operator
+    return None
+
+
+def misspelled(domain: str, official: Official) -> str | None:
+    """The operator imitated by a digit for a letter or one changed letter ("usp5", "rnyalmail")."""
+    label = domain.split(".")[0]
+    if label in official.brands:
+        return None
+    for brand, operator in official.brands.items():
+        if len(brand) < 4:
+            continue
+        if label.translate(_DIGIT_AS_LETTER) == brand:
+            return operator
+        if len(brand) >= 5 and _one_edit(label, brand):
+            return operator
+    return None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when `a` differs from `b` by one substitution, insertion or deletion."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))

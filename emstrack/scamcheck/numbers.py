@@ -1,0 +1,30 @@
+"""Tracking numbers quoted in a message: candidates found by shape, then parsed for real."""
+
+from __future__ import annotations
+
+import re
+
+from emstrack.domain import s10
+from emstrack.domain.s10 import TrackingNumber
+
+# Two letters, nine digits (maybe grouped by spaces), two letters; or 13 digits alone.
+_S10_LIKE = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{2} ?\d{3} ?\d{3} ?\d{3} ?[A-Za-z]{2})(?![A-Za-z0-9])"
+)
+_DIGITS13 = re.compile(r"(?<!\d)(\d{13})(?!\d)")
+MAX_NUMBERS = 10
+
+
+def candidates(text: str) -> list[str]:
+    """The compact numbers a message quotes, each once, at most `MAX_NUMBERS`."""
+    found: list[str] = []
+    for match in [*_S10_LIKE.finditer(text), *_DIGITS13.finditer(text)]:
+        number = s10.normalise(match.group(1))
+        if number not in found:
+            found.append(number)
+    return found[:MAX_NUMBERS]
+
+
+def bad_check_digit(tn: TrackingNumber) -> bool:
+    """True when the number is shaped right but its check digit is wrong (an invented number)."""
+    return any(p.code == "check_digit" for p in tn.problems)

@@ -1,0 +1,151 @@
+"""Every reason the checker gives: a stable code, its weight, and a sentence in English and Chinese.
+
+Weights add up to the verdict (`verdict.py`): 4 or more is `likely_scam`, 2 or more is
+`suspicious`. A weight of 0 is information for the person (an official link, a real status).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emstrack.domain.events import Status, status_label
+
+STRONG, MEDIUM, WEAK, INFO = 4, 2, 1, 0
+
+#: code → (weight, English, Chinese); `{domain}`, `{brand}`, `{number}`, `{status}` are filled in.
+REASONS: dict[str, tuple[int, str, str]] = {
+    "link_ip_address": (
+        STRONG,
+        "The link goes to a bare IP address ({domain}); a post never sends links like that.",
+        "链接指向一个纯 IP 地址（{domain}），邮政不会发送这样的链接。",
+    ),
+    "link_confusable": (
+        STRONG,
+        "The link {domain} uses letters from other alphabets that look like ordinary ones: a "
+        "classic trick to imitate a real address.",
+        "链接 {domain} 使用了外形相似的其他文字字母，这是冒充真实网址的常见手法。",
+    ),
+    "link_lookalike": (
+        STRONG,
+        "The link {domain} contains the name {brand} but is not an official domain of it: "
+        "scammers add words, hyphens or another ending to a real name.",
+        "链接 {domain} 含有名称 {brand}，但并不是其官方域名："
+        "骗子常在真实名称上加词、加连字符或换后缀。",
+    ),
+    "link_misspelled": (
+        STRONG,
+        "The link {domain} imitates {brand} with a swapped letter or digit.",
+        "链接 {domain} 通过替换字母或数字冒充 {brand}。",
+    ),
+    "link_shortener": (
+        3,
+        "The link is shortened ({domain}), which hides where it really goes; a post links to "
+        "its own site.",
+        "链接经过缩短（{domain}），隐藏了真实去向；邮政只会链接到自己的官网。",
+    ),
+    "link_unofficial": (
+        WEAK,
+        "The link goes to {domain}, which is not an official domain of any post or carrier we "
+        "know.",
+        "链接指向 {domain}，它不是我们所知任何邮政或快递公司的官方域名。",
+    ),
+    "link_official": (
+        INFO,
+        "The link goes to {domain}, an official domain of {brand}.",
+        "链接指向 {domain}，是 {brand} 的官方域名。",
+    ),
+    "fee_with_link": (
+        3,
+        "It asks you to pay a fee (delivery, redelivery, customs duty) through a link: the post "
+        "never collects money that way.",
+        "信息要求通过链接支付费用（运费、重新派送费、关税），邮政从不以这种方式收费。",
+    ),
+    "payment_request": (
+        WEAK,
+        "It mentions a payment. Pay only on the official site that you open yourself, or at the "
+        "counter.",
+        "信息提到付款。请只在您自己打开的官网或在营业网点付款。",
+    ),
+    "card_or_secret": (
+        3,
+        "It asks for card details, a password or a verification code: never give these to anyone.",
+        "信息索要银行卡信息、密码或验证码：请勿向任何人提供。",
+    ),
+    "personal_data": (
+        MEDIUM,
+        "It asks you to confirm or update personal details (address, ID) through the message.",
+        "信息要求通过该信息确认或更新个人信息（地址、身份证等）。",
+    ),
+    "urgency": (
+        WEAK,
+        "It pushes you to act fast or threatens consequences (return, destruction, a deadline): "
+        "a common pressure tactic.",
+        "信息催促您尽快行动或以退回、销毁、期限相威胁，这是常见的施压手段。",
+    ),
+    "number_invalid": (
+        STRONG,
+        "The tracking number {number} in the message is not valid (its check digit is wrong): "
+        "scammers invent numbers.",
+        "信息中的单号 {number} 无效（校验位错误）：骗子常编造单号。",
+    ),
+    "number_not_on_record": (
+        MEDIUM,
+        "The tracking number {number} is valid, but we have no record of it.",
+        "单号 {number} 格式有效，但我们没有它的记录。",
+    ),
+    "number_on_record": (
+        INFO,
+        "We have the item {number}: its real status is “{status}”.",
+        "我们查到了邮件 {number}：其真实状态为“{status}”。",
+    ),
+    "customs_hold_real": (
+        INFO,
+        "The item {number} really is held by customs. Act on it only through the official site "
+        "that you open yourself, or call 11183, never through a link in a message.",
+        "邮件 {number} 确实被海关扣留。请只通过您自己打开的官网或拨打 11183 处理，"
+        "切勿通过信息中的链接。",
+    ),
+    "customs_claim_false": (
+        3,
+        "The message says the item {number} is held or stopped, but our record shows “{status}”.",
+        "信息称邮件 {number} 被扣留或滞留，但我们的记录显示为“{status}”。",
+    ),
+    "sender_phone": (
+        MEDIUM,
+        "It comes from an ordinary phone number ({sender}); official notices come from short "
+        "service numbers.",
+        "信息来自普通手机号码（{sender}）；官方通知使用短号码发送。",
+    ),
+    "sender_webmail": (
+        MEDIUM,
+        "It comes from a free e-mail address ({sender}); a post writes from its own domain.",
+        "信息来自免费邮箱（{sender}）；邮政只使用自己的域名发送邮件。",
+    ),
+    "sender_lookalike": (
+        STRONG,
+        "The sender's address {sender} imitates {brand} but is not an official domain.",
+        "发件地址 {sender} 冒充 {brand}，但不是官方域名。",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One signal that fired, with the values its sentence needs."""
+
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def weight(self) -> int:
+        return REASONS[self.code][0]
+
+    def message(self, lang: str = "en") -> str:
+        _, en, zh = REASONS[self.code]
+        params = dict(self.params)
+        if "status" in params:  # kept as the code, said in the reader's language
+            params["status"] = status_label(Status(params["status"]), lang)
+        return (zh if lang.startswith("zh") else en).format(**params)
+
+    def to_dict(self, lang: str = "en") -> dict[str, str]:
+        return {"code": self.code, "message": self.message(lang)}

@@ -1,0 +1,99 @@
+"""`POST /api/v1/check-message`: is a message that claims to come from the post genuine?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from emstrack import scamcheck
+from emstrack.lookup import Tracker
+from emstrack.scamcheck import reports
+from emstrack.web.api.problems import (
+    BAD_REQUEST,
+    RATE_LIMITED,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    openapi_extra,
+)
+from emstrack.web.deps import CallerDep, TrackerDep, charge
+from emstrack.web.responses import JSONResponse
+
+router = APIRouter(prefix="/api/v1", tags=["safety"])
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        min_length=1,
+        max_length=scamcheck.MAX_TEXT,
+        description=f"The message as received (SMS, e-mail, a link): at most {scamcheck.MAX_TEXT} "
+        "characters.",
+        examples=["USPS: your parcel is held, pay a small fee at https://usps-redelivery.com"],
+    )
+    sender: str | None = Field(
+        None, max_length=200, description="Who sent it: a phone number or an e-mail address."
+    )
+    lang: str = Field("en", pattern="^(en|zh)", max_length=16, description="en or zh.")
+    report: bool = Field(
+        False, description="Keep the message (text, sender, verdict, time) for the operator."
+    )
+
+
+_REASON = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+}
+CHECK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["verdict", "reasons", "advice", "tracking_numbers", "reported"],
+    "properties": {
+        "verdict": {"type": "string", "enum": [v.value for v in scamcheck.Verdict]},
+        "reasons": {"type": "array", "items": _REASON},
+        "advice": {"type": "array", "items": {"type": "string"}},
+        "tracking_numbers": {"type": "array", "items": {"type": "object"}},
+        "reported": {"type": "boolean"},
+    },
+}
+
+
+def run_check(tracker: Tracker, text: str, sender: str | None) -> scamcheck.CheckResult:
+    """The check against this service's records and its official domains."""
+    return scamcheck.check(
+        text,
+        sender,
+        lookup=tracker.lookup_many,
+        official_domains=tracker.settings.official_domain_list,
+    )
+
+
+@router.post(
+    "/check-message",
+    summary="Check whether a message claiming to be from the post is genuine",
+    description="Weighs the links, what the message asks for, its urgency, the tracking numbers "
+    "it quotes (against our records) and the sender into a `verdict`: `likely_scam`, "
+    "`suspicious` or `no_red_flags`, with `reasons` (a stable `code` and a sentence each) and "
+    "`advice`. Nothing is stored unless `report` is true. Counts as one request against the "
+    "rate limit.",
+    response_class=JSONResponse,
+    openapi_extra=openapi_extra(CHECK_SCHEMA),
+    responses={
+        200: {"description": "The verdict, its reasons and advice."},
+        **UNAUTHORIZED,
+        **TOO_LARGE,
+        **BAD_REQUEST,
+        **RATE_LIMITED,
+    },
+)
+async def check_message(
+    request: Request, body: CheckRequest, tracker: TrackerDep, caller: CallerDep
+) -> Any:
+    charge(request, caller)
+    result = await run_in_threadpool(run_check, tracker, body.text, body.sender)
+    if body.report:
+        await run_in_threadpool(reports.store, tracker.engine, body.text, body.sender, result)
+    return JSONResponse({**result.to_dict(body.lang), "reported": body.report})

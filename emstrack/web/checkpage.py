@@ -1,0 +1,84 @@
+"""The page `/check`: paste a message, learn whether it is really from the post.
+
+The form is a POST, so that the message never lands in a URL, a log or the browser's history;
+it is guarded by the CSRF token as the postcode form is. Nothing is stored unless the person
+ticks "Report this message".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from emstrack import scamcheck
+from emstrack.lookup import Tracker
+from emstrack.scamcheck import reports
+from emstrack.web import csrf, i18n
+from emstrack.web.api.check import run_check
+from emstrack.web.deps import Caller, charge
+from emstrack.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+
+#: CSS class of the verdict box.
+TONE = {
+    scamcheck.Verdict.LIKELY_SCAM: "problem",
+    scamcheck.Verdict.SUSPICIOUS: "warning",
+    scamcheck.Verdict.NO_RED_FLAGS: "neutral",
+}
+
+
+def _page(request: Request, status: int = 200, **context: Any) -> Response:
+    secret: bytes = request.app.state.page_secret
+    token = request.cookies.get(csrf.COOKIE)
+    fresh = not csrf.is_signed(secret, token)
+    if fresh:
+        token = csrf.new_token(secret)
+    response = render(request, "check.html", status, csrf_token=token, **context)
+    if fresh and token:
+        response.set_cookie(csrf.COOKIE, token, httponly=True, samesite="strict")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/check", response_class=HTMLResponse)
+async def check_form(request: Request) -> Response:
+    return _page(request, text="", sender="", max_text=scamcheck.MAX_TEXT)
+
+
+@router.post("/check", response_class=HTMLResponse)
+async def check_message(
+    request: Request,
+    text: Annotated[str, Form(max_length=scamcheck.MAX_TEXT)] = "",
+    sender: Annotated[str, Form(max_length=200)] = "",
+    report: Annotated[str, Form(max_length=8)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    secret: bytes = request.app.state.page_secret
+    if not csrf.verify(secret, request.cookies.get(csrf.COOKIE), csrf_token):
+        return render(request, "error.html", 403, code=403)
+    context: dict[str, Any] = {"text": text, "sender": sender, "max_text": scamcheck.MAX_TEXT}
+    if not text.strip():
+        return _page(request, 400, empty=True, **context)
+    address = request.client.host if request.client else "unknown"
+    charge(request, Caller(address))
+    tracker: Tracker = request.app.state.tracker
+    result = await run_in_threadpool(run_check, tracker, text, sender or None)
+    reported = bool(report)
+    if reported:
+        await run_in_threadpool(reports.store, tracker.engine, text, sender or None, result)
+    lang = "zh" if i18n.negotiate(request).startswith("zh") else "en"
+    return _page(
+        request,
+        result=result,
+        verdict=result.verdict.value,
+        tone=TONE[result.verdict],
+        reasons=[(r.code, r.message(lang), r.weight) for r in result.reasons],
+        advice=result.advice(lang),
+        numbers=[n.to_dict(lang) for n in result.numbers],
+        reported=reported,
+        **context,
+    )

@@ -1,0 +1,94 @@
+"""The page `/check` over real HTTP: the form, the verdict in English and Chinese, reporting."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+from webclient import serve
+
+from emstrack.config import Settings
+from emstrack.store.schema import reports
+from emstrack.web.app import create_app
+
+SCAM = "Royal Mail: pay the £1.45 shipping fee now at royalmail.co.uk.pay-fee.com"
+
+
+@pytest.fixture
+def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
+    with serve(create_app(settings, engine)) as http:
+        http.headers["Accept"] = "text/html"
+        yield http
+
+
+def _submit(client: httpx.Client, lang: str = "en", **fields: str) -> httpx.Response:
+    page = client.get("/check", params={"lang": lang})
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    return client.post("/check", params={"lang": lang}, data={"csrf_token": token[1], **fields})
+
+
+def _stored(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
+
+
+def test_the_form(client: httpx.Client) -> None:
+    html = client.get("/check").text
+    assert '<form class="check-form" action="/check" method="post">' in html
+    for field in ("text", "sender", "report"):
+        assert f'name="{field}"' in html
+    assert 'href="/check" aria-current="page"' in html  # in the site navigation
+
+
+def test_the_security_page_links_to_the_checker(client: httpx.Client) -> None:
+    assert 'href="/check">Check a message you received' in client.get("/security").text
+
+
+def test_a_scam_in_english(client: httpx.Client, engine: Engine) -> None:
+    response = _submit(client, text=SCAM)
+    assert response.status_code == 200
+    assert "This is very likely a scam" in response.text
+    assert 'data-code="link_lookalike"' in response.text
+    assert "royalmail.co.uk.pay-fee.com" in response.text
+    assert "11183" in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert _stored(engine) == 0
+
+
+def test_a_scam_in_chinese(client: httpx.Client) -> None:
+    response = _submit(client, "zh", text="请点击 ems-cn.top 补缴运费，24小时内有效")
+    assert "这很可能是诈骗信息" in response.text
+    assert "官方域名" in response.text
+    assert "切勿通过信息中的链接付款" in response.text
+
+
+def test_no_red_flags(client: httpx.Client) -> None:
+    response = _submit(client, text="Your parcel was delivered. Track it at www.ems.com.cn")
+    assert "We found no red flags" in response.text
+    assert 'data-code="link_official"' in response.text
+
+
+def test_report_is_stored_only_when_ticked(client: httpx.Client, engine: Engine) -> None:
+    _submit(client, text=SCAM, sender="13800138000")
+    assert _stored(engine) == 0
+    response = _submit(client, text=SCAM, sender="13800138000", report="1")
+    assert "the message was reported" in response.text
+    assert _stored(engine) == 1
+
+
+def test_without_csrf_token_is_refused(client: httpx.Client, engine: Engine) -> None:
+    client.get("/check")
+    response = client.post("/check", data={"text": SCAM, "report": "1"})
+    assert response.status_code == 403
+    assert _stored(engine) == 0
+
+
+def test_empty_message_asks_for_one(client: httpx.Client) -> None:
+    response = _submit(client, text="   ")
+    assert response.status_code == 400
+    assert "Please paste the message to check." in response.text
