@@ -18,8 +18,9 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner
 
-from emstrack.config import Settings
+from emstrack.config import Settings, get_settings
 from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.store.schema import metadata
 
@@ -70,6 +71,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     finally:
         engine.dispose()
     yield url
+
+
+@pytest.fixture
+def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """Runs `emstrack` commands against the test database (the settings are read afresh)."""
+    monkeypatch.setenv("EMSTRACK_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 from conftest import DELIVERED_TO_DE, Loader, history
 from typer.testing import CliRunner
 
 from emstrack.cli import app
-from emstrack.config import Settings, get_settings
 
 NUMBER = "EE123456785CN"
-
-
-@pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("EMSTRACK_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_json_for_one_number(load: Loader, runner: CliRunner) -> None:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from emstrack import keys
 from emstrack.cli import app
-from emstrack.config import Settings, get_settings
 from emstrack.keys import KeyScope
-
-
-@pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("EMSTRACK_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def _create(runner: CliRunner, name: str, scope: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from emstrack.cli import app
-from emstrack.config import Settings, get_settings
+from emstrack.config import Settings
 from emstrack.errors import InputError
 from emstrack.ingest.files import ImportSummary, import_file
 
@@ -563,15 +562,6 @@ def test_progress_reports_bytes_read(engine: Engine, settings: Settings, tmp_pat
 
 
 # --- the command --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("EMSTRACK_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_cli_exits_0_when_every_row_is_imported(
