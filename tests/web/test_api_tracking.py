@@ -82,3 +82,12 @@ def test_health_and_openapi(client: httpx.Client) -> None:
     assert client.get("/healthz").json()["database"] == "ok"
     spec = client.get("/openapi.json").json()
     assert "/api/v1/tracking/{number}" in spec["paths"]
+
+
+def test_problems_in_chinese(client: httpx.Client) -> None:
+    body = client.get("/api/v1/tracking/EE123456784CN", params={"lang": "zh"}).json()
+    assert body["problems"][0]["code"] == "check_digit"
+    assert "5" in body["problems"][0]["message"]
+    assert "check digit" not in body["problems"][0]["message"]
+    numbers = client.get("/api/v1/numbers/EE123456784CN", params={"lang": "zh"}).json()
+    assert numbers["problems"][0]["message"] == body["problems"][0]["message"]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from emstrack.domain.s10 import Scope
+from emstrack.web.api.language import localise_problems
 from emstrack.web.api.problems import RATE_LIMITED, UNAUTHORIZED, openapi_extra
 from emstrack.web.api.tracking import LangQuery, ScopeQuery
 from emstrack.web.deps import CallerDep, TrackerDep, charge
@@ -51,6 +52,7 @@ async def explain(
     charge(request, caller)
     tn = tracker.parse(number, scope)
     body = tn.to_dict(lang)
+    localise_problems(body, tn.problems, lang)
     if tn.valid:
         return JSONResponse(body)
     errors = [p["message"] for p in body["problems"] if p.get("severity") == "error"]

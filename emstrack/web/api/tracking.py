@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Outcome
+from emstrack.web.api.language import localise_problems
 from emstrack.web.api.problems import (
     BAD_REQUEST,
     RATE_LIMITED,
@@ -85,6 +86,7 @@ async def track(
     else:
         result = await run_in_threadpool(tracker.lookup, number, scope)
     body = result.to_dict(lang, private=caller.private)
+    localise_problems(body, result.number.problems, lang)
     if result.outcome == Outcome.FOUND:
         return JSONResponse(body)
     status, title = _ERRORS[result.outcome]
@@ -155,4 +157,9 @@ async def track_batch(
     else:
         results = await run_in_threadpool(tracker.lookup_many, body.numbers, body.scope)
     private = caller.private
-    return JSONResponse({"results": [r.to_dict(body.lang, private=private) for r in results]})
+    docs = []
+    for result in results:
+        doc = result.to_dict(body.lang, private=private)
+        localise_problems(doc, result.number.problems, body.lang)
+        docs.append(doc)
+    return JSONResponse({"results": docs})
