@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         description="How long after posting a valid number may show no scan before it is odd; "
         "used in the `not_found_yet` advice.",
     )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30000,
+        ge=0,
+        description="How long a request of the web server waits for SQLite's write lock, in "
+        "milliseconds, before it is answered `503 database_unavailable`.",
+    )
     import_batch_size: int = Field(
         default=5000,
         ge=1,

@@ -25,23 +25,30 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE = {"emstrack_write": True}
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`, configured for its dialect."""
+def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
+    """An engine for `url`, configured for its dialect.
+
+    On SQLite a writer waits `busy_timeout_ms` for the write lock before it fails with "database
+    is locked". On PostgreSQL every connection is checked as it leaves the pool (`pool_pre_ping`),
+    so that after the server restarts the stale ones are replaced instead of failing a request.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            **kwargs,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
@@ -50,7 +57,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 import emstrack
 from emstrack.config import Settings, get_settings
@@ -30,7 +31,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """A ready app. The engine is made from the settings unless one is handed in (tests)."""
     settings = settings or get_settings()
     owns_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
+    )
     ensure_schema(engine, auto_migrate=settings.auto_migrate)
 
     @asynccontextmanager
@@ -83,12 +86,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
         try:
             await run_in_threadpool(ping)
-        except OperationalError:
+        except DBAPIError as exc:
+            if not unavailable(exc):
+                raise
             return problem(
                 503,
                 "database_unavailable",
                 "The database is not answering",
-                headers={"Retry-After": "5"},
+                why(exc),
+                headers={"Retry-After": RETRY_AFTER},
                 database="unavailable",
             )
         return {"status": "ok", "database": "ok", "version": emstrack.__version__}
@@ -115,14 +121,51 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseError)
     async def _database(_request: Request, exc: DatabaseError) -> Any:
-        return problem(503, exc.code, exc.message, headers={"Retry-After": "5"})
+        return problem(503, exc.code, exc.message, headers={"Retry-After": RETRY_AFTER})
 
-    @app.exception_handler(OperationalError)
-    async def _operational(_request: Request, _exc: OperationalError) -> Any:
+    async def _unavailable(request: Request, exc: Exception) -> Response:
         # Never echo the driver's message: it can carry the URL, paths or SQL.
+        assert isinstance(exc, DBAPIError)
+        if not unavailable(exc):
+            raise exc  # a bug, not an outage: the 500 handler answers it
+        headers = {"Retry-After": RETRY_AFTER}
+        if pages._wants_html(request):
+            page = pages.render(request, "error.html", 503, code=503)
+            page.headers.update(headers)
+            return page
         return problem(
             503,
             "database_unavailable",
             "The database is not answering; please try again shortly.",
-            headers={"Retry-After": "5"},
+            why(exc),
+            headers=headers,
         )
+
+    # OperationalError and InterfaceError included. A request is never answered 2xx unless its
+    # writes were committed, so a client retries what was not: nothing accepted is lost.
+    app.add_exception_handler(DBAPIError, _unavailable)
+
+
+#: Seconds a client is asked to wait when the database is unavailable.
+RETRY_AFTER = "5"
+
+
+def unavailable(exc: DBAPIError) -> bool:
+    """Whether `exc` means the database cannot serve us now (rather than a bug in a query)."""
+    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+
+
+def why(exc: DBAPIError) -> str:
+    """Why the database is unavailable, in a sentence without the driver's internals."""
+    text_ = str(exc.orig).lower()
+    if "locked" in text_ or "busy" in text_:
+        return "The database is locked by another process and did not answer in time."
+    if "readonly" in text_ or "read-only" in text_ or "read only" in text_:
+        return "The database cannot be written to."
+    if "disk" in text_ and "full" in text_:
+        return "The database's disk is full."
+    if exc.connection_invalidated or any(
+        w in text_ for w in ("connect", "refused", "closed", "terminat", "shutdown", "starting up")
+    ):
+        return "The service cannot connect to the database."
+    return "The database did not answer."
