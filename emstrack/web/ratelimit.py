@@ -18,6 +18,8 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emstrack.web.security import add_missing_headers
+
 log = logging.getLogger(__name__)
 
 
@@ -90,12 +92,8 @@ class RateLimitHeaders:
             if message["type"] == "http.response.start":
                 state = scope.get("state", {}).get("ratelimit")
                 if isinstance(state, RateState):
-                    headers = list(message.get("headers", []))
-                    names = {name.lower() for name, _ in headers}
-                    for name, value in state.headers().items():
-                        if name.lower().encode() not in names:
-                            headers.append((name.encode(), value.encode()))
-                    message["headers"] = headers
+                    pairs = ((n.lower().encode(), v.encode()) for n, v in state.headers().items())
+                    add_missing_headers(message, pairs)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -7,6 +7,8 @@ their viewers from a CDN, so the app does not serve them; `/openapi.json` is the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +31,14 @@ HEADERS = {
 _RAW = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
 
 
+def add_missing_headers(message: Message, pairs: Iterable[tuple[bytes, bytes]]) -> None:
+    """Add `pairs` to a response-start message, except the headers the response set itself."""
+    headers = list(message.get("headers", []))
+    present = {name.lower() for name, _ in headers}
+    headers.extend(pair for pair in pairs if pair[0].lower() not in present)
+    message["headers"] = headers
+
+
 class SecurityHeaders:
     """Adds `HEADERS` to every HTTP response that does not set its own."""
 
@@ -42,10 +52,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(pair for pair in _RAW if pair[0] not in present)
-                message["headers"] = headers
+                add_missing_headers(message, _RAW)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
