@@ -19,7 +19,7 @@ from emstrack.scamcheck import reports
 from emstrack.web import csrf, i18n
 from emstrack.web.api.check import run_check
 from emstrack.web.deps import Caller, charge
-from emstrack.web.pages import render
+from emstrack.web.pages import render, render_form
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,14 +32,7 @@ TONE = {
 
 
 def _page(request: Request, status: int = 200, **context: Any) -> Response:
-    secret: bytes = request.app.state.page_secret
-    token = request.cookies.get(csrf.COOKIE)
-    fresh = not csrf.is_signed(secret, token)
-    if fresh:
-        token = csrf.new_token(secret)
-    response = render(request, "check.html", status, csrf_token=token, **context)
-    if fresh and token:
-        response.set_cookie(csrf.COOKIE, token, httponly=True, samesite="strict")
+    response = render_form(request, "check.html", status, **context)
     response.headers["Cache-Control"] = "no-store"
     return response
 

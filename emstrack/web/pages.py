@@ -228,16 +228,22 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
         ]
         context["explanation"] = result.number.explanation(i18n.HTML_LANG[locale])
         context["grace_hours"] = settings.first_scan_grace_hours
-    token = request.cookies.get(csrf.COOKIE)
+    response = render_form(request, "item.html", status, **context)
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def render_form(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """`render` for a page with a POST form: the CSRF token in the form and, if new, the cookie."""
     secret: bytes = request.app.state.page_secret
+    token = request.cookies.get(csrf.COOKIE)
     fresh = not csrf.is_signed(secret, token)
     if fresh:
         token = csrf.new_token(secret)
-    response = render(request, "item.html", status, csrf_token=token, **context)
+    response = render(request, template, status, csrf_token=token, **context)
     if fresh and token:
         response.set_cookie(csrf.COOKIE, token, httponly=True, samesite="strict")
-    if private:
-        response.headers["Cache-Control"] = "no-store"
     return response
 
 
