@@ -1,0 +1,1 @@
+"""Notifications: subscriptions, the outbox, the worker, and the webhook and e-mail senders."""
