@@ -13,19 +13,22 @@ Russia and Australia keep an unknown offset on purpose: the web page must cope w
 
 from __future__ import annotations
 
+import pickle
 import random
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from emstrack.domain import s10
 from emstrack.domain.events import Event
 from emstrack.domain.times import offset_for
 from emstrack.ingest.records import IncomingEvent
-from emstrack.ingest.writer import record
+from emstrack.ingest.writer import plan_fresh, record, write_fresh
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -801,6 +804,11 @@ def generate(items: int, seed: int, *, now: datetime) -> Iterator[list[IncomingE
     return _Demo(items, seed, now).batches()
 
 
+# From this many items on, a second process generates and plans the batches while this one
+# writes them; below it, starting another interpreter costs more than it saves.
+BACKGROUND_FROM = 20_000
+
+
 def load_demo(
     engine: Engine,
     *,
@@ -808,15 +816,95 @@ def load_demo(
     seed: int = 1,
     now: datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    background_from: int = BACKGROUND_FROM,
 ) -> DemoSummary:
-    """Generate the demo and record it; loading it again stores nothing twice."""
+    """Generate the demo and record it; loading it again stores nothing twice.
+
+    A large demo is generated and planned (`plan_fresh`: what the writer would store for
+    numbers with nothing stored yet) by a child process while this one writes the plans, so the
+    two cores share the work. When a batch's numbers turn out to be stored already (the demo
+    loaded twice, or another writer), the rest goes through the ordinary `record`, which
+    merges and de-duplicates: the data are the same either way.
+    """
     now = now or datetime.now(UTC)
+    totals = [0, 0]  # items created, events stored
+    examples: dict[str, str] = {}
+    written = 0  # batches written from plans
+    if items >= background_from:
+        written = _load_planned(engine, items, seed, now, totals, examples, on_progress)
+        if written < 0:
+            return DemoSummary(items=totals[0], events=totals[1], examples=examples)
     demo = _Demo(items, seed, now)
-    created = stored = 0
-    for batch in demo.batches():
+    for index, batch in enumerate(demo.batches()):
+        if index < written:  # generated again only to reach the same place in the stream
+            continue
         result = record(engine, batch, now=now)
-        created += result.items_created
-        stored += result.stored
+        totals[0] += result.items_created
+        totals[1] += result.stored
         if on_progress is not None:
             on_progress(demo.done, items)
-    return DemoSummary(items=created, events=stored, examples=dict(demo.examples))
+    return DemoSummary(items=totals[0], events=totals[1], examples=dict(demo.examples))
+
+
+def _load_planned(
+    engine: Engine,
+    items: int,
+    seed: int,
+    now: datetime,
+    totals: list[int],
+    examples: dict[str, str],
+    on_progress: Callable[[int, int], None] | None,
+) -> int:
+    """Write the child's plans; -1 when all are written, else how many were before one that
+    could not be (the caller records the rest)."""
+    # A plain child interpreter speaking pickle over a pipe, not multiprocessing, which would
+    # run the caller's main module again in the child.
+    sqlite = engine.dialect.name == "sqlite"
+    command = [sys.executable, "-m", "emstrack.demo", str(items), str(seed), now.isoformat()]
+    command.append("sqlite" if sqlite else "other")
+    written = 0
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None
+        try:
+            while True:
+                try:
+                    kind, payload, done = pickle.load(child.stdout)
+                except EOFError:
+                    assert child.stderr is not None
+                    lines = child.stderr.read().decode(errors="replace").strip().splitlines()
+                    why = lines[-1] if lines else f"exit status {child.wait()}"
+                    raise RuntimeError(f"the demo generator stopped: {why}") from None
+                if kind == "end":
+                    examples.update(payload)
+                    return -1
+                result = write_fresh(engine, payload)
+                if result is None:
+                    return written
+                written += 1
+                totals[0] += result.items_created
+                totals[1] += result.stored
+                if on_progress is not None:
+                    on_progress(done, items)
+        finally:
+            if child.poll() is None:
+                child.kill()
+
+
+def _produce(items: int, seed: int, now: datetime, sqlite: bool, out: BinaryIO) -> None:
+    """The child of `_load_planned`: pickled plans, then the examples, written to `out`."""
+    demo = _Demo(items, seed, now)
+    for batch in demo.batches():
+        plan = plan_fresh(batch, sqlite=sqlite, now=now)
+        pickle.dump(("plan", plan, demo.done), out, pickle.HIGHEST_PROTOCOL)
+    pickle.dump(("end", demo.examples, demo.done), out, pickle.HIGHEST_PROTOCOL)
+    out.flush()
+
+
+if __name__ == "__main__":
+    _produce(
+        int(sys.argv[1]),
+        int(sys.argv[2]),
+        datetime.fromisoformat(sys.argv[3]),
+        sys.argv[4] == "sqlite",
+        sys.stdout.buffer,
+    )

@@ -286,3 +286,77 @@ def test_progress_is_reported_per_batch(db: Engine) -> None:
     assert len(calls) > 1
     assert calls[-1] == (700, 700)
     assert [done for done, _ in calls] == sorted({done for done, _ in calls})
+
+
+# --- the large-demo path: planned in a child process, written here -------------------------
+
+
+def _dump(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Every stored row of items and events, in key order."""
+    from sqlalchemy import select
+
+    from emstrack.store.schema import events, items
+
+    with engine.connect() as conn:
+        item_rows = conn.execute(select(items).order_by(*items.primary_key.columns)).all()
+        event_rows = conn.execute(select(events).order_by(*events.primary_key.columns)).all()
+    return [tuple(r) for r in item_rows], [tuple(r) for r in event_rows]
+
+
+def _plain_load(
+    tmp_path: Path, items: int = ITEMS
+) -> tuple[DemoSummary, tuple[list[tuple[object, ...]], ...]]:
+    plain = make_engine(f"sqlite:///{tmp_path}/plain.db")
+    ensure_schema(plain)
+    summary = load_demo(plain, items=items, seed=1, now=NOW, background_from=10**9)
+    rows = _dump(plain)
+    plain.dispose()
+    return summary, rows
+
+
+def test_planned_in_a_child_process_stores_exactly_what_record_stores(
+    engine: Engine, tmp_path: Path
+) -> None:
+    summary = load_demo(engine, items=ITEMS, seed=1, now=NOW, background_from=0)
+    expected_summary, expected_rows = _plain_load(tmp_path)
+    assert summary == expected_summary
+    if engine.dialect.name == "sqlite":  # PostgreSQL's rows hold the same values in other types
+        assert _dump(engine) == expected_rows
+    else:
+        assert [len(t) for t in _dump(engine)] == [len(t) for t in expected_rows]
+
+
+def test_planned_load_again_falls_back_to_record_and_stores_nothing_twice(db: Engine) -> None:
+    first = load_demo(db, items=ITEMS, seed=1, now=NOW, background_from=0)
+    before = _dump(db)
+    calls: list[tuple[int, int]] = []
+    again = load_demo(
+        db, items=ITEMS, seed=1, now=NOW, background_from=0, on_progress=lambda *a: calls.append(a)
+    )
+    assert (again.items, again.events) == (0, 0)
+    assert again.examples == first.examples
+    assert _dump(db) == before
+    assert calls[-1] == (ITEMS, ITEMS)
+
+
+def test_a_number_stored_meanwhile_sends_the_rest_through_record(
+    db: Engine, tmp_path: Path
+) -> None:
+    # An item of the third batch is already on record (another writer got there first).
+    batches = _demo(1500)
+    assert len(batches) >= 3
+    from emstrack.ingest.writer import record
+
+    record(db, [batches[2][0]], now=NOW)
+    summary = load_demo(db, items=1500, seed=1, now=NOW, background_from=0)
+    expected_summary, expected_rows = _plain_load(tmp_path, 1500)
+    assert summary.events == expected_summary.events - 1  # that one event was there already
+    assert summary.items == expected_summary.items - 1
+    assert summary.examples == expected_summary.examples
+    assert _dump(db) == expected_rows
+
+
+def test_a_failing_generator_is_reported(db: Engine) -> None:
+    naive = NOW.replace(tzinfo=None)  # refused by the generator, in the child process
+    with pytest.raises(RuntimeError, match=r"the demo generator stopped: .*timezone-aware"):
+        load_demo(db, items=ITEMS, seed=1, now=naive, background_from=0)

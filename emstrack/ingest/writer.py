@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -67,10 +68,17 @@ _Ident = tuple[str, int]
 class _Batch:
     """The working state of one batch: the items and events of the numbers it touches."""
 
-    def __init__(self, conn: Connection, numbers: list[str], reuse: timedelta, now: datetime):
-        self.conn = conn
-        self.items = queries.items_for(conn, numbers)
-        self.events = queries.events_for(conn, numbers)
+    def __init__(
+        self,
+        conn: Connection | None,
+        items: dict[str, list[ItemRow]],
+        events: dict[_Ident, dict[str, StoredEvent]],
+        reuse: timedelta,
+        now: datetime,
+    ):
+        self.conn = conn  # None when planning for numbers with nothing stored (`plan_fresh`)
+        self.items = items
+        self.events = events
         self.reuse = reuse
         self.now = now
         self.top = {n: max(i.generation for i in rows) for n, rows in self.items.items()}
@@ -82,10 +90,15 @@ class _Batch:
 
     def item_for(self, incoming: IncomingEvent, at: datetime) -> ItemRow:
         generations = self.items.setdefault(incoming.number, [])
+        reuse = self.reuse
+        if len(generations) == 1:  # by far the most common case: no list, no sort
+            only = generations[0]
+            if only.first_event_at - reuse <= at <= only.last_event_at + reuse:
+                return only
         fits = [
             item
             for item in generations
-            if item.first_event_at - self.reuse <= at <= item.last_event_at + self.reuse
+            if item.first_event_at - reuse <= at <= item.last_event_at + reuse
         ]
         if fits:
             fits.sort(key=lambda item: item.generation)
@@ -122,8 +135,7 @@ class _Batch:
         self._widen(target, other.last_event_at, other)
         for stored in self.events.pop(source, {}).values():
             if stored.raw is None:
-                key = stored.key
-                stored.raw = queries.event_raw(self.conn, other.number, other.generation, key)
+                stored.raw = self._raw(source, stored.key)
             self._put(target, stored.event, stored.raw)
         self.items[other.number].remove(other)
         if source in self.new_items:
@@ -133,6 +145,10 @@ class _Batch:
             self.dirty.discard(source)
         self.new_keys = {k for k in self.new_keys if k[:2] != source}
         self.changed_keys = {k for k in self.changed_keys if k[:2] != source}
+
+    def _raw(self, item: _Ident, key: str) -> list[Any]:
+        assert self.conn is not None, "only stored events lack their payloads"
+        return queries.event_raw(self.conn, item[0], item[1], key)
 
     def _widen(self, item: ItemRow, at: datetime, attributes: IncomingEvent | ItemRow) -> None:
         changed = False
@@ -167,7 +183,7 @@ class _Batch:
         merged = merge(stored.event, event)
         changed = merged != stored.event
         if stored.raw is None:
-            stored.raw = queries.event_raw(self.conn, item.number, item.generation, key)
+            stored.raw = self._raw(ident, key)
         for raw in raws:
             if raw not in stored.raw:
                 stored.raw.append(raw)
@@ -224,7 +240,9 @@ def record(
         return BatchResult((), 0, 0)
     numbers = sorted({incoming.number for incoming in batch})
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        work = _Batch(conn, numbers, reuse_after, now or datetime.now(UTC))
+        items = queries.items_for(conn, numbers)
+        events = queries.events_for(conn, numbers)
+        work = _Batch(conn, items, events, reuse_after, now or datetime.now(UTC))
         outcomes = tuple(work.add(incoming) for incoming in batch)
         changed_items = work.settle()
         sqlite = conn.dialect.name == "sqlite"
@@ -237,3 +255,50 @@ def record(
             changed_events=work.rows(work.changed_keys, sqlite),
         )
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The rows a batch would write if none of its numbers had anything stored yet.
+
+    Worked out without the database (so in another process, while this one writes), by the
+    same code as `record`; `write_fresh` writes it only if that assumption still holds.
+    """
+
+    numbers: tuple[str, ...]
+    items: list[ItemRow]
+    events: list[tuple[object, ...]]
+    result: BatchResult
+
+
+def plan_fresh(
+    batch: Sequence[IncomingEvent],
+    *,
+    sqlite: bool,
+    reuse_after: timedelta = timedelta(days=365),
+    now: datetime | None = None,
+) -> Plan:
+    """What `record` would write for `batch` into a database without any of its numbers."""
+    work = _Batch(None, {}, {}, reuse_after, now or datetime.now(UTC))
+    outcomes = tuple(work.add(incoming) for incoming in batch)
+    work.settle()
+    return Plan(
+        numbers=tuple(sorted({incoming.number for incoming in batch})),
+        items=[work.item(ident) for ident in sorted(work.new_items)],
+        events=work.rows(work.new_keys, sqlite),
+        result=BatchResult(outcomes, len(work.new_items), 0),
+    )
+
+
+def write_fresh(engine: Engine, plan: Plan) -> BatchResult | None:
+    """Write a plan in one transaction; None (and nothing written) if one of its numbers has
+    items by now, in which case the batch must go through `record`."""
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        # Under the write lock (SQLite) or before the inserts' unique keys (PostgreSQL, where a
+        # concurrent writer of the same numbers makes the insert fail and roll back).
+        if queries.known_numbers(conn, plan.numbers):
+            return None
+        queries.write_changes(
+            conn, new_items=plan.items, changed_items=[], new_events=plan.events, changed_events=[]
+        )
+    return plan.result

@@ -355,14 +355,23 @@ def event_row(
     )
 
 
-@lru_cache(maxsize=64)  # a batch's events mostly share one ingest time
 def _sqlite_text(value: datetime | None) -> str | None:
-    # The text SQLAlchemy's SQLite DateTime type writes and reads (UTC when aware).
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    # The text SQLAlchemy's SQLite DateTime type writes and reads (UTC when aware). A batch's
+    # events share one ingest time: remember the last answer (cheaper than an lru_cache's hash;
+    # one tuple, swapped whole, so that threads never see half of another's answer).
+    global _last_text
+    last = _last_text
+    if last[0] is value:
+        return last[1]
+    text = None
+    if value is not None:
+        plain = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        text = plain.isoformat(" ", "microseconds")
+    _last_text = (value, text)
+    return text
+
+
+_last_text: tuple[datetime | None, str | None] = (None, None)
 
 
 def _adapt(rows: Iterable[Sequence[Any]], positions: tuple[int, ...], sqlite: bool) -> list[Any]:

@@ -1,0 +1,188 @@
+"""The outbound WeChat API: an access_token owner and the customer-service text message.
+
+Used when a passive reply cannot be ready within WeChat's 5 seconds (spec §1.4): the callback
+answers `success` and the result follows through `send_text`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from emstrack.errors import EmstrackError
+
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+
+#: Fetch a new token this long before the old one expires.
+REFRESH_MARGIN = 300.0
+
+# The token is invalid or expired (another process fetched a newer one, or its time ran out).
+_STALE_TOKEN = frozenset({40001, 40014, 42001})
+# "System busy, try again later": the only errcode WeChat documents as transient.
+_BUSY = -1
+
+
+class WeChatAPIError(EmstrackError):
+    """A call the WeChat API refused or that did not reach it.
+
+    `code` is the WeChat errcode as a string ("45047"), or "http_<status>", "network",
+    "bad_response"; `retryable` says whether the same call may succeed later.
+    """
+
+    def __init__(self, code: str, message: str, retryable: bool) -> None:
+        super().__init__(code, message)
+        self.retryable = retryable
+
+
+class _RedactQuery(logging.Filter):
+    """Hide `secret` and `access_token` in the request URLs httpx logs at INFO level."""
+
+    _NAMES = ("secret", "access_token")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(arg) for arg in record.args)
+        return True
+
+    def _redact(self, arg: object) -> object:
+        if isinstance(arg, httpx.URL) and any(name in arg.params for name in self._NAMES):
+            params = arg.params
+            for name in self._NAMES:
+                if name in params:
+                    params = params.set(name, "***")
+            return arg.copy_with(params=params)
+        return arg
+
+
+_redact_installed = False
+_redact_lock = threading.Lock()
+
+
+def _install_redaction() -> None:
+    global _redact_installed
+    with _redact_lock:
+        if not _redact_installed:
+            logging.getLogger("httpx").addFilter(_RedactQuery())
+            _redact_installed = True
+
+
+class WeChatAPI:
+    """One account's access_token, fetched once and shared, and the messages sent with it."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_API_BASE,
+        app_id: str,
+        app_secret: str,
+        client: httpx.Client | None = None,
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        _install_redaction()
+        self._base_url = base_url.rstrip("/")
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._client = client or httpx.Client()
+        self._owns_client = client is None
+        self._timeout = timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._fresh_until = 0.0
+
+    def __repr__(self) -> str:
+        return f"WeChatAPI(base_url={self._base_url!r}, app_id={self._app_id!r})"
+
+    def close(self) -> None:
+        """Close the HTTP client if this object created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def send_text(self, openid: str, content: str) -> None:
+        """Send `content` to the user `openid` as a customer-service text message."""
+        payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        # WeChat shows \uXXXX escapes literally in some clients: send the UTF-8 itself.
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        stale = self._access_token()
+        try:
+            self._send(stale, body)
+        except WeChatAPIError as exc:
+            if exc.code not in {str(code) for code in _STALE_TOKEN}:
+                raise
+            # Once more with a new token; a second refusal goes to the caller.
+            self._send(self._access_token(stale=stale), body)
+
+    def _send(self, token: str, body: bytes) -> None:
+        self._call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            params={"access_token": token},
+            content=body,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+
+    def _access_token(self, *, stale: str | None = None) -> str:
+        """The cached token, or a new one if it is near its end or is `stale`."""
+        with self._lock:
+            if (
+                self._token is not None
+                and self._token != stale
+                and self._clock() < self._fresh_until
+            ):
+                return self._token
+            answer = self._call(
+                "GET",
+                "/cgi-bin/token",
+                params={
+                    "grant_type": "client_credential",
+                    "appid": self._app_id,
+                    "secret": self._app_secret,
+                },
+            )
+            token, expires_in = answer.get("access_token"), answer.get("expires_in")
+            if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+                raise WeChatAPIError(
+                    "bad_response", "The token answer has no access_token.", retryable=True
+                )
+            self._token = token
+            # A token shorter-lived than the margin is still used for half of its life.
+            margin = min(REFRESH_MARGIN, expires_in / 2)
+            self._fresh_until = self._clock() + expires_in - margin
+            return token
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The JSON answer of one call, or WeChatAPIError; URLs in messages carry no query."""
+        try:
+            response = self._client.request(
+                method, self._base_url + path, timeout=self._timeout, **kwargs
+            )
+        except httpx.TransportError as exc:
+            raise WeChatAPIError(
+                "network", f"{path}: {type(exc).__name__}: {exc}", retryable=True
+            ) from None
+        if response.status_code != 200:
+            status = response.status_code
+            raise WeChatAPIError(
+                f"http_{status}", f"{path}: HTTP {status}", retryable=status >= 500 or status == 429
+            )
+        try:
+            answer = response.json()
+        except ValueError:
+            raise WeChatAPIError(
+                "bad_response", f"{path}: the answer is not JSON.", retryable=True
+            ) from None
+        if not isinstance(answer, dict):
+            raise WeChatAPIError("bad_response", f"{path}: the answer is not an object.", True)
+        errcode = answer.get("errcode", 0)
+        if errcode != 0:
+            message = str(answer.get("errmsg", ""))[:200]
+            retryable = errcode == _BUSY or errcode in _STALE_TOKEN
+            raise WeChatAPIError(str(errcode), f"{path}: errcode {errcode}: {message}", retryable)
+        return answer
