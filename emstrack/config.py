@@ -108,6 +108,112 @@ class Settings(BaseSettings):
         "carriers.",
     )
 
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people reach the service at: links in notifications, e-mails "
+        "and chat replies point here.",
+    )
+    # --- notifications (subscriptions, outbox, worker)
+    notify_quiet_hours: str = Field(
+        default="22:00-07:00",
+        description="Hours (`HH:MM-HH:MM`, in the recipient's time zone) in which e-mail and chat "
+        "notices wait until the end; empty: no quiet hours. Webhooks are never held.",
+    )
+    notify_timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The recipient's time zone for quiet hours when the subscription names none.",
+    )
+    notify_max_age_hours: int = Field(
+        default=72,
+        ge=1,
+        description="A status change whose event is older than this when it is stored is not "
+        "news: no notice is sent for it (a backlog import does not flood subscribers).",
+    )
+    notify_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=50,
+        description="Delivery attempts of a notice before it goes to the dead letters "
+        "(`emstrack outbox list --state dead`, `emstrack outbox retry`).",
+    )
+    notify_retry_seconds: int = Field(
+        default=30,
+        ge=1,
+        description="The first retry's delay; each further retry waits twice as long (with "
+        "random jitter), up to six hours.",
+    )
+    notify_lease_seconds: int = Field(
+        default=120,
+        ge=5,
+        description="How long a worker holds a notice it is delivering; a worker that dies "
+        "leaves its notices to the others after this.",
+    )
+    notify_webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time allowed to a webhook receiver to answer, per connect or read.",
+    )
+    notify_allow_private_urls: bool = Field(
+        default=False,
+        description="Allow webhooks to loopback and private addresses (refused by default: a "
+        "webhook must not reach into the operator's own network).",
+    )
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server for e-mail notices; empty: e-mails are printed on the "
+        "worker's console (for development).",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: str = Field(
+        default="starttls",
+        pattern="^(starttls|tls|none)$",
+        description="`starttls` (port 587), `tls` (implicit TLS, port 465) or `none` (a relay "
+        "on the same machine only).",
+    )
+    smtp_username: str = Field(default="", description="SMTP login; empty: no login.")
+    smtp_password: str = Field(default="", description="SMTP password (never logged).")
+    mail_from: str = Field(
+        default="emstrack <noreply@localhost>",
+        description="The From of e-mail notices.",
+    )
+    # --- chat channels
+    wechat_token: str = Field(
+        default="",
+        description="WeChat Official Account server Token; empty: `/channels/wechat` is off.",
+    )
+    wechat_aes_key: str = Field(
+        default="",
+        description="WeChat EncodingAESKey (43 characters) for the compatible and secure modes; "
+        "`NEW,OLD` keeps the previous key working while WeChat switches.",
+    )
+    wechat_app_id: str = Field(default="", description="WeChat AppID (needed with the AES key).")
+    wechat_app_secret: str = Field(
+        default="",
+        description="WeChat AppSecret: lets the worker push status changes to subscribers "
+        "through the customer-service message API.",
+    )
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com",
+        description="Base URL of the WeChat API (tests point it at a local stand-in).",
+    )
+    telegram_bot_token: str = Field(
+        default="",
+        description="Telegram bot token from @BotFather; empty: the Telegram bot is off.",
+    )
+    telegram_secret: str = Field(
+        default="",
+        description="Secret token Telegram sends with every webhook call "
+        "(`X-Telegram-Bot-Api-Secret-Token`); required for `/channels/telegram`.",
+    )
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org",
+        description="Base URL of the Telegram Bot API (tests point it at a local stand-in).",
+    )
+
+    @property
+    def wechat_aes_keys(self) -> list[str]:
+        return [k.strip() for k in self.wechat_aes_key.split(",") if k.strip()]
+
     @property
     def official_domain_list(self) -> list[str]:
         return [d.strip() for d in self.official_domains.split(",") if d.strip()]
@@ -121,6 +227,25 @@ class Settings(BaseSettings):
             parse(value)
         except ValueError as exc:
             raise ValueError("must be a rate such as 120/minute or 10/second") from exc
+        return value
+
+    @field_validator("notify_quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        from emstrack.domain.quiet import parse_quiet_hours
+
+        parse_quiet_hours(value)
+        return value.strip()
+
+    @field_validator("notify_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from exc
         return value
 
     @field_validator("home_country")

@@ -22,8 +22,10 @@ from sqlalchemy import Connection, Engine
 from emstrack.domain.events import Event, merge
 from emstrack.domain.status import order_events, state_of
 from emstrack.ingest.records import IncomingEvent
+from emstrack.store import notify as store_notify
 from emstrack.store import queries
 from emstrack.store.engine import WRITE
+from emstrack.store.notify import StatusChange
 from emstrack.store.queries import ItemRow, StoredEvent
 
 _ITEM_ATTRIBUTES = ("origin_country", "destination_country", "destination_postcode")
@@ -85,6 +87,7 @@ class _Batch:
         self.new_items: set[_Ident] = set()
         self.dirty: set[_Ident] = set()  # existing items to rewrite
         self.deleted: set[_Ident] = set()  # existing items merged into another
+        self.changes: list[StatusChange] = []  # for the subscribers (notify's outbox)
         self.new_keys: set[tuple[str, int, str]] = set()
         self.changed_keys: set[tuple[str, int, str]] = set()
 
@@ -212,6 +215,18 @@ class _Batch:
             item = self.item(ident)
             stored = self.events[ident]
             state = state_of(order_events(s.event for s in stored.values()))
+            before = None if ident in self.new_items else item.status
+            if state.status.value != before:
+                self.changes.append(
+                    StatusChange(
+                        item.number,
+                        item.generation,
+                        before,
+                        state.status.value,
+                        state.detail,
+                        state.event,
+                    )
+                )
             item.status = state.status.value
             item.status_detail = state.detail
             item.status_code = state.event.code if state.event else None
@@ -254,6 +269,8 @@ def record(
             new_events=work.rows(work.new_keys, sqlite),
             changed_events=work.rows(work.changed_keys, sqlite),
         )
+        # In the same transaction: a change is stored with its notices, or neither is.
+        store_notify.enqueue_status_changes(conn, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
 
 
@@ -268,6 +285,7 @@ class Plan:
     numbers: tuple[str, ...]
     items: list[ItemRow]
     events: list[tuple[object, ...]]
+    changes: list[StatusChange]
     result: BatchResult
 
 
@@ -286,6 +304,7 @@ def plan_fresh(
         numbers=tuple(sorted({incoming.number for incoming in batch})),
         items=[work.item(ident) for ident in sorted(work.new_items)],
         events=work.rows(work.new_keys, sqlite),
+        changes=work.changes,
         result=BatchResult(outcomes, len(work.new_items), 0),
     )
 
@@ -301,4 +320,6 @@ def write_fresh(engine: Engine, plan: Plan) -> BatchResult | None:
         queries.write_changes(
             conn, new_items=plan.items, changed_items=[], new_events=plan.events, changed_events=[]
         )
+        now = plan.items[0].created_at if plan.items else datetime.now(UTC)
+        store_notify.enqueue_status_changes(conn, plan.changes, now)
     return plan.result

@@ -118,3 +118,62 @@ reports = Table(
     Column("verdict", String(16), nullable=False),
     Column("reasons", String(1000), nullable=False),
 )
+
+#: Who wants to hear of an item's moves, and how: a webhook URL, an e-mail address, or a chat
+#: user (WeChat OpenID, Telegram chat id). Keyed by number first, like items, so it shards and
+#: co-locates with them. `id` is random: it names the subscription in signed links and the API.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("id", String(24), primary_key=True),
+    Column("channel", String(12), nullable=False),  # webhook | email | wechat | telegram
+    # Personal data (an address, a URL, a chat user): never shown on the public view.
+    Column("target", String(500), nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("timezone", String(64), nullable=False),  # the recipient's, for quiet hours
+    Column("state", String(12), nullable=False),  # pending | active | ended
+    Column("last_status", String(24)),  # the status last notified (or seen at subscribing)
+    Column("key_id", Integer),  # the operator key that made it (webhooks)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_reason", String(24)),  # delivered | unsubscribed | failing
+    Index("ix_subscriptions_channel_target", "channel", "target"),
+    sqlite_with_rowid=False,
+)
+
+#: Notices to send, written in the same transaction as the change that causes them, so a crash
+#: between "stored" and "sent" loses nothing. Workers claim rows with a lease (`lease_until`):
+#: a worker that dies mid-delivery leaves its rows to be claimed again when the lease runs out.
+#: `id` is the notice's stable event id: receivers de-duplicate on it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("number", String(32), nullable=False),
+    Column("subscription_id", String(24), nullable=False),
+    Column("channel", String(12), nullable=False),
+    Column("target", String(500), nullable=False),
+    Column("kind", String(16), nullable=False),  # status | confirm
+    Column("payload", Text, nullable=False),  # JSON: what the notice says
+    Column("state", String(12), nullable=False),  # pending | sent | dead | suppressed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_error", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+#: Messages already answered on a chat channel (WeChat MsgId, Telegram update_id): platforms
+#: deliver again when an answer is slow, and each message is answered once.
+channel_seen = Table(
+    "channel_seen",
+    metadata,
+    Column("channel", String(12), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)

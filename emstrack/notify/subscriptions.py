@@ -1,0 +1,229 @@
+"""Subscriptions: who is told of an item's moves, and how they start and end.
+
+A subscription ties a tracking number to a channel: a webhook (an operator's URL, created with an
+operator key), an e-mail address (active only once its owner follows the confirmation link, so no
+one can subscribe someone else's address), or a chat user (WeChat OpenID, Telegram chat id: the
+platform vouches for who is asking). Notices then go out on every change of status; the last one,
+at delivery, ends the subscription.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Engine
+
+from emstrack.config import Settings
+from emstrack.domain import s10
+from emstrack.domain.problems import Severity
+from emstrack.errors import InputError
+from emstrack.notify import tokens
+from emstrack.notify.webhook import UnsafeURL, check_url_syntax
+from emstrack.store import notify as store
+from emstrack.store.engine import WRITE
+from emstrack.store.notify import SubscriptionRow, SubscriptionState
+
+CHANNELS = ("webhook", "email", "wechat", "telegram")
+#: Live subscriptions one recipient may hold: enough for a shop's week, not for a flood.
+MAX_PER_TARGET = 100
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    """A subscription as its creator sees it once: with its webhook secret and its links."""
+
+    row: SubscriptionRow
+    created: bool  # False: the same subscription existed already, and is returned as it is
+    unsubscribe_url: str
+    secret: str | None = None  # webhooks: the signing secret, shown only at creation
+
+
+def _number(raw: str, settings: Settings) -> str:
+    parsed = s10.parse(raw, home_country=settings.home_country)
+    if not parsed.valid:
+        problem = next(p for p in parsed.problems if p.severity == Severity.ERROR)
+        raise InputError("invalid_number", problem.message, "Check the tracking number.")
+    return parsed.number
+
+
+def check_target(channel: str, target: str, settings: Settings) -> str:
+    """The target in its stored form, or InputError saying what is wrong with it."""
+    target = target.strip()
+    if channel not in CHANNELS:
+        raise InputError(
+            "bad_channel", f"Unknown channel {channel!r}.", f"Use one of {', '.join(CHANNELS)}."
+        )
+    if channel == "webhook":
+        if len(target) > 500:
+            raise InputError("bad_url", "The webhook URL is longer than 500 characters.")
+        try:
+            check_url_syntax(target, allow_private=settings.notify_allow_private_urls)
+        except UnsafeURL as exc:
+            raise InputError("bad_url", str(exc)) from None
+        return target
+    if channel == "email":
+        if len(target) > 254 or not _EMAIL.match(target):
+            raise InputError("bad_email", "That is not an e-mail address we can write to.")
+        local, domain = target.rsplit("@", 1)
+        return f"{local}@{domain.lower()}"
+    if channel == "telegram":
+        if not re.fullmatch(r"-?\d{1,20}", target):
+            raise InputError("bad_chat", "A Telegram chat id is a number.")
+        return target
+    if not target or len(target) > 128 or any(c.isspace() for c in target):
+        raise InputError("bad_chat", "A WeChat OpenID has 1 to 128 characters and no spaces.")
+    return target
+
+
+def _zone(name: str | None, settings: Settings) -> str:
+    if not name:
+        return settings.notify_timezone
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            "bad_timezone", f"Unknown time zone {name!r}.", "Use an IANA name such as Europe/Paris."
+        ) from None
+    return name
+
+
+def links(settings: Settings, row: SubscriptionRow) -> dict[str, str]:
+    """The public links of a subscription: its item's page, unsubscribe, and (pending) confirm."""
+    base = settings.public_url.rstrip("/")
+    secret = settings.secret_key
+    out = {
+        "page": f"{base}/track/{row.number}",
+        "unsubscribe": f"{base}/subscriptions/unsubscribe?token="
+        + tokens.make(secret, tokens.UNSUBSCRIBE, row.number, row.id),
+    }
+    if row.state == SubscriptionState.PENDING:
+        out["confirm"] = f"{base}/subscriptions/confirm?token=" + tokens.make(
+            secret, tokens.CONFIRM, row.number, row.id
+        )
+    return out
+
+
+def subscribe(
+    engine: Engine,
+    settings: Settings,
+    *,
+    number: str,
+    channel: str,
+    target: str,
+    lang: str = "en",
+    timezone: str | None = None,
+    key_id: int | None = None,
+    now: datetime | None = None,
+) -> Created:
+    """Subscribe `target` to `number` on `channel`; the same request again changes nothing.
+
+    E-mail subscriptions start `pending` and a confirmation mail goes into the outbox in the
+    same transaction; the others start `active`.
+    """
+    tokens.webhook_secret(settings.secret_key, "")  # refuses early when no secret key is set
+    now = now or datetime.now(UTC)
+    number = _number(number, settings)
+    target = check_target(channel, target, settings)
+    lang = "zh" if lang.lower().startswith("zh") else "en"
+    zone = _zone(timezone, settings)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        live = store.subscriptions_of(conn, channel, target)
+        for row in live:
+            if row.number == number:
+                return _created(settings, row, created=False)
+        if len(live) >= MAX_PER_TARGET:
+            raise InputError(
+                "too_many_subscriptions",
+                f"This {channel} already follows {MAX_PER_TARGET} items.",
+                "Unsubscribe from delivered items first.",
+            )
+        state = SubscriptionState.PENDING if channel == "email" else SubscriptionState.ACTIVE
+        row = store.add_subscription(
+            conn,
+            number=number,
+            channel=channel,
+            target=target,
+            lang=lang,
+            timezone=zone,
+            state=state,
+            last_status=store.current_status(conn, number),
+            key_id=key_id,
+            now=now,
+        )
+        if state == SubscriptionState.PENDING:
+            payload = {"number": number, **links(settings, row)}
+            store.enqueue(conn, row, "confirm", payload, now)
+    return _created(settings, row, created=True)
+
+
+def _created(settings: Settings, row: SubscriptionRow, *, created: bool) -> Created:
+    secret = (
+        tokens.webhook_secret(settings.secret_key, row.id) if row.channel == "webhook" else None
+    )
+    return Created(row, created, links(settings, row)["unsubscribe"], secret if created else None)
+
+
+def confirm(
+    engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
+) -> SubscriptionRow:
+    """Activate the pending subscription a confirmation link names (again: no change)."""
+    number, sub_id = tokens.read(
+        settings.secret_key, tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
+    )
+    now = now or datetime.now(UTC)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        store.confirm_subscription(conn, number, sub_id, now)
+        row = store.subscription(conn, number, sub_id)
+    if row is None:
+        raise tokens.TokenError("bad_token", "This subscription no longer exists.")
+    return row
+
+
+def unsubscribe(
+    engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
+) -> SubscriptionRow:
+    """End the subscription an unsubscribe link names (again: no change)."""
+    number, sub_id = tokens.read(settings.secret_key, tokens.UNSUBSCRIBE, token)
+    return end(engine, number, sub_id, "unsubscribed", now=now)
+
+
+def end(
+    engine: Engine, number: str, sub_id: str, reason: str, *, now: datetime | None = None
+) -> SubscriptionRow:
+    now = now or datetime.now(UTC)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        store.end_subscription(conn, number, sub_id, reason, now)
+        row = store.subscription(conn, number, sub_id)
+    if row is None:
+        raise InputError("not_found", "There is no such subscription.")
+    return row
+
+
+def unsubscribe_target(
+    engine: Engine,
+    channel: str,
+    target: str,
+    number: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """End a chat user's subscriptions (to one number, or all); the numbers ended."""
+    now = now or datetime.now(UTC)
+    ended: list[str] = []
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        for row in store.subscriptions_of(conn, channel, target):
+            if number is None or row.number == number:
+                store.end_subscription(conn, row.number, row.id, "unsubscribed", now)
+                ended.append(row.number)
+    return ended
+
+
+def by_id(engine: Engine, sub_id: str) -> SubscriptionRow | None:
+    with engine.connect() as conn:
+        return store.subscription_by_id(conn, sub_id)

@@ -1,0 +1,444 @@
+"""Reads and writes of subscriptions, the outbox, and the chat channels' seen-message log.
+
+Claiming outbox rows works the same on SQLite and PostgreSQL: a worker picks due rows, then takes
+each with a conditional UPDATE (the lease is free or has run out) and keeps those whose UPDATE
+hit a row. Two workers can never both hold a live lease on one row; a worker that dies leaves
+its rows to whoever claims them after the lease. Delivery is therefore at least once, and each
+notice carries a stable id that receivers de-duplicate on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from emstrack.domain.events import Event
+from emstrack.store.schema import channel_seen, outbox, subscriptions
+
+
+class SubscriptionState:
+    PENDING = "pending"  # e-mail: waiting for the address's owner to confirm
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class OutboxState:
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # failed too often: an operator lists and retries it (`emstrack outbox`)
+    SUPPRESSED = "suppressed"  # not sent on purpose (too old to be news, subscription ended)
+
+
+#: Statuses after which a subscription has nothing more to tell: one last notice, then it ends.
+FINAL_STATUSES = frozenset({"delivered"})
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back aware columns naive; they are UTC by construction.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def new_id(prefix: str = "") -> str:
+    """A random id: 16 bytes, URL-safe (22 characters), after `prefix`."""
+    return prefix + secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRow:
+    number: str
+    id: str
+    channel: str
+    target: str
+    lang: str
+    timezone: str
+    state: str
+    last_status: str | None
+    key_id: int | None
+    created_at: datetime
+    confirmed_at: datetime | None
+    ended_at: datetime | None
+    ended_reason: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> SubscriptionRow:
+        values = dict(row._mapping)
+        for name in ("created_at", "confirmed_at", "ended_at"):
+            values[name] = _aware(values[name])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: str
+    number: str
+    subscription_id: str
+    channel: str
+    target: str
+    kind: str
+    payload: dict[str, Any]
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> OutboxRow:
+        values = dict(row._mapping)
+        values["payload"] = orjson.loads(values["payload"])
+        for name in ("next_attempt_at", "lease_until", "created_at", "sent_at"):
+            values[name] = _aware(values[name])
+        return cls(**values)
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def add_subscription(
+    conn: Connection,
+    *,
+    number: str,
+    channel: str,
+    target: str,
+    lang: str,
+    timezone: str,
+    state: str,
+    last_status: str | None,
+    key_id: int | None = None,
+    now: datetime,
+) -> SubscriptionRow:
+    values: dict[str, Any] = {
+        "number": number,
+        "id": new_id(),
+        "channel": channel,
+        "target": target,
+        "lang": lang,
+        "timezone": timezone,
+        "state": state,
+        "last_status": last_status,
+        "key_id": key_id,
+        "created_at": now,
+        "confirmed_at": now if state == SubscriptionState.ACTIVE else None,
+        "ended_at": None,
+        "ended_reason": None,
+    }
+    conn.execute(insert(subscriptions).values(**values))
+    return SubscriptionRow(**values)
+
+
+def subscription(conn: Connection, number: str, subscription_id: str) -> SubscriptionRow | None:
+    found = conn.execute(
+        select(subscriptions).where(
+            subscriptions.c.number == number, subscriptions.c.id == subscription_id
+        )
+    ).one_or_none()
+    return SubscriptionRow.of(found) if found else None
+
+
+def subscription_by_id(conn: Connection, subscription_id: str) -> SubscriptionRow | None:
+    """By id alone (the API's `/subscriptions/{id}`): a scan of the index on a sharded setup."""
+    found = conn.execute(
+        select(subscriptions).where(subscriptions.c.id == subscription_id)
+    ).one_or_none()
+    return SubscriptionRow.of(found) if found else None
+
+
+def subscriptions_of(
+    conn: Connection, channel: str, target: str, *, live_only: bool = True
+) -> list[SubscriptionRow]:
+    """A recipient's subscriptions (a chat user's, an address's), oldest first."""
+    query = select(subscriptions).where(
+        subscriptions.c.channel == channel, subscriptions.c.target == target
+    )
+    if live_only:
+        query = query.where(subscriptions.c.state != SubscriptionState.ENDED)
+    rows = conn.execute(query.order_by(subscriptions.c.created_at, subscriptions.c.id))
+    return [SubscriptionRow.of(r) for r in rows]
+
+
+def live_subscriptions(conn: Connection, numbers: Sequence[str]) -> list[SubscriptionRow]:
+    """The active subscriptions of `numbers`."""
+    found: list[SubscriptionRow] = []
+    wanted = sorted(set(numbers))
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(subscriptions).where(
+                subscriptions.c.number.in_(wanted[start : start + 500]),
+                subscriptions.c.state == SubscriptionState.ACTIVE,
+            )
+        )
+        found.extend(SubscriptionRow.of(r) for r in rows)
+    return found
+
+
+def confirm_subscription(
+    conn: Connection, number: str, subscription_id: str, now: datetime
+) -> bool:
+    """Pending -> active; False if it was not pending."""
+    result = conn.execute(
+        update(subscriptions)
+        .where(
+            subscriptions.c.number == number,
+            subscriptions.c.id == subscription_id,
+            subscriptions.c.state == SubscriptionState.PENDING,
+        )
+        .values(state=SubscriptionState.ACTIVE, confirmed_at=now)
+    )
+    return result.rowcount == 1
+
+
+def end_subscription(
+    conn: Connection, number: str, subscription_id: str, reason: str, now: datetime
+) -> bool:
+    """End a live subscription; False if it had ended already (or never existed)."""
+    result = conn.execute(
+        update(subscriptions)
+        .where(
+            subscriptions.c.number == number,
+            subscriptions.c.id == subscription_id,
+            subscriptions.c.state != SubscriptionState.ENDED,
+        )
+        .values(state=SubscriptionState.ENDED, ended_at=now, ended_reason=reason)
+    )
+    return result.rowcount == 1
+
+
+# --- status changes -> outbox ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """An item's status changed in a write: what subscribers of its number are told."""
+
+    number: str
+    generation: int
+    previous: str | None  # None: the item is new
+    status: str
+    detail: str | None
+    event: Event | None  # the event that gives the status
+
+
+def _event_payload(event: Event | None) -> dict[str, Any] | None:
+    # The public fields only: a notice goes wherever the subscriber pointed it.
+    if event is None:
+        return None
+    return {
+        "code": event.code,
+        "local_time": event.occurred_local.isoformat(timespec="seconds"),
+        "utc_offset_min": event.utc_offset_min,
+        "office_code": event.office_code,
+        "office_name": event.office_name,
+        "country": event.country,
+    }
+
+
+def enqueue_status_changes(conn: Connection, changes: Iterable[StatusChange], now: datetime) -> int:
+    """In the caller's transaction: a notice for every active subscription whose number's status
+    changed to one it has not been told; the last one (delivered) ends the subscription.
+    Returns how many notices were written."""
+    by_number: dict[str, StatusChange] = {}
+    for change in changes:
+        kept = by_number.get(change.number)
+        # The newest generation of a number is the item its subscribers follow.
+        if kept is None or change.generation > kept.generation:
+            by_number[change.number] = change
+    if not by_number:
+        return 0
+    notices: list[dict[str, Any]] = []
+    for sub in live_subscriptions(conn, list(by_number)):
+        change = by_number[sub.number]
+        if change.status == sub.last_status:
+            continue
+        payload = {
+            "number": change.number,
+            "status": change.status,
+            "status_detail": change.detail,
+            "previous_status": sub.last_status,
+            "event": _event_payload(change.event),
+        }
+        notices.append(_notice(sub, "status", payload, now))
+        final = change.status in FINAL_STATUSES
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.number == sub.number, subscriptions.c.id == sub.id)
+            .values(
+                last_status=change.status,
+                **(
+                    {"state": SubscriptionState.ENDED, "ended_at": now, "ended_reason": "delivered"}
+                    if final
+                    else {}
+                ),
+            )
+        )
+    if notices:
+        conn.execute(insert(outbox), notices)
+    return len(notices)
+
+
+def _notice(
+    sub: SubscriptionRow, kind: str, payload: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": new_id("evt_"),
+        "number": sub.number,
+        "subscription_id": sub.id,
+        "channel": sub.channel,
+        "target": sub.target,
+        "kind": kind,
+        "payload": orjson.dumps(payload).decode(),
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def enqueue(
+    conn: Connection, sub: SubscriptionRow, kind: str, payload: dict[str, Any], now: datetime
+) -> str:
+    """One notice (e.g. the confirmation mail of a new e-mail subscription); returns its id."""
+    notice = _notice(sub, kind, payload, now)
+    conn.execute(insert(outbox).values(**notice))
+    return str(notice["id"])
+
+
+# --- the worker's side of the outbox ---------------------------------------------------------
+
+
+def claim(
+    conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[OutboxRow]:
+    """Take up to `limit` due notices for `owner` until `now + lease`; the caller commits."""
+    free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
+    due = and_(
+        outbox.c.state == OutboxState.PENDING,
+        outbox.c.next_attempt_at <= now,
+        free,
+    )
+    candidates = conn.execute(
+        select(outbox.c.id).where(due).order_by(outbox.c.next_attempt_at).limit(limit * 2)
+    ).scalars()
+    taken: list[str] = []
+    for notice_id in list(candidates):
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.id == notice_id, due)
+            .values(lease_owner=owner, lease_until=now + lease, attempts=outbox.c.attempts + 1)
+        )
+        if result.rowcount == 1:
+            taken.append(notice_id)
+            if len(taken) == limit:
+                break
+    if not taken:
+        return []
+    rows = conn.execute(select(outbox).where(outbox.c.id.in_(taken)))
+    return sorted((OutboxRow.of(r) for r in rows), key=lambda r: (r.next_attempt_at, r.id))
+
+
+def finish(
+    conn: Connection,
+    notice_id: str,
+    owner: str,
+    *,
+    state: str,
+    now: datetime,
+    error: str | None = None,
+    next_attempt_at: datetime | None = None,
+) -> bool:
+    """Record the outcome of `owner`'s attempt; False if its lease was lost (another worker took
+    the notice after the lease ran out, and its outcome is the one that counts)."""
+    values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None}
+    if error is not None:
+        values["last_error"] = error[:500]
+    if state == OutboxState.SENT:
+        values["sent_at"] = now
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.id == notice_id, outbox.c.lease_owner == owner)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def notices(conn: Connection, *, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
+    """Notices, newest first, optionally of one state."""
+    query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.id).limit(limit)
+    if state is not None:
+        query = query.where(outbox.c.state == state)
+    return [OutboxRow.of(r) for r in conn.execute(query)]
+
+
+def notice(conn: Connection, notice_id: str) -> OutboxRow | None:
+    found = conn.execute(select(outbox).where(outbox.c.id == notice_id)).one_or_none()
+    return OutboxRow.of(found) if found else None
+
+
+def retry(conn: Connection, ids: Sequence[str] | None, now: datetime) -> int:
+    """Put dead notices back in the queue (all of them when `ids` is None); how many."""
+    query = update(outbox).where(outbox.c.state == OutboxState.DEAD)
+    if ids is not None:
+        query = query.where(outbox.c.id.in_(list(ids)))
+    result = conn.execute(
+        query.values(
+            state=OutboxState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    return result.rowcount
+
+
+def count_by_state(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+    return {str(state): int(count) for state, count in rows.tuples()}
+
+
+# --- chat channels: each incoming message answered once --------------------------------------
+
+
+def first_sighting(conn: Connection, channel: str, key: str, now: datetime) -> bool:
+    """Note a message as seen; True only the first time (a redelivery gets False)."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    result = conn.execute(
+        dialect.insert(channel_seen)
+        .values(channel=channel, key=key[:128], seen_at=now)
+        .on_conflict_do_nothing()
+    )
+    return result.rowcount == 1
+
+
+def forget_seen(conn: Connection, before: datetime) -> int:
+    """Drop the seen-log older than `before` (platforms redeliver within minutes)."""
+    return conn.execute(delete(channel_seen).where(channel_seen.c.seen_at < before)).rowcount
+
+
+def current_status(conn: Connection, number: str) -> str | None:
+    """The status of the newest item of `number`; None when nothing is on record."""
+    from emstrack.store.schema import items
+
+    return conn.execute(
+        select(items.c.status)
+        .where(items.c.number == number)
+        .order_by(items.c.generation.desc())
+        .limit(1)
+    ).scalar_one_or_none()
