@@ -20,10 +20,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed
+# A secret of this checkout for signed links and webhook secrets, made once, never committed;
+# an EMSTRACK_SECRET_KEY in the environment wins.
+.emstrack-secret:
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+
+run: $(VENV)/.installed .emstrack-secret
 	$(BIN)/emstrack db upgrade
 	$(BIN)/emstrack demo --if-empty
-	$(BIN)/emstrack serve --host $(HOST) --port $(PORT)
+	EMSTRACK_SECRET_KEY="$${EMSTRACK_SECRET_KEY:-$$(cat .emstrack-secret)}" \
+	  $(BIN)/emstrack serve --host $(HOST) --port $(PORT) --worker
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check emstrack tests bench

@@ -1,4 +1,5 @@
-"""The `emstrack` command: track, import, serve, keys, reports, db, demo."""
+"""The `emstrack` command: track, import, serve, worker, outbox, telegram, keys, reports, db,
+demo."""
 
 from __future__ import annotations
 
@@ -185,6 +186,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker", help="Also deliver notifications (one worker thread beside the server)."
+        ),
+    ] = False,
 ) -> None:
     """Start the web server (API and pages)."""
     import uvicorn
@@ -202,6 +209,11 @@ def serve(
         out.print("Try: " + "  ".join(f"{base}/track/{n}" for n in examples[:2]))
         out.print(f"     {base}/api/v1/tracking/{examples[0]}")
         out.print("     emstrack track " + " ".join(examples))
+    if worker:
+        from emstrack.cli_notify import start_worker_thread
+
+        start_worker_thread(settings)
+        out.print("Delivering notifications in this process (emstrack worker does it alone).")
     uvicorn.run(
         "emstrack.web.app:create_app",
         factory=True,
@@ -249,7 +261,11 @@ def demo(
 def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key, e.g. a feed's name.")],
     scope: Annotated[
-        str, typer.Option(help="ingest (push events), read_private (see personal fields), admin.")
+        str,
+        typer.Option(
+            help="ingest (push events), read_private (see personal fields), webhooks (subscribe "
+            "webhooks), admin."
+        ),
     ],
 ) -> None:
     """Make an API key. It is shown once: only a hash of it is kept."""
@@ -258,7 +274,9 @@ def keys_create(
     try:
         key_scope = keys.KeyScope(scope)
     except ValueError:
-        err.print(f"[red]Unknown scope {scope!r}:[/red] use ingest, read_private or admin.")
+        err.print(
+            f"[red]Unknown scope {scope!r}:[/red] use ingest, read_private, webhooks or admin."
+        )
         raise typer.Exit(2) from None
     with _database(_settings()) as engine:
         try:
@@ -351,6 +369,17 @@ def db_current() -> None:
         out.print(current_revision(engine) or "empty (no revision)")
     finally:
         engine.dispose()
+
+
+def _install_notify_commands() -> None:
+    from emstrack import cli_notify
+
+    app.command()(cli_notify.worker)
+    app.add_typer(cli_notify.outbox_app, name="outbox")
+    app.add_typer(cli_notify.telegram_app, name="telegram")
+
+
+_install_notify_commands()
 
 
 def main() -> None:

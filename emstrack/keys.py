@@ -33,6 +33,7 @@ _TOUCH_EVERY = timedelta(minutes=1)
 class KeyScope(StrEnum):
     INGEST = "ingest"  # push events
     READ_PRIVATE = "read_private"  # see the personal fields of a lookup
+    WEBHOOKS = "webhooks"  # subscribe webhooks to items' status changes
     ADMIN = "admin"  # everything
 
     def allows(self, needed: KeyScope) -> bool:

@@ -410,7 +410,7 @@ def retry(conn: Connection, ids: Sequence[str] | None, now: datetime) -> int:
 
 def count_by_state(conn: Connection) -> dict[str, int]:
     rows = conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
-    return {str(state): int(count) for state, count in rows.tuples()}
+    return {str(state): int(count) for state, count in rows}
 
 
 # --- chat channels: each incoming message answered once --------------------------------------
@@ -419,12 +419,14 @@ def count_by_state(conn: Connection) -> dict[str, int]:
 def first_sighting(conn: Connection, channel: str, key: str, now: datetime) -> bool:
     """Note a message as seen; True only the first time (a redelivery gets False)."""
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    result = conn.execute(
+    # RETURNING, not rowcount: psycopg reports no row count for INSERT .. ON CONFLICT here.
+    inserted = conn.execute(
         dialect.insert(channel_seen)
         .values(channel=channel, key=key[:128], seen_at=now)
         .on_conflict_do_nothing()
-    )
-    return result.rowcount == 1
+        .returning(channel_seen.c.key)
+    ).first()
+    return inserted is not None
 
 
 def forget_seen(conn: Connection, before: datetime) -> int:

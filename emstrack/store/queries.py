@@ -183,8 +183,22 @@ def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Eve
     This is the hot path, so it runs two fixed statements on the driver's own cursor, without
     SQLAlchemy's per-statement compilation and result processing.
     """
-    sql = _hot_sql(conn.dialect.paramstyle)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    rows, found = history_rows(driver, conn.dialect.paramstyle, number)
+    return rows, [_event_from_driver(row) for row in found]
+
+
+def history_rows(
+    driver: Any, paramstyle: str, number: str
+) -> tuple[list[ItemRow], list[Sequence[Any]]]:
+    """`item_history` on a DB-API connection, with the events as the driver's rows.
+
+    Event rows hold `HISTORY_EVENT_FIELDS` in that order, `occurred_local` as the driver gives
+    it (ISO text on SQLite, a datetime elsewhere; `local_dt` reads both). For callers that
+    turn rows into answers directly, without an `Event` each (the API's fast path).
+    """
+    sql = _hot_sql(paramstyle)
+    cursor = driver.cursor()
     try:
         cursor.execute(sql[0], (number,))
         rows = [_item_from_driver(row) for row in cursor.fetchall()]
@@ -192,10 +206,14 @@ def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Eve
             return [], []
         current = max(rows, key=lambda item: (item.last_event_at, item.generation))
         cursor.execute(sql[1], (number, current.generation))
-        found = [_event_from_driver(row) for row in cursor.fetchall()]
+        found: list[Sequence[Any]] = cursor.fetchall()
     finally:
         cursor.close()
     return rows, found
+
+
+#: The columns of the events `history_rows` returns, in order: all but the ingest time.
+HISTORY_EVENT_FIELDS = _EVENT_FIELDS[:-1]
 
 
 @lru_cache(maxsize=4)
@@ -204,7 +222,7 @@ def _hot_sql(paramstyle: str) -> tuple[str, str]:
     return (
         f"SELECT {', '.join(_ITEM_FIELDS)} FROM items WHERE number = {p} ORDER BY generation",
         # Everything the answer shows; not the ingest time, which it never does.
-        f"SELECT {', '.join(_EVENT_FIELDS[:-1])} FROM events "
+        f"SELECT {', '.join(HISTORY_EVENT_FIELDS)} FROM events "
         f"WHERE number = {p} AND generation = {p}",
     )
 
@@ -231,10 +249,19 @@ def _utc_dt(value: datetime | str) -> datetime:
     return value
 
 
+def events_from_rows(rows: Iterable[Sequence[Any]]) -> list[Event]:
+    """The events of rows of `HISTORY_EVENT_FIELDS` (`history_rows`)."""
+    return [_event_from_driver(row) for row in rows]
+
+
+def local_dt(value: datetime | str) -> datetime:
+    """`occurred_local` from the driver: SQLite hands back the naive ISO text written."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 def _event_from_driver(row: Sequence[Any], *, with_ingest_time: bool = False) -> Event:
     values = list(row)
-    local = values[1]
-    values[1] = local if isinstance(local, datetime) else datetime.fromisoformat(local)
+    values[1] = local_dt(values[1])
     if with_ingest_time:
         values[16] = _utc_dt(values[16])
     return Event(*values)

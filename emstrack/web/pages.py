@@ -207,6 +207,8 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
     t = i18n.translations(locale)
     settings = request.app.state.settings
     context: dict[str, Any] = {"result": result, "tn": result.number, "private": private}
+    # E-mail updates need the secret key that signs their links (emstrack.web.subscribepages).
+    context["can_subscribe"] = bool(settings.secret_key)
     status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
     if result.outcome is Outcome.FOUND:
         context["view"] = itemview.build(

@@ -1,0 +1,179 @@
+"""What a notice says: the webhook's JSON, the chat text and the e-mail, rendered from its row.
+
+Everything here is read from the outbox row alone (its payload was written with the change that
+caused it), so a notice sent again after a crash says exactly what the first try said. Only the
+links are made at send time: the page from `public_url`, the unsubscribe link signed with
+`secret_key` (an unsubscribe token does not expire).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import orjson
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from emstrack.config import Settings
+from emstrack.domain.events import CATALOGUE, Status, status_label
+from emstrack.notify import tokens
+from emstrack.notify.mail import Mail
+from emstrack.store.notify import OutboxRow
+
+_ZH = "zh"
+
+
+def _lang(lang: str) -> str:
+    return _ZH if lang.lower().startswith("zh") else "en"
+
+
+def links(row: OutboxRow, settings: Settings) -> dict[str, str]:
+    """The notice's page and unsubscribe links (and, for a confirmation, its confirm link)."""
+    payload = row.payload
+    if row.kind == "confirm":
+        # Made when the subscription was: the confirm token's age is counted from then.
+        return {k: str(payload[k]) for k in ("page", "unsubscribe", "confirm") if k in payload}
+    base = settings.public_url.rstrip("/")
+    token = tokens.make(settings.secret_key, tokens.UNSUBSCRIBE, row.number, row.subscription_id)
+    return {
+        "page": f"{base}/track/{row.number}",
+        "unsubscribe": f"{base}/subscriptions/unsubscribe?token={token}",
+    }
+
+
+def label(status: str | None, lang: str) -> str:
+    """A status in plain words; a status name we do not know is shown as it is."""
+    if status is None:
+        return ""
+    try:
+        return status_label(Status(status), _lang(lang))
+    except ValueError:
+        return status
+
+
+def _event(row: OutboxRow, lang: str = "en") -> dict[str, Any] | None:
+    event = row.payload.get("event")
+    if not isinstance(event, dict):
+        return None
+    entry = CATALOGUE.get(str(event.get("code", "")))
+    return {**event, "label": entry.label(_lang(lang)) if entry else event.get("code")}
+
+
+def _place(event: dict[str, Any]) -> str:
+    name = event.get("office_name") or event.get("office_code") or ""
+    country = event.get("country") or ""
+    return ", ".join(part for part in (name, country) if part)
+
+
+def _when(event: dict[str, Any]) -> str:
+    # The office's own wall-clock time, as scanned: the recipient's zone is not the office's.
+    try:
+        return datetime.fromisoformat(str(event["local_time"])).strftime("%Y-%m-%d %H:%M")
+    except (KeyError, ValueError):
+        return ""
+
+
+def webhook_body(row: OutboxRow, settings: Settings) -> bytes:
+    """The JSON body of a webhook notice; `id` is the stable event id receivers de-duplicate on."""
+    payload = row.payload
+    urls = links(row, settings)
+    body = {
+        "id": row.id,
+        "type": "status_changed",
+        "created_at": row.created_at.isoformat(timespec="seconds"),
+        "number": row.number,
+        "status": payload.get("status"),
+        "status_label": label(payload.get("status"), "en"),
+        "status_detail": payload.get("status_detail"),
+        "previous_status": payload.get("previous_status"),
+        "event": _event(row),
+        "page_url": urls["page"],
+        "unsubscribe_url": urls["unsubscribe"],
+    }
+    return orjson.dumps(body)
+
+
+def _summary(row: OutboxRow, lang: str) -> str:
+    """ "Delivered — DEBERB, DE, 2026-11-07 11:45 (local)": the status and where and when."""
+    event = _event(row, lang)
+    words = label(row.payload.get("status"), lang)
+    if event is None:
+        return words
+    place, when = _place(event), _when(event)
+    local = "（当地时间）" if lang == _ZH else " (local)"
+    where = ", ".join(part for part in (place, when + local if when else "") if part)
+    return f"{words} — {where}" if where else words
+
+
+def chat_text(row: OutboxRow, settings: Settings, lang: str) -> str:
+    """A short chat message: the status in plain words, the page, and how to stop."""
+    lang = _lang(lang)
+    urls = links(row, settings)
+    # The bots take the English command in either language.
+    if lang == _ZH:
+        return (
+            f"{row.number}：{_summary(row, lang)}\n{urls['page']}\n"
+            f"退订请发送：unsubscribe {row.number}"
+        )
+    return (
+        f"{row.number}: {_summary(row, lang)}\n{urls['page']}\n"
+        f"Unsubscribe: send 'unsubscribe {row.number}'"
+    )
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("emstrack.notify", "templates"),
+        # Escaped HTML; the plain-text parts are not HTML and must keep "&" in links as it is.
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _render(name: str, **context: Any) -> str:
+    return _templates().get_template(name).render(**context)
+
+
+def mail(row: OutboxRow, settings: Settings, lang: str) -> Mail:
+    """The e-mail of a notice (a status change, or the confirmation of a new subscription)."""
+    lang = _lang(lang)
+    urls = links(row, settings)
+    zh = lang == _ZH
+    if row.kind == "confirm":
+        subject = (
+            f"请确认订阅 {row.number} 的邮件通知" if zh else f"Confirm e-mails about {row.number}"
+        )
+        context: dict[str, Any] = {"zh": zh, "number": row.number, "links": urls}
+        text = _render("confirm.txt", **context)
+        html = _render("confirm.html", **context)
+    else:
+        words = label(row.payload.get("status"), lang)
+        subject = f"{row.number}：{words}" if zh else f"{row.number}: {words}"
+        event = _event(row, lang)
+        context = {
+            "zh": zh,
+            "number": row.number,
+            "links": urls,
+            "status": words,
+            "previous": label(row.payload.get("previous_status"), lang),
+            "summary": _summary(row, lang),
+            "event": event,
+            "final": row.payload.get("status") == Status.DELIVERED,
+        }
+        text = _render("status.txt", **context)
+        html = _render("status.html", **context)
+    return Mail(
+        to=row.target,
+        subject=subject,
+        text=text,
+        html=html,
+        lang=lang,
+        headers={
+            # One-click unsubscribe (RFC 8058): mail clients show their own button for it.
+            "List-Unsubscribe": f"<{urls['unsubscribe']}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )

@@ -1,0 +1,153 @@
+"""One sender per channel, behind one small `Sender` protocol: all the worker knows.
+
+A sender never raises for the far side's faults: it returns a `Result` saying whether the notice
+went out, and if not, whether trying again later may help. Foreign errors (MailError,
+WeChatAPIError, TelegramError) are mapped here, at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from emstrack.channels.telegram import BotAPI, TelegramError
+from emstrack.channels.wechat_api import WeChatAPI, WeChatAPIError
+from emstrack.config import Settings
+from emstrack.notify import messages, tokens
+from emstrack.notify.mail import ConsoleBackend, MailBackend, MailError, SmtpBackend
+from emstrack.notify.webhook import WebhookSender as _Poster
+from emstrack.store.notify import OutboxRow
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one attempt; `retry_after` is the far side's own wait, in seconds."""
+
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+
+
+SENT = Result(ok=True)
+
+
+class Sender(Protocol):
+    """Delivers one notice, in `lang` (the subscription's) where it has words for people; never
+    raises for a failure of the far side."""
+
+    def send(self, row: OutboxRow, *, lang: str = "en") -> Result: ...
+
+
+class WebhookSender:
+    """Signed JSON POSTs; the secret is derived from the subscription, the event id is the row's."""
+
+    def __init__(self, settings: Settings, poster: _Poster | None = None) -> None:
+        self._settings = settings
+        self._poster = poster or _Poster(
+            timeout=settings.notify_webhook_timeout_seconds,
+            allow_private=settings.notify_allow_private_urls,
+        )
+
+    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+        secret = tokens.webhook_secret(self._settings.secret_key, row.subscription_id)
+        body = messages.webhook_body(row, self._settings)
+        delivery = self._poster.send(row.target, secret, row.id, body)
+        return Result(delivery.ok, delivery.retryable, delivery.error)
+
+
+class EmailSender:
+    """Multipart e-mails through `backend`: SMTP when `smtp_host` is set, else the console."""
+
+    def __init__(self, settings: Settings, backend: MailBackend | None = None) -> None:
+        self._settings = settings
+        self._backend = backend or _mail_backend(settings)
+
+    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+        try:
+            self._backend.send(messages.mail(row, self._settings, lang))
+        except MailError as exc:
+            return Result(False, exc.retryable, exc.message)
+        except ValueError as exc:
+            # build_message refused the mail (an address it cannot write to): final.
+            return Result(False, False, str(exc))
+        return SENT
+
+
+# Settings checks the value against this list.
+_SECURITY: dict[str, Literal["none", "starttls", "tls"]] = {
+    "none": "none",
+    "starttls": "starttls",
+    "tls": "tls",
+}
+
+
+def _mail_backend(settings: Settings) -> MailBackend:
+    if not settings.smtp_host:
+        return ConsoleBackend(sender=settings.mail_from)
+    return SmtpBackend(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        security=_SECURITY[settings.smtp_security],
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
+
+
+class WeChatSender:
+    """Customer-service text messages to a WeChat OpenID."""
+
+    def __init__(self, settings: Settings, api: WeChatAPI | None = None) -> None:
+        self._settings = settings
+        self._api = api
+        if api is None and settings.wechat_app_id and settings.wechat_app_secret:
+            self._api = WeChatAPI(
+                base_url=settings.wechat_api_base,
+                app_id=settings.wechat_app_id,
+                app_secret=settings.wechat_app_secret,
+            )
+
+    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+        if self._api is None:
+            return Result(False, False, "WeChat is not configured (wechat_app_id, app_secret)")
+        try:
+            self._api.send_text(row.target, messages.chat_text(row, self._settings, lang))
+        except WeChatAPIError as exc:
+            return Result(False, exc.retryable, f"WeChat {exc.code}: {exc.message}")
+        return SENT
+
+
+class TelegramSender:
+    """Bot messages to a Telegram chat id."""
+
+    def __init__(self, settings: Settings, api: BotAPI | None = None) -> None:
+        self._settings = settings
+        self._api = api
+        if api is None and settings.telegram_bot_token:
+            self._api = BotAPI(settings.telegram_bot_token, base_url=settings.telegram_api_base)
+
+    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+        if self._api is None:
+            return Result(False, False, "Telegram is not configured (telegram_bot_token)")
+        try:
+            chat_id = int(row.target)
+        except ValueError:
+            return Result(False, False, "The Telegram chat id is not a number.")
+        try:
+            self._api.send_message(chat_id, messages.chat_text(row, self._settings, lang))
+        except TelegramError as exc:
+            return Result(
+                False, exc.retryable, f"Telegram {exc.code}: {exc.message}", exc.retry_after
+            )
+        return SENT
+
+
+def senders_for(settings: Settings) -> dict[str, Sender]:
+    """A sender for every channel, configured from `settings`."""
+    return {
+        "webhook": WebhookSender(settings),
+        "email": EmailSender(settings),
+        "wechat": WeChatSender(settings),
+        "telegram": TelegramSender(settings),
+    }

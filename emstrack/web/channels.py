@@ -1,0 +1,238 @@
+"""The chat platforms' callbacks: WeChat Official Account and Telegram webhooks.
+
+These are called by the platforms, not by people: every request is authenticated by the
+platform's own scheme (WeChat's signature, Telegram's secret token) before anything is read,
+and a platform never sees a stack trace. What the bot says comes from `channels.replies`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from emstrack.channels import replies
+from emstrack.channels.telegram import (
+    BotAPI,
+    TelegramError,
+    Update,
+    check_secret,
+    parse_update,
+)
+from emstrack.channels.wechat import (
+    SUCCESS,
+    Crypto,
+    Incoming,
+    WeChatError,
+    check_signature,
+    parse_message,
+    text_reply,
+)
+from emstrack.config import Settings
+from emstrack.lookup import Tracker
+from emstrack.notify import subscriptions
+from emstrack.web.responses import problem
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["channels"])
+
+#: Time allowed to a WeChat answer: WeChat gives up after 5 s and then retries (spec §1.4).
+WECHAT_BUDGET_SECONDS = 4.0
+# Answers run here rather than in the shared threadpool: a look-up past its budget keeps its
+# thread until it ends, and must not starve the requests that follow.
+_ANSWERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="wechat-answer")
+
+_XML = "application/xml"
+_CALLBACK = "A callback of the chat platform, not for direct use."
+
+
+def _off(name: str) -> Response:
+    return problem(404, "not_found", f"The {name} channel is not set up on this server.")
+
+
+def _refused(exc: WeChatError) -> Response:
+    # WeChat reads any non-reply as a failure; a short sentence helps whoever debugs it.
+    status = 403 if exc.code == "bad_signature" else 400
+    return PlainTextResponse(exc.message, status_code=status)
+
+
+@router.get(
+    "/channels/wechat",
+    summary="WeChat: URL verification",
+    description=f"{_CALLBACK} Echoes `echostr` when the signature is right (spec §1.1).",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Bad signature."}, 404: {"description": "Not set up."}},
+)
+async def wechat_verify(
+    request: Request, signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = ""
+) -> Response:
+    settings: Settings = request.app.state.settings
+    if not settings.wechat_token:
+        return _off("WeChat")
+    if not check_signature(settings.wechat_token, signature, timestamp, nonce):
+        return _refused(WeChatError("bad_signature"))
+    return PlainTextResponse(echostr)
+
+
+@router.post(
+    "/channels/wechat",
+    summary="WeChat: messages and events",
+    description=f"{_CALLBACK} Plaintext, compatible and secure (AES) modes; answers with a "
+    "passive text reply, or `success` (spec §1.2–1.5).",
+    response_class=Response,
+    responses={
+        200: {"content": {_XML: {}, "text/plain": {}}, "description": "A reply, or `success`."},
+        400: {"description": "Not a WeChat message."},
+        403: {"description": "Bad signature."},
+        404: {"description": "Not set up."},
+    },
+)
+async def wechat_message(
+    request: Request,
+    signature: str = "",
+    timestamp: str = "",
+    nonce: str = "",
+    encrypt_type: str = "",
+    msg_signature: str = "",
+) -> Response:
+    settings: Settings = request.app.state.settings
+    token = settings.wechat_token
+    if not token:
+        return _off("WeChat")
+    body = await request.body()
+    crypto: Crypto | None = None
+    key_index = 0
+    try:
+        if encrypt_type.lower() == "aes":
+            crypto = _crypto(settings)
+            incoming, key_index = crypto.open_envelope(
+                body, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
+            )
+        else:
+            if not check_signature(token, signature, timestamp, nonce):
+                raise WeChatError("bad_signature")
+            incoming = parse_message(body)
+    except WeChatError as exc:
+        return _refused(exc)
+    fresh = await run_in_threadpool(
+        replies.seen_first, request.app.state.engine, "wechat", incoming.dedupe_key
+    )
+    if not fresh:
+        return PlainTextResponse(SUCCESS)
+    content = await _content(request, settings, incoming)
+    if content is None:
+        return PlainTextResponse(SUCCESS)
+    xml = text_reply(incoming, content, now=int(time.time()))
+    if crypto is not None:
+        xml = crypto.seal_reply(
+            xml, timestamp=str(int(time.time())), nonce=nonce, key_index=key_index
+        )
+    return Response(xml, media_type=_XML)
+
+
+def _crypto(settings: Settings) -> Crypto:
+    if not settings.wechat_aes_keys or not settings.wechat_app_id:
+        raise WeChatError(
+            "bad_encryption",
+            "Encrypted mode needs EMSTRACK_WECHAT_AES_KEY and EMSTRACK_WECHAT_APP_ID.",
+        )
+    try:
+        return Crypto(settings.wechat_token, settings.wechat_aes_keys, settings.wechat_app_id)
+    except ValueError as exc:
+        log.error("wechat: the AES settings are wrong: %s", exc)
+        raise WeChatError("bad_encryption", "The EncodingAESKey setting is not valid.") from None
+
+
+async def _content(request: Request, settings: Settings, incoming: Incoming) -> str | None:
+    """What to say to `incoming`, or None to answer `success` (nothing, or too late)."""
+    engine = request.app.state.engine
+    if incoming.msg_type == "event":
+        if incoming.event == "subscribe":
+            return replies.welcome()
+        if incoming.event == "unsubscribe":
+            # An unfollower cannot be written to any more: their notices would only fail.
+            await run_in_threadpool(
+                subscriptions.unsubscribe_target, engine, "wechat", incoming.from_user
+            )
+        return None
+    if incoming.msg_type != "text" or not (incoming.content or "").strip():
+        return replies.short_help("wechat", settings)
+    tracker: Tracker = request.app.state.tracker
+    work = partial(
+        replies.answer,
+        incoming.content or "",
+        tracker=tracker,
+        engine=engine,
+        settings=settings,
+        channel="wechat",
+        user=incoming.from_user,
+        lang=None,
+    )
+    future = asyncio.get_running_loop().run_in_executor(_ANSWERS, work)
+    try:
+        return await asyncio.wait_for(future, WECHAT_BUDGET_SECONDS)
+    except TimeoutError:
+        # TODO(follow-up): send the late answer as a customer-service message (spec §1.4).
+        log.warning("wechat: no answer within %.1f s; replied success", WECHAT_BUDGET_SECONDS)
+        return None
+    except Exception:
+        log.exception("wechat: answering a message failed")
+        return replies.sorry()
+
+
+@router.post(
+    "/channels/telegram",
+    summary="Telegram: webhook updates",
+    description=f"{_CALLBACK} Needs the `X-Telegram-Bot-Api-Secret-Token` header; the answer "
+    "goes out through `sendMessage` (spec §2).",
+    response_class=Response,
+    responses={
+        200: {"description": "Received (a malformed update too: it is logged, not retried)."},
+        403: {"description": "Missing or wrong secret token."},
+        404: {"description": "Not set up."},
+        415: {"description": "Not JSON."},
+    },
+)
+async def telegram_update(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    if not settings.telegram_bot_token:
+        return _off("Telegram")
+    # An unset secret matches nothing: a webhook anyone could call is never accepted.
+    secret = request.headers.get("x-telegram-bot-api-secret-token")
+    if not check_secret(settings.telegram_secret, secret):
+        return problem(403, "forbidden", "The Telegram secret token is missing or wrong.")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return problem(415, "unsupported_media_type", "A Telegram update is JSON.")
+    body = await request.body()
+    try:
+        update = parse_update(orjson.loads(body))
+    except (orjson.JSONDecodeError, TelegramError) as exc:
+        # Telegram redelivers anything but a 2xx, for hours: a bad update is logged and dropped.
+        log.warning("telegram: dropped an unreadable update: %s", exc)
+        return Response(status_code=200)
+    await run_in_threadpool(_handle_telegram, request, settings, update)
+    return Response(status_code=200)
+
+
+def _handle_telegram(request: Request, settings: Settings, update: Update) -> None:
+    with BotAPI(settings.telegram_bot_token, base_url=settings.telegram_api_base) as api:
+        handle = replies.telegram_handler(
+            settings=settings,
+            engine=request.app.state.engine,
+            tracker=request.app.state.tracker,
+            api=api,
+        )
+        try:
+            handle(update)
+        except TelegramError as exc:
+            # Answered 200 all the same: a redelivery would only be deduplicated, or answered twice.
+            log.warning("telegram: the reply to update %d was not sent: %s", update.update_id, exc)

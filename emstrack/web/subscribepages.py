@@ -1,0 +1,172 @@
+"""The pages of e-mail subscriptions: subscribe from an item's page, confirm, unsubscribe.
+
+A link in a mail only ever shows a page with a button: mail scanners fetch links before their
+reader does, and a GET that confirmed or unsubscribed would act for them. The buttons are CSRF
+forms like the others, except RFC 8058's one-click unsubscribe, which a mail client POSTs on
+its own (`List-Unsubscribe=One-Click`, the token in the URL). Whether an address already
+followed an item is never shown: the answer to a subscription is the same either way.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from emstrack.config import Settings
+from emstrack.domain import s10
+from emstrack.errors import InputError
+from emstrack.notify import subscriptions, tokens
+from emstrack.web import csrf, i18n
+from emstrack.web.api.subscriptions import EMAIL_COST, mask
+from emstrack.web.deps import Caller, charge
+from emstrack.web.pages import render, render_form
+
+router = APIRouter(include_in_schema=False)
+
+TokenQuery = Annotated[str, Query(max_length=500)]
+TokenForm = Annotated[str, Form(max_length=500)]
+CsrfForm = Annotated[str, Form(max_length=200)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _page(request: Request, step: str, status: int = 200, **context: Any) -> Response:
+    """The subscription page at `step`; never cached, and its URL (a token) never referred."""
+    response = render_form(request, "subscription.html", status, step=step, **context)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _formatted(number: str) -> str:
+    return s10.parse(number).formatted or number
+
+
+def _unavailable(request: Request) -> Response | None:
+    """The 503 page when subscriptions are not set up here, else None."""
+    if _settings(request).secret_key:
+        return None
+    return _page(request, "unavailable", 503)
+
+
+def _bad_token(request: Request, exc: InputError) -> Response:
+    return _page(request, "bad_token", 400, code=exc.code)
+
+
+def _csrf_ok(request: Request, submitted: str) -> bool:
+    secret: bytes = request.app.state.page_secret
+    return csrf.verify(secret, request.cookies.get(csrf.COOKIE), submitted)
+
+
+@router.post("/track/{number}/subscribe", response_class=HTMLResponse)
+async def subscribe(
+    request: Request,
+    number: str,
+    email: Annotated[str, Form(max_length=254)] = "",
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if refused := _unavailable(request):
+        return refused
+    if not _csrf_ok(request, csrf_token):
+        return render(request, "error.html", 403, code=403)
+    address = request.client.host if request.client else "unknown"
+    charge(request, Caller(address), EMAIL_COST)
+    settings = _settings(request)
+    locale = i18n.negotiate(request)
+    try:
+        made = await run_in_threadpool(
+            subscriptions.subscribe,
+            request.app.state.tracker.engine,
+            settings,
+            number=number[:200],
+            channel="email",
+            target=email,
+            lang="zh" if locale == "zh_Hans" else "en",
+        )
+    except InputError as exc:
+        return _page(
+            request, "refused", 422, code=exc.code, number=number[:200], email=email.strip()
+        )
+    return _page(
+        request,
+        "sent",
+        number=made.row.number,
+        formatted=_formatted(made.row.number),
+        masked=mask(made.row.target),
+    )
+
+
+@router.get("/subscriptions/confirm", response_class=HTMLResponse)
+async def confirm_form(request: Request, token: TokenQuery = "") -> Response:
+    if refused := _unavailable(request):
+        return refused
+    try:
+        number, _ = tokens.read(
+            _settings(request).secret_key, tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
+        )
+    except tokens.TokenError as exc:
+        return _bad_token(request, exc)
+    return _page(request, "confirm", token=token, number=number, formatted=_formatted(number))
+
+
+@router.post("/subscriptions/confirm", response_class=HTMLResponse)
+async def confirm(request: Request, token: TokenForm = "", csrf_token: CsrfForm = "") -> Response:
+    if refused := _unavailable(request):
+        return refused
+    if not _csrf_ok(request, csrf_token):
+        return render(request, "error.html", 403, code=403)
+    try:
+        row = await run_in_threadpool(
+            subscriptions.confirm, request.app.state.tracker.engine, _settings(request), token
+        )
+    except tokens.TokenError as exc:
+        return _bad_token(request, exc)
+    formatted = _formatted(row.number)
+    if row.state != "active":  # ended before it was confirmed: nothing left to confirm
+        return _page(request, "ended", 400, number=row.number, formatted=formatted)
+    return _page(request, "confirmed", number=row.number, formatted=formatted)
+
+
+@router.get("/subscriptions/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe_form(request: Request, token: TokenQuery = "") -> Response:
+    if refused := _unavailable(request):
+        return refused
+    try:
+        number, _ = tokens.read(_settings(request).secret_key, tokens.UNSUBSCRIBE, token)
+    except tokens.TokenError as exc:
+        return _bad_token(request, exc)
+    return _page(request, "unsubscribe", token=token, number=number, formatted=_formatted(number))
+
+
+@router.post("/subscriptions/unsubscribe", response_class=HTMLResponse)
+async def unsubscribe(
+    request: Request,
+    token: TokenQuery = "",
+    form_token: Annotated[str, Form(alias="token", max_length=500)] = "",
+    one_click: Annotated[str, Form(alias="List-Unsubscribe", max_length=32)] = "",
+    csrf_token: CsrfForm = "",
+) -> Response:
+    if refused := _unavailable(request):
+        return refused
+    # RFC 8058: a mail client's one-click POST carries no cookie; the signed token in the URL
+    # is its proof, as the link itself would be.
+    if not (one_click == "One-Click" and token) and not _csrf_ok(request, csrf_token):
+        return render(request, "error.html", 403, code=403)
+    try:
+        row = await run_in_threadpool(
+            subscriptions.unsubscribe,
+            request.app.state.tracker.engine,
+            _settings(request),
+            form_token or token,
+        )
+    except tokens.TokenError as exc:
+        return _bad_token(request, exc)
+    except InputError as exc:  # the subscription is gone altogether
+        return _bad_token(request, exc)
+    return _page(request, "unsubscribed", number=row.number, formatted=_formatted(row.number))

@@ -1,0 +1,105 @@
+"""A webhook receiver on loopback that checks every signature, for the worker's tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from emstrack.notify.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+
+@dataclass(frozen=True)
+class Hit:
+    path: str
+    event_id: str
+    body: dict[str, Any]
+    verified: bool
+
+
+@dataclass
+class Receiver:
+    """What reached it; `secrets` maps a path to the secret its notices must be signed with."""
+
+    base: str = ""
+    secrets: dict[str, str] = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+    #: Answer the next this many requests with `fail_status`.
+    fail: int = 0
+    fail_status: int = 500
+    #: Wait this long before answering the first request of each event id (a slow receiver).
+    slow_first: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _seen_slow: set[str] = field(default_factory=set)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def ids(self) -> Counter[str]:
+        with self.lock:
+            return Counter(hit.event_id for hit in self.hits)
+
+    def bodies(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [hit.body for hit in self.hits]
+
+    def answer(self, path: str, headers: Any, raw: bytes) -> int:
+        event_id = headers.get(EVENT_ID_HEADER, "")
+        with self.lock:
+            if self.fail > 0:
+                self.fail -= 1
+                return self.fail_status
+            slow = self.slow_first > 0 and event_id not in self._seen_slow
+            self._seen_slow.add(event_id)
+        if slow:
+            time.sleep(self.slow_first)
+        verified = verify(
+            self.secrets.get(path, ""),
+            headers.get(TIMESTAMP_HEADER, ""),
+            headers.get(SIGNATURE_HEADER, ""),
+            raw,
+            now=int(time.time()),
+        )
+        with self.lock:
+            self.hits.append(Hit(path, event_id, json.loads(raw), verified))
+        return 204 if verified else 401
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    """A receiver listening on a free port of 127.0.0.1; stopped on exit."""
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = receiver.answer(self.path, self.headers, raw)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet tests
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            pass  # a client that went away mid-answer (the crash test) is expected
+
+    server = Server(("127.0.0.1", 0), Handler)
+    receiver.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

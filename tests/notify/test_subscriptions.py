@@ -1,0 +1,303 @@
+"""Subscriptions and the outbox: notices are written with the events that cause them, once per
+change of status, and claimed by one worker at a time — on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import DELIVERED_TO_DE, Loader, history
+from sqlalchemy import Engine
+
+from emstrack.config import Settings
+from emstrack.errors import InputError
+from emstrack.notify import subscriptions, tokens
+from emstrack.store import notify as store
+from emstrack.store.engine import WRITE
+from emstrack.store.notify import OutboxState, SubscriptionState
+
+NUMBER = "EE123456785CN"
+SECRET = "s" * 40
+
+
+@pytest.fixture
+def notify_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "secret_key": SECRET,
+            "notify_allow_private_urls": True,
+            "public_url": "https://track.example",
+        }
+    )
+
+
+def _notices(engine: Engine, state: str | None = None) -> list[store.OutboxRow]:
+    with engine.connect() as conn:
+        return sorted(store.notices(conn, state=state, limit=1000), key=lambda r: r.created_at)
+
+
+def _subscribe(
+    engine: Engine, settings: Settings, channel: str = "webhook", target: str = ""
+) -> subscriptions.Created:
+    target = target or {"webhook": "http://127.0.0.1:9/hook", "email": "ana@example.com"}.get(
+        channel, "1111"
+    )
+    return subscriptions.subscribe(engine, settings, number=NUMBER, channel=channel, target=target)
+
+
+# --- subscribing -----------------------------------------------------------------------------
+
+
+def test_a_webhook_subscription_is_active_with_a_secret_shown_once(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    first = _subscribe(engine, notify_settings)
+    assert first.created
+    assert first.row.state == SubscriptionState.ACTIVE
+    assert first.secret == tokens.webhook_secret(SECRET, first.row.id)
+    again = _subscribe(engine, notify_settings)
+    assert not again.created
+    assert again.row.id == first.row.id
+    assert again.secret is None
+
+
+def test_an_email_subscription_waits_for_its_confirmation_link(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    made = subscriptions.subscribe(
+        engine,
+        notify_settings,
+        number="ee 123 456 785 cn",
+        channel="email",
+        target="Ana@Example.COM",
+    )
+    assert made.row.number == NUMBER
+    assert made.row.target == "Ana@example.com"
+    assert made.row.state == SubscriptionState.PENDING
+    [confirm] = _notices(engine)
+    assert confirm.kind == "confirm"
+    assert confirm.payload["confirm"].startswith(
+        "https://track.example/subscriptions/confirm?token="
+    )
+    token = confirm.payload["confirm"].split("token=")[1]
+    row = subscriptions.confirm(engine, notify_settings, token)
+    assert row.state == SubscriptionState.ACTIVE
+    assert subscriptions.confirm(engine, notify_settings, token).state == SubscriptionState.ACTIVE
+    # The unsubscribe link works without logging in, and again.
+    unsub = confirm.payload["unsubscribe"].split("token=")[1]
+    assert (
+        subscriptions.unsubscribe(engine, notify_settings, unsub).state == SubscriptionState.ENDED
+    )
+    assert subscriptions.unsubscribe(engine, notify_settings, unsub).ended_reason == "unsubscribed"
+
+
+@pytest.mark.parametrize(
+    ("channel", "target", "code"),
+    [
+        ("webhook", "ftp://example.com/hook", "bad_url"),
+        ("webhook", "https://user:pw@example.com/hook", "bad_url"),
+        ("email", "not-an-address", "bad_email"),
+        ("email", "ana@example.com\r\nBcc: eve@example.com", "bad_email"),
+        ("telegram", "abc", "bad_chat"),
+        ("wechat", "o user", "bad_chat"),
+        ("pigeon", "x", "bad_channel"),
+    ],
+)
+def test_bad_targets_are_refused_with_a_reason(
+    engine: Engine, notify_settings: Settings, channel: str, target: str, code: str
+) -> None:
+    with pytest.raises(InputError) as caught:
+        subscriptions.subscribe(
+            engine, notify_settings, number=NUMBER, channel=channel, target=target
+        )
+    assert caught.value.code == code
+
+
+def test_private_webhook_addresses_are_refused_unless_allowed(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    strict = notify_settings.model_copy(update={"notify_allow_private_urls": False})
+    with pytest.raises(InputError, match=r"private|loopback|public"):
+        _subscribe(engine, strict, target="http://127.0.0.1:8080/hook")
+
+
+def test_an_invalid_number_is_refused(engine: Engine, notify_settings: Settings) -> None:
+    with pytest.raises(InputError) as caught:
+        subscriptions.subscribe(
+            engine, notify_settings, number="EE123456789CN", channel="telegram", target="1"
+        )
+    assert caught.value.code == "invalid_number"
+
+
+def test_without_a_secret_key_subscriptions_are_unavailable(
+    engine: Engine, settings: Settings
+) -> None:
+    with pytest.raises(tokens.NotConfigured) as caught:
+        _subscribe(engine, settings)
+    assert caught.value.code == "subscriptions_unavailable"
+
+
+def test_forged_wrong_purpose_and_expired_tokens_are_refused(notify_settings: Settings) -> None:
+    good = tokens.make(SECRET, tokens.CONFIRM, NUMBER, "abc", now=1_000_000)
+    assert tokens.read(SECRET, tokens.CONFIRM, good, now=1_000_001) == (NUMBER, "abc")
+    forged = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+    for token, code in [
+        (forged, "bad_token"),
+        ("nonsense", "bad_token"),
+        (tokens.make("other" * 10, tokens.CONFIRM, NUMBER, "abc"), "bad_token"),
+    ]:
+        with pytest.raises(tokens.TokenError) as caught:
+            tokens.read(SECRET, tokens.CONFIRM, token)
+        assert caught.value.code == code
+    with pytest.raises(tokens.TokenError):
+        tokens.read(SECRET, tokens.UNSUBSCRIBE, good)  # a confirm link cannot unsubscribe
+    with pytest.raises(tokens.TokenError) as caught:
+        tokens.read(SECRET, tokens.CONFIRM, good, max_age=60, now=1_000_061)
+    assert caught.value.code == "expired_token"
+
+
+# --- the writer queues notices with the events -----------------------------------------------
+
+
+def test_one_notice_per_change_of_status_not_per_scan(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    made = _subscribe(engine, notify_settings)
+    steps = DELIVERED_TO_DE
+    load(*history(NUMBER, *steps[:1]))  # posted
+    load(*history(NUMBER, *steps[1:3]))  # two scans, both "in transit"
+    load(*history(NUMBER, *steps[1:3]))  # the same scans again: nothing new
+    statuses = [n.payload["status"] for n in _notices(engine)]
+    assert statuses == ["accepted", "in_transit"]
+    first = _notices(engine)[0]
+    assert first.id.startswith("evt_")
+    assert first.subscription_id == made.row.id
+    assert first.payload["previous_status"] is None
+    assert first.payload["event"]["code"] == "EMA"
+    assert "signatory" not in first.payload["event"]
+
+
+def test_delivery_sends_a_last_notice_and_ends_the_subscription(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    made = _subscribe(engine, notify_settings)
+    load(*history(NUMBER, *DELIVERED_TO_DE))  # the whole history in one batch
+    [last] = _notices(engine)
+    assert last.payload["status"] == "delivered"
+    with engine.connect() as conn:
+        row = store.subscription(conn, NUMBER, made.row.id)
+    assert row is not None
+    assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "delivered")
+    load(*history(NUMBER, ("EMH", "2026-11-08T10:00", "DEBERB", "DE")))
+    assert len(_notices(engine)) == 1
+
+
+def test_subscribing_after_the_first_scans_notifies_only_later_changes(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE[:2]))
+    made = _subscribe(engine, notify_settings)
+    assert made.row.last_status == "in_transit"
+    load(*history(NUMBER, *DELIVERED_TO_DE[2:3]))  # still in transit
+    assert _notices(engine) == []
+    load(*history(NUMBER, *DELIVERED_TO_DE[3:5]))  # import customs
+    assert [n.payload["status"] for n in _notices(engine)] == ["customs_import"]
+
+
+def test_an_unsubscribed_or_pending_subscription_gets_no_notice(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    hook = _subscribe(engine, notify_settings)
+    subscriptions.end(engine, NUMBER, hook.row.id, "unsubscribed")
+    subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="email", target="ana@example.com"
+    )
+    load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
+    assert [n.kind for n in _notices(engine)] == ["confirm"]
+
+
+def test_events_and_their_notices_are_stored_together_or_not_at_all(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    _subscribe(engine, notify_settings)
+    # The outbox cannot be written (renamed away): the events must not be stored either.
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE outbox RENAME TO outbox_away"))
+    try:
+        with pytest.raises(DBAPIError):
+            load(*history(NUMBER, *DELIVERED_TO_DE[:2]))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE outbox_away RENAME TO outbox"))
+    with engine.connect() as conn:
+        assert store.current_status(conn, NUMBER) is None
+    load(*history(NUMBER, *DELIVERED_TO_DE[:2]))  # sent again: stored, with its notices
+    assert [n.payload["status"] for n in _notices(engine)] == ["in_transit"]
+
+
+def test_a_chat_user_unsubscribes_from_one_number_or_all(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    _subscribe(engine, notify_settings, "telegram", "42")
+    subscriptions.subscribe(
+        engine, notify_settings, number="EE000000005CN", channel="telegram", target="42"
+    )
+    assert subscriptions.unsubscribe_target(engine, "telegram", "42", NUMBER) == [NUMBER]
+    assert subscriptions.unsubscribe_target(engine, "telegram", "42") == ["EE000000005CN"]
+    assert subscriptions.unsubscribe_target(engine, "telegram", "42") == []
+
+
+# --- claiming ----------------------------------------------------------------------------------
+
+
+def _claim(engine: Engine, owner: str, now: datetime, lease: int = 60) -> list[store.OutboxRow]:
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        return store.claim(conn, owner, now, timedelta(seconds=lease), limit=10)
+
+
+def test_a_claimed_notice_is_not_claimed_again_until_its_lease_runs_out(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    _subscribe(engine, notify_settings)
+    load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    [mine] = _claim(engine, "a", now)
+    assert mine.attempts == 1
+    assert _claim(engine, "b", now + timedelta(seconds=59)) == []
+    [again] = _claim(engine, "b", now + timedelta(seconds=61))  # "a" died: "b" takes over
+    assert (again.id, again.attempts) == (mine.id, 2)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        # "a" comes back late: its outcome no longer counts.
+        assert not store.finish(conn, mine.id, "a", state=OutboxState.SENT, now=now)
+        assert store.finish(conn, mine.id, "b", state=OutboxState.SENT, now=now)
+    assert [n.state for n in _notices(engine)] == [OutboxState.SENT]
+    assert _claim(engine, "c", now + timedelta(hours=1)) == []
+
+
+def test_dead_notices_are_retried_on_request(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    _subscribe(engine, notify_settings)
+    load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    [notice] = _claim(engine, "a", now)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        store.finish(conn, notice.id, "a", state=OutboxState.DEAD, now=now, error="HTTP 410")
+        assert store.count_by_state(conn) == {OutboxState.DEAD: 1}
+        assert store.retry(conn, [notice.id], now) == 1
+        assert store.retry(conn, None, now) == 0
+    [back] = _claim(engine, "b", now)
+    assert (back.attempts, back.last_error) == (1, "HTTP 410")
+
+
+def test_a_redelivered_chat_message_is_seen_once(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        assert store.first_sighting(conn, "wechat", "msg:1", now)
+        assert not store.first_sighting(conn, "wechat", "msg:1", now)
+        assert store.first_sighting(conn, "telegram", "msg:1", now)
+        assert store.forget_seen(conn, now + timedelta(seconds=1)) == 2
+        assert store.first_sighting(conn, "wechat", "msg:1", now)

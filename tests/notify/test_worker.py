@@ -1,0 +1,554 @@
+"""The outbox worker end to end: events recorded through the real ingest path, notices delivered
+to real servers on loopback (a webhook receiver that checks signatures, an SMTP server, stand-ins
+for the Telegram and WeChat APIs), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from conftest import Loader, history
+from fastapi import FastAPI, Request
+from hookreceiver import Receiver, receiving
+from sqlalchemy import Engine
+from webclient import serve
+
+from emstrack.config import Settings
+from emstrack.domain import s10
+from emstrack.notify import messages, subscriptions, tokens
+from emstrack.notify.mail import Mail
+from emstrack.notify.senders import EmailSender, Result, Sender, WebhookSender, senders_for
+from emstrack.notify.worker import Summary, Worker, backoff, event_instant, shown
+from emstrack.store import notify as store
+from emstrack.store.notify import OutboxRow, OutboxState, SubscriptionState
+
+NUMBER = "EE123456785CN"
+PUBLIC = "https://track.example.org"
+
+
+def number(serial: int) -> str:
+    digits = f"{serial:08d}"
+    return f"EE{digits}{s10.check_digit(digits)}CN"
+
+
+def ago(hours: float) -> str:
+    """An event time `hours` before now, with its offset, as a source would write it."""
+    return (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M+00:00")
+
+
+def scans(num: str, *steps: tuple[str, float]) -> list[dict[str, str]]:
+    """Events for `num` from (code, hours ago) steps, all at one Berlin office."""
+    return history(num, *((code, ago(hours), "DEBERB", "DE") for code, hours in steps))
+
+
+@pytest.fixture
+def notify_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "secret_key": "test-secret-key-0123456789",
+            "notify_allow_private_urls": True,
+            "public_url": PUBLIC,
+            "notify_quiet_hours": "",
+            "notify_retry_seconds": 30,
+            "notify_max_attempts": 4,
+        }
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as r:
+        yield r
+
+
+def hook(engine: Engine, s: Settings, receiver: Receiver, num: str, path: str = "/hook") -> str:
+    """Subscribe the receiver's `path` to `num`; the subscription's id."""
+    created = subscriptions.subscribe(
+        engine, s, number=num, channel="webhook", target=receiver.url(path)
+    )
+    assert created.secret is not None
+    receiver.secrets[path] = created.secret
+    return created.row.id
+
+
+def worker(engine: Engine, s: Settings, **options: Any) -> Worker:
+    # rand 0.5: the jitter factor is then exactly 1; a clock that stands still: time is what
+    # each round is told it is. So the waits can be checked exactly.
+    frozen = datetime.now(UTC)
+    return Worker(engine, s, rand=lambda: 0.5, clock=lambda: frozen, **options)
+
+
+def drain(w: Worker, now: datetime | None = None) -> Summary:
+    """Run rounds until one finds nothing due; the rounds' totals."""
+    total = Summary()
+    while (done := w.run_once(now)).total:
+        total = Summary(*(a + b for a, b in zip(_fields(total), _fields(done), strict=True)))
+    return total
+
+
+def _fields(s: Summary) -> tuple[int, ...]:
+    return (s.sent, s.retried, s.dead, s.suppressed, s.deferred)
+
+
+def outbox(engine: Engine, state: str | None = None) -> list[OutboxRow]:
+    with engine.connect() as conn:
+        return store.notices(conn, state=state)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+def test_one_signed_notice_per_change_of_status_not_per_scan(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    sub_id = hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EMA", 30)))
+    load(*scans(NUMBER, ("EMB", 20)))
+    load(*scans(NUMBER, ("EMC", 10)))  # still in transit: no notice
+
+    assert drain(worker(engine, notify_settings)) == Summary(sent=2)
+
+    assert all(hit.verified for hit in receiver.hits)
+    first, second = receiver.bodies()
+    assert [first["status"], second["status"]] == ["accepted", "in_transit"]
+    assert second["previous_status"] == "accepted"
+    assert second["status_label"] == "In transit"
+    assert second["type"] == "status_changed"
+    assert second["number"] == NUMBER
+    assert second["event"]["code"] == "EMB"
+    assert second["event"]["label"] == "Arrived at outward office of exchange"
+    assert second["event"]["utc_offset_min"] == 0
+    assert second["page_url"] == f"{PUBLIC}/track/{NUMBER}"
+    token = parse_qs(urlsplit(second["unsubscribe_url"]).query)["token"][0]
+    # The unsubscribe link works without logging in: its token names the subscription.
+    ended = subscriptions.unsubscribe(engine, notify_settings, token)
+    assert (ended.id, ended.ended_reason) == (sub_id, "unsubscribed")
+    assert [hit.event_id for hit in receiver.hits] == [first["id"], second["id"]]
+    assert {row.id for row in outbox(engine, OutboxState.SENT)} == {first["id"], second["id"]}
+
+
+def test_delivery_sends_one_final_notice_and_ends_the_subscription(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    sub_id = hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EDG", 5), ("EMI", 2)))
+    load(*scans(NUMBER, ("EMH", 1)))  # a stray scan after delivery: nothing more is said
+
+    assert drain(worker(engine, notify_settings)) == Summary(sent=1)
+
+    (body,) = receiver.bodies()
+    assert (body["status"], body["status_label"]) == ("delivered", "Delivered")
+    row = subscriptions.by_id(engine, sub_id)
+    assert row is not None
+    assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "delivered")
+
+
+def test_old_news_is_suppressed_with_a_reason(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EMA", 24 * 10)))  # a backlog import of a ten-day-old scan
+
+    assert drain(worker(engine, notify_settings)) == Summary(suppressed=1)
+
+    (row,) = outbox(engine)
+    assert row.state == OutboxState.SUPPRESSED
+    assert row.last_error is not None
+    assert row.last_error.startswith("old news: event of ")
+    assert receiver.hits == []
+
+
+def test_a_notice_for_an_unsubscribed_recipient_is_suppressed(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    sub_id = hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EMA", 3)))
+    subscriptions.end(engine, NUMBER, sub_id, "unsubscribed")
+
+    assert drain(worker(engine, notify_settings)) == Summary(suppressed=1)
+    assert receiver.hits == []
+
+
+def test_failures_are_retried_with_exponential_back_off_then_delivered(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EMA", 3)))
+    receiver.fail = 2
+    w = worker(engine, notify_settings)
+    now = datetime.now(UTC)
+
+    assert w.run_once(now) == Summary(retried=1)
+    (row,) = outbox(engine)
+    assert (row.state, row.attempts) == (OutboxState.PENDING, 1)
+    assert row.next_attempt_at == now + timedelta(seconds=30)
+    assert row.last_error is not None
+    assert row.last_error.startswith("HTTP 500")
+    assert w.run_once(now + timedelta(seconds=29)) == Summary()  # not due yet
+
+    later = now + timedelta(seconds=30)
+    assert w.run_once(later) == Summary(retried=1)
+    (row,) = outbox(engine)
+    assert row.next_attempt_at == later + timedelta(seconds=60)  # twice as long
+
+    assert w.run_once(later + timedelta(seconds=60)) == Summary(sent=1)
+    assert [hit.verified for hit in receiver.hits] == [True]
+    assert outbox(engine)[0].attempts == 3
+
+
+@pytest.mark.parametrize(
+    ("attempts", "retry_after", "rand", "seconds"),
+    [
+        (1, None, 0.5, 30),
+        (2, None, 0.5, 60),
+        (4, None, 0.0, 240 * 0.75),
+        (4, None, 1.0, 240 * 1.25),
+        (30, None, 1.0, 6 * 3600),  # capped
+        (1, 600.0, 0.5, 600),  # the far side asked for longer
+        (3, 5.0, 0.5, 120),
+    ],
+)
+def test_backoff(attempts: int, retry_after: float | None, rand: float, seconds: float) -> None:
+    wait = backoff(attempts, 30, retry_after=retry_after, rand=lambda: rand)
+    assert wait == timedelta(seconds=seconds)
+
+
+def test_after_max_attempts_a_notice_is_dead_until_an_operator_retries_it(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EMA", 3)))
+    receiver.fail = 100
+    w = worker(engine, notify_settings)
+    now = datetime.now(UTC)
+    outcomes = [w.run_once(now + timedelta(hours=7 * i)) for i in range(5)]
+
+    assert outcomes == [Summary(retried=1)] * 3 + [Summary(dead=1), Summary()]
+    with engine.connect() as conn:
+        (dead,) = store.notices(conn, state=OutboxState.DEAD)
+    assert dead.attempts == notify_settings.notify_max_attempts
+    assert dead.last_error is not None
+    assert "HTTP 500" in dead.last_error
+
+    receiver.fail = 0
+    with engine.begin() as conn:
+        assert store.retry(conn, None, now) == 1
+    assert w.run_once(now + timedelta(days=2)) == Summary(sent=1)
+    assert len(receiver.ids()) == 1
+
+
+def test_a_failure_that_cannot_pass_is_dead_at_once(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    hook(engine, notify_settings, receiver, NUMBER)
+    load(*scans(NUMBER, ("EMA", 3)))
+    receiver.fail, receiver.fail_status = 1, 410
+
+    assert worker(engine, notify_settings).run_once() == Summary(dead=1)
+    assert outbox(engine)[0].last_error == "HTTP 410:"
+
+
+def test_concurrent_workers_never_deliver_a_notice_twice(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    numbers = [number(n) for n in range(1, 25)]
+    for num in numbers:
+        hook(engine, notify_settings, receiver, num)
+    load(*(event for num in numbers for event in scans(num, ("EMA", 5))))
+    load(*(event for num in numbers for event in scans(num, ("EMB", 4))))
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            drain(Worker(engine, notify_settings, owner=name, batch=3))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert errors == []
+    counts = receiver.ids()
+    assert len(counts) == 2 * len(numbers)
+    assert set(counts.values()) == {1}
+    assert all(hit.verified for hit in receiver.hits)
+    assert {row.state for row in outbox(engine)} == {OutboxState.SENT}
+
+
+# --- quiet hours -----------------------------------------------------------------------------
+
+
+class Outbox:
+    """A MailBackend that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.mails: list[Mail] = []
+
+    def send(self, mail: Mail) -> None:
+        self.mails.append(mail)
+
+
+def test_quiet_hours_hold_email_but_not_webhooks(
+    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+) -> None:
+    s = notify_settings.model_copy(update={"notify_quiet_hours": "22:00-07:00"})
+    hook(engine, s, receiver, NUMBER)
+    mail_sub = subscriptions.subscribe(
+        engine, s, number=NUMBER, channel="email", target="ann@example.com",
+        timezone="Asia/Shanghai",
+    )  # fmt: skip
+    subscriptions.confirm(engine, s, _token(subscriptions.links(s, mail_sub.row)["confirm"]))
+    load(*scans(NUMBER, ("EMA", 3)))
+    backend = Outbox()
+    senders: dict[str, Sender] = {"webhook": WebhookSender(s), "email": EmailSender(s, backend)}
+    w = worker(engine, s, senders=senders)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    night = (datetime.now(shanghai) + timedelta(days=1)).replace(hour=3, minute=0, second=0)
+
+    # The confirmation mail answers what someone just did: it is never held.
+    assert drain(w, night) == Summary(sent=2, suppressed=0, deferred=1)
+    assert len(receiver.hits) == 1
+    assert [m.subject for m in backend.mails] == [f"Confirm e-mails about {NUMBER}"]
+    (held,) = outbox(engine, OutboxState.PENDING)
+    assert held.channel == "email"
+    assert held.next_attempt_at == night.replace(hour=7).astimezone(UTC)
+    assert held.last_error is not None
+    assert "quiet hours" in held.last_error
+
+    assert drain(w, night.replace(hour=6, minute=59)) == Summary()
+    assert drain(w, night.replace(hour=7)) == Summary(sent=1)
+    assert backend.mails[-1].subject == f"{NUMBER}: Posted"
+
+
+def _token(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+# --- e-mail through SMTP ---------------------------------------------------------------------
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, server_hostname="localhost")
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+def _parts(message: EmailMessage) -> dict[str, str]:
+    return {part.get_content_type(): str(part.get_content()) for part in message.iter_parts()}
+
+
+def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_language(
+    engine: Engine, notify_settings: Settings, load: Loader, smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    s = notify_settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
+    )
+    created = subscriptions.subscribe(
+        engine, s, number=NUMBER, channel="email", target="li@example.cn", lang="zh-CN"
+    )
+    load(*scans(NUMBER, ("EMA", 3)))  # not confirmed yet: nothing but the confirmation
+    w = worker(engine, s)
+
+    assert drain(w) == Summary(sent=1)
+    (confirm,) = mailbox.messages
+    assert confirm["To"] == "li@example.cn"
+    assert confirm["Content-Language"] == "zh"
+    assert confirm.get_content_type() == "multipart/alternative"
+    text = _parts(confirm)["text/plain"]
+    assert "请确认" in text
+    assert "未经确认" in text
+    confirm_url = next(line for line in text.splitlines() if "/subscriptions/confirm?" in line)
+    subscriptions.confirm(engine, s, _token(confirm_url.strip()))
+
+    load(*scans(NUMBER, ("EMI", 1)))
+    assert drain(w) == Summary(sent=1)
+    status = mailbox.messages[1]
+    assert str(status["Subject"]) == f"{NUMBER}：已妥投"
+    parts = _parts(status)
+    assert "已妥投" in parts["text/plain"]
+    assert "已妥投" in parts["text/html"]
+    assert f"{PUBLIC}/track/{NUMBER}" in parts["text/html"]
+    header = status["List-Unsubscribe"]
+    assert header.startswith(f"<{PUBLIC}/subscriptions/unsubscribe?token=")
+    token = _token(header.strip("<>"))
+    assert tokens.read(s.secret_key, tokens.UNSUBSCRIBE, token) == (NUMBER, created.row.id)
+    assert status["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+# --- chat: local stand-ins for the Telegram and WeChat APIs ----------------------------------
+
+
+def test_chat_notices_reach_the_telegram_and_wechat_apis(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    app = FastAPI()
+
+    @app.post("/bot{token}/sendMessage")
+    async def telegram(token: str, request: Request) -> dict[str, Any]:
+        sent.append(("telegram", await request.json()))
+        return {"ok": True, "result": {"message_id": len(sent)}}
+
+    @app.get("/cgi-bin/token")
+    def wechat_token(appid: str, secret: str) -> dict[str, Any]:
+        return {"access_token": "token-1", "expires_in": 7200}
+
+    @app.post("/cgi-bin/message/custom/send")
+    async def wechat(access_token: str, request: Request) -> dict[str, Any]:
+        sent.append(("wechat", await request.json()))
+        return {"errcode": 0, "errmsg": "ok"}
+
+    with serve(app) as http:
+        base = str(http.base_url).rstrip("/")
+        s = notify_settings.model_copy(
+            update={
+                "telegram_bot_token": "123:abc",
+                "telegram_api_base": base,
+                "wechat_app_id": "wx1234567890abcdef",
+                "wechat_app_secret": "app-secret",
+                "wechat_api_base": base,
+            }
+        )
+        subscriptions.subscribe(engine, s, number=NUMBER, channel="telegram", target="4242")
+        subscriptions.subscribe(
+            engine, s, number=NUMBER, channel="wechat", target="oUser_1", lang="zh"
+        )
+        load(*scans(NUMBER, ("EMI", 1)))
+        assert drain(worker(engine, s, senders=senders_for(s))) == Summary(sent=2)
+
+    by_channel = dict(sent)
+    tg, wx = by_channel["telegram"], by_channel["wechat"]
+    assert tg["chat_id"] == 4242
+    assert tg["text"].startswith(f"{NUMBER}: Delivered — DEBERB, DE, ")
+    assert f"{PUBLIC}/track/{NUMBER}" in tg["text"]
+    assert f"unsubscribe {NUMBER}" in tg["text"]
+    assert wx["touser"] == "oUser_1"
+    assert wx["text"]["content"].startswith(f"{NUMBER}：已妥投")
+
+
+def test_an_unconfigured_chat_channel_is_a_final_error(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    subscriptions.subscribe(engine, notify_settings, number=NUMBER, channel="wechat", target="o1")
+    load(*scans(NUMBER, ("EMA", 1)))
+    assert drain(worker(engine, notify_settings)) == Summary(dead=1)
+    assert (outbox(engine)[0].last_error or "").startswith("WeChat is not configured")
+
+
+# --- rendering and logging, without servers --------------------------------------------------
+
+
+def _row(**changes: Any) -> OutboxRow:
+    row = OutboxRow(
+        id="evt_1", number=NUMBER, subscription_id="sub1", channel="email",
+        target="ann@example.com", kind="status",
+        payload={
+            "number": NUMBER, "status": "delivered", "status_detail": None,
+            "previous_status": "out_for_delivery",
+            "event": {
+                "code": "EMI", "local_time": "2026-11-20T14:05:00", "utc_offset_min": 60,
+                "office_code": "FR75001", "office_name": "Paris <Louvre> & Co", "country": "FR",
+            },
+        },
+        state="pending", attempts=1, next_attempt_at=datetime(2026, 11, 20, tzinfo=UTC),
+        lease_owner=None, lease_until=None, last_error=None,
+        created_at=datetime(2026, 11, 20, 13, 10, tzinfo=UTC), sent_at=None,
+    )  # fmt: skip
+    return replace(row, **changes)
+
+
+def test_the_html_mail_escapes_what_sources_wrote(notify_settings: Settings) -> None:
+    mail = messages.mail(_row(), notify_settings, "en")
+    assert "Paris &lt;Louvre&gt; &amp; Co" in mail.html
+    assert "Paris <Louvre> & Co" in mail.text
+    assert "&amp;" not in mail.text
+    assert mail.subject == f"{NUMBER}: Delivered"
+
+
+def test_chat_text_reads_as_one_line_then_the_links(notify_settings: Settings) -> None:
+    text = messages.chat_text(_row(), notify_settings, "en")
+    assert text.splitlines() == [
+        f"{NUMBER}: Delivered — Paris <Louvre> & Co, FR, 2026-11-20 14:05 (local)",
+        f"{PUBLIC}/track/{NUMBER}",
+        f"Unsubscribe: send 'unsubscribe {NUMBER}'",
+    ]
+    assert messages.chat_text(_row(), notify_settings, "zh").startswith(f"{NUMBER}：已妥投 — ")
+
+
+def test_event_instant_uses_the_offset_or_else_takes_local_time_as_utc() -> None:
+    event: dict[str, object] = {"local_time": "2026-11-20T14:05:00", "utc_offset_min": 60}
+    assert event_instant(event) == datetime(2026, 11, 20, 13, 5, tzinfo=UTC)
+    assert event_instant({**event, "utc_offset_min": None}) == datetime(
+        2026, 11, 20, 14, 5, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "target", "expected"),
+    [
+        ("email", "ann.smith@example.com", "a***@example.com"),
+        (
+            "webhook",
+            "https://user:pw@hooks.example.org/p/SECRET?k=1",
+            "https://hooks.example.org/…",
+        ),
+        ("telegram", "123456789", "***6789"),
+    ],
+)
+def test_logs_show_targets_without_their_secrets(channel: str, target: str, expected: str) -> None:
+    assert shown(channel, target) == expected
+
+
+def test_a_sender_that_raises_is_retried_not_fatal(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    class Broken:
+        def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+            raise RuntimeError("bug")
+
+    hook_url = "http://127.0.0.1:9/never"
+    subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="webhook", target=hook_url
+    )
+    load(*scans(NUMBER, ("EMA", 1)))
+    assert worker(engine, notify_settings, senders={"webhook": Broken()}).run_once() == Summary(
+        retried=1
+    )
+    assert outbox(engine)[0].last_error == "RuntimeError in the webhook sender"
