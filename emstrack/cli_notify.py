@@ -59,13 +59,15 @@ def worker(
     from emstrack.notify.worker import Worker
 
     settings = _settings()
-    with _database(settings) as engine:
-        runner = Worker(engine, settings)
+    with _database(settings) as engine, Worker(engine, settings) as runner:
         if once:
-            summary = runner.run_once()
+            totals = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)
+            while (summary := runner.run_once()).total:  # until nothing more is due
+                for name in totals:
+                    totals[name] += getattr(summary, name)
             out.print(
-                f"Sent {summary.sent}, retrying {summary.retried}, dead {summary.dead}, "
-                f"suppressed {summary.suppressed}, held for quiet hours {summary.deferred}."
+                f"Sent {totals['sent']}, retrying {totals['retried']}, dead {totals['dead']}, "
+                f"suppressed {totals['suppressed']}, held for quiet hours {totals['deferred']}."
             )
             return
         out.print("Delivering notices; Ctrl-C to stop.")

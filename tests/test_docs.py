@@ -35,3 +35,9 @@ def test_readme_opens_with_the_two_commands() -> None:
     block = README.split("```")[1]
     assert "make run" in block
     assert "make test" in block
+
+
+def test_the_webhook_verification_snippet_is_the_tested_one() -> None:
+    from emstrack.notify.webhook import VERIFY_SNIPPET
+
+    assert VERIFY_SNIPPET.strip() in README

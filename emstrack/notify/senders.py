@@ -38,12 +38,16 @@ class Sender(Protocol):
 
     def send(self, row: OutboxRow, *, lang: str = "en") -> Result: ...
 
+    def close(self) -> None:
+        """Let go of connections."""
+
 
 class WebhookSender:
     """Signed JSON POSTs; the secret is derived from the subscription, the event id is the row's."""
 
     def __init__(self, settings: Settings, poster: _Poster | None = None) -> None:
         self._settings = settings
+        self._owns = poster is None
         self._poster = poster or _Poster(
             timeout=settings.notify_webhook_timeout_seconds,
             allow_private=settings.notify_allow_private_urls,
@@ -54,6 +58,10 @@ class WebhookSender:
         body = messages.webhook_body(row, self._settings)
         delivery = self._poster.send(row.target, secret, row.id, body)
         return Result(delivery.ok, delivery.retryable, delivery.error)
+
+    def close(self) -> None:
+        if self._owns:
+            self._poster.close()
 
 
 class EmailSender:
@@ -72,6 +80,9 @@ class EmailSender:
             # build_message refused the mail (an address it cannot write to): final.
             return Result(False, False, str(exc))
         return SENT
+
+    def close(self) -> None:
+        pass  # SmtpBackend connects per mail
 
 
 # Settings checks the value against this list.
@@ -101,6 +112,7 @@ class WeChatSender:
     def __init__(self, settings: Settings, api: WeChatAPI | None = None) -> None:
         self._settings = settings
         self._api = api
+        self._owns = api is None
         if api is None and settings.wechat_app_id and settings.wechat_app_secret:
             self._api = WeChatAPI(
                 base_url=settings.wechat_api_base,
@@ -117,6 +129,10 @@ class WeChatSender:
             return Result(False, exc.retryable, f"WeChat {exc.code}: {exc.message}")
         return SENT
 
+    def close(self) -> None:
+        if self._owns and self._api is not None:
+            self._api.close()
+
 
 class TelegramSender:
     """Bot messages to a Telegram chat id."""
@@ -124,6 +140,7 @@ class TelegramSender:
     def __init__(self, settings: Settings, api: BotAPI | None = None) -> None:
         self._settings = settings
         self._api = api
+        self._owns = api is None
         if api is None and settings.telegram_bot_token:
             self._api = BotAPI(settings.telegram_bot_token, base_url=settings.telegram_api_base)
 
@@ -141,6 +158,10 @@ class TelegramSender:
                 False, exc.retryable, f"Telegram {exc.code}: {exc.message}", exc.retry_after
             )
         return SENT
+
+    def close(self) -> None:
+        if self._owns and self._api is not None:
+            self._api.close()
 
 
 def senders_for(settings: Settings) -> dict[str, Sender]:

@@ -136,6 +136,7 @@ class Worker:
     ) -> None:
         self._engine = engine
         self._settings = settings
+        self._owns_senders = senders is None
         self._senders = senders if senders is not None else senders_for(settings)
         self.owner = (owner or _default_owner())[:64]
         self._batch = batch
@@ -143,6 +144,18 @@ class Worker:
         self._rand = rand
         self._quiet = parse_quiet_hours(settings.notify_quiet_hours)
         self._lease = timedelta(seconds=settings.notify_lease_seconds)
+
+    def close(self) -> None:
+        """Close the senders this worker made (not those it was given)."""
+        if self._owns_senders:
+            for sender in self._senders.values():
+                sender.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def run(self, stop: threading.Event, idle_sleep: float = 1.0) -> None:
         """Deliver until `stop` is set; wait `idle_sleep` seconds whenever nothing is due."""
@@ -160,7 +173,8 @@ class Worker:
 
     def run_once(self, now: datetime | None = None) -> Summary:
         """Claim a batch of due notices and deliver each; what happened to them."""
-        started, real_start = now or self._clock(), self._clock()
+        # In UTC: SQLite compares the stored times as text, so every one must have one offset.
+        started, real_start = (now or self._clock()).astimezone(UTC), self._clock()
 
         def current() -> datetime:
             # `now` may be a test's chosen moment: time moves on from it as it really does.
@@ -187,7 +201,7 @@ class Worker:
         if row.kind == "status" and row.channel in _HELD_CHANNELS:
             until = quiet_until(now, self._quiet, sub.timezone)
             if until is not None:
-                # TODO(store): the claim counted an attempt; a wait is not one.
+                # The claim counted an attempt, yet a wait is not one.
                 return self._finish(
                     row,
                     OutboxState.PENDING,
@@ -195,6 +209,7 @@ class Worker:
                     f"quiet hours in {sub.timezone} until {until.isoformat(timespec='minutes')}",
                     next_attempt_at=until,
                     outcome="deferred",
+                    counted=False,
                 )
         if row.lease_until is not None and now >= row.lease_until:
             # Slow deliveries earlier in the batch used up the lease: another worker may hold
@@ -255,6 +270,7 @@ class Worker:
         *,
         next_attempt_at: datetime | None = None,
         outcome: str | None = None,
+        counted: bool = True,
     ) -> str:
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             kept = store.finish(
@@ -265,6 +281,7 @@ class Worker:
                 now=now,
                 error=error,
                 next_attempt_at=next_attempt_at,
+                counted=counted,
             )
         outcome = outcome or state
         detail = f": {error}" if error else ""

@@ -360,10 +360,14 @@ def finish(
     now: datetime,
     error: str | None = None,
     next_attempt_at: datetime | None = None,
+    counted: bool = True,
 ) -> bool:
     """Record the outcome of `owner`'s attempt; False if its lease was lost (another worker took
-    the notice after the lease ran out, and its outcome is the one that counts)."""
+    the notice after the lease ran out, and its outcome is the one that counts).
+    `counted=False`: the notice was not tried (held for quiet hours), so its claim is no attempt."""
     values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None}
+    if not counted:
+        values["attempts"] = outbox.c.attempts - 1
     if error is not None:
         values["last_error"] = error[:500]
     if state == OutboxState.SENT:

@@ -19,8 +19,8 @@ from emstrack.config import Settings, get_settings
 from emstrack.errors import DatabaseError
 from emstrack.lookup import Tracker
 from emstrack.store.engine import ensure_schema, make_engine
-from emstrack.web import checkpage, pages
-from emstrack.web.api import check, events, numbers, problems, tracking
+from emstrack.web import channels, checkpage, pages, subscribepages
+from emstrack.web.api import check, events, numbers, problems, subscriptions, tracking
 from emstrack.web.api.problems import openapi_extra
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
 from emstrack.web.responses import JSONResponse, problem
@@ -61,6 +61,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(numbers.router)
     app.include_router(events.router)
     app.include_router(check.router)
+    app.include_router(subscriptions.router)
+    app.include_router(channels.router)
     problems.install(app)
     # The last added is the outermost: security headers go on every response, 413s included.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     app.include_router(checkpage.router)
+    app.include_router(subscribepages.router)
     pages.install(app)  # after the JSON handlers: it wraps them with HTML error pages
 
     @app.get(

@@ -20,9 +20,7 @@ SECRET = "test-secret-key-that-is-long-enough-for-tokens-0123456789"
 
 @pytest.fixture
 def bot_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"secret_key": SECRET, "public_url": "https://track.example"}
-    )
+    return settings.model_copy(update={"secret_key": SECRET, "public_url": "https://track.example"})
 
 
 class Bot:
@@ -134,7 +132,8 @@ def test_several_numbers_are_answered_in_order(bot: Bot) -> None:
     blocks = reply.split("\n\n")
     assert len(blocks) == 3
     assert "Delivered" in blocks[0]
-    assert blocks[1].startswith("RR123456785CN") and "no scan yet" in blocks[1]
+    assert blocks[1].startswith("RR123456785CN")
+    assert "no scan yet" in blocks[1]
     assert "Did you mean" in blocks[2]
 
 

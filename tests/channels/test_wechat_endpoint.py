@@ -34,6 +34,7 @@ VECTOR_ENCRYPT = (
 )
 VECTOR_SIGNATURE = "ed1ec7671064a3486873280bc4b466524c0cb0ee"
 TIMESTAMP, NONCE = "1714037059", "486452656"
+ECHOSTR = "4375120948345356249"  # the official example's
 
 
 def with_channels(app: FastAPI) -> FastAPI:
@@ -87,10 +88,10 @@ def reply_content(body: bytes) -> str:
 @pytest.mark.parametrize(
     ("timestamp", "nonce", "signature", "echostr"),
     [
-        ("1714036504", "1514711492", "f464b24fc39322e44b38aa78f5edd27bd1441696", "4375120948345356249"),
+        ("1714036504", "1514711492", "f464b24fc39322e44b38aa78f5edd27bd1441696", ECHOSTR),
         ("1714037059", "486452656", "899cf89e464efb63f54ddac96b0a0a235f53aa78", "hello"),
     ],
-)  # fmt: skip
+)
 def test_url_verification_echoes_with_the_official_vectors(
     http: httpx.Client, timestamp: str, nonce: str, signature: str, echostr: str
 ) -> None:
@@ -173,10 +174,10 @@ def test_the_same_msg_id_twice_is_answered_once(http: httpx.Client) -> None:
 
 def test_subscribe_event_gets_the_welcome(http: httpx.Client) -> None:
     body = (
-        "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
-        "<FromUserName><![CDATA[oUSER]]></FromUserName><CreateTime>1714037100</CreateTime>"
-        "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>"
-    ).encode()
+        b"<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
+        b"<FromUserName><![CDATA[oUSER]]></FromUserName><CreateTime>1714037100</CreateTime>"
+        b"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>"
+    )
     response = http.post("/channels/wechat", params=signed(), content=body)
     content = reply_content(response.content)
     assert "欢迎" in content
@@ -185,11 +186,11 @@ def test_subscribe_event_gets_the_welcome(http: httpx.Client) -> None:
 
 def test_other_message_types_get_a_short_help(http: httpx.Client) -> None:
     body = (
-        "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
-        "<FromUserName><![CDATA[oUSER]]></FromUserName><CreateTime>1714037101</CreateTime>"
-        "<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/y.jpg]]></PicUrl>"
-        "<MsgId>88</MsgId></xml>"
-    ).encode()
+        b"<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
+        b"<FromUserName><![CDATA[oUSER]]></FromUserName><CreateTime>1714037101</CreateTime>"
+        b"<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://x/y.jpg]]></PicUrl>"
+        b"<MsgId>88</MsgId></xml>"
+    )
     response = http.post("/channels/wechat", params=signed(), content=body)
     assert "请发送邮件号" in reply_content(response.content)
 

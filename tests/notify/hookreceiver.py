@@ -35,6 +35,9 @@ class Receiver:
     fail_status: int = 500
     #: Wait this long before answering the first request of each event id (a slow receiver).
     slow_first: float = 0.0
+    #: Event ids of requests being answered now, and of every request begun, in order.
+    in_flight: set[str] = field(default_factory=set)
+    started: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _seen_slow: set[str] = field(default_factory=set)
 
@@ -57,6 +60,8 @@ class Receiver:
                 return self.fail_status
             slow = self.slow_first > 0 and event_id not in self._seen_slow
             self._seen_slow.add(event_id)
+            self.started.append(event_id)
+            self.in_flight.add(event_id)
         if slow:
             time.sleep(self.slow_first)
         verified = verify(
@@ -68,6 +73,7 @@ class Receiver:
         )
         with self.lock:
             self.hits.append(Hit(path, event_id, json.loads(raw), verified))
+            self.in_flight.discard(event_id)
         return 204 if verified else 401
 
 

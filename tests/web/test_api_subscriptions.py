@@ -133,22 +133,26 @@ def test_a_key_holder_sees_an_email_subscription_with_the_address_masked(
     assert response.status_code == 201
     body = response.json()
     assert (body["state"], body["email"]) == ("pending", "b***@example.com")
-    assert "secret" not in body and "signature" not in body
+    assert "secret" not in body
+    assert "signature" not in body
+
+
+EMAIL = {"number": NUMBER, "channel": "email", "email": "a@example.com"}
 
 
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"number": "EE123456784CN", "channel": "email", "email": "a@example.com"}, "invalid_number"),
-        ({"number": NUMBER, "channel": "email", "email": "not an address"}, "bad_email"),
-        ({"number": NUMBER, "channel": "email", "email": "a@example.com", "timezone": "Mars/Base"}, "bad_timezone"),
-        ({"number": NUMBER, "channel": "webhook", "url": "ftp://example.com/x"}, "bad_url"),
-        ({"number": NUMBER, "channel": "webhook", "email": "a@example.com"}, "bad_request"),
-        ({"number": NUMBER, "channel": "email", "email": "a@example.com", "url": HOOK}, "bad_request"),
-        ({"number": NUMBER, "channel": "sms", "email": "a@example.com"}, "bad_request"),
-        ({"number": NUMBER, "channel": "email", "email": "a@example.com", "extra": 1}, "bad_request"),
+        ({**EMAIL, "number": "EE123456784CN"}, "invalid_number"),
+        ({**EMAIL, "email": "not an address"}, "bad_email"),
+        ({**EMAIL, "timezone": "Mars/Base"}, "bad_timezone"),
+        (webhook(url="ftp://example.com/x"), "bad_url"),
+        ({**EMAIL, "channel": "webhook"}, "bad_request"),  # a webhook without its url
+        ({**EMAIL, "url": HOOK}, "bad_request"),  # an e-mail with a url besides
+        ({**EMAIL, "channel": "sms"}, "bad_request"),
+        ({**EMAIL, "extra": 1}, "bad_request"),
     ],
-)  # fmt: skip
+)
 def test_what_cannot_be_subscribed_is_422(
     engine: Engine, client: httpx.Client, body: dict[str, Any], code: str
 ) -> None:

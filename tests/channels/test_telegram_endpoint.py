@@ -1,0 +1,256 @@
+"""`/channels/telegram` and polling mode against a stand-in Bot API on loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from sqlalchemy import Engine, select
+from webclient import serve
+
+from emstrack.channels.telegram_polling import run_polling
+from emstrack.config import Settings
+from emstrack.store.schema import subscriptions
+from emstrack.web import channels
+from emstrack.web.app import create_app
+
+TOKEN = "7012345678:AAH-test-bot-token"
+SECRET = "s3cret_webhook-token"
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+
+class StandIn:
+    """A Bot API that records sendMessage and serves queued updates to getUpdates."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.webhook_deleted = False
+        self.updates: list[dict[str, Any]] = []
+        self.app = FastAPI()
+        self.app.post("/bot{token}/{method}")(self._call)
+
+    async def _call(self, token: str, method: str, request: Request) -> dict[str, Any]:
+        payload: dict[str, Any] = await request.json()
+        assert token == TOKEN
+        if method == "sendMessage":
+            self.sent.append(payload)
+            return {"ok": True, "result": {"message_id": len(self.sent)}}
+        if method == "deleteWebhook":
+            self.webhook_deleted = True
+            return {"ok": True, "result": True}
+        if method == "getUpdates":
+            offset = payload.get("offset") or 0
+            return {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset]}
+        return {"ok": False, "error_code": 404, "description": "Not Found"}
+
+
+def update(update_id: int, text: str, chat_id: int = 1111, lang: str = "en") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": lang},
+            "chat": {"id": chat_id, "type": "private"},
+            "date": 1714037059,
+            "text": text,
+        },
+    }
+
+
+@pytest.fixture
+def stand_in() -> Iterator[tuple[StandIn, str]]:
+    fake = StandIn()
+    with serve(fake.app) as client:
+        yield fake, str(client.base_url)
+
+
+@pytest.fixture
+def bot_settings(settings: Settings, stand_in: tuple[StandIn, str]) -> Settings:
+    return settings.model_copy(
+        update={
+            "telegram_bot_token": TOKEN,
+            "telegram_secret": SECRET,
+            "telegram_api_base": stand_in[1],
+            "secret_key": "test-secret-key-that-is-long-enough-for-tokens-0123456789",
+        }
+    )
+
+
+def with_channels(app: FastAPI) -> FastAPI:
+    if not any(getattr(r, "path", None) == "/channels/telegram" for r in app.routes):
+        app.include_router(channels.router)
+    return app
+
+
+@pytest.fixture
+def http(bot_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
+    with serve(with_channels(create_app(bot_settings, engine))) as client:
+        yield client
+
+
+@pytest.fixture
+def sent(stand_in: tuple[StandIn, str]) -> list[dict[str, Any]]:
+    return stand_in[0].sent
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {"X-Telegram-Bot-Api-Secret-Token": ""}],
+)
+def test_missing_or_wrong_secret_is_403(
+    http: httpx.Client, sent: list[dict[str, Any]], headers: dict[str, str]
+) -> None:
+    response = http.post("/channels/telegram", json=update(1, "EE123456785CN"), headers=headers)
+    assert response.status_code == 403
+    assert sent == []
+
+
+def test_a_webhook_without_a_configured_secret_is_refused(
+    bot_settings: Settings, engine: Engine
+) -> None:
+    no_secret = bot_settings.model_copy(update={"telegram_secret": ""})
+    with serve(with_channels(create_app(no_secret, engine))) as client:
+        response = client.post(
+            "/channels/telegram",
+            json=update(1, "x"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": ""},
+        )
+        assert response.status_code == 403
+
+
+def test_channel_off_without_a_token_is_404(settings: Settings, engine: Engine) -> None:
+    with serve(with_channels(create_app(settings, engine))) as client:
+        assert client.post("/channels/telegram", json={}, headers=HEADERS).status_code == 404
+
+
+def test_not_json_is_415(http: httpx.Client) -> None:
+    response = http.post(
+        "/channels/telegram",
+        content=b"update_id=1",
+        headers={**HEADERS, "content-type": "text/plain"},
+    )
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"update_id": "x"}'])
+def test_an_unreadable_update_is_200_and_dropped(
+    http: httpx.Client, sent: list[dict[str, Any]], body: bytes
+) -> None:
+    response = http.post(
+        "/channels/telegram", content=body, headers={**HEADERS, "content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert sent == []
+
+
+def test_a_plain_number_is_answered_in_the_chat(
+    http: httpx.Client, sent: list[dict[str, Any]]
+) -> None:
+    response = http.post("/channels/telegram", json=update(10, "EE123456785CN"), headers=HEADERS)
+    assert response.status_code == 200
+    assert len(sent) == 1
+    assert sent[0]["chat_id"] == 1111
+    assert "EE123456785CN" in sent[0]["text"]
+    assert "no scan yet" in sent[0]["text"]
+
+
+def test_track_command_and_chinese_language_code(
+    http: httpx.Client, sent: list[dict[str, Any]]
+) -> None:
+    http.post(
+        "/channels/telegram",
+        json=update(11, "/track EE123456789CN", lang="zh-hans"),
+        headers=HEADERS,
+    )
+    assert "邮件号无效" in sent[0]["text"]
+    assert "EE123456785CN" in sent[0]["text"]
+
+
+def test_a_duplicate_update_is_answered_once(
+    http: httpx.Client, sent: list[dict[str, Any]]
+) -> None:
+    for _ in range(3):
+        response = http.post(
+            "/channels/telegram", json=update(12, "EE123456785CN"), headers=HEADERS
+        )
+        assert response.status_code == 200
+    assert len(sent) == 1
+
+
+def test_subscribe_creates_a_telegram_subscription(
+    http: httpx.Client, sent: list[dict[str, Any]], engine: Engine
+) -> None:
+    http.post(
+        "/channels/telegram",
+        json=update(13, "/subscribe EE123456785CN", chat_id=-4242),
+        headers=HEADERS,
+    )
+    assert "Subscribed" in sent[0]["text"]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(subscriptions.c.number, subscriptions.c.target).where(
+                subscriptions.c.channel == "telegram"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("EE123456785CN", "-4242")]
+
+
+def test_junk_gets_the_short_help(http: httpx.Client, sent: list[dict[str, Any]]) -> None:
+    http.post("/channels/telegram", json=update(14, "hello bot"), headers=HEADERS)
+    assert sent[0]["text"].startswith("Send a tracking number")
+
+
+def test_updates_without_text_ask_for_nothing(
+    http: httpx.Client, sent: list[dict[str, Any]]
+) -> None:
+    sticker = update(15, "")
+    del sticker["message"]["text"]
+    for body in (sticker, {"update_id": 16, "callback_query": {"id": "1"}}):
+        assert http.post("/channels/telegram", json=body, headers=HEADERS).status_code == 200
+    assert sent == []
+
+
+def test_a_failed_send_is_still_200(bot_settings: Settings, engine: Engine) -> None:
+    unreachable = bot_settings.model_copy(update={"telegram_api_base": "http://127.0.0.1:9"})
+    with serve(with_channels(create_app(unreachable, engine))) as client:
+        response = client.post(
+            "/channels/telegram", json=update(17, "EE123456785CN"), headers=HEADERS
+        )
+        assert response.status_code == 200
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_polling_answers_updates_through_the_same_handler(
+    bot_settings: Settings, engine: Engine, stand_in: tuple[StandIn, str]
+) -> None:
+    fake = stand_in[0]
+    fake.updates = [update(20, "EE123456785CN"), update(21, "/help"), update(20, "EE123456785CN")]
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_polling, args=(bot_settings, engine, stop), kwargs={"poll_timeout": 0}
+    )
+    thread.start()
+    try:
+        wait_until(lambda: len(fake.sent) >= 2)
+        time.sleep(0.3)  # the repeated update_id 20 must not be answered again
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert fake.webhook_deleted
+    assert [s["text"].splitlines()[0] for s in fake.sent] == [
+        "EE123456785CN",
+        "Send a tracking number (e.g. EE123456785CN) to see where your item is; up to 10 per "
+        "message.",
+    ]

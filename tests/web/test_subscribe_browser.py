@@ -1,0 +1,77 @@
+"""E-mail updates in a real headless Chromium on a phone-sized screen (Debian's `chromium`)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from webclient import serve
+
+from emstrack.config import Settings
+from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.web.app import create_app
+from emstrack.web.subscribepages import router
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)"
+)
+NUMBER = "RR473124829GB"  # valid, never scanned
+# Off the network: the probe's flags for a closed machine.
+_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('subscribe') / 'emstrack.db'}"
+    settings = Settings(database_url=url, secret_key="x" * 40)
+    engine = make_engine(url)
+    ensure_schema(engine)
+    app = create_app(settings, engine)
+    if not any(getattr(r, "path", "") == "/subscriptions/confirm" for r in app.routes):
+        app.include_router(router)
+    with serve(app) as client:
+        yield str(client.base_url)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def phone(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=base_url,
+        viewport={"width": 360, "height": 760},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_subscribe_by_e_mail_on_a_phone(phone: Page) -> None:
+    phone.goto(f"/track/{NUMBER}")
+    phone.get_by_label("Your e-mail address").fill("alice@example.com")
+    phone.get_by_role("button", name="E-mail me").click()
+    phone.wait_for_url(f"**/track/{NUMBER}/subscribe")
+    main = phone.locator("main").inner_text()
+    assert "Check your inbox" in main
+    assert "a***@example.com" in main
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
