@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from emstrack.channels import replies
@@ -35,6 +37,7 @@ from emstrack.channels.wechat import (
     parse_message,
     text_reply,
 )
+from emstrack.channels.wechat_api import WeChatAPI, WeChatAPIError
 from emstrack.config import Settings
 from emstrack.lookup import Tracker
 from emstrack.notify import subscriptions
@@ -122,11 +125,6 @@ async def wechat_message(
             incoming = parse_message(body)
     except WeChatError as exc:
         return _refused(exc)
-    fresh = await run_in_threadpool(
-        replies.seen_first, request.app.state.engine, "wechat", incoming.dedupe_key
-    )
-    if not fresh:
-        return PlainTextResponse(SUCCESS)
     content = await _content(request, settings, incoming)
     if content is None:
         return PlainTextResponse(SUCCESS)
@@ -152,22 +150,43 @@ def _crypto(settings: Settings) -> Crypto:
 
 
 async def _content(request: Request, settings: Settings, incoming: Incoming) -> str | None:
-    """What to say to `incoming`, or None to answer `success` (nothing, or too late)."""
-    engine = request.app.state.engine
+    """What to say to `incoming`, or None to answer `success` (nothing, seen already, or too
+    late — then the answer follows as a customer-service message)."""
+    engine: Engine = request.app.state.engine
+    tracker: Tracker = request.app.state.tracker
+
+    def work() -> str | None:
+        # The de-duplication writes, so it can wait for a busy database too: it runs under the
+        # budget with the rest. A redelivery that finds it done is answered `success`.
+        if not replies.seen_first(engine, "wechat", incoming.dedupe_key):
+            return None
+        return _say(engine, tracker, settings, incoming)
+
+    late = _Late(settings, incoming.from_user)
+    future = asyncio.get_running_loop().run_in_executor(_ANSWERS, late.run, work)
+    try:
+        # Shielded: past the budget the answer goes on, and is pushed when it is ready.
+        return await asyncio.wait_for(asyncio.shield(future), WECHAT_BUDGET_SECONDS)
+    except TimeoutError:
+        log.warning("wechat: no answer within %.1f s; replied success", WECHAT_BUDGET_SECONDS)
+        late.give_up_waiting()
+        return None
+    except Exception:
+        log.exception("wechat: answering a message failed")
+        return replies.sorry()
+
+
+def _say(engine: Engine, tracker: Tracker, settings: Settings, incoming: Incoming) -> str | None:
     if incoming.msg_type == "event":
         if incoming.event == "subscribe":
             return replies.welcome()
         if incoming.event == "unsubscribe":
             # An unfollower cannot be written to any more: their notices would only fail.
-            await run_in_threadpool(
-                subscriptions.unsubscribe_target, engine, "wechat", incoming.from_user
-            )
+            subscriptions.unsubscribe_target(engine, "wechat", incoming.from_user)
         return None
     if incoming.msg_type != "text" or not (incoming.content or "").strip():
         return replies.short_help("wechat", settings)
-    tracker: Tracker = request.app.state.tracker
-    work = partial(
-        replies.answer,
+    return replies.answer(
         incoming.content or "",
         tracker=tracker,
         engine=engine,
@@ -176,16 +195,54 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
         user=incoming.from_user,
         lang=None,
     )
-    future = asyncio.get_running_loop().run_in_executor(_ANSWERS, work)
-    try:
-        return await asyncio.wait_for(future, WECHAT_BUDGET_SECONDS)
-    except TimeoutError:
-        # TODO(follow-up): send the late answer as a customer-service message (spec §1.4).
-        log.warning("wechat: no answer within %.1f s; replied success", WECHAT_BUDGET_SECONDS)
-        return None
-    except Exception:
-        log.exception("wechat: answering a message failed")
-        return replies.sorry()
+
+
+class _Late:
+    """An answer that may miss WeChat's deadline: then it is sent, when ready, as a
+    customer-service message (spec §1.4) instead of the passive reply."""
+
+    def __init__(self, settings: Settings, openid: str) -> None:
+        self._settings = settings
+        self._openid = openid
+        self._lock = threading.Lock()
+        self._late = False
+        self._text: str | None = None  # set when the answer is ready
+
+    def run(self, answer: Callable[[], str | None]) -> str | None:
+        text = answer()
+        with self._lock:
+            self._text = text
+            push = self._late
+        if push and text is not None:
+            self._push(text)
+        return text
+
+    def give_up_waiting(self) -> None:
+        with self._lock:
+            self._late = True
+            ready = self._text
+        if ready is not None:  # finished between the deadline and now: push it from here
+            _ANSWERS.submit(self._push, ready)
+
+    def _push(self, text: str) -> None:
+        settings = self._settings
+        if not (settings.wechat_app_id and settings.wechat_app_secret):
+            log.warning(
+                "wechat: a late answer was dropped: set EMSTRACK_WECHAT_APP_ID and "
+                "EMSTRACK_WECHAT_APP_SECRET to send it as a customer-service message"
+            )
+            return
+        api = WeChatAPI(
+            base_url=settings.wechat_api_base,
+            app_id=settings.wechat_app_id,
+            app_secret=settings.wechat_app_secret,
+        )
+        try:
+            api.send_text(self._openid, text)
+        except WeChatAPIError as exc:
+            log.warning("wechat: the late answer could not be sent: %s", exc.code)
+        finally:
+            api.close()
 
 
 @router.post(

@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from webclient import serve
 
-from emstrack.channels import replies
 from emstrack.channels.wechat import Crypto
 from emstrack.config import Settings
 from emstrack.store.schema import subscriptions
@@ -243,18 +242,41 @@ def test_bad_bodies_are_400_quickly_and_plain(http: httpx.Client, body: bytes) -
     assert "Traceback" not in response.text
 
 
-def test_an_answer_past_the_budget_is_success(
-    http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+def test_an_answer_past_the_budget_is_success_then_a_customer_service_message(
+    wechat_settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def slow(*_args: object, **_kwargs: object) -> str:
-        time.sleep(1.0)
-        return "too late"
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock is how this test makes an answer slow")
+    from test_wechat_api import APP_SECRET, FakeWeChat
+    from test_wechat_api import serve as serve_api
 
-    monkeypatch.setattr(channels, "WECHAT_BUDGET_SECONDS", 0.2)
-    monkeypatch.setattr(replies, "answer", slow)
-    started = time.monotonic()
-    response = http.post(
-        "/channels/wechat", params=signed(), content=text_message("EE123456785CN", "101")
-    )
-    assert time.monotonic() - started < 0.9
-    assert response.content == b"success"
+    from emstrack.store.engine import WRITE
+
+    monkeypatch.setattr(channels, "WECHAT_BUDGET_SECONDS", 0.3)
+    fake = FakeWeChat()
+    with serve_api(fake.app()) as api_base:
+        settings = wechat_settings.model_copy(
+            update={"wechat_app_secret": APP_SECRET, "wechat_api_base": api_base}
+        )
+        with serve(with_channels(create_app(settings, engine))) as http:
+            # Another writer (an import, say) holds the write lock: subscribing has to wait.
+            with engine.connect().execution_options(**WRITE) as blocker, blocker.begin():
+                started = time.monotonic()
+                response = http.post(
+                    "/channels/wechat",
+                    params=signed(),
+                    content=text_message("订阅 EE123456785CN", "101"),
+                )
+                assert response.content == b"success"
+                assert time.monotonic() - started < 5
+                time.sleep(0.5)
+            deadline = time.monotonic() + 10
+            while not fake.sent and time.monotonic() < deadline:
+                time.sleep(0.05)
+    [pushed] = fake.sent
+    assert pushed["touser"] == "oUSER"
+    assert pushed["msgtype"] == "text"
+    assert "EE123456785CN" in pushed["text"]["content"]
+    with engine.connect() as conn:
+        rows = conn.execute(select(subscriptions.c.channel, subscriptions.c.target)).all()
+    assert [tuple(r) for r in rows] == [("wechat", "oUSER")]
