@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[httpx.Client]:
-    """An HTTP client talking to `app` served by uvicorn on loopback; stopped on exit."""
+def serve_url(app: FastAPI) -> Iterator[str]:
+    """The base URL of `app` served by uvicorn on a free loopback port; stopped on exit."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -26,9 +26,15 @@ def serve(app: FastAPI) -> Iterator[httpx.Client]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            yield http
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[httpx.Client]:
+    """An HTTP client talking to `app` served by uvicorn on loopback; stopped on exit."""
+    with serve_url(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
+        yield http

@@ -58,7 +58,6 @@ _IN_TEXT = re.compile(
 )
 # A piece of a message that is nothing but a number, typed oddly (the web form's tolerance).
 _NUMBERISH = re.compile(r"[A-Z0-9]{9,16}")
-_SPLIT = re.compile(r"[,;，；、\n\r]+")
 
 # Commands: Telegram's "/name", and the plain words a WeChat user types.
 _SLASH = re.compile(r"/([A-Za-z_]{1,32})(?:@[A-Za-z0-9_]+)?(?=\s|$)")
@@ -103,7 +102,7 @@ def find_numbers(text: str) -> list[str]:
     """
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT])
     found: list[str] = []
-    pieces = [s10.normalise(piece) for piece in _split_numbers(text)]
+    pieces = [s10.normalise(piece) for piece in s10.split_entries(text)]
     if pieces and all(_numberish(piece) for piece in pieces):
         candidates = pieces
     else:
@@ -112,19 +111,6 @@ def find_numbers(text: str) -> list[str]:
         if number not in found:
             found.append(number)
     return found
-
-
-def _split_numbers(text: str) -> list[str]:
-    # The web form's rule (emstrack.web.pages.split_numbers), which lives with FastAPI there:
-    # one number per line or comma; spaces separate only whole numbers.
-    out: list[str] = []
-    for chunk in _SPLIT.split(text):
-        words = chunk.split()
-        if len(words) > 1 and all(len(s10.normalise(w)) >= 11 for w in words):
-            out.extend(words)
-        elif words:
-            out.append(" ".join(words))
-    return out
 
 
 def _numberish(piece: str) -> bool:

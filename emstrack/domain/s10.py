@@ -358,7 +358,8 @@ def parse(
 @lru_cache(maxsize=4096)
 def _parse(raw: str, scope: Scope, strict: bool, home_country: str) -> TrackingNumber:
     if len(raw) > _MAX_RAW:
-        return _invalid(raw, normalise(raw[:MAX_LENGTH]), [_too_long(len(raw))])
+        # NFKC can expand one character to many (U+FDFA is 18): cut after normalising too.
+        return _invalid(raw, normalise(raw[:MAX_LENGTH])[:MAX_LENGTH], [_too_long(len(raw))])
     n = normalise(raw)
     if m := _S10.fullmatch(n):
         return _parse_s10(raw, n, m, scope, strict)
@@ -590,3 +591,19 @@ def _positions(n: str) -> list[Problem]:
         msg += f"the digit {digits[0]}."
         out.append(Problem("digit_in_country", msg, part="country"))
     return out or [Problem("bad_format", f"This is not a tracking number; {_SHAPES}.")]
+
+
+_ENTRY_SEPARATORS = re.compile(r"[\n\r,;，；、]+")
+
+
+def split_entries(text: str) -> list[str]:
+    """Numbers as typed in a box: one per line or comma; spaces separate only whole numbers
+    (so `EE 123 456 785 CN` stays one number, and `EE123456785CN RR473124829GB` is two)."""
+    out: list[str] = []
+    for chunk in _ENTRY_SEPARATORS.split(text):
+        words = chunk.split()
+        if len(words) > 1 and all(len(normalise(w)) >= 11 for w in words):
+            out.extend(words)
+        elif words:
+            out.append(" ".join(words))
+    return out

@@ -30,7 +30,6 @@ from emstrack.web.api.problems import ApiProblem
 from emstrack.web.deps import Caller, charge
 
 MAX_NUMBERS = 50
-_SPLIT = re.compile(r"[,;，；、\n\r]+")
 _STATIC = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
@@ -125,18 +124,6 @@ async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> li
     return await run_in_threadpool(_lookup_forgiving, tracker, numbers, scope)
 
 
-def split_numbers(text: str) -> list[str]:
-    """Numbers from a box: one per line or comma; spaces separate only whole numbers."""
-    out: list[str] = []
-    for chunk in _SPLIT.split(text):
-        words = chunk.split()
-        if len(words) > 1 and all(len(s10.normalise(w)) >= 11 for w in words):
-            out.extend(words)
-        elif words:
-            out.append(" ".join(words))
-    return out
-
-
 def _scope(value: str | None) -> Scope:
     try:
         return Scope(value) if value else Scope.ANY
@@ -151,7 +138,7 @@ async def home(request: Request) -> Response:
 
 @router.get("/track", response_class=HTMLResponse)
 async def track(request: Request, n: str = "", scope: str = "") -> Response:
-    numbers = split_numbers(n[:4000])
+    numbers = s10.split_entries(n[:4000])
     if not numbers:
         return render(request, "home.html", 400, numbers="", scope=scope, empty=True)
     if len(numbers) == 1:

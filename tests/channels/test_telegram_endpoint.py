@@ -16,7 +16,6 @@ from webclient import serve
 from emstrack.channels.telegram_polling import run_polling
 from emstrack.config import Settings
 from emstrack.store.schema import subscriptions
-from emstrack.web import channels
 from emstrack.web.app import create_app
 
 TOKEN = "7012345678:AAH-test-bot-token"
@@ -81,15 +80,9 @@ def bot_settings(settings: Settings, stand_in: tuple[StandIn, str]) -> Settings:
     )
 
 
-def with_channels(app: FastAPI) -> FastAPI:
-    if not any(getattr(r, "path", None) == "/channels/telegram" for r in app.routes):
-        app.include_router(channels.router)
-    return app
-
-
 @pytest.fixture
 def http(bot_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
-    with serve(with_channels(create_app(bot_settings, engine))) as client:
+    with serve(create_app(bot_settings, engine)) as client:
         yield client
 
 
@@ -114,7 +107,7 @@ def test_a_webhook_without_a_configured_secret_is_refused(
     bot_settings: Settings, engine: Engine
 ) -> None:
     no_secret = bot_settings.model_copy(update={"telegram_secret": ""})
-    with serve(with_channels(create_app(no_secret, engine))) as client:
+    with serve(create_app(no_secret, engine)) as client:
         response = client.post(
             "/channels/telegram",
             json=update(1, "x"),
@@ -124,7 +117,7 @@ def test_a_webhook_without_a_configured_secret_is_refused(
 
 
 def test_channel_off_without_a_token_is_404(settings: Settings, engine: Engine) -> None:
-    with serve(with_channels(create_app(settings, engine))) as client:
+    with serve(create_app(settings, engine)) as client:
         assert client.post("/channels/telegram", json={}, headers=HEADERS).status_code == 404
 
 
@@ -217,7 +210,7 @@ def test_updates_without_text_ask_for_nothing(
 
 def test_a_failed_send_is_still_200(bot_settings: Settings, engine: Engine) -> None:
     unreachable = bot_settings.model_copy(update={"telegram_api_base": "http://127.0.0.1:9"})
-    with serve(with_channels(create_app(unreachable, engine))) as client:
+    with serve(create_app(unreachable, engine)) as client:
         response = client.post(
             "/channels/telegram", json=update(17, "EE123456785CN"), headers=HEADERS
         )

@@ -15,12 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.concurrency import run_in_threadpool
+from webclient import serve_url
 
 from emstrack.channels.telegram import (
     DEFAULT_API_BASE,
@@ -165,30 +165,10 @@ def error(status: int, description: str, **parameters: object) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn on a free loopback port; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 @pytest.fixture
 def telegram() -> Iterator[tuple[FakeTelegram, str]]:
     fake = FakeTelegram()
-    with serve(fake.app) as base_url:
+    with serve_url(fake.app) as base_url:
         yield fake, base_url
 
 

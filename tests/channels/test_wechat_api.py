@@ -6,16 +6,13 @@ import asyncio
 import json
 import logging
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
+from webclient import serve_url
 
 from emstrack.channels.wechat_api import REFRESH_MARGIN, WeChatAPI, WeChatAPIError
 
@@ -74,26 +71,6 @@ def _json(payload: dict[str, Any]) -> Response:
     return Response(json.dumps(payload), media_type="application/json")
 
 
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The base URL of `app` served by uvicorn on a free loopback port; stopped on exit."""
-    # Like tests/webclient.py, which `mypy emstrack/channels tests/channels` cannot resolve.
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -109,7 +86,7 @@ def fake() -> FakeWeChat:
 
 @pytest.fixture
 def base_url(fake: FakeWeChat) -> Iterator[str]:
-    with serve(fake.app()) as url:
+    with serve_url(fake.app()) as url:
         yield url
 
 

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conftest import DELIVERED_TO_DE, Loader, history
-from fastapi import FastAPI
 from sqlalchemy import Engine, select
-from webclient import serve
+from webclient import serve, serve_url
 
 from emstrack.channels.wechat import Crypto
 from emstrack.config import Settings
@@ -36,13 +35,6 @@ TIMESTAMP, NONCE = "1714037059", "486452656"
 ECHOSTR = "4375120948345356249"  # the official example's
 
 
-def with_channels(app: FastAPI) -> FastAPI:
-    """The app with the channels' router, until app.py includes it itself."""
-    if not any(getattr(r, "path", None) == "/channels/wechat" for r in app.routes):
-        app.include_router(channels.router)
-    return app
-
-
 @pytest.fixture
 def wechat_settings(settings: Settings) -> Settings:
     return settings.model_copy(
@@ -57,7 +49,7 @@ def wechat_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def http(wechat_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
-    with serve(with_channels(create_app(wechat_settings, engine))) as client:
+    with serve(create_app(wechat_settings, engine)) as client:
         yield client
 
 
@@ -109,7 +101,7 @@ def test_url_verification_with_a_bad_signature_is_403(http: httpx.Client) -> Non
 
 
 def test_channel_off_without_a_token_is_404(settings: Settings, engine: Engine) -> None:
-    with serve(with_channels(create_app(settings, engine))) as client:
+    with serve(create_app(settings, engine)) as client:
         assert client.get("/channels/wechat", params=signed()).status_code == 404
         assert client.post("/channels/wechat", params=signed()).status_code == 404
 
@@ -248,17 +240,16 @@ def test_an_answer_past_the_budget_is_success_then_a_customer_service_message(
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's write lock is how this test makes an answer slow")
     from test_wechat_api import APP_SECRET, FakeWeChat
-    from test_wechat_api import serve as serve_api
 
     from emstrack.store.engine import WRITE
 
     monkeypatch.setattr(channels, "WECHAT_BUDGET_SECONDS", 0.3)
     fake = FakeWeChat()
-    with serve_api(fake.app()) as api_base:
+    with serve_url(fake.app()) as api_base:
         settings = wechat_settings.model_copy(
             update={"wechat_app_secret": APP_SECRET, "wechat_api_base": api_base}
         )
-        with serve(with_channels(create_app(settings, engine))) as http:
+        with serve(create_app(settings, engine)) as http:
             # Another writer (an import, say) holds the write lock: subscribing has to wait.
             with engine.connect().execution_options(**WRITE) as blocker, blocker.begin():
                 started = time.monotonic()

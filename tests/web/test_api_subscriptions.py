@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from webclient import serve
 
@@ -16,20 +15,11 @@ from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.notify import tokens
 from emstrack.store.notify import notices
-from emstrack.web.api.subscriptions import router
 from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
 HOOK = "http://127.0.0.1:9/hooks/emstrack"
 PUBLIC_URL = "https://track.example.org"
-
-
-def app_with_subscriptions(settings: Settings, engine: Engine) -> FastAPI:
-    """The app, with the subscriptions' router if the factory does not include it yet."""
-    app = create_app(settings, engine)
-    if not any(getattr(r, "path", "") == "/api/v1/subscriptions" for r in app.routes):
-        app.include_router(router)
-    return app
 
 
 def notify_settings(settings: Settings, **changes: Any) -> Settings:
@@ -39,7 +29,7 @@ def notify_settings(settings: Settings, **changes: Any) -> Settings:
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(app_with_subscriptions(notify_settings(settings), engine)) as http:
+    with serve(create_app(notify_settings(settings), engine)) as http:
         yield http
 
 
@@ -166,7 +156,7 @@ def test_what_cannot_be_subscribed_is_422(
 
 def test_a_private_address_is_refused_unless_allowed(engine: Engine, settings: Settings) -> None:
     strict = notify_settings(settings, notify_allow_private_urls=False)
-    with serve(app_with_subscriptions(strict, engine)) as http:
+    with serve(create_app(strict, engine)) as http:
         response = http.post(
             "/api/v1/subscriptions", json=webhook(), headers=bearer(engine, KeyScope.WEBHOOKS)
         )
@@ -178,7 +168,7 @@ def test_without_a_secret_key_subscriptions_are_unavailable(
     engine: Engine, settings: Settings
 ) -> None:
     email = {"number": NUMBER, "channel": "email", "email": "a@example.com"}
-    with serve(app_with_subscriptions(settings, engine)) as http:
+    with serve(create_app(settings, engine)) as http:
         response = http.post("/api/v1/subscriptions", json=email)
     assert response.status_code == 503
     assert response.json()["code"] == "subscriptions_unavailable"

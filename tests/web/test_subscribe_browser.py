@@ -12,7 +12,6 @@ from webclient import serve
 from emstrack.config import Settings
 from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.web.app import create_app
-from emstrack.web.subscribepages import router
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -37,10 +36,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(database_url=url, secret_key="x" * 40)
     engine = make_engine(url)
     ensure_schema(engine)
-    app = create_app(settings, engine)
-    if not any(getattr(r, "path", "") == "/subscriptions/confirm" for r in app.routes):
-        app.include_router(router)
-    with serve(app) as client:
+    with serve(create_app(settings, engine)) as client:
         yield str(client.base_url)
     engine.dispose()
 

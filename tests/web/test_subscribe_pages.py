@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conftest import DELIVERED_TO_DE, Loader, history
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from webclient import serve
 
@@ -17,18 +16,10 @@ from emstrack.config import Settings
 from emstrack.notify import tokens
 from emstrack.store.notify import notices, subscriptions_of
 from emstrack.web.app import create_app
-from emstrack.web.subscribepages import router
 
 NUMBER = "EE123456785CN"
 SECRET = "x" * 40
 ADDRESS = "alice@example.com"
-
-
-def app_with_pages(settings: Settings, engine: Engine) -> FastAPI:
-    app = create_app(settings, engine)
-    if not any(getattr(r, "path", "") == "/subscriptions/confirm" for r in app.routes):
-        app.include_router(router)
-    return app
 
 
 @pytest.fixture
@@ -36,7 +27,7 @@ def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     configured = settings.model_copy(
         update={"secret_key": SECRET, "public_url": "https://track.example.org"}
     )
-    with serve(app_with_pages(configured, engine)) as http:
+    with serve(create_app(configured, engine)) as http:
         http.headers["Accept"] = "text/html"
         yield http
 
@@ -207,7 +198,7 @@ def test_pages_in_chinese(engine: Engine, client: httpx.Client) -> None:
 
 
 def test_without_a_secret_key_there_is_no_form_and_503(engine: Engine, settings: Settings) -> None:
-    with serve(app_with_pages(settings, engine)) as http:
+    with serve(create_app(settings, engine)) as http:
         http.headers["Accept"] = "text/html"
         assert "/subscribe" not in http.get("/track/RR473124829GB").text
         response = http.get("/subscriptions/confirm", params={"token": "x.y"})
