@@ -99,6 +99,12 @@ def _has_surrogates(value: str) -> bool:
     return False
 
 
+_SAVE_AS_UTF8 = (
+    "Save the file as CSV in UTF-8 (a spreadsheet's “CSV UTF-8”) with a header row, "
+    "or as JSON Lines."
+)
+
+
 def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_Row]]:
     sample = text.read(64 * 1024)
     delimiter = ","
@@ -112,13 +118,27 @@ def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_
         header = next(reader)
     except StopIteration:
         raise InputError("empty_file", f"{path.name}: the file is empty.") from None
+    except csv.Error as exc:  # a stray quote running on past the field size limit
+        raise InputError(
+            "unreadable_header",
+            f"{path.name}: the header row cannot be read as CSV ({exc}).",
+            _SAVE_AS_UTF8,
+        ) from None
+    if _has_surrogates("".join(header)) or "\x00" in "".join(header):
+        # UTF-16 (with or without its BOM), GBK, Latin-1 or not text at all: one clear line,
+        # rather than the header's mojibake.
+        raise InputError(
+            "not_utf8", f"{path.name}: the header row is not UTF-8 text.", _SAVE_AS_UTF8
+        )
     names = [name.strip().lower() for name in header]
     missing = [name for name in REQUIRED if name not in names]
     if missing:
+        found = ", ".join(names) or "no columns"
+        if len(found) > 200:  # a file without a header row: its first row, cut short
+            found = found[:200] + "…"
         raise InputError(
             "missing_columns",
-            f"{path.name}: the header row lacks {', '.join(missing)}; "
-            f"it has {', '.join(names) or 'no columns'}.",
+            f"{path.name}: the header row lacks {', '.join(missing)}; it has {found}.",
             "The first row must name the columns; see the README for the field list.",
         )
 
@@ -160,6 +180,9 @@ def _jsonl_rows(text: io.TextIOWrapper) -> Iterator[_Row]:
         except ValueError as exc:
             yield _Row(number, None, stripped, error=f"not valid JSON ({exc})")
             continue
+        except RecursionError:  # `[[[[...`: json.loads recurses once per level
+            yield _Row(number, None, stripped, error="not valid JSON (nested too deeply)")
+            continue
         if not isinstance(value, dict):
             error = "expected a JSON object with the event's fields"
             yield _Row(number, None, stripped, error=error)
@@ -193,7 +216,11 @@ class _Rejects:
                 entry.update((k, v) for k, v in row.record.items() if k not in REJECT_COLUMNS)
             else:
                 entry["text"] = row.text
-            self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            line = json.dumps(entry, ensure_ascii=False)
+            if row.record is not None and _has_surrogates(line):
+                # A lone surrogate came in as a JSON escape (`\ud800`): write it back so.
+                line = json.dumps(entry)
+            self._file.write(line + "\n")
 
     def close(self) -> Path | None:
         if self._file is None:
