@@ -10,6 +10,7 @@ followed an item is never shown: the answer to a subscription is the same either
 from __future__ import annotations
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -59,6 +60,13 @@ def _bad_token(request: Request, exc: InputError) -> Response:
     return _page(request, "bad_token", 400, code=exc.code)
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        return bool(name) and ZoneInfo(name) is not None
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
 def _csrf_ok(request: Request, submitted: str) -> bool:
     secret: bytes = request.app.state.page_secret
     return csrf.verify(secret, request.cookies.get(csrf.COOKIE), submitted)
@@ -69,6 +77,7 @@ async def subscribe(
     request: Request,
     number: str,
     email: Annotated[str, Form(max_length=254)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
     csrf_token: CsrfForm = "",
 ) -> Response:
     if refused := _unavailable(request):
@@ -88,6 +97,9 @@ async def subscribe(
             channel="email",
             target=email,
             lang="zh" if locale == "zh_Hans" else "en",
+            # The browser's zone (static/timezone.js), for quiet hours; a zone we do not know
+            # is not the reader's fault: the default serves then.
+            timezone=timezone if _known_zone(timezone) else None,
         )
     except InputError as exc:
         return _page(

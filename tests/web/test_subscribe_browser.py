@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import Engine, select
 from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.store.schema import subscriptions
 from emstrack.web.app import create_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,14 +33,18 @@ _ARGS = [
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('subscribe') / 'emstrack.db'}"
-    settings = Settings(database_url=url, secret_key="x" * 40)
-    engine = make_engine(url)
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('subscribe') / 'emstrack.db'}")
     ensure_schema(engine)
-    with serve(create_app(settings, engine)) as client:
-        yield str(client.base_url)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def base_url(db: Engine) -> Iterator[str]:
+    settings = Settings(database_url=str(db.url), secret_key="x" * 40)
+    with serve(create_app(settings, db)) as client:
+        yield str(client.base_url)
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +63,13 @@ def phone(browser: Browser, base_url: str) -> Iterator[Page]:
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
+        timezone_id="America/Sao_Paulo",
     )
     yield context.new_page()
     context.close()
 
 
-def test_subscribe_by_e_mail_on_a_phone(phone: Page) -> None:
+def test_subscribe_by_e_mail_on_a_phone(phone: Page, db: Engine) -> None:
     phone.goto(f"/track/{NUMBER}")
     phone.get_by_label("Your e-mail address").fill("alice@example.com")
     phone.get_by_role("button", name="E-mail me").click()
@@ -71,3 +78,7 @@ def test_subscribe_by_e_mail_on_a_phone(phone: Page) -> None:
     assert "Check your inbox" in main
     assert "a***@example.com" in main
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    # The phone's own zone was sent along: quiet hours are the reader's nights.
+    with db.connect() as conn:
+        [row] = conn.execute(select(subscriptions.c.target, subscriptions.c.timezone)).all()
+    assert tuple(row) == ("alice@example.com", "America/Sao_Paulo")
