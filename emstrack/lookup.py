@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -22,13 +23,20 @@ from sqlalchemy.pool import Pool
 
 from emstrack.config import Settings
 from emstrack.domain import countries, s10
-from emstrack.domain.events import CATALOGUE, TERMINAL, Event, Status, status_label
+from emstrack.domain.events import (
+    CATALOGUE,
+    TERMINAL,
+    Event,
+    Status,
+    status_label,
+    unlisted_label,
+)
 from emstrack.domain.problems import Problem, Severity
 from emstrack.domain.s10 import NumberKind, Scope, TrackingNumber
 from emstrack.domain.status import ItemState, order_events, state_of
 from emstrack.domain.times import format_iso_offset, format_offset
 from emstrack.store import queries
-from emstrack.store.queries import ItemRow, local_dt
+from emstrack.store.queries import ItemRow
 
 
 class Outcome(StrEnum):
@@ -141,9 +149,9 @@ def _document(
             "issuer": tn.issuer,
             "issuing_country": tn.country,
             "origin_country": origin,
-            "origin_country_name": countries.country_name(origin, lang),
+            "origin_country_name": _country_name(origin, lang),
             "destination_country": destination,
-            "destination_country_name": countries.country_name(destination, lang),
+            "destination_country_name": _country_name(destination, lang),
             "event_count": len(event_docs),
             "last_event_local_time": latest_times[0],
             "last_event_utc_time": latest_times[1],
@@ -180,10 +188,10 @@ def _offset_texts(offset: int) -> tuple[str, str | None, timedelta]:
 
 
 @lru_cache(maxsize=1024)
-def _code_texts(code: str, lang: str) -> tuple[str | None, str, str | None, bool]:
+def _code_texts(code: str, lang: str) -> tuple[str, str, str | None, bool]:
     entry = CATALOGUE.get(code)
     if entry is None:
-        return None, Status.UNKNOWN.value, None, False
+        return unlisted_label(code, lang), Status.UNKNOWN.value, None, False
     return entry.label(lang), entry.status.value, entry.detail, True
 
 
@@ -208,7 +216,7 @@ def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> d
     label, status, detail, known = _code_texts(event.code, lang)
     out: dict[str, Any] = {
         "code": event.code,
-        "label": label or event.description or event.code,
+        "label": label,
         "status": status,
         "detail": detail,
         "local_time": _seconds(local),
@@ -244,6 +252,7 @@ def _current(item_rows: list[ItemRow]) -> tuple[ItemRow, list[ItemRow]]:
 
 #: The catalogue rank `status.order_events` gives a code outside the catalogue: after all.
 _UNKNOWN_RANK = len(CATALOGUE) + 1
+_first = itemgetter(0)
 
 
 def _found_document(
@@ -262,32 +271,46 @@ def _found_document(
     current, earlier = _current(item_rows)
     keyed = []
     for row in rows:
-        local = local_dt(row[1])
+        raw = row[1]
+        if isinstance(raw, str):
+            local = datetime.fromisoformat(raw)
+            # SQLite's text, `YYYY-MM-DD HH:MM:SS[.ffffff]`, holds the answer's local time in
+            # its first 19 characters: cheaper to cut out than to format the datetime again.
+            if len(raw) >= 19 and raw[10] == " ":
+                local_text = raw[:10] + "T" + raw[11:19]
+            else:
+                local_text = _seconds(local)
+        else:
+            local, local_text = raw, _seconds(raw)
         offset = row[2]
         texts = None if offset is None else _offset_texts(offset)
         # Naive UTC, or the wall time when the offset is unknown, as in `status.sort_key`.
         when = local if texts is None else local - texts[2]
         entry = CATALOGUE.get(row[0])
-        keyed.append(((when, entry.rank if entry else _UNKNOWN_RANK), local, texts, row))
-    if len({key for key, _, _, _ in keyed}) < len(keyed):
+        key = (when, entry.rank if entry else _UNKNOWN_RANK)
+        keyed.append((key, entry, local_text, texts, row))
+    if len(set(map(_first, keyed))) < len(keyed):
         return None
-    keyed.sort(key=lambda k: k[0], reverse=True)  # newest first
+    keyed.sort(key=_first, reverse=True)  # newest first
 
     docs = []
-    for (when, _), local, texts, row in keyed:
+    for (when, _), _, local_text, texts, row in keyed:
         code = row[0]
         if texts is None:
             iso_offset = offset_label = utc = None
         else:
             iso_offset, offset_label, _ = texts
-            utc = _seconds(when) + "Z"
+            # `_seconds`, inlined: this runs for every event of every answer.
+            utc = (
+                when.isoformat() if not when.microsecond else when.isoformat(timespec="seconds")
+            ) + "Z"
         label, status, detail, known = _code_texts(code, lang)
         doc: dict[str, Any] = {
             "code": code,
-            "label": label or row[14] or code,
+            "label": label,
             "status": status,
             "detail": detail,
-            "local_time": _seconds(local),
+            "local_time": local_text,
             "utc_offset": iso_offset,
             "utc_offset_label": offset_label,
             "utc_time": utc,
@@ -311,15 +334,14 @@ def _found_document(
 
     # `state_of`: the newest terminal event, else the newest of a known code, sets the status.
     setter = None
-    for _, _, _, row in keyed:
-        found = CATALOGUE.get(row[0])
-        if found is None:
+    for _, entry, _, _, _ in keyed:
+        if entry is None:
             continue
-        if found.status in TERMINAL:
-            setter = found
+        if entry.status in TERMINAL:
+            setter = entry
             break
         if setter is None:
-            setter = found
+            setter = entry
     if setter is not None:
         status_, status_detail = setter.status, setter.detail
     else:
@@ -328,14 +350,13 @@ def _found_document(
     # `TrackingResult.origin_country` and `destination_country`.
     origin = current.origin_country or None
     if not origin:
-        for _, _, _, row in reversed(keyed):
+        for _, _, _, _, row in reversed(keyed):
             if row[5] or row[3]:
                 origin = row[5] or (row[3] or "")[:2] or None
                 break
     destination = current.destination_country or None
     if not destination:
-        for _, _, _, row in keyed:
-            entry = CATALOGUE.get(row[0])
+        for _, entry, _, _, row in keyed:
             if entry and entry.leg == "destination" and (row[5] or row[3]):
                 destination = row[5] or (row[3] or "")[:2] or None
                 break
@@ -377,9 +398,8 @@ class _Readers(threading.local):
     """Each thread's own read connection to a SQLite file (see `Tracker._reader`)."""
 
     def __init__(self) -> None:
-        self.pool: Pool | None = None
-        self.connection: Any = None  # the detached pool connection; its driver's connection
-        self.driver: Any = None
+        self.pool: Pool | None = None  # the engine's pool it came from
+        self.driver: Any = None  # the driver's connection (sqlite3)
 
 
 class Tracker:
@@ -477,7 +497,7 @@ class Tracker:
                 raise self._wrap(exc) from exc
             driver = connection.driver_connection  # before detaching, which forgets it
             connection.detach()
-            readers.connection, readers.driver = connection, driver
+            readers.driver = driver
             readers.pool = pool
         try:
             yield readers.driver
@@ -485,11 +505,12 @@ class Tracker:
             self._drop_reader(readers)
             raise self._wrap(exc) from exc
 
-    @staticmethod
-    def _drop_reader(readers: _Readers) -> None:
-        if readers.connection is not None:
-            readers.connection.close()  # detached: closes the driver's connection
-        readers.pool = readers.connection = readers.driver = None
+    def _drop_reader(self, readers: _Readers) -> None:
+        driver, readers.pool, readers.driver = readers.driver, None, None
+        if driver is not None:
+            # The driver's own close: the pool no longer knows this connection.
+            with suppress(self.engine.dialect.loaded_dbapi.Error):
+                driver.close()
 
     @contextmanager
     def _driver_errors(self) -> Iterator[None]:

@@ -215,11 +215,6 @@ def test_a_batch_counts_one_per_number_toward_the_same_limit(
     assert all(s == 429 for s in statuses[statuses.index(429) :])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lookup.py shows an unknown code's free-text `description` (a private field) as the "
-    "public `label`; see docs/promises.md, Enumeration",
-)
 def test_the_free_text_description_never_reaches_the_public_view(
     demo: Demo, http: httpx.Client, engine: Engine
 ) -> None:

@@ -65,7 +65,7 @@ def test_revoke_of_an_unknown_key_says_what_to_do(runner: CliRunner, reference: 
 def test_an_unknown_scope_is_refused(runner: CliRunner) -> None:
     result = runner.invoke(app, ["keys", "create", "--name", "x", "--scope", "root"])
     assert result.exit_code == 2
-    assert "ingest, read_private or admin" in result.stderr
+    assert "ingest, read_private, webhooks or admin" in result.stderr
 
 
 @pytest.mark.parametrize("presented", ["", "emsk_", "emsk_" + "A" * 43, "x" * 500])

@@ -152,7 +152,11 @@ def test_unknown_code_is_listed_but_does_not_replace_status(load: Loader, tracke
     assert doc["status"] == "accepted"
     assert doc["events"][0]["code"] == "EML"
     assert doc["events"][0]["status"] == "unknown"
-    assert doc["events"][0]["label"] == "Item processed"
+    # The operator's free text is private: the public label says only what is known.
+    assert doc["events"][0]["label"] == "Other event (code EML)"
+    assert "Item processed" not in str(doc)
+    private = tracker.lookup(NUMBER).to_dict(private=True)
+    assert private["events"][0]["description"] == "Item processed"
 
 
 def test_reused_number_shows_the_current_item(load: Loader, tracker: Tracker) -> None:

@@ -123,6 +123,12 @@ def status_of(code: str) -> Status:
     return entry.status if entry else Status.UNKNOWN
 
 
+def unlisted_label(code: str, lang: str = "en") -> str:
+    """The public label of a code not in the catalogue. Never the operator's free text, which
+    may name people or places (it is a private field, shown with proof or a key)."""
+    return f"其他事件（代码 {code}）" if lang.startswith("zh") else f"Other event (code {code})"
+
+
 def status_label(status: Status, lang: str = "en") -> str:
     en, zh = STATUS_LABELS[status]
     return zh if lang.startswith("zh") else en
@@ -193,11 +199,11 @@ class Event:
         return entry.detail if entry else None
 
     def label(self, lang: str = "en") -> str:
-        """The canonical label; for an unknown code, the operator's own text or the raw code."""
+        """The canonical label; for a code not in the catalogue, `unlisted_label`."""
         entry = CATALOGUE.get(self.code)
         if entry:
             return entry.label(lang)
-        return self.description or self.code
+        return unlisted_label(self.code, lang)
 
     @property
     def key(self) -> str:

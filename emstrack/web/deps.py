@@ -24,7 +24,9 @@ _bearer = HTTPBearer(
 )
 
 
-def _tracker(request: Request) -> Tracker:
+# The dependencies are `async def` although they never wait: FastAPI runs a plain `def` one
+# in a worker thread, and that hand-off costs more than a whole lookup.
+async def _tracker(request: Request) -> Tracker:
     tracker: Tracker = request.app.state.tracker
     return tracker
 
@@ -32,7 +34,7 @@ def _tracker(request: Request) -> Tracker:
 TrackerDep = Annotated[Tracker, Depends(_tracker)]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

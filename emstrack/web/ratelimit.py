@@ -8,6 +8,7 @@ Redis must not take the tracking service down with it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,22 +46,66 @@ def _item(limit: str) -> RateLimitItem:
     return parse(limit)
 
 
+class _Windows:
+    """Fixed windows in this process's memory, as `limits`' memory storage keeps them.
+
+    The same counts: a window opens at a key's first hit and lasts the limit's period. But
+    `limits` starts a thread to expire keys every 10 ms while hits come in (at a thousand
+    requests a second, a hundred threads a second) and takes a lock per key; this is one
+    dictionary under one lock, and expired windows are swept now and then on the way.
+    """
+
+    #: Seconds between sweeps of expired windows (they are also replaced on their next hit).
+    SWEEP_EVERY = 60.0
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str], list[float]] = {}  # -> [ends at, hits]
+        self._lock = threading.Lock()
+        self._sweep_at = time.time() + self.SWEEP_EVERY
+
+    def hit(self, key: str, limit: str, cost: int) -> RateState:
+        item = _item(limit)
+        now = time.time()
+        with self._lock:
+            # Per key and limit, as `limits` counts them (its keys name the limit too).
+            window = self._windows.get((key, limit))
+            if window is None or window[0] <= now:
+                if now >= self._sweep_at:
+                    self._sweep(now)
+                window = self._windows[(key, limit)] = [now + item.get_expiry(), 0]
+            window[1] += cost
+            ends_at, hits = window
+        allowed = hits <= item.amount
+        remaining = max(0, item.amount - int(hits))
+        return RateState(allowed, item.amount, remaining, max(1, round(ends_at - now)))
+
+    def _sweep(self, now: float) -> None:
+        expired = [key for key, (ends_at, _) in self._windows.items() if ends_at <= now]
+        for key in expired:
+            del self._windows[key]
+        self._sweep_at = now + self.SWEEP_EVERY
+
+
 class Limiter:
     """Counts hits per key against limits written like `120/minute`."""
 
     def __init__(self, redis_url: str = "", namespace: str = "emstrack") -> None:
         self.namespace = namespace
+        self._windows: _Windows | None = None
+        self._strategy: FixedWindowRateLimiter | None = None
         if redis_url:
             storage = storage_from_string(
                 redis_url, wrap_exceptions=True, socket_timeout=0.5, socket_connect_timeout=0.5
             )
+            self._strategy = FixedWindowRateLimiter(storage)
         else:
-            storage = storage_from_string("memory://", wrap_exceptions=True)
-        self.storage = storage
-        self._strategy = FixedWindowRateLimiter(storage)
+            self._windows = _Windows()
 
     def check(self, key: str, limit: str, cost: int = 1) -> RateState:
         """Count `cost` hits of `key` and say whether it is still within `limit`."""
+        if self._windows is not None:
+            return self._windows.hit(key, limit, cost)
+        assert self._strategy is not None
         item = _item(limit)
         try:
             allowed = self._strategy.hit(item, self.namespace, key, cost=cost)

@@ -70,11 +70,13 @@ def test_unknown_codes_are_unknown_never_guessed(code: str) -> None:
     assert status_of(code) == Status.UNKNOWN
 
 
-def test_unknown_code_keeps_the_operators_text() -> None:
+def test_unknown_code_keeps_the_operators_text_but_never_shows_it() -> None:
     event = Event("EML", datetime(2026, 11, 3, 9, 0), description="Item processed")
     assert event.status == Status.UNKNOWN
-    assert event.label() == "Item processed"
-    assert Event("EMX", datetime(2026, 11, 3, 9, 0)).label() == "EMX"
+    assert event.description == "Item processed"  # kept, for operators
+    # The free text may name people or places: the label says only what is known.
+    assert event.label() == "Other event (code EML)"
+    assert event.label("zh") == "其他事件（代码 EML）"
 
 
 def test_every_status_has_both_labels() -> None:

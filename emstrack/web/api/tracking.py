@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from emstrack.domain.s10 import Scope
-from emstrack.lookup import Outcome
+from emstrack.lookup import Outcome, Tracker
 from emstrack.web.api.language import localise_problems
 from emstrack.web.api.problems import (
     BAD_REQUEST,
@@ -20,7 +21,7 @@ from emstrack.web.api.problems import (
     ApiProblem,
     openapi_extra,
 )
-from emstrack.web.deps import CallerDep, TrackerDep, charge
+from emstrack.web.deps import CallerDep, charge
 from emstrack.web.responses import JSONResponse, ProblemResponse, problem
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
@@ -73,19 +74,24 @@ LangQuery = Annotated[
 async def track(
     request: Request,
     number: str,
-    tracker: TrackerDep,
     caller: CallerDep,
     scope: ScopeQuery = Scope.ANY,
     lang: LangQuery = "en",
 ) -> Any:
+    # The tracker straight from the app, not as a dependency: each one FastAPI resolves costs
+    # a noticeable share of this, the busiest route.
+    tracker: Tracker = request.app.state.tracker
     charge(request, caller)
+    private = caller.private
     if tracker.local_reads:
         # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never
         # waits for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
-        result = tracker.lookup(number, scope)
+        result = tracker.answer(number, scope, lang, private=private)
     else:
-        result = await run_in_threadpool(tracker.lookup, number, scope)
-    body = result.to_dict(lang, private=caller.private)
+        result = await run_in_threadpool(
+            partial(tracker.answer, number, scope, lang, private=private)
+        )
+    body = result.body
     localise_problems(body, result.number.problems, lang)
     if result.outcome == Outcome.FOUND:
         return JSONResponse(body)
@@ -139,9 +145,8 @@ class BatchRequest(BaseModel):
         **RATE_LIMITED,
     },
 )
-async def track_batch(
-    request: Request, body: BatchRequest, tracker: TrackerDep, caller: CallerDep
-) -> Any:
+async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -> Any:
+    tracker: Tracker = request.app.state.tracker
     count = len(body.numbers)
     if count > MAX_BATCH:
         raise ApiProblem(
@@ -152,14 +157,12 @@ async def track_batch(
             limit=MAX_BATCH,
         )
     charge(request, caller, count)
-    if tracker.local_reads:
-        results = tracker.lookup_many(body.numbers, body.scope)
-    else:
-        results = await run_in_threadpool(tracker.lookup_many, body.numbers, body.scope)
-    private = caller.private
+    answer = partial(
+        tracker.answer_many, body.numbers, body.scope, body.lang, private=caller.private
+    )
+    results = answer() if tracker.local_reads else await run_in_threadpool(answer)
     docs = []
     for result in results:
-        doc = result.to_dict(body.lang, private=private)
-        localise_problems(doc, result.number.problems, body.lang)
-        docs.append(doc)
+        localise_problems(result.body, result.number.problems, body.lang)
+        docs.append(result.body)
     return JSONResponse({"results": docs})
