@@ -57,7 +57,7 @@ class WebhookSender:
         secret = tokens.webhook_secret(self._settings.secret_key, row.subscription_id)
         body = messages.webhook_body(row, self._settings)
         delivery = self._poster.send(row.target, secret, row.id, body)
-        return Result(delivery.ok, delivery.retryable, delivery.error)
+        return Result(delivery.ok, delivery.retryable, delivery.error, delivery.retry_after)
 
     def close(self) -> None:
         if self._owns:

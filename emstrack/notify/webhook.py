@@ -14,6 +14,7 @@ connection (DNS rebinding) does not get through.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
 import ipaddress
@@ -68,6 +69,7 @@ class Delivery:
     status: int | None
     retryable: bool
     error: str | None
+    retry_after: float | None = None  # seconds the receiver asked us to wait (429, 503)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -188,7 +190,30 @@ def _outcome(response: httpx.Response) -> Delivery:
     if 300 <= status < 400:
         return Delivery(False, status, False, f"HTTP {status}: redirects are not followed")
     retryable = status in _RETRYABLE_STATUS or status >= 500
-    return Delivery(False, status, retryable, _short(f"HTTP {status}: {_peek(response)}"))
+    error = _short(f"HTTP {status}: {_peek(response)}")
+    return Delivery(False, status, retryable, error, _retry_after(response, time.time()))
+
+
+#: Longest wait a receiver may ask for; past it, our own back-off (capped at hours) rules.
+_MAX_RETRY_AFTER = 24 * 3600.0
+
+
+def _retry_after(response: httpx.Response, now: float) -> float | None:
+    """`Retry-After` in seconds (delta-seconds or an HTTP date), or None when absent or bad."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now
+    return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
 def _peek(response: httpx.Response) -> str:

@@ -104,6 +104,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 "/redirect": (302, {"Location": "/target"}, ""),
                 "/gone": (410, {}, "subscription gone"),
                 "/broken": (500, {}, "database is down " + "x" * 5000),
+                "/busy": (429, {"Retry-After": "120"}, "slow down"),
+                "/maintenance": (503, {"Retry-After": "Wed, 21 Oct 2065 07:28:00 GMT"}, ""),
+                "/odd-retry": (503, {"Retry-After": "soon"}, ""),
             }.get(self.path, (200, {}, "thanks"))
             self.send_response(status)
             for name, value in headers.items():
@@ -179,6 +182,19 @@ def test_a_server_error_is_retried_and_its_reason_kept_short(
     assert delivery.error is not None
     assert delivery.error.startswith("HTTP 500: database is down")
     assert len(delivery.error) <= 200
+
+
+@pytest.mark.parametrize(
+    ("path", "wait"),
+    [("/busy", 120.0), ("/maintenance", 24 * 3600.0), ("/odd-retry", None), ("/broken", None)],
+)
+def test_the_receivers_retry_after_is_reported(
+    receiver: Receiver, sender: WebhookSender, path: str, wait: float | None
+) -> None:
+    # Seconds as given; a date far off is capped at a day; nonsense or nothing: our back-off.
+    delivery = sender.send(receiver.url(path), SECRET, "evt_0009", BODY)
+    assert (delivery.ok, delivery.retryable) == (False, True)
+    assert delivery.retry_after == wait
 
 
 def test_gone_is_not_retried(receiver: Receiver, sender: WebhookSender) -> None:
