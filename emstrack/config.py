@@ -194,6 +194,13 @@ class Settings(BaseSettings):
         description="WeChat AppSecret: lets the worker push status changes to subscribers "
         "through the customer-service message API.",
     )
+    wechat_max_clock_skew_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="Messages to `/channels/wechat` whose signed timestamp is further than this "
+        "from the server's clock are refused (a captured request cannot be replayed later); 0: "
+        "not checked.",
+    )
     wechat_api_base: str = Field(
         default="https://api.weixin.qq.com",
         description="Base URL of the WeChat API (tests point it at a local stand-in).",

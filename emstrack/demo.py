@@ -17,6 +17,7 @@ import pickle
 import random
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -863,15 +864,21 @@ def _load_planned(
     command = [sys.executable, "-m", "emstrack.demo", str(items), str(seed), now.isoformat()]
     command.append("sqlite" if sqlite else "other")
     written = 0
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:
+    # Its stderr goes to a file, not a pipe: a pipe nobody reads until the end would block a
+    # child that writes more than the pipe holds (warnings), and the two would wait for ever.
+    with (
+        tempfile.TemporaryFile() as errors,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors) as child,
+    ):
         assert child.stdout is not None
         try:
             while True:
                 try:
                     kind, payload, done = pickle.load(child.stdout)
                 except EOFError:
-                    assert child.stderr is not None
-                    lines = child.stderr.read().decode(errors="replace").strip().splitlines()
+                    child.wait()
+                    errors.seek(0)
+                    lines = errors.read().decode(errors="replace").strip().splitlines()
                     why = lines[-1] if lines else f"exit status {child.wait()}"
                     raise RuntimeError(f"the demo generator stopped: {why}") from None
                 if kind == "end":

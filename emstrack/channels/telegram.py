@@ -39,6 +39,33 @@ _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?")
 log = logging.getLogger(__name__)
 
 
+class _RedactToken(logging.Filter):
+    """Hide the bot token in the request URLs httpx logs at INFO level (`/bot<token>/...`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(arg: object) -> object:
+    if isinstance(arg, httpx.URL) and arg.path.startswith("/bot"):
+        return arg.copy_with(path=re.sub(r"^/bot[^/]*", "/bot***", arg.path))
+    return arg
+
+
+_redact_lock = threading.Lock()
+_redact_installed = False
+
+
+def _install_redaction() -> None:
+    global _redact_installed
+    with _redact_lock:
+        if not _redact_installed:
+            logging.getLogger("httpx").addFilter(_RedactToken())
+            _redact_installed = True
+
+
 class TelegramError(EmstrackError):
     """A failed call to the Bot API, or an update we cannot read.
 
@@ -243,6 +270,7 @@ class BotAPI:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
         self._own_client = client is None
+        _install_redaction()
         self._client = client if client is not None else httpx.Client(timeout=timeout)
 
     def __repr__(self) -> str:

@@ -216,7 +216,10 @@ class _Batch:
             stored = self.events[ident]
             state = state_of(order_events(s.event for s in stored.values()))
             before = None if ident in self.new_items else item.status
-            if state.status.value != before:
+            # Subscribers follow a number's newest item: a late scan of an earlier item of a
+            # reused number tells them nothing.
+            newest = item.generation == self.top.get(item.number, item.generation)
+            if state.status.value != before and newest:
                 self.changes.append(
                     StatusChange(
                         item.number,

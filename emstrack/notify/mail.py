@@ -79,7 +79,7 @@ def build_message(mail: Mail, *, sender: str) -> EmailMessage:
     _check_header("Subject", mail.subject)
     addresses = getaddresses([mail.to])
     if len(addresses) != 1 or "@" not in addresses[0][1]:
-        raise ValueError(f"To must be exactly one e-mail address, not {mail.to!r}.")
+        raise ValueError("To must be exactly one e-mail address.")
     if not _LANGUAGE_TAG.fullmatch(mail.lang):
         raise ValueError(f"{mail.lang!r} is not a language tag such as en or zh.")
     for name, value in mail.headers.items():
@@ -203,8 +203,14 @@ class SmtpBackend:
         return MailError(self._scrub(f"SMTP {code}: {text}"), retryable=400 <= code < 500)
 
     def _scrub(self, text: str) -> str:
-        # A server may echo what it was sent; the password must not reach a log through us.
-        return text.replace(self._password, "***") if self._password else text
+        # A server may echo what it was sent: neither the password nor a recipient's address
+        # may reach a log or the outbox's `last_error` through us.
+        if self._password:
+            text = text.replace(self._password, "***")
+        return _ADDRESS.sub(lambda m: m[1][:1] + "***@" + m[2], text)
+
+
+_ADDRESS = re.compile(r"([^\s<>@\"']+)@([A-Za-z0-9.-]+)")
 
 
 def _check_header(name: str, value: str) -> None:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from emstrack.config import Settings
 from emstrack.domain import s10
@@ -27,7 +27,8 @@ from emstrack.store.engine import WRITE
 from emstrack.store.notify import SubscriptionRow, SubscriptionState
 
 CHANNELS = ("webhook", "email", "wechat", "telegram")
-#: Live subscriptions one recipient may hold: enough for a shop's week, not for a flood.
+#: Live subscriptions one e-mail address or chat user may hold (webhooks, made with an
+#: operator's key, have no such cap).
 MAX_PER_TARGET = 100
 _EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
@@ -133,11 +134,20 @@ def subscribe(
     lang = "zh" if lang.lower().startswith("zh") else "en"
     zone = _zone(timezone, settings)
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        live = store.subscriptions_of(conn, channel, target)
+        live = []
+        for row in store.subscriptions_of(conn, channel, target):
+            if row.state == SubscriptionState.PENDING and now - row.created_at > _PENDING_FOR:
+                # Never confirmed: its link has expired; it holds no place any more.
+                store.end_subscription(conn, row.number, row.id, "unconfirmed", now)
+                continue
+            live.append(row)
         for row in live:
-            if row.number == number:
+            # Only the same caller's: another key must not learn (or end) this one's.
+            if row.number == number and row.key_id == key_id:
+                if row.state == SubscriptionState.PENDING:
+                    _send_confirmation(conn, settings, row, now)  # the first may be lost
                 return _created(settings, row, created=False)
-        if len(live) >= MAX_PER_TARGET:
+        if channel != "webhook" and len(live) >= MAX_PER_TARGET:
             raise InputError(
                 "too_many_subscriptions",
                 f"This {channel} already follows {MAX_PER_TARGET} items.",
@@ -157,9 +167,27 @@ def subscribe(
             now=now,
         )
         if state == SubscriptionState.PENDING:
-            payload = {"number": number, **links(settings, row)}
-            store.enqueue(conn, row, "confirm", payload, now)
+            _send_confirmation(conn, settings, row, now)
     return _created(settings, row, created=True)
+
+
+#: Confirmation mails one address may be sent, per hour and per day, whoever asks: a stranger
+#: cannot flood an inbox through the form or the API from many addresses.
+CONFIRMATIONS_PER_HOUR = 3
+CONFIRMATIONS_PER_DAY = 10
+_PENDING_FOR = timedelta(seconds=tokens.CONFIRM_MAX_AGE)
+
+
+def _send_confirmation(
+    conn: Connection, settings: Settings, row: SubscriptionRow, now: datetime
+) -> bool:
+    """Queue a confirmation mail unless the address had its share lately (then nothing)."""
+    hour = store.notices_sent_to(conn, "email", row.target, "confirm", now - timedelta(hours=1))
+    day = store.notices_sent_to(conn, "email", row.target, "confirm", now - timedelta(days=1))
+    if hour >= CONFIRMATIONS_PER_HOUR or day >= CONFIRMATIONS_PER_DAY:
+        return False
+    store.enqueue(conn, row, "confirm", {"number": row.number, **links(settings, row)}, now)
+    return True
 
 
 def _created(settings: Settings, row: SubscriptionRow, *, created: bool) -> Created:

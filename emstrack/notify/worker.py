@@ -30,6 +30,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,6 +121,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+#: How often a running worker tidies up, and how long chat message ids are kept.
+_TIDY_EVERY = 3600.0
+_SEEN_KEPT = timedelta(days=7)
+
+
 class Worker:
     """Delivers the outbox; several may run at once on one database (threads or processes)."""
 
@@ -160,8 +166,12 @@ class Worker:
     def run(self, stop: threading.Event, idle_sleep: float = 1.0) -> None:
         """Deliver until `stop` is set; wait `idle_sleep` seconds whenever nothing is due."""
         log.info("outbox worker %s started", self.owner)
+        tidy_at = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= tidy_at:
+                    self.tidy()
+                    tidy_at = time.monotonic() + _TIDY_EVERY
                 done = self.run_once()
             except Exception:
                 # A database that is away for a moment must not end the worker.
@@ -170,6 +180,13 @@ class Worker:
             if done.total == 0:
                 stop.wait(idle_sleep)
         log.info("outbox worker %s stopped", self.owner)
+
+    def tidy(self, now: datetime | None = None) -> int:
+        """Forget the chat platforms' message ids older than a week (they redeliver within
+        minutes); how many were dropped."""
+        cutoff = (now or self._clock()).astimezone(UTC) - _SEEN_KEPT
+        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            return store.forget_seen(conn, cutoff)
 
     def run_once(self, now: datetime | None = None) -> Summary:
         """Claim a batch of due notices and deliver each; what happened to them."""
@@ -211,11 +228,14 @@ class Worker:
                     outcome="deferred",
                     counted=False,
                 )
-        if row.lease_until is not None and now >= row.lease_until:
-            # Slow deliveries earlier in the batch used up the lease: another worker may hold
-            # the notice by now, and sending it too would send it twice.
-            log.warning("notice %s: lease ran out before its turn; leaving it", row.id)
-            return "retried"
+        if row.lease_until is not None and row.lease_until - now < self._lease / 2:
+            # Slow deliveries earlier in the batch used up half the lease: a send started now
+            # might outlast it, and another worker would send the notice again. Give it back
+            # at once, as untried.
+            log.warning("notice %s: too little of its lease left; giving it back", row.id)
+            return self._finish(
+                row, OutboxState.PENDING, now, None, outcome="retried", counted=False
+            )
         result = self._deliver(row, sub)
         now = current()
         if result.ok:

@@ -119,6 +119,7 @@ def add_subscription(
     key_id: int | None = None,
     now: datetime,
 ) -> SubscriptionRow:
+    now = now.astimezone(UTC)
     values: dict[str, Any] = {
         "number": number,
         "id": new_id(),
@@ -256,23 +257,25 @@ def enqueue_status_changes(conn: Connection, changes: Iterable[StatusChange], no
             by_number[change.number] = change
     if not by_number:
         return 0
+    now = now.astimezone(UTC)
     notices: list[dict[str, Any]] = []
     for sub in live_subscriptions(conn, list(by_number)):
         change = by_number[sub.number]
         if change.status == sub.last_status:
             continue
-        payload = {
-            "number": change.number,
-            "status": change.status,
-            "status_detail": change.detail,
-            "previous_status": sub.last_status,
-            "event": _event_payload(change.event),
-        }
-        notices.append(_notice(sub, "status", payload, now))
         final = change.status in FINAL_STATUSES
-        conn.execute(
+        # Compare-and-set on what was read: on PostgreSQL two writers of one item may both have
+        # read the same `last_status`; only the one whose update still finds it tells the
+        # subscriber (no second notice under another id), and a subscription ended meanwhile
+        # (unsubscribed) stays ended and gets nothing.
+        told = conn.execute(
             update(subscriptions)
-            .where(subscriptions.c.number == sub.number, subscriptions.c.id == sub.id)
+            .where(
+                subscriptions.c.number == sub.number,
+                subscriptions.c.id == sub.id,
+                subscriptions.c.state == SubscriptionState.ACTIVE,
+                subscriptions.c.last_status.is_not_distinct_from(sub.last_status),
+            )
             .values(
                 last_status=change.status,
                 **(
@@ -282,6 +285,16 @@ def enqueue_status_changes(conn: Connection, changes: Iterable[StatusChange], no
                 ),
             )
         )
+        if told.rowcount != 1:
+            continue
+        payload = {
+            "number": change.number,
+            "status": change.status,
+            "status_detail": change.detail,
+            "previous_status": sub.last_status,
+            "event": _event_payload(change.event),
+        }
+        notices.append(_notice(sub, "status", payload, now))
     if notices:
         conn.execute(insert(outbox), notices)
     return len(notices)
@@ -313,7 +326,7 @@ def enqueue(
     conn: Connection, sub: SubscriptionRow, kind: str, payload: dict[str, Any], now: datetime
 ) -> str:
     """One notice (e.g. the confirmation mail of a new e-mail subscription); returns its id."""
-    notice = _notice(sub, kind, payload, now)
+    notice = _notice(sub, kind, payload, now.astimezone(UTC))
     conn.execute(insert(outbox).values(**notice))
     return str(notice["id"])
 
@@ -325,6 +338,7 @@ def claim(
     conn: Connection, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[OutboxRow]:
     """Take up to `limit` due notices for `owner` until `now + lease`; the caller commits."""
+    now = now.astimezone(UTC)  # SQLite compares the stored times as text: always UTC
     free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now)
     due = and_(
         outbox.c.state == OutboxState.PENDING,
@@ -365,6 +379,7 @@ def finish(
     """Record the outcome of `owner`'s attempt; False if its lease was lost (another worker took
     the notice after the lease ran out, and its outcome is the one that counts).
     `counted=False`: the notice was not tried (held for quiet hours), so its claim is no attempt."""
+    now = now.astimezone(UTC)
     values: dict[str, Any] = {"state": state, "lease_owner": None, "lease_until": None}
     if not counted:
         values["attempts"] = outbox.c.attempts - 1
@@ -373,7 +388,7 @@ def finish(
     if state == OutboxState.SENT:
         values["sent_at"] = now
     if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
+        values["next_attempt_at"] = next_attempt_at.astimezone(UTC)
     result = conn.execute(
         update(outbox)
         .where(outbox.c.id == notice_id, outbox.c.lease_owner == owner)
@@ -397,6 +412,7 @@ def notice(conn: Connection, notice_id: str) -> OutboxRow | None:
 
 def retry(conn: Connection, ids: Sequence[str] | None, now: datetime) -> int:
     """Put dead notices back in the queue (all of them when `ids` is None); how many."""
+    now = now.astimezone(UTC)
     query = update(outbox).where(outbox.c.state == OutboxState.DEAD)
     if ids is not None:
         query = query.where(outbox.c.id.in_(list(ids)))
@@ -410,6 +426,22 @@ def retry(conn: Connection, ids: Sequence[str] | None, now: datetime) -> int:
         )
     )
     return result.rowcount
+
+
+def notices_sent_to(conn: Connection, channel: str, target: str, kind: str, since: datetime) -> int:
+    """How many notices of `kind` were queued for one recipient since `since`."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(
+                outbox.c.channel == channel,
+                outbox.c.target == target,
+                outbox.c.kind == kind,
+                outbox.c.created_at >= since.astimezone(UTC),
+            )
+        ).scalar_one()
+    )
 
 
 def count_by_state(conn: Connection) -> dict[str, int]:

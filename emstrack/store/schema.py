@@ -166,6 +166,8 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    # How many confirmation mails an address had lately (the throttle against mail floods).
+    Index("ix_outbox_target_kind_created_at", "target", "kind", "created_at"),
 )
 
 #: Messages already answered on a chat channel (WeChat MsgId, Telegram update_id): platforms

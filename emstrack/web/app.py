@@ -37,8 +37,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ensure_schema(engine, auto_migrate=settings.auto_migrate)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         yield
+        wechat_api = getattr(app_.state, "wechat_api", None)  # made by a late WeChat answer
+        if wechat_api is not None:
+            wechat_api.close()
         if owns_engine:
             engine.dispose()
 

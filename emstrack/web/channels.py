@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from emstrack.channels import replies
 from emstrack.channels.telegram import (
@@ -52,6 +53,8 @@ WECHAT_BUDGET_SECONDS = 4.0
 # Answers run here rather than in the shared threadpool: a look-up past its budget keeps its
 # thread until it ends, and must not starve the requests that follow.
 _ANSWERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="wechat-answer")
+
+_API_LOCK = threading.Lock()
 
 _XML = "application/xml"
 _CALLBACK = "A callback of the chat platform, not for direct use."
@@ -114,6 +117,7 @@ async def wechat_message(
     crypto: Crypto | None = None
     key_index = 0
     try:
+        _check_fresh(timestamp, settings)
         if encrypt_type.lower() == "aes":
             crypto = _crypto(settings)
             incoming, key_index = crypto.open_envelope(
@@ -134,6 +138,19 @@ async def wechat_message(
             xml, timestamp=str(int(time.time())), nonce=nonce, key_index=key_index
         )
     return Response(xml, media_type=_XML)
+
+
+def _check_fresh(timestamp: str, settings: Settings) -> None:
+    """Refuse a signed request whose timestamp is far from now: WeChat's signature covers the
+    timestamp and nonce but not the body, so a captured URL must not serve for ever."""
+    skew = settings.wechat_max_clock_skew_seconds
+    if not skew:
+        return
+    if (
+        not (timestamp.isascii() and timestamp.isdigit())
+        or abs(time.time() - int(timestamp)) > skew
+    ):
+        raise WeChatError("bad_signature", "The request's timestamp is stale or missing.")
 
 
 def _crypto(settings: Settings) -> Crypto:
@@ -162,7 +179,7 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
             return None
         return _say(engine, tracker, settings, incoming)
 
-    late = _Late(settings, incoming.from_user)
+    late = _Late(settings, incoming.from_user, request.app.state)
     future = asyncio.get_running_loop().run_in_executor(_ANSWERS, late.run, work)
     try:
         # Shielded: past the budget the answer goes on, and is pushed when it is ready.
@@ -201,8 +218,9 @@ class _Late:
     """An answer that may miss WeChat's deadline: then it is sent, when ready, as a
     customer-service message (spec §1.4) instead of the passive reply."""
 
-    def __init__(self, settings: Settings, openid: str) -> None:
+    def __init__(self, settings: Settings, openid: str, state: State) -> None:
         self._settings = settings
+        self._state = state
         self._openid = openid
         self._lock = threading.Lock()
         self._late = False
@@ -224,6 +242,21 @@ class _Late:
         if ready is not None:  # finished between the deadline and now: push it from here
             _ANSWERS.submit(self._push, ready)
 
+    def _api(self) -> WeChatAPI:
+        # One client per process, kept on the app: every new one would fetch a new access
+        # token, which voids the one the worker holds (spec §1.4) and spends the daily quota.
+        with _API_LOCK:
+            api: WeChatAPI | None = getattr(self._state, "wechat_api", None)
+            if api is None:
+                settings = self._settings
+                api = WeChatAPI(
+                    base_url=settings.wechat_api_base,
+                    app_id=settings.wechat_app_id,
+                    app_secret=settings.wechat_app_secret,
+                )
+                self._state.wechat_api = api
+            return api
+
     def _push(self, text: str) -> None:
         settings = self._settings
         if not (settings.wechat_app_id and settings.wechat_app_secret):
@@ -232,17 +265,10 @@ class _Late:
                 "EMSTRACK_WECHAT_APP_SECRET to send it as a customer-service message"
             )
             return
-        api = WeChatAPI(
-            base_url=settings.wechat_api_base,
-            app_id=settings.wechat_app_id,
-            app_secret=settings.wechat_app_secret,
-        )
         try:
-            api.send_text(self._openid, text)
+            self._api().send_text(self._openid, text)
         except WeChatAPIError as exc:
             log.warning("wechat: the late answer could not be sent: %s", exc.code)
-        finally:
-            api.close()
 
 
 @router.post(

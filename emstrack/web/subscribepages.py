@@ -102,9 +102,13 @@ async def subscribe(
             timezone=timezone if _known_zone(timezone) else None,
         )
     except InputError as exc:
-        return _page(
-            request, "refused", 422, code=exc.code, number=number[:200], email=email.strip()
-        )
+        if exc.code != "too_many_subscriptions":
+            return _page(
+                request, "refused", 422, code=exc.code, number=number[:200], email=email.strip()
+            )
+        # The same page as for a new subscription: nothing tells what an address follows.
+        shown = s10.parse(number[:200]).number
+        return _page(request, "sent", number=shown, formatted=_formatted(shown), masked=mask(email))
     return _page(
         request,
         "sent",

@@ -519,6 +519,17 @@ def test_send_message_errors(
     assert_no_token(caught.value)
 
 
+def test_the_token_never_reaches_the_http_log(
+    api: BotAPI, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    # httpx logs every request's URL at INFO, and the Bot API puts the token in the path.
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        api.send_message(1111, "hello")
+    assert "sendMessage" in caplog.text
+    assert TOKEN not in caplog.text
+    assert "/bot***/sendMessage" in caplog.text
+
+
 def test_a_failed_part_stops_the_sending(api: BotAPI, fake: FakeTelegram) -> None:
     fake.fail("sendMessage", error(429, "Too Many Requests", retry_after=1), after=1)
     with pytest.raises(TelegramError) as caught:

@@ -43,6 +43,8 @@ def wechat_settings(settings: Settings) -> Settings:
             "wechat_aes_key": AES_KEY,
             "wechat_app_id": APP_ID,
             "secret_key": "test-secret-key-that-is-long-enough-for-tokens-0123456789",
+            # The spec's vectors are signed in 2024: the replay window is tested on its own.
+            "wechat_max_clock_skew_seconds": 0,
         }
     )
 
@@ -271,3 +273,16 @@ def test_an_answer_past_the_budget_is_success_then_a_customer_service_message(
     with engine.connect() as conn:
         rows = conn.execute(select(subscriptions.c.channel, subscriptions.c.target)).all()
     assert [tuple(r) for r in rows] == [("wechat", "oUSER")]
+
+
+@pytest.mark.parametrize(("age", "status"), [(0, 200), (-120, 200), (3600, 403), (-3600, 403)])
+def test_a_message_with_a_stale_timestamp_is_refused(
+    wechat_settings: Settings, engine: Engine, age: int, status: int
+) -> None:
+    # The signature covers the timestamp and nonce, not the body: a captured URL is good for
+    # minutes, not for ever.
+    strict = wechat_settings.model_copy(update={"wechat_max_clock_skew_seconds": 300})
+    with serve(create_app(strict, engine)) as http:
+        params = signed(timestamp=str(int(time.time()) - age), nonce="42")
+        response = http.post("/channels/wechat", params=params, content=text_message("help"))
+    assert response.status_code == status

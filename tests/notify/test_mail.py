@@ -58,7 +58,8 @@ class Mailbox:
         if address.startswith("busy@"):
             return "451 4.2.1 Mailbox busy, try again later"
         if address.startswith("nobody@"):
-            return "550 5.1.1 No such user here"
+            # Servers often name the address they refuse.
+            return f"550 5.1.1 <{address}>: No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -291,6 +292,8 @@ def test_refused_recipients(plain: Server, to: str, code: int, retryable: bool) 
 
     assert failed.value.retryable is retryable
     assert str(failed.value).startswith(f"SMTP {code}")
+    # The error goes to logs and to the outbox: never the recipient's whole address.
+    assert to not in str(failed.value)
     assert plain.mailbox.messages == []
 
 

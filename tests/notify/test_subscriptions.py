@@ -3,6 +3,8 @@ change of status, and claimed by one worker at a time — on SQLite and PostgreS
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -301,3 +303,151 @@ def test_a_redelivered_chat_message_is_seen_once(engine: Engine) -> None:
         assert store.first_sighting(conn, "telegram", "msg:1", now)
         assert store.forget_seen(conn, now + timedelta(seconds=1)) == 2
         assert store.first_sighting(conn, "wechat", "msg:1", now)
+
+
+# --- two writers at once (PostgreSQL: SQLite lets one writer in at a time) -----------------
+
+
+def _wait_until_blocked(engine: Engine) -> None:
+    """Until some transaction waits for a row lock (the interleaving the test needs)."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 10
+    with engine.connect() as probe:
+        while time.monotonic() < deadline:
+            waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            if waiting.scalar_one():
+                return
+            probe.rollback()
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited for the first")
+
+
+def _change(status: str) -> store.StatusChange:
+    return store.StatusChange(NUMBER, 1, None, status, None, None)
+
+
+def _enqueue_in_thread(engine: Engine, status: str) -> tuple[threading.Thread, list[int]]:
+    written: list[int] = []
+
+    def run() -> None:
+        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+            written.append(store.enqueue_status_changes(conn, [_change(status)], datetime.now(UTC)))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, written
+
+
+def test_two_writers_of_one_change_queue_one_notice(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no such race there")
+    _subscribe(engine, notify_settings)
+    with engine.connect().execution_options(**WRITE) as first, first.begin():
+        assert store.enqueue_status_changes(first, [_change("in_transit")], datetime.now(UTC)) == 1
+        thread, written = _enqueue_in_thread(engine, "in_transit")  # read the same last_status
+        _wait_until_blocked(engine)
+    thread.join(10)
+    assert written == [0]
+    assert len(_notices(engine)) == 1
+
+
+def test_an_unsubscribe_during_a_write_is_not_undone(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no such race there")
+    made = _subscribe(engine, notify_settings)
+    with engine.connect().execution_options(**WRITE) as leaving, leaving.begin():
+        store.end_subscription(leaving, NUMBER, made.row.id, "unsubscribed", datetime.now(UTC))
+        thread, written = _enqueue_in_thread(engine, "delivered")  # still sees it active
+        _wait_until_blocked(engine)
+    thread.join(10)
+    assert written == [0]
+    with engine.connect() as conn:
+        row = store.subscription(conn, NUMBER, made.row.id)
+    assert row is not None
+    assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "unsubscribed")
+    assert _notices(engine) == []
+
+
+# --- limits against abuse ----------------------------------------------------------------------
+
+
+def _confirmations(engine: Engine, address: str) -> int:
+    return sum(1 for n in _notices(engine) if n.kind == "confirm" and n.target == address)
+
+
+def test_confirmation_mails_to_one_address_are_throttled(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    # A stranger asks for many items, from many places: the inbox gets a few mails, not a flood.
+    numbers = ("EE123456785CN", "EE000000005CN", "RR473124829GB", "CP123456785DE")
+    start = datetime.now(UTC)
+    for number in numbers:
+        subscriptions.subscribe(
+            engine, notify_settings, number=number, channel="email", target="ann@example.com",
+            now=start,
+        )  # fmt: skip
+    assert _confirmations(engine, "ann@example.com") == subscriptions.CONFIRMATIONS_PER_HOUR
+    later = start + timedelta(hours=2)
+    subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
+        now=later,
+    )  # fmt: skip
+    # Asking again for a pending one sends its link again (the first may have been lost).
+    assert _confirmations(engine, "ann@example.com") == subscriptions.CONFIRMATIONS_PER_HOUR + 1
+
+
+def test_an_unconfirmed_subscription_expires_with_its_link(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    start = datetime.now(UTC)
+    first = subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
+        now=start,
+    )  # fmt: skip
+    later = start + timedelta(seconds=tokens.CONFIRM_MAX_AGE + 60)
+    again = subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
+        now=later,
+    )  # fmt: skip
+    assert again.created
+    assert again.row.id != first.row.id
+    with engine.connect() as conn:
+        old = store.subscription(conn, NUMBER, first.row.id)
+    assert old is not None
+    assert (old.state, old.ended_reason) == (SubscriptionState.ENDED, "unconfirmed")
+
+
+def test_another_key_never_gets_someone_elses_subscription(
+    engine: Engine, notify_settings: Settings
+) -> None:
+    mine = subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="webhook",
+        target="http://127.0.0.1:9/hook", key_id=1,
+    )  # fmt: skip
+    theirs = subscriptions.subscribe(
+        engine, notify_settings, number=NUMBER, channel="webhook",
+        target="http://127.0.0.1:9/hook", key_id=2,
+    )  # fmt: skip
+    assert theirs.created
+    assert theirs.row.id != mine.row.id
+    assert theirs.unsubscribe_url != mine.unsubscribe_url
+
+
+def test_a_late_scan_of_an_earlier_item_of_a_reused_number_tells_nothing(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    load(*history(NUMBER, ("EMA", "2024-05-02T09:12", "CNBJSD", "CN")))  # the first item
+    load(*history(NUMBER, ("EMA", "2026-11-02T09:12", "CNBJSD", "CN")))  # reused: the second
+    made = _subscribe(engine, notify_settings)
+    assert made.row.last_status == "accepted"
+    load(*history(NUMBER, ("EMI", "2024-05-12T09:12", "DEBERB", "DE")))  # the first, delivered
+    assert _notices(engine) == []
+    with engine.connect() as conn:
+        row = store.subscription(conn, NUMBER, made.row.id)
+    assert row is not None
+    assert (row.state, row.last_status) == (SubscriptionState.ACTIVE, "accepted")

@@ -105,12 +105,14 @@ def test_an_email_needs_no_key_and_is_sent_only_a_confirmation(
     assert notice.target == "alice@example.com"
     assert notice.payload["confirm"].startswith(f"{PUBLIC_URL}/subscriptions/confirm?token=")
 
-    # The same again answers the same, and sends nothing more: no one learns from the answer
-    # whether an address already follows an item.
+    # The same again answers the same (no one learns whether an address already follows an
+    # item) and sends the same subscription's link again — the first may have been lost.
     again = client.post("/api/v1/subscriptions", json=email)
     assert (again.status_code, again.json()) == (202, response.json())
     with engine.connect() as conn:
-        assert len(notices(conn)) == 1
+        both = notices(conn)
+    assert [n.kind for n in both] == ["confirm", "confirm"]
+    assert {n.subscription_id for n in both} == {notice.subscription_id}
 
 
 def test_a_key_holder_sees_an_email_subscription_with_the_address_masked(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from emstrack.config import Settings
+from emstrack.domain import s10
 from emstrack.errors import InputError
 from emstrack.keys import KeyScope
 from emstrack.lookup import Tracker
@@ -242,16 +243,20 @@ async def create(
     except tokens.NotConfigured as exc:
         raise _unavailable(exc) from None
     except InputError as exc:
-        raise _refused(exc) from None
+        if trusted or exc.code != "too_many_subscriptions":
+            raise _refused(exc) from None
+        # Full or not, a stranger gets the same answer: no oracle of what an address follows.
+        made = None
     if not trusted:
         accepted = {
-            "number": made.row.number,
+            "number": made.row.number if made else s10.parse(body.number).number,
             "channel": "email",
-            "email": mask(made.row.target),
+            "email": mask(made.row.target if made else body.target),
             "detail": "If this address did not follow the item yet, a confirmation link was "
             "sent to it. Nothing else is sent until it is followed.",
         }
         return JSONResponse(accepted, status_code=202)
+    assert made is not None
     doc = _document(settings, made.row, made.unsubscribe_url)
     if made.secret:
         doc["secret"] = made.secret

@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
     )
     op.create_index("ix_outbox_state_next_attempt_at", "outbox", ["state", "next_attempt_at"])
+    op.create_index("ix_outbox_target_kind_created_at", "outbox", ["target", "kind", "created_at"])
     op.create_table(
         "channel_seen",
         sa.Column("channel", sa.String(12), nullable=False),
@@ -67,6 +68,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("channel_seen")
+    op.drop_index("ix_outbox_target_kind_created_at", table_name="outbox")
     op.drop_index("ix_outbox_state_next_attempt_at", table_name="outbox")
     op.drop_table("outbox")
     op.drop_index("ix_subscriptions_channel_target", table_name="subscriptions")
