@@ -21,6 +21,7 @@ from types import TracebackType
 
 import httpx
 
+from emstrack.channels.logs import redact_httpx
 from emstrack.errors import EmstrackError
 
 DEFAULT_API_BASE = "https://api.telegram.org"
@@ -52,18 +53,6 @@ def _redacted(arg: object) -> object:
     if isinstance(arg, httpx.URL) and arg.path.startswith("/bot"):
         return arg.copy_with(path=re.sub(r"^/bot[^/]*", "/bot***", arg.path))
     return arg
-
-
-_redact_lock = threading.Lock()
-_redact_installed = False
-
-
-def _install_redaction() -> None:
-    global _redact_installed
-    with _redact_lock:
-        if not _redact_installed:
-            logging.getLogger("httpx").addFilter(_RedactToken())
-            _redact_installed = True
 
 
 class TelegramError(EmstrackError):
@@ -270,7 +259,7 @@ class BotAPI:
         self._base = base_url.rstrip("/")
         self._timeout = timeout
         self._own_client = client is None
-        _install_redaction()
+        redact_httpx(_RedactToken)
         self._client = client if client is not None else httpx.Client(timeout=timeout)
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from emstrack.channels.logs import redact_httpx
 from emstrack.errors import EmstrackError
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
@@ -60,18 +61,6 @@ class _RedactQuery(logging.Filter):
         return arg
 
 
-_redact_installed = False
-_redact_lock = threading.Lock()
-
-
-def _install_redaction() -> None:
-    global _redact_installed
-    with _redact_lock:
-        if not _redact_installed:
-            logging.getLogger("httpx").addFilter(_RedactQuery())
-            _redact_installed = True
-
-
 class WeChatAPI:
     """One account's access_token, fetched once and shared, and the messages sent with it."""
 
@@ -85,7 +74,7 @@ class WeChatAPI:
         timeout: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        _install_redaction()
+        redact_httpx(_RedactQuery)
         self._base_url = base_url.rstrip("/")
         self._app_id = app_id
         self._app_secret = app_secret
