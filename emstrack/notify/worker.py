@@ -124,6 +124,7 @@ def _now() -> datetime:
 #: How often a running worker tidies up, and how long chat message ids are kept.
 _TIDY_EVERY = 3600.0
 _SEEN_KEPT = timedelta(days=7)
+_NOTICES_KEPT = timedelta(days=30)
 
 
 class Worker:
@@ -183,10 +184,12 @@ class Worker:
 
     def tidy(self, now: datetime | None = None) -> int:
         """Forget the chat platforms' message ids older than a week (they redeliver within
-        minutes); how many were dropped."""
-        cutoff = (now or self._clock()).astimezone(UTC) - _SEEN_KEPT
+        minutes) and notices sent or suppressed a month ago; how many rows were dropped."""
+        now = (now or self._clock()).astimezone(UTC)
         with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            return store.forget_seen(conn, cutoff)
+            return store.forget_seen(conn, now - _SEEN_KEPT) + store.forget_notices(
+                conn, now - _NOTICES_KEPT
+            )
 
     def run_once(self, now: datetime | None = None) -> Summary:
         """Claim a batch of due notices and deliver each; what happened to them."""

@@ -465,6 +465,15 @@ def first_sighting(conn: Connection, channel: str, key: str, now: datetime) -> b
     return inserted is not None
 
 
+def forget_notices(conn: Connection, before: datetime) -> int:
+    """Drop notices sent or suppressed before `before` (dead ones stay for the operator)."""
+    done = (OutboxState.SENT, OutboxState.SUPPRESSED)
+    query = delete(outbox).where(
+        outbox.c.state.in_(done), outbox.c.created_at < before.astimezone(UTC)
+    )
+    return conn.execute(query).rowcount
+
+
 def forget_seen(conn: Connection, before: datetime) -> int:
     """Drop the seen-log older than `before` (platforms redeliver within minutes)."""
     return conn.execute(delete(channel_seen).where(channel_seen.c.seen_at < before)).rowcount

@@ -19,7 +19,7 @@ from emstrack.config import Settings, get_settings
 from emstrack.errors import DatabaseError
 from emstrack.lookup import Tracker
 from emstrack.store.engine import ensure_schema, make_engine
-from emstrack.web import channels, checkpage, pages, subscribepages
+from emstrack.web import accesslog, channels, checkpage, pages, subscribepages
 from emstrack.web.api import check, events, numbers, problems, subscriptions, tracking
 from emstrack.web.api.problems import openapi_extra
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
     )
     ensure_schema(engine, auto_migrate=settings.auto_migrate)
+    accesslog.install()
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:

@@ -55,6 +55,9 @@ WECHAT_BUDGET_SECONDS = 4.0
 _ANSWERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="wechat-answer")
 
 _API_LOCK = threading.Lock()
+#: Answers started and not finished, at most: past it a message is answered `success` at once.
+_MAX_IN_FLIGHT = 32
+_IN_FLIGHT = threading.BoundedSemaphore(_MAX_IN_FLIGHT)
 
 _XML = "application/xml"
 _CALLBACK = "A callback of the chat platform, not for direct use."
@@ -179,6 +182,11 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
             return None
         return _say(engine, tracker, settings, incoming)
 
+    if not _IN_FLIGHT.acquire(blocking=False):
+        # Answers are piling up behind a slow database: refuse more work than can be done in
+        # time rather than queue it without end. WeChat delivers the message again shortly.
+        log.warning("wechat: %d answers already in flight; replied success", _MAX_IN_FLIGHT)
+        return None
     late = _Late(settings, incoming.from_user, request.app.state)
     future = asyncio.get_running_loop().run_in_executor(_ANSWERS, late.run, work)
     try:
@@ -227,7 +235,10 @@ class _Late:
         self._text: str | None = None  # set when the answer is ready
 
     def run(self, answer: Callable[[], str | None]) -> str | None:
-        text = answer()
+        try:
+            text = answer()
+        finally:
+            _IN_FLIGHT.release()
         with self._lock:
             self._text = text
             push = self._late

@@ -286,3 +286,26 @@ def test_a_message_with_a_stale_timestamp_is_refused(
         params = signed(timestamp=str(int(time.time()) - age), nonce="42")
         response = http.post("/channels/wechat", params=params, content=text_message("help"))
     assert response.status_code == status
+
+
+def test_with_every_answer_slot_busy_a_message_is_answered_success_at_once(
+    http: httpx.Client,
+) -> None:
+    # As when answers pile up behind a slow database: no queue without end; WeChat retries.
+    held = 0
+    while channels._IN_FLIGHT.acquire(blocking=False):
+        held += 1
+    try:
+        response = http.post(
+            "/channels/wechat", params=signed(), content=text_message("EE123456785CN", "301")
+        )
+        assert response.content == b"success"
+    finally:
+        for _ in range(held):
+            channels._IN_FLIGHT.release()
+    assert held == channels._MAX_IN_FLIGHT
+    # Not marked as answered: the redelivery gets the real answer.
+    again = http.post(
+        "/channels/wechat", params=signed(), content=text_message("EE123456785CN", "301")
+    )
+    assert "EE123456785CN" in reply_content(again.content)

@@ -451,3 +451,23 @@ def test_a_late_scan_of_an_earlier_item_of_a_reused_number_tells_nothing(
         row = store.subscription(conn, NUMBER, made.row.id)
     assert row is not None
     assert (row.state, row.last_status) == (SubscriptionState.ACTIVE, "accepted")
+
+
+def test_a_worker_tidies_old_sent_notices_and_seen_messages_but_keeps_dead_ones(
+    engine: Engine, notify_settings: Settings, load: Loader
+) -> None:
+    from emstrack.notify.worker import Worker
+
+    _subscribe(engine, notify_settings)
+    load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
+    load(*history(NUMBER, *DELIVERED_TO_DE[1:2]))
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    sent, dead = _claim(engine, "a", now)
+    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+        store.finish(conn, sent.id, "a", state=OutboxState.SENT, now=now)
+        store.finish(conn, dead.id, "a", state=OutboxState.DEAD, now=now, error="HTTP 410")
+        store.first_sighting(conn, "telegram", "update:1", now)
+    with Worker(engine, notify_settings, senders={}) as worker:
+        assert worker.tidy(now + timedelta(days=3)) == 0
+        assert worker.tidy(now + timedelta(days=31)) == 2  # the message id, the sent notice
+    assert [n.id for n in _notices(engine)] == [dead.id]

@@ -1,0 +1,38 @@
+"""The access log never shows the secrets that links and callbacks carry in their query."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from emstrack.web.accesslog import RedactQuery
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        (
+            "/subscriptions/unsubscribe?token=abc.def",
+            "/subscriptions/unsubscribe?token=***",
+        ),
+        (
+            "/channels/wechat?signature=899cf&timestamp=1714037059&nonce=4&echostr=43",
+            "/channels/wechat?signature=***&timestamp=1714037059&nonce=4&echostr=***",
+        ),
+        (
+            "/channels/wechat?encrypt_type=aes&msg_signature=ed1e&signature=89",
+            "/channels/wechat?encrypt_type=aes&msg_signature=***&signature=***",
+        ),
+        ("/track/EE123456785CN?lang=zh", "/track/EE123456785CN?lang=zh"),
+        ("/api/v1/tracking/EE123456785CN?notoken=1", "/api/v1/tracking/EE123456785CN?notoken=1"),
+    ],
+)
+def test_secret_query_parameters_are_hidden(path: str, shown: str) -> None:
+    # uvicorn's access record: (client, method, path with query, HTTP version, status).
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", path, "1.1", 200), None,
+    )  # fmt: skip
+    assert RedactQuery().filter(record)
+    assert record.getMessage() == f'127.0.0.1:5000 - "GET {shown} HTTP/1.1" 200'
