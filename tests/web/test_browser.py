@@ -7,15 +7,15 @@ Run against a server on loopback with the demo data plus one item with private d
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from chromium import launched, needs_chromium, phone_context
 from conftest import DELIVERED_TO_DE, history
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from webclient import serve
 
 from emstrack.config import Settings
@@ -25,25 +25,12 @@ from emstrack.ingest.writer import record
 from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.web.app import create_app
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)"
-)
+pytestmark = needs_chromium
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 NUMBER = "EE123456785CN"
 POSTCODE = "10115"
 SIGNATORY = "Erika Mustermann"
 EXAMPLES: dict[str, str] = {}  # scenario -> a demo number, filled by the server fixture
-# Off the network: the probe's flags for a closed machine.
-_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +54,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
-        yield launched
-        launched.close()
+    with launched() as browser:
+        yield browser
 
 
 @pytest.fixture
@@ -82,13 +67,7 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
 
 @pytest.fixture
 def phone(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=base_url,
-        viewport={"width": 360, "height": 760},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-    )
+    context = phone_context(browser, base_url)
     yield context.new_page()
     context.close()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from chromium import launched, needs_chromium, phone_context
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, select
 from webclient import serve
 
@@ -15,21 +15,8 @@ from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.store.schema import subscriptions
 from emstrack.web.app import create_app
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)"
-)
+pytestmark = needs_chromium
 NUMBER = "RR473124829GB"  # valid, never scanned
-# Off the network: the probe's flags for a closed machine.
-_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -49,22 +36,13 @@ def base_url(db: Engine) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
-        yield launched
-        launched.close()
+    with launched() as browser:
+        yield browser
 
 
 @pytest.fixture
 def phone(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=base_url,
-        viewport={"width": 360, "height": 760},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        timezone_id="America/Sao_Paulo",
-    )
+    context = phone_context(browser, base_url, timezone_id="America/Sao_Paulo")
     yield context.new_page()
     context.close()
 
