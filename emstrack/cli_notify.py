@@ -135,6 +135,8 @@ def outbox_retry(
     out.print(f"{count} notice{'s' if count != 1 else ''} queued again.")
     if ids and count < len(ids):
         err.print("Some ids were not dead notices (unknown, pending or sent): they are unchanged.")
+        if count == 0:
+            raise typer.Exit(1)
 
 
 @telegram_app.command("poll")
