@@ -126,17 +126,18 @@ def _parse_slow(text: str, s: str) -> tuple[datetime, int | None]:
     if m := _DOTNET_RE.fullmatch(s):
         # The bare number may be a UTC instant or local time encoded as UTC (spec §5, open
         # point 3): keep it as a naive wall time and leave the offset unknown.
+        offset = parse_offset(m["off"]) if m["off"] else None
         try:
-            utc = _EPOCH + timedelta(milliseconds=int(m["ms"]))
-        except OverflowError:
+            # One sum, so that shifting by the offset cannot overflow past the year check: a
+            # number near datetime's ends (year 1 or 9999) is refused here, not by a crash.
+            # int() of thousands of digits raises ValueError.
+            local = _EPOCH + timedelta(milliseconds=int(m["ms"]), minutes=offset or 0)
+        except (OverflowError, ValueError):
             raise TimeParseError(
                 f"{text!r} is too far from 1970 to be an event time;"
                 f" write it like {_TIME_EXAMPLES}."
             ) from None
-        if m["off"] is None:
-            return utc, None
-        offset = parse_offset(m["off"])
-        return utc + timedelta(minutes=offset), offset
+        return local, offset
     if m := _LOOSE_RE.fullmatch(s):
         time = m["time"].replace(",", ".")
         if len(time.partition(":")[0]) == 1:

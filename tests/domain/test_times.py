@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from emstrack.domain.times import (
@@ -111,6 +111,15 @@ def test_parse_event_time(text: str, local: datetime, offset: int | None) -> Non
         ("2101-01-01T00:00", "between 1990 and 2100"),
         ("/Date(0)/", "between 1990 and 2100"),
         ("/Date(99999999999999999999)/", "too far from 1970"),
+        # The ends of what a datetime holds, shifted past them by the offset.
+        ("/Date(253402300799999+1400)/", "too far from 1970"),
+        ("/Date(-62135596800000-0100)/", "too far from 1970"),
+        ("/Date(253402300799999)/", "between 1990 and 2100"),
+        ("/Date(-62135596800000+0100)/", "between 1990 and 2100"),
+        ("/Date(" + "9" * 5000 + ")/", "too far from 1970"),
+        ("9999-12-31T23:59:59.999999+14:00", "between 1990 and 2100"),
+        ("0001-01-01T00:00-12:00", "between 1990 and 2100"),
+        ("9999-12-31T23:59-23:59", "outside the UTC offsets"),
         ("15:10", "not a date and time we can read"),
         ("Mar 5, 2024 3:10 PM", "not a date and time we can read"),
         ("05.03.2024 15:10", "not a date and time we can read"),
@@ -143,6 +152,68 @@ def test_iso_round_trip(local: datetime, offset: int) -> None:
 @given(_LOCALS)
 def test_naive_time_stays_naive(local: datetime) -> None:
     assert parse_event_time(local.isoformat()) == (local, None)
+
+
+# Milliseconds from far before year 1 to far after 9999, with both ends of datetime's range
+# (and the UTC offsets around them) drawn often.
+_DATETIME_ENDS = (-62135596800000, 253402300799999)
+_MS = st.one_of(
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.sampled_from(_DATETIME_ENDS).flatmap(
+        lambda end: st.integers(min_value=end - 86_400_000, max_value=end + 86_400_000)
+    ),
+    st.integers(min_value=631152000000, max_value=4133980799999),  # 1990 to 2100
+)
+_SIGNED_HHMM = st.one_of(
+    _OFFSETS.map(lambda m: format_iso_offset(m).replace(":", "")),  # those in use
+    st.tuples(st.sampled_from("+-"), st.integers(0, 99), st.integers(0, 99)).map(
+        lambda t: f"{t[0]}{t[1]:02d}{t[2]:02d}"
+    ),
+)
+_ANY_DATETIME = st.datetimes(min_value=D(1, 1, 1), max_value=D(9999, 12, 31, 23, 59, 59, 999999))
+_ISO_OFFSETS = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59)
+
+
+def _accepted_or_refused(text: str) -> tuple[datetime, int | None] | None:
+    """parse_event_time's answer, None for a refusal; any other exception fails the test."""
+    try:
+        local, offset = parse_event_time(text)
+    except TimeParseError:
+        return None
+    assert 1990 <= local.year <= 2100
+    if offset is not None:
+        assert -12 * 60 <= offset <= 14 * 60
+    to_utc(local, offset)  # the instant the writer stores exists too
+    return local, offset
+
+
+@given(_MS, st.one_of(st.none(), _SIGNED_HHMM))
+@example(253402300799999, "+1400")
+@example(-62135596800000, "-0100")
+def test_any_dotnet_date_is_read_or_refused(ms: int, offset: str | None) -> None:
+    answer = _accepted_or_refused(f"/Date({ms}{offset or ''})/")
+    if answer is not None:
+        minutes = 0 if answer[1] is None else answer[1]
+        assert answer[0] == D(1970, 1, 1) + timedelta(milliseconds=ms, minutes=minutes)
+
+
+@given(_ANY_DATETIME, _ISO_OFFSETS)
+def test_any_iso_time_with_an_offset_is_read_or_refused(local: datetime, offset: int) -> None:
+    sign = "+" if offset >= 0 else "-"
+    hours, minutes = divmod(abs(offset), 60)
+    answer = _accepted_or_refused(f"{local.isoformat()}{sign}{hours:02d}:{minutes:02d}")
+    if answer is not None:
+        assert answer == (local, offset)
+
+
+@pytest.mark.parametrize("local", [D(1, 1, 1), D(9999, 12, 31, 23, 59, 59, 999999)])
+@pytest.mark.parametrize("offset", ["+14:00", "-14:00", "+23:59", "-23:59", "Z", ""])
+@pytest.mark.parametrize("separator", ["T", " ", "t"])
+def test_iso_times_at_the_ends_of_datetime_are_refused(
+    local: datetime, offset: str, separator: str
+) -> None:
+    with pytest.raises(TimeParseError):
+        parse_event_time(local.isoformat(separator) + offset)
 
 
 @given(_OFFSETS)
