@@ -159,6 +159,9 @@ def _document(
         }
         if private:
             out["item"]["destination_postcode"] = item.destination_postcode
+            # False for a postcode that came only with a duplicate's extra detail: it cannot
+            # unlock anything (emstrack.ingest.writer).
+            out["item"]["destination_postcode_verified"] = item.postcode_is_proof
     return out
 
 
@@ -457,6 +460,20 @@ class Tracker:
     ) -> list[Answer]:
         """`answer` for several numbers, in the order given, on one connection."""
         return [self._answer(tn, read, lang, private) for tn, read in self._read(raws, scope)]
+
+    def conflicts(self, number: str, generation: int) -> list[dict[str, Any]]:
+        """For operators: the item's attribute values that disagreed with the kept ones."""
+        with self.engine.connect() as conn:
+            found = queries.conflicts_of(conn, number, generation)
+        return [
+            {
+                "field": c.field,
+                "value": c.value,
+                "source": c.source,
+                "first_seen_at": _utc(c.first_seen_at),
+            }
+            for c in found
+        ]
 
     def _read(self, raws: Sequence[str], scope: Scope) -> list[tuple[TrackingNumber, _Read]]:
         tns = [self.parse(raw, scope) for raw in raws]

@@ -26,9 +26,18 @@ from emstrack.store import notify as store_notify
 from emstrack.store import queries
 from emstrack.store.engine import WRITE
 from emstrack.store.notify import StatusChange
-from emstrack.store.queries import ItemRow, StoredEvent
+from emstrack.store.queries import Conflict, ItemRow, StoredEvent
 
 _ITEM_ATTRIBUTES = ("origin_country", "destination_country", "destination_postcode")
+
+
+def _same_postcode(a: str, b: str) -> bool:
+    """Two spellings of one postcode ("SW1A 1AA", "sw1a-1aa")."""
+
+    def plain(value: str) -> str:
+        return "".join(value.split()).replace("-", "").upper()
+
+    return plain(a) == plain(b)
 
 
 class Outcome:
@@ -90,6 +99,7 @@ class _Batch:
         self.changes: list[StatusChange] = []  # for the subscribers (notify's outbox)
         self.new_keys: set[tuple[str, int, str]] = set()
         self.changed_keys: set[tuple[str, int, str]] = set()
+        self.conflicts: dict[tuple[str, int, str, str], Conflict] = {}
 
     def item_for(self, incoming: IncomingEvent, at: datetime) -> ItemRow:
         generations = self.items.setdefault(incoming.number, [])
@@ -134,8 +144,16 @@ class _Batch:
     def _merge_into(self, target: ItemRow, other: ItemRow) -> None:
         """One history that arrival order had split: move `other`'s events into `target`."""
         source = (other.number, other.generation)
-        self._widen(target, other.first_event_at, other)
-        self._widen(target, other.last_event_at, other)
+        self._widen(target, other.first_event_at)
+        self._widen(target, other.last_event_at)
+        # Both were made from events: a postcode proven in either stays proven.
+        self._attributes(target, other, other.postcode_from == "event", None)
+        moved = [c for k, c in self.conflicts.items() if k[:2] == source]
+        if self.conn is not None and source not in self.new_items:
+            moved += queries.conflicts_of(self.conn, *source)
+        self.conflicts = {k: c for k, c in self.conflicts.items() if k[:2] != source}
+        for conflict in moved:
+            self._conflict(target, conflict.field, conflict.value, conflict.source)
         for stored in self.events.pop(source, {}).values():
             if stored.raw is None:
                 stored.raw = self._raw(source, stored.key)
@@ -153,19 +171,56 @@ class _Batch:
         assert self.conn is not None, "only stored events lack their payloads"
         return queries.event_raw(self.conn, item[0], item[1], key)
 
-    def _widen(self, item: ItemRow, at: datetime, attributes: IncomingEvent | ItemRow) -> None:
+    def _widen(self, item: ItemRow, at: datetime) -> None:
         changed = False
         if at < item.first_event_at:
             item.first_event_at, changed = at, True
         if at > item.last_event_at:
             item.last_event_at, changed = at, True
-        for name in _ITEM_ATTRIBUTES:
-            value = getattr(attributes, name)
-            if value is not None and getattr(item, name) is None:
-                setattr(item, name, value)
-                changed = True
         if changed:
             self._touch(item)
+
+    def _attributes(
+        self, item: ItemRow, given: IncomingEvent | ItemRow, proven: bool, source: str | None
+    ) -> None:
+        """Take what `given` says of the item: each attribute is set once, by the first value
+        seen; a later different value is recorded as a conflict and never replaces it.
+
+        The destination postcode unlocks the private details, so it is a proof only when it
+        came with a newly stored event (`proven`): a duplicate's merged detail can be sent by
+        anyone holding an ingest key, about any item. A postcode that came only that way is
+        kept (operators see it) but proves nothing, and a proven one replaces it.
+        """
+        changed = False
+        for name in _ITEM_ATTRIBUTES:
+            value = getattr(given, name)
+            if value is None:
+                continue
+            current = getattr(item, name)
+            postcode = name == "destination_postcode"
+            if current is None:
+                setattr(item, name, value)
+                if postcode:
+                    item.postcode_from = "event" if proven else "merge"
+                changed = True
+            elif postcode and _same_postcode(current, value):
+                if proven and item.postcode_from != "event":
+                    item.postcode_from, changed = "event", True
+            elif postcode and proven and item.postcode_from != "event":
+                self._conflict(item, name, current, "merge")
+                item.destination_postcode, item.postcode_from = value, "event"
+                changed = True
+            elif current != value:
+                self._conflict(item, name, value, source)
+        if changed:
+            self._touch(item)
+
+    def _conflict(self, item: ItemRow, name: str, value: str, source: str | None) -> None:
+        key = (item.number, item.generation, name, value)
+        if key not in self.conflicts:
+            self.conflicts[key] = Conflict(
+                item.number, item.generation, name, value, source, self.now
+            )
 
     def _touch(self, item: ItemRow) -> None:
         ident = (item.number, item.generation)
@@ -201,9 +256,11 @@ class _Batch:
     def add(self, incoming: IncomingEvent) -> str:
         at = instant(incoming.event)
         item = self.item_for(incoming, at)
-        self._widen(item, at, incoming)
+        self._widen(item, at)
         event = incoming.event
-        return self._put(item, event, [event.raw] if event.raw else [])
+        outcome = self._put(item, event, [event.raw] if event.raw else [])
+        self._attributes(item, incoming, outcome == Outcome.STORED, event.source)
+        return outcome
 
     def item(self, ident: _Ident) -> ItemRow:
         return next(i for i in self.items[ident[0]] if i.generation == ident[1])
@@ -271,6 +328,7 @@ def record(
             changed_items=changed_items,
             new_events=work.rows(work.new_keys, sqlite),
             changed_events=work.rows(work.changed_keys, sqlite),
+            conflicts=list(work.conflicts.values()),
         )
         # In the same transaction: a change is stored with its notices, or neither is.
         store_notify.enqueue_status_changes(conn, work.changes, work.now)
@@ -290,6 +348,7 @@ class Plan:
     events: list[tuple[object, ...]]
     changes: list[StatusChange]
     result: BatchResult
+    conflicts: list[Conflict]
 
 
 def plan_fresh(
@@ -309,6 +368,7 @@ def plan_fresh(
         events=work.rows(work.new_keys, sqlite),
         changes=work.changes,
         result=BatchResult(outcomes, len(work.new_items), 0),
+        conflicts=list(work.conflicts.values()),
     )
 
 
@@ -321,7 +381,12 @@ def write_fresh(engine: Engine, plan: Plan) -> BatchResult | None:
         if queries.known_numbers(conn, plan.numbers):
             return None
         queries.write_changes(
-            conn, new_items=plan.items, changed_items=[], new_events=plan.events, changed_events=[]
+            conn,
+            new_items=plan.items,
+            changed_items=[],
+            new_events=plan.events,
+            changed_events=[],
+            conflicts=plan.conflicts,
         )
         now = plan.items[0].created_at if plan.items else datetime.now(UTC)
         store_notify.enqueue_status_changes(conn, plan.changes, now)

@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import Connection, bindparam, func, select
 
 from emstrack.domain.events import Event
-from emstrack.store.schema import events, items
+from emstrack.store.schema import events, item_conflicts, items
 
 #: Chunk size for `IN (...)` lists: well below SQLite's and PostgreSQL's parameter limits.
 _IN_CHUNK = 500
@@ -59,6 +59,7 @@ _ITEM_FIELDS = (
     "event_count",
     "created_at",
     "updated_at",
+    "postcode_from",
 )
 
 
@@ -87,6 +88,14 @@ class ItemRow:
     event_count: int
     created_at: datetime
     updated_at: datetime
+    #: "event" (a newly stored event carried the postcode: a proof), "merge" (it came only as
+    #: extra detail on a duplicate: not a proof), or None without a postcode.
+    postcode_from: str | None = None
+
+    @property
+    def postcode_is_proof(self) -> bool:
+        """The destination postcode may unlock the private details."""
+        return bool(self.destination_postcode) and self.postcode_from == "event"
 
     @classmethod
     def from_row(cls, row: Any) -> ItemRow:
@@ -120,6 +129,33 @@ def event_from_row(row: Sequence[Any]) -> Event:
     values = dict(zip(_EVENT_FIELDS, row, strict=True))
     values["ingested_at"] = _aware(values["ingested_at"])
     return Event(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A value of an item's attribute that disagrees with the one the item kept."""
+
+    number: str
+    generation: int
+    field: str
+    value: str
+    source: str | None
+    first_seen_at: datetime
+
+
+def conflicts_of(conn: Connection, number: str, generation: int) -> list[Conflict]:
+    """The conflicting attribute values recorded for one item, oldest first."""
+    query = (
+        select(item_conflicts)
+        .where(item_conflicts.c.number == number, item_conflicts.c.generation == generation)
+        .order_by(item_conflicts.c.first_seen_at, item_conflicts.c.field, item_conflicts.c.value)
+    )
+    found = []
+    for row in conn.execute(query):
+        values = dict(row._mapping)
+        values["first_seen_at"] = _aware(values["first_seen_at"])
+        found.append(Conflict(**values))
+    return found
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -413,6 +449,9 @@ def _adapt(rows: Iterable[Sequence[Any]], positions: tuple[int, ...], sqlite: bo
     return adapted
 
 
+_CONFLICT_FIELDS = ("number", "generation", "field", "value", "source", "first_seen_at")
+
+
 @lru_cache(maxsize=4)
 def _write_sql(paramstyle: str) -> dict[str, str]:
     p = "?" if paramstyle == "qmark" else "%s"
@@ -432,6 +471,10 @@ def _write_sql(paramstyle: str) -> dict[str, str]:
         "update_event": update_of("events", _EVENT_WRITE_FIELDS[3:], _EVENT_WRITE_FIELDS[:3]),
         "delete_events": f"DELETE FROM events WHERE number = {p} AND generation = {p}",
         "delete_item": f"DELETE FROM items WHERE number = {p} AND generation = {p}",
+        "delete_conflicts": (f"DELETE FROM item_conflicts WHERE number = {p} AND generation = {p}"),
+        # The first sighting of a conflicting value is kept; later ones add nothing.
+        "insert_conflict": insert_into("item_conflicts", _CONFLICT_FIELDS)
+        + " ON CONFLICT DO NOTHING",
     }
 
 
@@ -443,6 +486,7 @@ def write_changes(
     changed_items: list[ItemRow],
     new_events: Sequence[Sequence[Any]],
     changed_events: Sequence[Sequence[Any]],
+    conflicts: Sequence[Conflict] = (),
 ) -> None:
     """Write one batch's changes; the caller owns the transaction. Event rows come from
     `event_row` for this connection's dialect.
@@ -455,8 +499,10 @@ def write_changes(
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if deleted_items:
-            # Items merged into another: their events were moved and are inserted below.
+            # Items merged into another: their events (and conflicts) were moved and are
+            # inserted below.
             cursor.executemany(sql["delete_events"], deleted_items)
+            cursor.executemany(sql["delete_conflicts"], deleted_items)
             cursor.executemany(sql["delete_item"], deleted_items)
         if new_items:
             rows = _adapt((item.to_tuple() for item in new_items), _ITEM_DATETIMES, sqlite)
@@ -468,5 +514,11 @@ def write_changes(
             cursor.executemany(sql["insert_event"], new_events)
         if changed_events:
             cursor.executemany(sql["update_event"], [(*r[3:], *r[:3]) for r in changed_events])
+        if conflicts:
+            rows = [
+                (c.number, c.generation, c.field, c.value, c.source, c.first_seen_at)
+                for c in conflicts
+            ]
+            cursor.executemany(sql["insert_conflict"], _adapt(rows, (5,), sqlite))
     finally:
         cursor.close()

@@ -54,6 +54,25 @@ items = Table(
     Column("event_count", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Where `destination_postcode` came from: "event" when a newly stored event carried it (the
+    # only kind that proves anything), "merge" when it came only as extra detail on a duplicate
+    # of an event already stored, which anyone holding an ingest key can send: never a proof.
+    Column("postcode_from", String(8)),
+    sqlite_with_rowid=False,
+)
+
+#: Values of an item's attributes (destination postcode, origin and destination country) that
+#: disagree with the one it already has. The first value stays; later different ones are kept
+#: here for operators to see, never used. Keyed by number first, like items, so it co-locates.
+item_conflicts = Table(
+    "item_conflicts",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("field", String(32), primary_key=True),
+    Column("value", String(32), primary_key=True),
+    Column("source", String(100)),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
     sqlite_with_rowid=False,
 )
 

@@ -204,7 +204,13 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
         context["earlier"] = [
             i18n.local_time(i.last_event_at, locale) for i in result.earlier_items
         ]
-        context["can_unlock"] = bool(result.item and result.item.destination_postcode)
+        item = result.item
+        context["can_unlock"] = bool(item and item.postcode_is_proof)
+        # A postcode that came only with a duplicate's extra detail proves nothing: say so
+        # instead of offering a form that could never be right.
+        context["unlock_refused"] = bool(item and item.destination_postcode) and not (
+            item and item.postcode_is_proof
+        )
         if private and result.item:
             context["postcode"] = result.item.destination_postcode
     else:
@@ -251,6 +257,10 @@ async def details(
     if not csrf.verify(secret, request.cookies.get(csrf.COOKIE), csrf_token):
         return render(request, "error.html", 403, code=403)
     (result,) = await _lookup_many(request, [number[:200]], Scope.ANY)
+    if result.item and result.item.destination_postcode and not result.item.postcode_is_proof:
+        response = _item_page(request, result)
+        response.status_code = 403
+        return response
     expected = result.item.destination_postcode if result.item else None
     # Every attempt counts, right or wrong: a guesser must not learn which one was right
     # after the limit is reached.

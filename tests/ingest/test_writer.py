@@ -29,6 +29,7 @@ from emstrack.config import Settings
 from emstrack.ingest.records import IncomingEvent
 from emstrack.ingest.writer import Outcome, record
 from emstrack.lookup import Tracker
+from emstrack.store import queries
 
 CN = "EE123456785CN"  # Beijing -> New York
 DE = "CP507451140DE"  # a parcel posted in Germany
@@ -436,3 +437,45 @@ def test_many_numbers_in_one_batch(engine: Engine) -> None:
     assert (result.stored, result.items_created) == (1200, 1200)
     assert len(stored_items(engine)) == 1200
     assert_consistent(engine)
+
+
+def test_merged_items_keep_the_first_proof_and_every_conflict(engine: Engine) -> None:
+    """Two items that one bridging scan shows to be one history: the older item's postcode
+    stays, the other's is a conflict of the merged item, and nothing of it is lost."""
+    window = timedelta(days=10)
+    record(
+        engine,
+        [incoming(CN, "EMA", "2024-03-01T09:12", destination_postcode="10001")],
+        reuse_after=window,
+    )
+    record(
+        engine,
+        [incoming(CN, "EMI", "2024-03-21T09:12", destination_postcode="10002")],
+        reuse_after=window,
+    )
+    record(
+        engine,
+        [incoming(CN, "EMC", "2024-03-03T09:12", destination_postcode="PWN2")],
+        reuse_after=window,
+    )
+    assert len(stored_items(engine)) == 2
+    record(engine, [incoming(CN, "EMD", "2024-03-11T09:12")], reuse_after=window)
+    (item,) = stored_items(engine)
+    assert (item["destination_postcode"], item["postcode_from"]) == ("10001", "event")
+    with engine.connect() as conn:
+        conflicts = queries.conflicts_of(conn, CN, item["generation"])
+    assert sorted(c.value for c in conflicts) == ["10002", "PWN2"]
+    assert all(c.field == "destination_postcode" for c in conflicts)
+    assert_consistent(engine)
+
+
+def test_a_duplicate_only_postcode_is_no_proof(engine: Engine) -> None:
+    record(engine, [incoming(CN, "EMA", "2024-03-01T09:12")])
+    result = record(engine, [incoming(CN, "EMA", "2024-03-01T09:12", destination_postcode="X1")])
+    assert result.outcomes == (Outcome.DUPLICATE,)
+    (item,) = stored_items(engine)
+    assert (item["destination_postcode"], item["postcode_from"]) == ("X1", "merge")
+    # The same postcode on a newly stored scan makes it a proof.
+    record(engine, [incoming(CN, "EMB", "2024-03-01T19:12", destination_postcode="x-1")])
+    (item,) = stored_items(engine)
+    assert (item["destination_postcode"], item["postcode_from"]) == ("X1", "event")

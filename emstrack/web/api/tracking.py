@@ -37,8 +37,20 @@ _ERRORS: dict[Outcome, tuple[int, str]] = {
 
 _PRIVATE = (
     " With a key of scope `read_private` or `admin` the answer also holds the personal fields "
-    "(`signatory` and `description` of events, the item's `destination_postcode`)."
+    "(`signatory` and `description` of events, the item's `destination_postcode`), whether "
+    "that postcode came with a newly stored scan (`destination_postcode_verified`; only then "
+    "does it unlock the details on the item page), and `conflicts`: values of the destination "
+    "postcode or countries sent later that disagreed with the kept ones (field, value, source, "
+    "first_seen_at)."
 )
+
+
+def _with_conflicts(tracker: Tracker, body: dict[str, Any]) -> None:
+    """Add the item's recorded conflicts to a private answer of a found item."""
+    item = body.get("item")
+    if item is not None:
+        item["conflicts"] = tracker.conflicts(item["number"], item["generation"])
+
 
 ScopeQuery = Annotated[
     Scope, Query(description="`international` (S10), `domestic` (13 digits) or `any`.")
@@ -94,6 +106,8 @@ async def track(
     body = result.body
     localise_problems(body, result.number.problems, lang)
     if result.outcome == Outcome.FOUND:
+        if private:
+            await run_in_threadpool(_with_conflicts, tracker, body)
         return JSONResponse(body)
     status, title = _ERRORS[result.outcome]
     diagnosis = result.diagnosis
@@ -164,5 +178,7 @@ async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -
     docs = []
     for result in results:
         localise_problems(result.body, result.number.problems, body.lang)
+        if caller.private and result.outcome == Outcome.FOUND:
+            await run_in_threadpool(_with_conflicts, tracker, result.body)
         docs.append(result.body)
     return JSONResponse({"results": docs})
