@@ -1,13 +1,14 @@
 """Reported messages: stored only when a person asks, exported as CSV for the operator.
 
-The export guards against CSV injection: a cell that a spreadsheet would run as a formula
-(starting with = + - @, a tab or a carriage return) is prefixed with a quote.
+The export guards against CSV injection (see `safe_cell`): wherever a spreadsheet could see a
+cell begin, a formula's first character is defused with a `'` put in front.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from emstrack.scamcheck.check import CheckResult
@@ -17,7 +18,16 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 COLUMNS = ("id", "created_at", "verdict", "reasons", "sender", "text")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Where a spreadsheet may see a cell begin: at the start of ours, and, when it reads the file
+# with `;` as the separator (the default in much of Europe), after every `;` and line break
+# in it (a quoted line break is a record's end to such a reader). A `\r\n` is one break.
+_CELL_START = r"(?:^|(?<=[;\n])|(?<=\r)(?!\n))"
+# What a spreadsheet runs as a formula there: = + - @, a tab or a carriage return, also behind
+# blanks (some readers trim them) or double quotes (a `;` reader may take one for the start of
+# a quoted cell and drop it). A `'` already there is escaped too, so that taking the first `'`
+# away always gives the value back.
+_FORMULA = re.compile(_CELL_START + r"(?=[\s\"]*[=+\-@'\t\r])")
 
 
 def store(engine: Engine, text: str, sender: str | None, result: CheckResult) -> int:
@@ -36,23 +46,29 @@ def store(engine: Engine, text: str, sender: str | None, result: CheckResult) ->
 
 
 def safe_cell(value: object) -> str:
-    """A cell as text that no spreadsheet will take for a formula."""
+    """A cell as text that no spreadsheet will take for a formula, however it splits the file:
+    a `'` goes in front of `=1+1`, ` =1+1` and `'x`, and after the `;` of `x;=cmd`."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return _FORMULA.sub("'", text)
 
 
-def _rows(engine: Engine) -> Iterator[list[str]]:
+def write_csv(rows: Iterable[Sequence[object]], out: TextIO) -> int:
+    """Write `COLUMNS` and then `rows` as CSV, every cell made safe; how many rows were written."""
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    count = 0
+    for row in rows:
+        writer.writerow([safe_cell(value) for value in row])
+        count += 1
+    return count
+
+
+def _rows(engine: Engine) -> Iterator[list[object]]:
     for values in table.every(engine):
         values["created_at"] = values["created_at"].isoformat(timespec="seconds")
-        yield [safe_cell(values[name]) for name in COLUMNS]
+        yield [values[name] for name in COLUMNS]
 
 
 def export(engine: Engine, out: TextIO) -> int:
     """Write every report as CSV with a header; returns how many rows were written."""
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    count = 0
-    for row in _rows(engine):
-        writer.writerow(row)
-        count += 1
-    return count
+    return write_csv(_rows(engine), out)
