@@ -6,17 +6,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from conftest import DELIVERED_TO_DE, history
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from webclient import serve
 
 from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
+from emstrack.store.schema import events
 from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
@@ -169,3 +171,36 @@ def test_junk_never_causes_a_server_error(
         response = _push(client, auth, body)
     assert response.status_code < 500, response.text
     assert response.status_code in (200, 422)
+
+
+def test_the_server_names_the_source_and_a_claimed_one_stays_in_the_raw_payload(
+    client: httpx.Client, engine: Engine
+) -> None:
+    auth = _auth(engine)  # the key is named feed-a
+    keys.create(engine, "feed-b", KeyScope.INGEST)
+    body = {
+        "events": [
+            GOOD[0] | {"source": "api:feed-b"},  # another key's feed
+            GOOD[1] | {"source": "hkpost-2026-11-24.csv"},  # a file import's name
+            GOOD[2],
+        ]
+    }
+    assert _push(client, auth, body).json()["stored"] == 3
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(events.c.source, events.c.raw).where(events.c.number == NUMBER)
+        ).all()
+    assert [row.source for row in rows] == ["api:feed-a"] * 3
+    claimed = sorted(payload.get("source", "") for row in rows for payload in orjson.loads(row.raw))
+    assert claimed == ["", "api:feed-b", "hkpost-2026-11-24.csv"]
+
+
+def test_the_openapi_description_says_the_source_is_set_by_the_server(
+    client: httpx.Client,
+) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]
+    event = body["application/json"]["schema"]["oneOf"][0]
+    assert "api:" in event["properties"]["source"]["description"]
+    assert "ignored" in event["properties"]["source"]["description"]

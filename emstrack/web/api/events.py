@@ -9,6 +9,7 @@ itself succeeded, and every event says what happened to it).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +42,15 @@ _EVENT_SCHEMA: dict[str, Any] = {
     "Other fields are kept in the event's raw payload.",
     "type": "object",
     "required": list(REQUIRED),
-    "properties": {name: {"type": "string"} for name in FIELDS},
+    "properties": {
+        **{name: {"type": "string"} for name in FIELDS},
+        "source": {
+            "type": "string",
+            "description": "Set by the server to `api:` and the name of the key that pushed the "
+            "event: a value sent here is ignored (kept only in the event's raw payload), so no "
+            "key can pass its events off as another feed's.",
+        },
+    },
     "additionalProperties": True,
     "example": {
         "tracking_number": "EE123456785CN",
@@ -157,18 +166,18 @@ async def push_events(
             results[-1]["reasons"] = ["expected an event object"]
             continue
         try:
-            accepted.append(
-                parse_record(
-                    fields,
-                    source=source,
-                    home_country=settings.home_country,
-                    strict=settings.strict_countries,
-                    now=received,
-                )
+            incoming = parse_record(
+                fields,
+                source=source,
+                home_country=settings.home_country,
+                strict=settings.strict_countries,
+                now=received,
             )
         except RecordError as exc:
             results[-1]["reasons"] = exc.reasons
             continue
+        # The key says who sent the event; a `source` in the body is only the client's claim.
+        accepted.append(replace(incoming, event=replace(incoming.event, source=source)))
         results[-1]["outcome"] = None  # filled in from the write below
     reuse = timedelta(days=settings.reuse_after_days)
     # Writes always go to a thread: on SQLite they may wait for the write lock.
