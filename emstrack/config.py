@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         default="1200/minute",
         description="Requests allowed per API key; a batch lookup counts one per number.",
     )
+    rate_limit_chat: str = Field(
+        default="120/minute",
+        description="Lookups allowed per chat user of the WeChat and Telegram bots (an OpenID, a "
+        "Telegram user); each number in a message counts one.",
+    )
+    rate_limit_channel: str = Field(
+        default="1200/minute",
+        description="Lookups allowed per chat channel (WeChat, Telegram) from all its users "
+        "together; each number in a message counts one.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576,
         ge=1024,
@@ -227,7 +237,7 @@ class Settings(BaseSettings):
     def official_domain_list(self) -> list[str]:
         return [d.strip() for d in self.official_domains.split(",") if d.strip()]
 
-    @field_validator("rate_limit", "rate_limit_key")
+    @field_validator("rate_limit", "rate_limit_key", "rate_limit_chat", "rate_limit_channel")
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse

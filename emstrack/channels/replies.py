@@ -34,6 +34,7 @@ from emstrack.notify.tokens import NotConfigured
 from emstrack.store.engine import WRITE
 from emstrack.store.notify import first_sighting
 from emstrack.web import problemtext
+from emstrack.web.ratelimit import Limiter, RateState
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,14 @@ def answer(
     channel: str,
     user: str,
     lang: str | None,
+    limiter: Limiter,
+    sender: str | None = None,
 ) -> str:
-    """The bot's reply to `text` from `user` (an OpenID, a chat id) on `channel`."""
+    """The bot's reply to `text` from `user` (an OpenID, a chat id) on `channel`.
+
+    Each number looked up counts one against the limits of `sender` (the person, when not
+    `user` itself) and of the channel; over either, the reply says when to try again.
+    """
     text = text[:MAX_INPUT]
     lang = language(text, channel, lang)
     words = _Words(lang, channel, settings)
@@ -161,13 +168,29 @@ def answer(
         return _unsubscribe(numbers, tracker, engine, channel, user, words)
     if not numbers:
         return words.subscribe_usage() if intent == "subscribe" else words.short_help()
-    lines = [words.too_many(len(numbers))] if len(numbers) > MAX_NUMBERS else []
-    results = tracker.lookup_many(numbers[:MAX_NUMBERS])
+    numbers, extra = numbers[:MAX_NUMBERS], len(numbers)
+    refused = _over_limit(limiter, settings, channel, sender or user, len(numbers))
+    if refused is not None:
+        return words.slow_down(refused.reset)
+    lines = [words.too_many(extra)] if extra > MAX_NUMBERS else []
+    results = tracker.lookup_many(numbers)
     if intent == "subscribe":
         lines.extend(_subscribe(results, engine, settings, channel, user, words))
     else:
         lines.extend(words.result(result) for result in results)
     return "\n\n".join(lines)
+
+
+def _over_limit(
+    limiter: Limiter, settings: Settings, channel: str, sender: str, cost: int
+) -> RateState | None:
+    """The limit `cost` lookups would pass, or None when they are allowed (and counted)."""
+    # The sender first: a refused sender is not charged to the channel, so one flooding chat
+    # cannot spend the allowance of everyone else.
+    state = limiter.check(f"chat:{channel}:{sender}", settings.rate_limit_chat, cost)
+    if state.allowed:
+        state = limiter.check(f"channel:{channel}", settings.rate_limit_channel, cost)
+    return None if state.allowed else state
 
 
 def _subscribe(
@@ -308,6 +331,19 @@ class _Words:
             f"您发送了 {count} 个号码，以下是前 {MAX_NUMBERS} 个的结果；其余请另发消息查询。",
         )
 
+    def slow_down(self, seconds: int) -> str:
+        if seconds < 120:
+            wait = self._pick(f"{seconds} seconds", f"{seconds} 秒")
+        elif seconds < 120 * 60:
+            minutes = -(-seconds // 60)
+            wait = self._pick(f"{minutes} minutes", f"{minutes} 分钟")
+        else:
+            hours = -(-seconds // 3600)
+            wait = self._pick(f"{hours} hours", f"{hours} 小时")
+        return self._pick(
+            f"Too many lookups; please try again in {wait}.", f"查询过于频繁，请 {wait}后再试。"
+        )
+
     def no_subscriptions(self) -> str:
         return self._pick(
             "Notifications are not set up on this server.", "本服务器未开启状态变化通知。"
@@ -346,7 +382,8 @@ class _Words:
         if result.outcome is Outcome.FOUND and result.status is not None:
             lines.append(status_label(result.status, self.lang))
             if result.events:
-                lines.append(self._event(result.events[0]))
+                # A chat is public: the place without postcodes (emstrack.domain.places).
+                lines.append(self._event(result.projection().event(result.events[0])))
         elif result.outcome is Outcome.NOT_FOUND_YET:
             hours = self.settings.first_scan_grace_hours
             lines.append(
@@ -395,7 +432,7 @@ def seen_first(engine: Engine, channel: str, key: str) -> bool:
 
 
 def telegram_handler(
-    *, settings: Settings, engine: Engine, tracker: Tracker, api: BotAPI
+    *, settings: Settings, engine: Engine, tracker: Tracker, api: BotAPI, limiter: Limiter
 ) -> Callable[[Update], None]:
     """What to do with one Telegram update, for the webhook and for polling alike.
 
@@ -418,6 +455,9 @@ def telegram_handler(
                 channel="telegram",
                 user=str(update.chat_id),
                 lang=update.language_code,
+                limiter=limiter,
+                # The person, in a group too; a chat without a sender counts as one.
+                sender=str(update.user_id if update.user_id is not None else update.chat_id),
             )
         except Exception:
             log.exception("telegram: answering update %d failed", update.update_id)

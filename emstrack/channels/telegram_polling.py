@@ -12,6 +12,7 @@ from emstrack.channels.telegram import BotAPI, poll
 from emstrack.config import Settings
 from emstrack.lookup import Tracker
 from emstrack.notify.tokens import NotConfigured
+from emstrack.web.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,12 @@ def run_polling(
         # getUpdates is refused while a webhook is set; pending updates are kept.
         api.delete_webhook()
         handle = telegram_handler(
-            settings=settings, engine=engine, tracker=Tracker(engine, settings), api=api
+            settings=settings,
+            engine=engine,
+            tracker=Tracker(engine, settings),
+            api=api,
+            # The web server's limits: shared with it through Redis when EMSTRACK_REDIS_URL is set.
+            limiter=Limiter(settings.redis_url),
         )
         log.info("telegram: polling for updates")
         poll(api, handle, stop=stop, poll_timeout=poll_timeout)

@@ -42,6 +42,7 @@ from emstrack.channels.wechat_api import WeChatAPI, WeChatAPIError
 from emstrack.config import Settings
 from emstrack.lookup import Tracker
 from emstrack.notify import subscriptions
+from emstrack.web.ratelimit import Limiter
 from emstrack.web.responses import problem
 
 log = logging.getLogger(__name__)
@@ -174,13 +175,14 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
     late — then the answer follows as a customer-service message)."""
     engine: Engine = request.app.state.engine
     tracker: Tracker = request.app.state.tracker
+    limiter: Limiter = request.app.state.limiter
 
     def work() -> str | None:
         # The de-duplication writes, so it can wait for a busy database too: it runs under the
         # budget with the rest. A redelivery that finds it done is answered `success`.
         if not replies.seen_first(engine, "wechat", incoming.dedupe_key):
             return None
-        return _say(engine, tracker, settings, incoming)
+        return _say(engine, tracker, limiter, settings, incoming)
 
     if not _IN_FLIGHT.acquire(blocking=False):
         # Answers are piling up behind a slow database: refuse more work than can be done in
@@ -201,7 +203,9 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
         return replies.sorry()
 
 
-def _say(engine: Engine, tracker: Tracker, settings: Settings, incoming: Incoming) -> str | None:
+def _say(
+    engine: Engine, tracker: Tracker, limiter: Limiter, settings: Settings, incoming: Incoming
+) -> str | None:
     if incoming.msg_type == "event":
         if incoming.event == "subscribe":
             return replies.welcome()
@@ -219,6 +223,7 @@ def _say(engine: Engine, tracker: Tracker, settings: Settings, incoming: Incomin
         channel="wechat",
         user=incoming.from_user,
         lang=None,
+        limiter=limiter,
     )
 
 
@@ -324,6 +329,7 @@ def _handle_telegram(request: Request, settings: Settings, update: Update) -> No
             engine=request.app.state.engine,
             tracker=request.app.state.tracker,
             api=api,
+            limiter=request.app.state.limiter,
         )
         try:
             handle(update)

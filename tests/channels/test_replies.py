@@ -13,6 +13,7 @@ from emstrack.channels import replies
 from emstrack.config import Settings
 from emstrack.lookup import Tracker
 from emstrack.store.schema import subscriptions
+from emstrack.web.ratelimit import Limiter
 
 NUMBER = "EE123456785CN"
 SECRET = "test-secret-key-that-is-long-enough-for-tokens-0123456789"
@@ -28,6 +29,7 @@ class Bot:
         self.engine = engine
         self.settings = settings
         self.tracker = Tracker(engine, settings)
+        self.limiter = Limiter()
 
     def __call__(
         self, text: str, channel: str = "telegram", user: str = "1111", lang: str | None = None
@@ -40,6 +42,7 @@ class Bot:
             channel=channel,
             user=user,
             lang=lang,
+            limiter=self.limiter,
         )
 
     def live(self, channel: str, target: str) -> list[str]:

@@ -70,10 +70,10 @@ def text_message(content: str, msg_id: str = "1234567890123456", user: str = "oU
     ).encode()
 
 
-def reply_content(body: bytes) -> str:
+def reply_content(body: bytes, to_user: str = "oUSER") -> str:
     root = ET.fromstring(body)
     assert root.findtext("MsgType") == "text"
-    assert root.findtext("ToUserName") == "oUSER"
+    assert root.findtext("ToUserName") == to_user
     assert root.findtext("FromUserName") == "gh_0123456789ab"
     return root.findtext("Content") or ""
 
