@@ -149,7 +149,7 @@ def telegram_poll() -> None:
     from emstrack.cli import _database, _settings, err, out
 
     settings = _settings()
-    if not settings.telegram_bot_token:
+    if not settings.telegram_bot_token.get_secret_value():
         err.print("[red]Set EMSTRACK_TELEGRAM_BOT_TOKEN[/red] (from @BotFather) first.")
         raise typer.Exit(2)
     with _database(settings) as engine:

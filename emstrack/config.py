@@ -6,10 +6,17 @@ configuration table misses one.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Any, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The password of `scheme://user:password@host` in a URL (database, Redis), for `repr`.
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 class Settings(BaseSettings):
@@ -83,10 +90,44 @@ class Settings(BaseSettings):
         description="Lookups allowed per chat channel (WeChat, Telegram) from all its users "
         "together; each number in a message counts one.",
     )
+    rate_limit_postcode: str = Field(
+        default="5/hour",
+        description="Tries of the postcode that unlocks an item's personal details, right or "
+        "wrong, per client address and number.",
+    )
+    rate_limit_postcode_failures: str = Field(
+        default="10/day",
+        description="Wrong postcodes per number from all addresses together; then the unlock of "
+        "that number is refused to everyone until the window ends.",
+    )
+    rate_limit_ipv6_prefix: int = Field(
+        default=64,
+        ge=16,
+        le=128,
+        description="Length of the IPv6 network counted as one client by the per-address limits "
+        "(a home or a server usually has a whole /64); IPv4 clients count per address.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks of the reverse proxies in front of the server, "
+        "comma-separated (`127.0.0.1,10.0.0.0/8`): only from them are `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` believed. Empty: from none.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576,
         ge=1024,
         description="Largest request body accepted, in bytes; a larger one is refused with `413`.",
+    )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time a client has to send a request's headers (`emstrack serve`); a slower "
+        "connection is closed.",
+    )
+    keep_alive_seconds: int = Field(
+        default=5,
+        ge=1,
+        description="How long `emstrack serve` keeps an idle connection open for a next request.",
     )
     ingest_max_events: int = Field(
         default=1000,
@@ -100,8 +141,8 @@ class Settings(BaseSettings):
         description="Days without a new scan after which the page calls an item's tracking "
         "stale and says when to contact customer service.",
     )
-    secret_key: str = Field(
-        default="",
+    secret_key: SecretStr = Field(
+        default=SecretStr(""),
         description="Secret that signs the pages' CSRF tokens and the links in notifications, "
         "and from which webhook signing secrets are derived. Empty: a random CSRF secret per "
         "process (forms then fail across restarts and between server processes) and no "
@@ -183,24 +224,26 @@ class Settings(BaseSettings):
         "on the same machine only).",
     )
     smtp_username: str = Field(default="", description="SMTP login; empty: no login.")
-    smtp_password: str = Field(default="", description="SMTP password (never logged).")
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), description="SMTP password (never logged)."
+    )
     mail_from: str = Field(
         default="emstrack <noreply@localhost>",
         description="The From of e-mail notices.",
     )
     # --- chat channels
-    wechat_token: str = Field(
-        default="",
+    wechat_token: SecretStr = Field(
+        default=SecretStr(""),
         description="WeChat Official Account server Token; empty: `/channels/wechat` is off.",
     )
-    wechat_aes_key: str = Field(
-        default="",
+    wechat_aes_key: SecretStr = Field(
+        default=SecretStr(""),
         description="WeChat EncodingAESKey (43 characters) for the compatible and secure modes; "
         "`NEW,OLD` keeps the previous key working while WeChat switches.",
     )
     wechat_app_id: str = Field(default="", description="WeChat AppID (needed with the AES key).")
-    wechat_app_secret: str = Field(
-        default="",
+    wechat_app_secret: SecretStr = Field(
+        default=SecretStr(""),
         description="WeChat AppSecret: lets the worker push status changes to subscribers "
         "through the customer-service message API.",
     )
@@ -215,12 +258,12 @@ class Settings(BaseSettings):
         default="https://api.weixin.qq.com",
         description="Base URL of the WeChat API (tests point it at a local stand-in).",
     )
-    telegram_bot_token: str = Field(
-        default="",
+    telegram_bot_token: SecretStr = Field(
+        default=SecretStr(""),
         description="Telegram bot token from @BotFather; empty: the Telegram bot is off.",
     )
-    telegram_secret: str = Field(
-        default="",
+    telegram_secret: SecretStr = Field(
+        default=SecretStr(""),
         description="Secret token Telegram sends with every webhook call "
         "(`X-Telegram-Bot-Api-Secret-Token`); required for `/channels/telegram`.",
     )
@@ -229,9 +272,26 @@ class Settings(BaseSettings):
         description="Base URL of the Telegram Bot API (tests point it at a local stand-in).",
     )
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied and validated like the environment's values.
+
+        pydantic's own copy does not validate: a plain string given for a secret would stand
+        where a `SecretStr` is expected, and a bad value would pass unchecked.
+        """
+        copied = super().model_copy(deep=deep)
+        return type(self).model_validate({**dict(copied), **(update or {})})
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # Secrets show as '**********' (SecretStr); a password in a URL is masked too.
+        for name, value in super().__repr_args__():
+            if isinstance(value, str) and "://" in value:
+                value = _URL_PASSWORD.sub(r"\1***@", value)
+            yield name, value
+
     @property
     def wechat_aes_keys(self) -> list[str]:
-        return [k.strip() for k in self.wechat_aes_key.split(",") if k.strip()]
+        keys = self.wechat_aes_key.get_secret_value()
+        return [k.strip() for k in keys.split(",") if k.strip()]
 
     @property
     def official_domain_list(self) -> list[str]:
@@ -246,6 +306,35 @@ class Settings(BaseSettings):
             parse(value)
         except ValueError as exc:
             raise ValueError("must be a rate such as 120/minute or 10/second") from exc
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        parts = [p.strip() for p in self.trusted_proxies.split(",")]
+        return [ip_network(p, strict=False) for p in parts if p]
+
+    @field_validator("rate_limit_postcode", "rate_limit_postcode_failures")
+    @classmethod
+    def _postcode_rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError("must be a rate such as 5/hour or 10/day") from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            try:
+                if part.strip():
+                    ip_network(part.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{part.strip()!r} is not an address or a network such as 10.0.0.0/8"
+                ) from exc
         return value
 
     @field_validator("notify_quiet_hours")

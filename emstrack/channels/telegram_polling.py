@@ -21,13 +21,13 @@ def run_polling(
     settings: Settings, engine: Engine, stop: threading.Event, *, poll_timeout: int = 25
 ) -> None:
     """Answer the bot's messages until `stop` is set; removes any webhook first (§2.3)."""
-    if not settings.telegram_bot_token:
+    if not settings.telegram_bot_token.get_secret_value():
         raise NotConfigured(
             "telegram_off",
             "The Telegram bot is not set up.",
             "Set EMSTRACK_TELEGRAM_BOT_TOKEN to the token from @BotFather.",
         )
-    with BotAPI(settings.telegram_bot_token, base_url=settings.telegram_api_base) as api:
+    with BotAPI(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base) as api:
         # getUpdates is refused while a webhook is set; pending updates are kept.
         api.delete_webhook()
         handle = telegram_handler(

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emstrack.config import Settings
 from emstrack.domain.events import CATALOGUE, Status, status_label
+from emstrack.domain.places import FIELDS, Projection
 from emstrack.notify import tokens
 from emstrack.notify.mail import Mail
 from emstrack.store.notify import OutboxRow
@@ -35,7 +36,7 @@ def links(row: OutboxRow, settings: Settings) -> dict[str, str]:
         # Made when the subscription was: the confirm token's age is counted from then.
         return {k: str(payload[k]) for k in ("page", "unsubscribe", "confirm") if k in payload}
     base = settings.public_url.rstrip("/")
-    token = tokens.make(settings.secret_key, tokens.UNSUBSCRIBE, row.number, row.subscription_id)
+    token = tokens.make(settings.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, row.number, row.subscription_id)
     return {
         "page": f"{base}/track/{row.number}",
         "unsubscribe": f"{base}/subscriptions/unsubscribe?token={token}",
@@ -52,12 +53,26 @@ def label(status: str | None, lang: str) -> str:
         return status
 
 
+#: A notice's place as the public sees it: the outbox row knows the event's country, not the
+#: item's countries or postcode, so a place of no country loses any token with a digit.
+_PUBLIC = Projection(None, None, None)
+
+
 def _event(row: OutboxRow, lang: str = "en") -> dict[str, Any] | None:
     event = row.payload.get("event")
     if not isinstance(event, dict):
         return None
     entry = CATALOGUE.get(str(event.get("code", "")))
-    return {**event, "label": entry.label(_lang(lang)) if entry else event.get("code")}
+    # A notice goes wherever the subscriber pointed it: no postcode in its place (the payload
+    # holds the event as stored, and rows queued before this rule must say no more).
+    stored = tuple(_text(event.get(name)) for name in FIELDS)
+    shown = dict(zip(FIELDS, _PUBLIC.fields(stored), strict=True))
+    place = {name: shown[name] for name in FIELDS if name in event}
+    return {**event, **place, "label": entry.label(_lang(lang)) if entry else event.get("code")}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _place(event: dict[str, Any]) -> str:

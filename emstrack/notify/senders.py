@@ -54,7 +54,7 @@ class WebhookSender:
         )
 
     def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
-        secret = tokens.webhook_secret(self._settings.secret_key, row.subscription_id)
+        secret = tokens.webhook_secret(self._settings.secret_key.get_secret_value(), row.subscription_id)
         body = messages.webhook_body(row, self._settings)
         delivery = self._poster.send(row.target, secret, row.id, body)
         return Result(delivery.ok, delivery.retryable, delivery.error, delivery.retry_after)
@@ -102,7 +102,7 @@ def _mail_backend(settings: Settings) -> MailBackend:
         sender=settings.mail_from,
         security=_SECURITY[settings.smtp_security],
         username=settings.smtp_username,
-        password=settings.smtp_password,
+        password=settings.smtp_password.get_secret_value(),
     )
 
 
@@ -113,11 +113,11 @@ class WeChatSender:
         self._settings = settings
         self._api = api
         self._owns = api is None
-        if api is None and settings.wechat_app_id and settings.wechat_app_secret:
+        if api is None and settings.wechat_app_id and settings.wechat_app_secret.get_secret_value():
             self._api = WeChatAPI(
                 base_url=settings.wechat_api_base,
                 app_id=settings.wechat_app_id,
-                app_secret=settings.wechat_app_secret,
+                app_secret=settings.wechat_app_secret.get_secret_value(),
             )
 
     def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
@@ -141,8 +141,8 @@ class TelegramSender:
         self._settings = settings
         self._api = api
         self._owns = api is None
-        if api is None and settings.telegram_bot_token:
-            self._api = BotAPI(settings.telegram_bot_token, base_url=settings.telegram_api_base)
+        if api is None and settings.telegram_bot_token.get_secret_value():
+            self._api = BotAPI(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base)
 
     def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
         if self._api is None:

@@ -97,7 +97,7 @@ def _zone(name: str | None, settings: Settings) -> str:
 def links(settings: Settings, row: SubscriptionRow) -> dict[str, str]:
     """The public links of a subscription: its item's page, unsubscribe, and (pending) confirm."""
     base = settings.public_url.rstrip("/")
-    secret = settings.secret_key
+    secret = settings.secret_key.get_secret_value()
     out = {
         "page": f"{base}/track/{row.number}",
         "unsubscribe": f"{base}/subscriptions/unsubscribe?token="
@@ -127,7 +127,7 @@ def subscribe(
     E-mail subscriptions start `pending` and a confirmation mail goes into the outbox in the
     same transaction; the others start `active`.
     """
-    tokens.webhook_secret(settings.secret_key, "")  # refuses early when no secret key is set
+    tokens.webhook_secret(settings.secret_key.get_secret_value(), "")  # refuses early when no secret key is set
     now = now or datetime.now(UTC)
     number = _number(number, settings)
     target = check_target(channel, target, settings)
@@ -192,7 +192,7 @@ def _send_confirmation(
 
 def _created(settings: Settings, row: SubscriptionRow, *, created: bool) -> Created:
     secret = (
-        tokens.webhook_secret(settings.secret_key, row.id) if row.channel == "webhook" else None
+        tokens.webhook_secret(settings.secret_key.get_secret_value(), row.id) if row.channel == "webhook" else None
     )
     return Created(row, created, links(settings, row)["unsubscribe"], secret if created else None)
 
@@ -202,7 +202,7 @@ def confirm(
 ) -> SubscriptionRow:
     """Activate the pending subscription a confirmation link names (again: no change)."""
     number, sub_id = tokens.read(
-        settings.secret_key, tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
+        settings.secret_key.get_secret_value(), tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
     )
     now = now or datetime.now(UTC)
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():
@@ -217,7 +217,7 @@ def unsubscribe(
     engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
 ) -> SubscriptionRow:
     """End the subscription an unsubscribe link names (again: no change)."""
-    number, sub_id = tokens.read(settings.secret_key, tokens.UNSUBSCRIBE, token)
+    number, sub_id = tokens.read(settings.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token)
     return end(engine, number, sub_id, "unsubscribed", now=now)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
-from emstrack.channels import replies
+from emstrack.channels import replay, replies
 from emstrack.channels.telegram import (
     BotAPI,
     TelegramError,
@@ -85,9 +85,9 @@ async def wechat_verify(
     request: Request, signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = ""
 ) -> Response:
     settings: Settings = request.app.state.settings
-    if not settings.wechat_token:
+    if not settings.wechat_token.get_secret_value():
         return _off("WeChat")
-    if not check_signature(settings.wechat_token, signature, timestamp, nonce):
+    if not check_signature(settings.wechat_token.get_secret_value(), signature, timestamp, nonce):
         return _refused(WeChatError("bad_signature"))
     return PlainTextResponse(echostr)
 
@@ -114,7 +114,7 @@ async def wechat_message(
     msg_signature: str = "",
 ) -> Response:
     settings: Settings = request.app.state.settings
-    token = settings.wechat_token
+    token = settings.wechat_token.get_secret_value()
     if not token:
         return _off("WeChat")
     body = await request.body()
@@ -133,7 +133,18 @@ async def wechat_message(
             incoming = parse_message(body)
     except WeChatError as exc:
         return _refused(exc)
-    content = await _content(request, settings, incoming)
+
+    def first_use() -> bool:
+        checked = msg_signature if crypto is not None else signature
+        return replay.first_use(
+            request.app.state.engine, timestamp=timestamp, nonce=nonce, signature=checked, body=body
+        )
+
+    try:
+        content = await _content(request, settings, incoming, first_use)
+    except WeChatError as exc:
+        log.warning("wechat: refused a signed URL used before with another body")
+        return _refused(exc)
     if content is None:
         return PlainTextResponse(SUCCESS)
     xml = text_reply(incoming, content, now=int(time.time()))
@@ -164,15 +175,18 @@ def _crypto(settings: Settings) -> Crypto:
             "Encrypted mode needs EMSTRACK_WECHAT_AES_KEY and EMSTRACK_WECHAT_APP_ID.",
         )
     try:
-        return Crypto(settings.wechat_token, settings.wechat_aes_keys, settings.wechat_app_id)
+        return Crypto(settings.wechat_token.get_secret_value(), settings.wechat_aes_keys, settings.wechat_app_id)
     except ValueError as exc:
         log.error("wechat: the AES settings are wrong: %s", exc)
         raise WeChatError("bad_encryption", "The EncodingAESKey setting is not valid.") from None
 
 
-async def _content(request: Request, settings: Settings, incoming: Incoming) -> str | None:
+async def _content(
+    request: Request, settings: Settings, incoming: Incoming, first_use: Callable[[], bool]
+) -> str | None:
     """What to say to `incoming`, or None to answer `success` (nothing, seen already, or too
-    late — then the answer follows as a customer-service message)."""
+    late — then the answer follows as a customer-service message). WeChatError when its signed
+    URL came before with another body (`first_use`, see `channels.replay`)."""
     engine: Engine = request.app.state.engine
     tracker: Tracker = request.app.state.tracker
     limiter: Limiter = request.app.state.limiter
@@ -180,6 +194,8 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
     def work() -> str | None:
         # The de-duplication writes, so it can wait for a busy database too: it runs under the
         # budget with the rest. A redelivery that finds it done is answered `success`.
+        if not first_use():
+            raise WeChatError("bad_signature", "This signed URL came before with another body.")
         if not replies.seen_first(engine, "wechat", incoming.dedupe_key):
             return None
         return _say(engine, tracker, limiter, settings, incoming)
@@ -198,6 +214,8 @@ async def _content(request: Request, settings: Settings, incoming: Incoming) -> 
         log.warning("wechat: no answer within %.1f s; replied success", WECHAT_BUDGET_SECONDS)
         late.give_up_waiting()
         return None
+    except WeChatError:
+        raise
     except Exception:
         log.exception("wechat: answering a message failed")
         return replies.sorry()
@@ -268,14 +286,14 @@ class _Late:
                 api = WeChatAPI(
                     base_url=settings.wechat_api_base,
                     app_id=settings.wechat_app_id,
-                    app_secret=settings.wechat_app_secret,
+                    app_secret=settings.wechat_app_secret.get_secret_value(),
                 )
                 self._state.wechat_api = api
             return api
 
     def _push(self, text: str) -> None:
         settings = self._settings
-        if not (settings.wechat_app_id and settings.wechat_app_secret):
+        if not (settings.wechat_app_id and settings.wechat_app_secret.get_secret_value()):
             log.warning(
                 "wechat: a late answer was dropped: set EMSTRACK_WECHAT_APP_ID and "
                 "EMSTRACK_WECHAT_APP_SECRET to send it as a customer-service message"
@@ -302,11 +320,11 @@ class _Late:
 )
 async def telegram_update(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    if not settings.telegram_bot_token:
+    if not settings.telegram_bot_token.get_secret_value():
         return _off("Telegram")
     # An unset secret matches nothing: a webhook anyone could call is never accepted.
     secret = request.headers.get("x-telegram-bot-api-secret-token")
-    if not check_secret(settings.telegram_secret, secret):
+    if not check_secret(settings.telegram_secret.get_secret_value(), secret):
         return problem(403, "forbidden", "The Telegram secret token is missing or wrong.")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
@@ -323,7 +341,7 @@ async def telegram_update(request: Request) -> Response:
 
 
 def _handle_telegram(request: Request, settings: Settings, update: Update) -> None:
-    with BotAPI(settings.telegram_bot_token, base_url=settings.telegram_api_base) as api:
+    with BotAPI(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base) as api:
         handle = replies.telegram_handler(
             settings=settings,
             engine=request.app.state.engine,

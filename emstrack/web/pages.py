@@ -1,8 +1,8 @@
 """The server-rendered Track & Trace pages: home, results, support, security, error pages.
 
 Everything works without JavaScript. Lookups are GET (shareable, no state change); the only
-POST is the postcode proof that unlocks personal details, guarded by a CSRF token and a rate
-limit per number. Personal data is never logged and never put in a URL.
+POST is the postcode proof that unlocks personal details, guarded by a CSRF token and the
+limits of `emstrack.web.unlock`. Personal data is never logged and never put in a URL.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from starlette.exceptions import HTTPException
 from emstrack.domain import countries, s10
 from emstrack.domain.problems import Severity
 from emstrack.domain.s10 import Scope
-from emstrack.lookup import Outcome, Tracker, TrackingResult
-from emstrack.web import contacts, csrf, i18n, itemview, problemtext
+from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
+from emstrack.web import contacts, csrf, i18n, itemview, problemtext, unlock
 from emstrack.web.api.problems import ApiProblem
-from emstrack.web.deps import Caller, charge
+from emstrack.web.clients import is_https
+from emstrack.web.deps import Caller, allowance, charge, client_address
+from emstrack.web.ratelimit import LimitUnavailable
 
 MAX_NUMBERS = 50
 _STATIC = Path(__file__).parent / "static"
@@ -37,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and HTML error pages for browsers to `app`."""
-    secret = app.state.settings.secret_key
+    secret = app.state.settings.secret_key.get_secret_value()
     app.state.page_secret = secret.encode() if secret else secrets.token_bytes(32)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)
@@ -92,7 +94,9 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     )
     response = HTMLResponse(body, status_code=status)
     if found := i18n.match(request.query_params.get("lang")):
-        response.set_cookie(i18n.COOKIE, found, max_age=365 * 86400, samesite="lax")
+        response.set_cookie(
+            i18n.COOKIE, found, max_age=365 * 86400, samesite="lax", secure=is_https(request)
+        )
     return response
 
 
@@ -105,23 +109,26 @@ def _tracker(request: Request) -> Tracker:
 _OTHER_KIND = frozenset({"domestic_in_international_scope", "international_in_domestic_scope"})
 
 
-def _lookup_forgiving(tracker: Tracker, numbers: list[str], scope: Scope) -> list[TrackingResult]:
-    results = tracker.lookup_many(numbers, scope)
+def _lookup_forgiving(
+    tracker: Tracker, numbers: list[str], scope: Scope, left: Allowance
+) -> list[TrackingResult]:
+    results = tracker.lookup_many(numbers, scope, allowance=left)
     for i, result in enumerate(results):
         errors = {p.code for p in result.number.problems if p.severity == "error"}
         if errors and errors <= _OTHER_KIND:
-            results[i] = tracker.lookup(numbers[i], Scope.ANY)
+            results[i] = tracker.lookup(numbers[i], Scope.ANY, allowance=left)
     return results
 
 
 async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> list[TrackingResult]:
     # The same limit per client address as the API's lookups: a page is no way around it.
-    address = request.client.host if request.client else "unknown"
-    charge(request, Caller(address), cost=len(numbers))
+    caller = Caller(client_address(request))
+    charge(request, caller, cost=len(numbers))
+    left = allowance(request, caller)
     tracker = _tracker(request)
     if tracker.local_reads:
-        return _lookup_forgiving(tracker, numbers, scope)
-    return await run_in_threadpool(_lookup_forgiving, tracker, numbers, scope)
+        return _lookup_forgiving(tracker, numbers, scope, left)
+    return await run_in_threadpool(_lookup_forgiving, tracker, numbers, scope, left)
 
 
 def _scope(value: str | None) -> Scope:
@@ -195,7 +202,7 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
     settings = request.app.state.settings
     context: dict[str, Any] = {"result": result, "tn": result.number, "private": private}
     # E-mail updates need the secret key that signs their links (emstrack.web.subscribepages).
-    context["can_subscribe"] = bool(settings.secret_key)
+    context["can_subscribe"] = bool(settings.secret_key.get_secret_value())
     status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
     if result.outcome is Outcome.FOUND:
         context["view"] = itemview.build(
@@ -238,7 +245,9 @@ def render_form(request: Request, template: str, status: int = 200, **context: A
         token = csrf.new_token(secret)
     response = render(request, template, status, csrf_token=token, **context)
     if fresh and token:
-        response.set_cookie(csrf.COOKIE, token, httponly=True, samesite="strict")
+        response.set_cookie(
+            csrf.COOKIE, token, httponly=True, samesite="strict", secure=is_https(request)
+        )
     return response
 
 
@@ -262,19 +271,27 @@ async def details(
         response.status_code = 403
         return response
     expected = result.item.destination_postcode if result.item else None
-    # Every attempt counts, right or wrong: a guesser must not learn which one was right
-    # after the limit is reached.
-    limiter = getattr(request.app.state, "limiter", None)
-    if limiter is not None:
-        allowed, retry_after = limiter.hit(f"postcode:{result.number.number}", "5/hour")
-        if not allowed:
-            minutes = max(1, -(-int(retry_after) // 60))
-            response = render(request, "error.html", 429, code=429, minutes=minutes)
-            response.headers["Retry-After"] = str(int(retry_after))
-            return response
+    # Counted before the comparison: past a limit nobody learns whether a postcode was right.
+    try:
+        attempt = unlock.count_try(
+            request.app.state.limiter,
+            request.app.state.settings,
+            client_address(request),
+            result.number.number or result.number.raw,
+        )
+    except unlock.TooManyTries as exc:
+        minutes = max(1, -(-exc.retry_after // 60))
+        response = render(request, "error.html", 429, code=429, minutes=minutes)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except LimitUnavailable as exc:
+        response = render(request, "error.html", 503, code=503)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     given, wanted = _postcode(postcode).encode(), _postcode(expected).encode()
     if not wanted or not hmac.compare_digest(given, wanted):
         return _with_wrong_postcode(request, result)
+    attempt.succeeded()
     return _item_page(request, result, private=True)
 
 
@@ -307,7 +324,7 @@ async def security(request: Request) -> Response:
 
 
 @router.get("/lang/{code}")
-async def language(code: str, next: str = "/") -> Response:
+async def language(request: Request, code: str, next: str = "/") -> Response:
     """The language switch: remember the choice and go back where the viewer was."""
     locale = i18n.match(code) or i18n.DEFAULT
     # Only a path on this site: never an open redirect.
@@ -316,5 +333,7 @@ async def language(code: str, next: str = "/") -> Response:
     )
     target = re.sub(r"([?&])lang=[^&]*&?", r"\1", target).rstrip("?&") or "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(i18n.COOKIE, locale, max_age=365 * 86400, samesite="lax")
+    response.set_cookie(
+        i18n.COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=is_https(request)
+    )
     return response

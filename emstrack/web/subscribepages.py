@@ -22,7 +22,7 @@ from emstrack.errors import InputError
 from emstrack.notify import subscriptions, tokens
 from emstrack.web import csrf, i18n
 from emstrack.web.api.subscriptions import EMAIL_COST, mask
-from emstrack.web.deps import Caller, charge
+from emstrack.web.deps import Caller, charge, client_address
 from emstrack.web.pages import render, render_form
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +51,7 @@ def _formatted(number: str) -> str:
 
 def _unavailable(request: Request) -> Response | None:
     """The 503 page when subscriptions are not set up here, else None."""
-    if _settings(request).secret_key:
+    if _settings(request).secret_key.get_secret_value():
         return None
     return _page(request, "unavailable", 503)
 
@@ -84,8 +84,7 @@ async def subscribe(
         return refused
     if not _csrf_ok(request, csrf_token):
         return render(request, "error.html", 403, code=403)
-    address = request.client.host if request.client else "unknown"
-    charge(request, Caller(address), EMAIL_COST)
+    charge(request, Caller(client_address(request)), EMAIL_COST)
     settings = _settings(request)
     locale = i18n.negotiate(request)
     try:
@@ -124,7 +123,7 @@ async def confirm_form(request: Request, token: TokenQuery = "") -> Response:
         return refused
     try:
         number, _ = tokens.read(
-            _settings(request).secret_key, tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
+            _settings(request).secret_key.get_secret_value(), tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
         )
     except tokens.TokenError as exc:
         return _bad_token(request, exc)
@@ -154,7 +153,7 @@ async def unsubscribe_form(request: Request, token: TokenQuery = "") -> Response
     if refused := _unavailable(request):
         return refused
     try:
-        number, _ = tokens.read(_settings(request).secret_key, tokens.UNSUBSCRIBE, token)
+        number, _ = tokens.read(_settings(request).secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token)
     except tokens.TokenError as exc:
         return _bad_token(request, exc)
     return _page(request, "unsubscribe", token=token, number=number, formatted=_formatted(number))

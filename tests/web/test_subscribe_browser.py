@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 from chromium import launched, needs_chromium, phone_context
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, select
@@ -29,7 +30,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 @pytest.fixture(scope="module")
 def base_url(db: Engine) -> Iterator[str]:
-    settings = Settings(database_url=str(db.url), secret_key="x" * 40)
+    settings = Settings(database_url=str(db.url), secret_key=SecretStr("x" * 40))
     with serve(create_app(settings, db)) as client:
         yield str(client.base_url)
 
