@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.pool import Pool
 
 from emstrack.config import Settings
-from emstrack.domain import countries, s10
+from emstrack.domain import countries, places, s10
 from emstrack.domain.events import (
     CATALOGUE,
     TERMINAL,
@@ -86,9 +86,21 @@ class TrackingResult:
                 return event.country or (event.office_code or "")[:2] or None
         return None
 
-    def to_dict(self, lang: str = "en", *, private: bool = False) -> dict[str, Any]:
-        """The JSON answer of the API and of `emstrack track --json`."""
+    def projection(self) -> places.Projection:
+        """How the public sees the places of this item's events (`emstrack.domain.places`)."""
+        proof = self.item.destination_postcode if self.item else None
+        return places.Projection(self.origin_country, self.destination_country, proof)
+
+    def to_dict(
+        self, lang: str = "en", *, private: bool = False, stored_places: bool = False
+    ) -> dict[str, Any]:
+        """The JSON answer of the API and of `emstrack track --json`.
+
+        Places are the public projection's unless `private` or `stored_places` (an operator's
+        view: the CLI shows offices as stored, and personal fields only when `private`).
+        """
         latest = self.events[0] if self.events else None
+        shown = None if private or stored_places else self.projection()
         return _document(
             self.number,
             self.outcome,
@@ -96,7 +108,7 @@ class TrackingResult:
             self.state.detail if self.state else None,
             self.diagnosis,
             self.item,
-            [event_to_dict(e, lang, private=private) for e in self.events],
+            [event_to_dict(e, lang, private=private, shown=shown) for e in self.events],
             self.earlier_items,
             (self.origin_country, self.destination_country),
             (
@@ -206,8 +218,15 @@ def _seconds(value: datetime) -> str:
     return value.isoformat() if not value.microsecond else value.isoformat(timespec="seconds")
 
 
-def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> dict[str, Any]:
-    """One event of the public history (personal fields only when `private`)."""
+def event_to_dict(
+    event: Event,
+    lang: str = "en",
+    *,
+    private: bool = False,
+    shown: places.Projection | None = None,
+) -> dict[str, Any]:
+    """One event of the history: its place as `shown` projects it (as stored without one),
+    personal fields only when `private`."""
     # The hot path of every answer: plain values and cached texts, no aware-datetime arithmetic.
     local = event.occurred_local
     offset = event.utc_offset_min
@@ -217,6 +236,20 @@ def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> d
         iso_offset, offset_label, delta = _offset_texts(offset)
         utc = _seconds(local - delta) + "Z"
     label, status, detail, known = _code_texts(event.code, lang)
+    p: Sequence[str | None] = (
+        event.office_code,
+        event.office_name,
+        event.country,
+        event.next_office_code,
+        event.reason_code,
+        event.reason_text,
+        event.action_code,
+        event.action_text,
+        event.retention_code,
+        event.retention_text,
+    )
+    if shown is not None:
+        p = shown.fields(p)
     out: dict[str, Any] = {
         "code": event.code,
         "label": label,
@@ -226,17 +259,18 @@ def event_to_dict(event: Event, lang: str = "en", *, private: bool = False) -> d
         "utc_offset": iso_offset,
         "utc_offset_label": offset_label,
         "utc_time": utc,
-        "office_code": event.office_code,
-        "office_name": event.office_name,
-        "country": event.country,
-        "country_name": _country_name(event.country, lang),
-        "next_office_code": event.next_office_code,
-        "reason_code": event.reason_code,
-        "reason_text": event.reason_text,
-        "action_code": event.action_code,
-        "action_text": event.action_text,
-        "retention_code": event.retention_code,
-        "retention_text": event.retention_text,
+        # `places.FIELDS`, in order.
+        "office_code": p[0],
+        "office_name": p[1],
+        "country": p[2],
+        "country_name": _country_name(p[2], lang),
+        "next_office_code": p[3],
+        "reason_code": p[4],
+        "reason_text": p[5],
+        "action_code": p[6],
+        "action_text": p[7],
+        "retention_code": p[8],
+        "retention_text": p[9],
         "known_code": known,
     }
     if private:
@@ -296,6 +330,26 @@ def _found_document(
         return None
     keyed.sort(key=_first, reverse=True)  # newest first
 
+    # `TrackingResult.origin_country` and `destination_country`.
+    origin = current.origin_country or None
+    if not origin:
+        for _, _, _, _, row in reversed(keyed):
+            if row[5] or row[3]:
+                origin = row[5] or (row[3] or "")[:2] or None
+                break
+    destination = current.destination_country or None
+    if not destination:
+        for _, entry, _, _, row in keyed:
+            if entry and entry.leg == "destination" and (row[5] or row[3]):
+                destination = row[5] or (row[3] or "")[:2] or None
+                break
+
+    # `TrackingResult.projection`: the public sees places without postcodes.
+    shown = (
+        None
+        if private
+        else places.Projection(origin, destination, current.destination_postcode).fields
+    )
     docs = []
     for (when, _), _, local_text, texts, row in keyed:
         code = row[0]
@@ -308,6 +362,8 @@ def _found_document(
                 when.isoformat() if not when.microsecond else when.isoformat(timespec="seconds")
             ) + "Z"
         label, status, detail, known = _code_texts(code, lang)
+        # The columns of `places.FIELDS` (the query's, from `office_code`), as shown.
+        p = row[3:13] if shown is None else shown(row[3:13])
         doc: dict[str, Any] = {
             "code": code,
             "label": label,
@@ -317,17 +373,17 @@ def _found_document(
             "utc_offset": iso_offset,
             "utc_offset_label": offset_label,
             "utc_time": utc,
-            "office_code": row[3],
-            "office_name": row[4],
-            "country": row[5],
-            "country_name": _country_name(row[5], lang),
-            "next_office_code": row[6],
-            "reason_code": row[7],
-            "reason_text": row[8],
-            "action_code": row[9],
-            "action_text": row[10],
-            "retention_code": row[11],
-            "retention_text": row[12],
+            "office_code": p[0],
+            "office_name": p[1],
+            "country": p[2],
+            "country_name": _country_name(p[2], lang),
+            "next_office_code": p[3],
+            "reason_code": p[4],
+            "reason_text": p[5],
+            "action_code": p[6],
+            "action_text": p[7],
+            "retention_code": p[8],
+            "retention_text": p[9],
             "known_code": known,
         }
         if private:
@@ -349,20 +405,6 @@ def _found_document(
         status_, status_detail = setter.status, setter.detail
     else:
         status_, status_detail = (Status.UNKNOWN if keyed else Status.INFO_RECEIVED), None
-
-    # `TrackingResult.origin_country` and `destination_country`.
-    origin = current.origin_country or None
-    if not origin:
-        for _, _, _, _, row in reversed(keyed):
-            if row[5] or row[3]:
-                origin = row[5] or (row[3] or "")[:2] or None
-                break
-    destination = current.destination_country or None
-    if not destination:
-        for _, entry, _, _, row in keyed:
-            if entry and entry.leg == "destination" and (row[5] or row[3]):
-                destination = row[5] or (row[3] or "")[:2] or None
-                break
 
     # The newest event's times: `_iso` and `_utc` give the same texts as the event's fields.
     latest = (docs[0]["local_time"], docs[0]["utc_time"]) if docs else (None, None)

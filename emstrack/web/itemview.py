@@ -6,7 +6,6 @@ catalogue says it in the viewer's language. Personal fields appear only when `pr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -151,23 +150,10 @@ def _steps(events: list[Event], t: NullTranslations) -> list[Step]:
     ]
 
 
-def _without(office: str, secret: str | None) -> str:
-    """The office name with the destination postcode taken out: it is the unlock proof."""
-    if not secret:
-        return office
-    for form in {secret, secret.replace(" ", ""), secret.replace("-", "")}:
-        if len(form) >= 3:
-            office = re.sub(re.escape(form), "", office, flags=re.IGNORECASE)
-    return " ".join(office.split())
-
-
-def _row(
-    e: Event, now: datetime, locale: str, t: NullTranslations, private: bool, secret: str | None
-) -> Row:
+def _row(e: Event, now: datetime, locale: str, t: NullTranslations, private: bool) -> Row:
+    """One timeline row; `e` is the public projection of the event (`TrackingResult.projection`)."""
     lang = _lang(locale)
     office = e.office_name or e.office_code or ""
-    if not private:
-        office = _without(office, secret)
     country = countries.country_name(e.country, lang) if e.country else None
     place = ", ".join(p for p in (office, country) if p) or t.gettext("Place not given")
     offset = format_offset(e.utc_offset_min) or t.gettext("local time, offset unknown")
@@ -229,14 +215,18 @@ def build(
     if state and state.detail == "released":
         advice = None
     tn = result.number
-    postcode = result.item.destination_postcode if result.item else None
+    # Places without postcodes, for the recipient who unlocked the page too: proving one
+    # postcode must not show the postcodes of other places (the posting office's is the proof
+    # of the items delivered there).
+    shown = result.projection()
+    events = [shown.event(e) for e in result.events]
     return ItemView(
         headline=headline(
             status, state.detail if state else None, event.country if event else None, locale, t
         ),
         tone=TONE.get(status, "neutral"),
         steps=_steps(result.events, t),
-        rows=[_row(e, now, locale, t, private, postcode) for e in result.events],
+        rows=[_row(e, now, locale, t, private) for e in events],
         origin=place_name(result.origin_country, locale),
         destination=place_name(result.destination_country, locale),
         stale_days=since.days if stale and since else None,
