@@ -309,3 +309,65 @@ def test_with_every_answer_slot_busy_a_message_is_answered_success_at_once(
         "/channels/wechat", params=signed(), content=text_message("EE123456785CN", "301")
     )
     assert "EE123456785CN" in reply_content(again.content)
+
+
+def test_a_signed_url_used_again_with_another_body_is_403(
+    wechat_settings: Settings, engine: Engine
+) -> None:
+    # In plaintext mode the signature covers the timestamp and nonce, not the body: whoever saw
+    # one signed URL could post any message with it while its timestamp is fresh.
+    strict = wechat_settings.model_copy(update={"wechat_max_clock_skew_seconds": 300})
+    params = signed(timestamp=str(int(time.time())), nonce="170001")
+    with serve(create_app(strict, engine)) as http:
+        genuine = http.post("/channels/wechat", params=params, content=text_message("help", "1"))
+        assert "EE123456785CN" in reply_content(genuine.content)
+        forged = text_message("订阅 EE123456785CN", "2", user="oVICTIM")
+        response = http.post("/channels/wechat", params=params, content=forged)
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("text/plain")
+        # Refused each time, not only the first.
+        assert http.post("/channels/wechat", params=params, content=forged).status_code == 403
+    with engine.connect() as conn:
+        assert conn.execute(select(subscriptions.c.target)).all() == []
+
+
+def test_another_server_process_refuses_the_reused_url_too(
+    wechat_settings: Settings, engine: Engine
+) -> None:
+    # Each app stands for a process of `emstrack serve --workers 2`: they share the database.
+    params = signed(nonce="170002")
+    with serve(create_app(wechat_settings, engine)) as one:
+        first = one.post("/channels/wechat", params=params, content=text_message("help", "1"))
+        assert first.status_code == 200
+    with serve(create_app(wechat_settings, engine)) as two:
+        again = two.post(
+            "/channels/wechat", params=params, content=text_message("EE123456785CN", "2")
+        )
+        assert again.status_code == 403
+
+
+def test_a_wechat_retry_with_the_same_url_and_body_still_gets_its_answer(
+    wechat_settings: Settings, engine: Engine
+) -> None:
+    # Whether WeChat signs a retry anew is not documented: the same URL with the same body is
+    # a retry (or a harmless exact replay) and left to the MsgId de-duplication.
+    params = signed(nonce="170003")
+    body = text_message("EE123456785CN", "170003")
+    with serve(create_app(wechat_settings, engine)) as http:
+        held = 0
+        while channels._IN_FLIGHT.acquire(blocking=False):  # the first try finds no free slot
+            held += 1
+        try:
+            busy = http.post("/channels/wechat", params=params, content=body)
+        finally:
+            for _ in range(held):
+                channels._IN_FLIGHT.release()
+        assert busy.content == b"success"
+        retry = http.post("/channels/wechat", params=params, content=body)
+        assert "EE123456785CN" in reply_content(retry.content)
+        again = http.post("/channels/wechat", params=params, content=body)
+        assert again.status_code == 200
+        assert again.content == b"success"
+        # A retry signed anew is the same message: answered once too.
+        resigned = http.post("/channels/wechat", params=signed(nonce="170004"), content=body)
+        assert resigned.content == b"success"
