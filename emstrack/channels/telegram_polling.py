@@ -27,7 +27,9 @@ def run_polling(
             "The Telegram bot is not set up.",
             "Set EMSTRACK_TELEGRAM_BOT_TOKEN to the token from @BotFather.",
         )
-    with BotAPI(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base) as api:
+    with BotAPI(
+        settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base
+    ) as api:
         # getUpdates is refused while a webhook is set; pending updates are kept.
         api.delete_webhook()
         handle = telegram_handler(

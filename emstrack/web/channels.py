@@ -175,7 +175,11 @@ def _crypto(settings: Settings) -> Crypto:
             "Encrypted mode needs EMSTRACK_WECHAT_AES_KEY and EMSTRACK_WECHAT_APP_ID.",
         )
     try:
-        return Crypto(settings.wechat_token.get_secret_value(), settings.wechat_aes_keys, settings.wechat_app_id)
+        return Crypto(
+            settings.wechat_token.get_secret_value(),
+            settings.wechat_aes_keys,
+            settings.wechat_app_id,
+        )
     except ValueError as exc:
         log.error("wechat: the AES settings are wrong: %s", exc)
         raise WeChatError("bad_encryption", "The EncodingAESKey setting is not valid.") from None
@@ -341,7 +345,9 @@ async def telegram_update(request: Request) -> Response:
 
 
 def _handle_telegram(request: Request, settings: Settings, update: Update) -> None:
-    with BotAPI(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base) as api:
+    with BotAPI(
+        settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base
+    ) as api:
         handle = replies.telegram_handler(
             settings=settings,
             engine=request.app.state.engine,
