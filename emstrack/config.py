@@ -204,7 +204,8 @@ class Settings(BaseSettings):
     notify_webhook_timeout_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="Time allowed to a webhook receiver to answer, per connect or read.",
+        description="Deadline of one webhook delivery, all steps together: resolving the "
+        "host, connecting, sending and reading the answer.",
     )
     notify_allow_private_urls: bool = Field(
         default=False,

@@ -10,18 +10,26 @@ The URL is a door into the operator's network (SSRF): it is checked when the sub
 made (`check_url_syntax`, no DNS) and again at every send (`check_url`), and the request goes to
 the very address that was checked, so a name that resolves elsewhere between the check and the
 connection (DNS rebinding) does not get through.
+
+Each delivery has one wall-clock deadline, `timeout`, for everything: resolving the host,
+connecting, sending and reading the answer. A timeout per read alone lets a receiver that
+answers one byte at a time hold a delivery for as long as it likes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import hashlib
 import hmac
 import ipaddress
 import socket
+import ssl
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -49,6 +57,8 @@ _RETRYABLE_STATUS = frozenset({408, 425, 429})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: `socket.getaddrinfo`, or a stand-in with its signature.
+Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 
 
 class UnsafeURL(ValueError):
@@ -104,37 +114,55 @@ def check_url_syntax(url: str, *, allow_private: bool = False) -> None:
 
 def check_url(url: str, *, allow_private: bool = False) -> None:
     """Refuse `url` unless it is http(s) and every address its host resolves to is public."""
-    _resolve(url, allow_private=allow_private)
+    _resolve(url, allow_private=allow_private, getaddrinfo=socket.getaddrinfo)
 
 
 class WebhookSender:
-    """POSTs signed events; one instance (and its connection pool) serves every delivery."""
+    """POSTs signed events, each within one deadline of `timeout` seconds, DNS included."""
 
     def __init__(
         self,
         *,
         timeout: float = 10.0,
         allow_private: bool = False,
-        client: httpx.Client | None = None,
+        verify: ssl.SSLContext | None = None,
         user_agent: str = "emstrack-webhook/1",
+        getaddrinfo: Resolver = socket.getaddrinfo,
     ) -> None:
+        self._timeout = timeout
         self._allow_private = allow_private
         self._user_agent = user_agent
-        # trust_env=False: the environment's proxies would take the connection out of our hands,
-        # and a ~/.netrc would add the operator's credentials to requests to strangers.
-        self._client = client or httpx.Client(timeout=timeout, trust_env=False)
-        self._timeout = timeout
+        self._getaddrinfo = getaddrinfo
+        # trust_env=False, here and for each client: the environment's proxies would take the
+        # connection out of our hands, and a ~/.netrc would add the operator's credentials to
+        # requests to strangers.
+        self._ssl = verify or httpx.create_ssl_context(trust_env=False)
+        # The system resolver cannot be interrupted: a lookup runs in one of these threads so
+        # that the delivery can give up on it at the deadline. A lookup that never ends keeps
+        # its thread only until the resolver itself gives up.
+        self._dns = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
 
     def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
+        """Let go of the lookup threads (one still waiting for a resolver ends on its own)."""
+        self._dns.shutdown(wait=False, cancel_futures=True)
 
     def send(
         self, url: str, secret: str, event_id: str, body: bytes, *, now: int | None = None
     ) -> Delivery:
-        """POST `body` to `url`, signed with `secret`; never raises for the receiver's faults."""
+        """POST `body` to `url`, signed with `secret`; never raises for the receiver's faults.
+
+        Blocks until done or `timeout` is up: call it from a thread, not from a running event
+        loop.
+        """
+        deadline = time.monotonic() + self._timeout
+        lookup = self._dns.submit(
+            _resolve, url, allow_private=self._allow_private, getaddrinfo=self._getaddrinfo
+        )
         try:
-            parsed, addresses = _resolve(url, allow_private=self._allow_private)
+            parsed, addresses = lookup.result(timeout=self._timeout)
+        except TimeoutError:
+            lookup.cancel()  # if it has not started yet
+            return self._timed_out(f" resolving {_parse(url).host}")
         except UnsafeURL as exc:
             # A name that does not resolve now may resolve later (a DNS outage); the rest is
             # the URL itself, which no retry will change.
@@ -148,34 +176,64 @@ class WebhookSender:
             TIMESTAMP_HEADER: str(timestamp),
             EVENT_ID_HEADER: event_id,
         }
-        # Connect to an address we checked, not to whatever the name resolves to a moment
-        # later; TLS still verifies the certificate against the name (sni_hostname).
-        extensions = {"sni_hostname": parsed.raw_host.decode("ascii")}
-        # Cookies set by one subscriber must not travel to another one on the same address.
-        self._client.cookies.clear()
-        refused: Delivery | None = None
-        for address in addresses:
+        return asyncio.run(self._post(parsed, addresses, headers, body, deadline))
+
+    async def _post(
+        self,
+        parsed: httpx.URL,
+        addresses: list[IPAddress],
+        headers: dict[str, str],
+        body: bytes,
+        deadline: float,
+    ) -> Delivery:
+        # A client of its own per delivery: no cookie or connection of one subscriber is
+        # ever seen by another one on the same address.
+        async with httpx.AsyncClient(
+            verify=self._ssl, trust_env=False, timeout=self._timeout, follow_redirects=False
+        ) as client:
             try:
-                with self._client.stream(
-                    "POST",
-                    parsed.copy_with(host=str(address)),
-                    content=body,
-                    headers=headers,
-                    extensions=extensions,
-                    follow_redirects=False,
-                    timeout=self._timeout,
-                ) as response:
-                    return _outcome(response)
-            except httpx.ConnectError as exc:
-                # Refused or unreachable at once: the next address may answer ("localhost" is
-                # often ::1 first, where nothing listens).
-                refused = Delivery(False, None, True, _short(f"cannot connect: {exc}"))
-            except httpx.TimeoutException:
-                return Delivery(False, None, True, f"timed out after {self._timeout:g} s")
-            except httpx.TransportError as exc:
-                return Delivery(False, None, True, _short(f"{type(exc).__name__}: {exc}"))
-        assert refused is not None  # _resolve never returns an empty list
-        return refused
+                # Cancels whatever step is under way when the time is up, a read included.
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    return await _try_each(client, parsed, addresses, headers, body)
+            except (TimeoutError, httpx.TimeoutException):
+                return self._timed_out()
+
+    def _timed_out(self, doing: str = "") -> Delivery:
+        return Delivery(False, None, True, f"timed out after {self._timeout:g} s{doing}")
+
+
+async def _try_each(
+    client: httpx.AsyncClient,
+    parsed: httpx.URL,
+    addresses: list[IPAddress],
+    headers: dict[str, str],
+    body: bytes,
+) -> Delivery:
+    """POST to each checked address in turn until one takes the connection."""
+    # Connect to an address we checked, not to whatever the name resolves to a moment later;
+    # TLS still verifies the certificate against the name (sni_hostname).
+    extensions = {"sni_hostname": parsed.raw_host.decode("ascii")}
+    refused: Delivery | None = None
+    for address in addresses:
+        try:
+            async with client.stream(
+                "POST",
+                parsed.copy_with(host=str(address)),
+                content=body,
+                headers=headers,
+                extensions=extensions,
+            ) as response:
+                return await _outcome(response)
+        except httpx.ConnectError as exc:
+            # Refused or unreachable at once: the next address may answer ("localhost" is
+            # often ::1 first, where nothing listens).
+            refused = Delivery(False, None, True, _short(f"cannot connect: {exc}"))
+        except httpx.TimeoutException:
+            raise  # the caller words it
+        except httpx.TransportError as exc:
+            return Delivery(False, None, True, _short(f"{type(exc).__name__}: {exc}"))
+    assert refused is not None  # _resolve never returns an empty list
+    return refused
 
 
 def _signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -183,14 +241,14 @@ def _signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _outcome(response: httpx.Response) -> Delivery:
+async def _outcome(response: httpx.Response) -> Delivery:
     status = response.status_code
     if 200 <= status < 300:
         return Delivery(True, status, False, None)
     if 300 <= status < 400:
         return Delivery(False, status, False, f"HTTP {status}: redirects are not followed")
     retryable = status in _RETRYABLE_STATUS or status >= 500
-    error = _short(f"HTTP {status}: {_peek(response)}")
+    error = _short(f"HTTP {status}: {await _peek(response)}")
     return Delivery(False, status, retryable, error, _retry_after(response, time.time()))
 
 
@@ -216,10 +274,10 @@ def _retry_after(response: httpx.Response, now: float) -> float | None:
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
 
 
-def _peek(response: httpx.Response) -> str:
+async def _peek(response: httpx.Response) -> str:
     """The start of the body, for the operator; never the whole of what a stranger sends."""
     taken = b""
-    for chunk in response.iter_raw():
+    async for chunk in response.aiter_raw():
         taken += chunk
         if len(taken) >= _ERROR_LENGTH:
             break
@@ -253,13 +311,15 @@ def _parse(url: str) -> httpx.URL:
     return parsed
 
 
-def _resolve(url: str, *, allow_private: bool) -> tuple[httpx.URL, list[IPAddress]]:
+def _resolve(
+    url: str, *, allow_private: bool, getaddrinfo: Resolver
+) -> tuple[httpx.URL, list[IPAddress]]:
     """The parsed URL and the addresses its host resolves to, every one of them checked."""
     parsed = _parse(url)
     host = parsed.raw_host.decode("ascii")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        found = getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise UnsafeURL("unresolvable", f"The host {host} cannot be resolved ({exc}).") from None
     addresses: list[IPAddress] = []

@@ -6,6 +6,11 @@ transaction. A worker killed mid-delivery leaves its notices leased; when the le
 another worker (or this one, restarted) claims them again. Delivery is therefore at least once:
 receivers de-duplicate on the notice's id, which every attempt carries.
 
+The notices of a round go out one after another. Each sender bounds its own attempt (a webhook
+by `notify_webhook_timeout_seconds`, from resolving the host to the last byte of the answer),
+so a receiver that is slow, or answers a byte at a time, delays the notices behind it by that
+much at most and is itself tried again after its back-off.
+
 Per notice, in order:
 
 1. A status notice whose subscription ended other than by delivery (unsubscribed) is

@@ -1,8 +1,10 @@
-"""A webhook receiver on loopback that checks every signature, for the worker's tests."""
+"""Webhook receivers on loopback for the worker's tests: one that checks every signature, and
+one that trickles its answer a byte at a time (a receiver that would hold a delivery forever)."""
 
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 import time
 from collections import Counter
@@ -106,6 +108,75 @@ def receiving() -> Iterator[Receiver]:
     try:
         yield receiver
     finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@dataclass
+class Trickler:
+    """Reads each request whole, then answers `204` one byte every `interval` seconds behind a
+    header of `length` bytes: every read is quick, the answer as a whole is not."""
+
+    interval: float
+    length: int
+    base: str = ""
+    #: Requests read whole.
+    requests: int = 0
+    #: Set when a client hung up before the answer was complete, and when one was complete.
+    hung_up: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def answer(self) -> bytes:
+        padding = b"x" * self.length
+        return b"HTTP/1.1 204 No Content\r\nX-Padding: " + padding + b"\r\n\r\n"
+
+
+@contextmanager
+def trickling(interval: float = 0.05, length: int = 400) -> Iterator[Trickler]:
+    """A trickling receiver on a free port of 127.0.0.1 (by default 20 s per answer)."""
+    trickler = Trickler(interval, length)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            size = 0
+            while line := self.rfile.readline(65537):
+                if line in (b"\r\n", b"\n"):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    size = int(value)
+            self.rfile.read(size)
+            with trickler.lock:
+                trickler.requests += 1
+            try:
+                for byte in trickler.answer():
+                    if trickler.stop.wait(trickler.interval):
+                        return  # the test is over
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+            except OSError:
+                trickler.hung_up.set()
+                return
+            trickler.finished.set()
+
+    class Server(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    trickler.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield trickler
+    finally:
+        trickler.stop.set()
         server.shutdown()
         server.server_close()
         thread.join(10)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 import ssl
 import threading
 import time
@@ -12,9 +13,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 import trustme
+from hookreceiver import trickling
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -224,6 +225,41 @@ def test_a_receiver_slower_than_the_timeout_is_retried(
     assert time.monotonic() - started < 5
 
 
+def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline(
+    sender: WebhookSender,
+) -> None:
+    # One byte every 0.05 s: each read is well within the 0.5 s, the whole answer takes 20 s.
+    with trickling() as slow:
+        delivery = sender.send(slow.url("/hook"), SECRET, "evt_0013", BODY)
+
+        assert (delivery.ok, delivery.status, delivery.retryable) == (False, None, True)
+        assert delivery.error == "timed out after 0.5 s"
+        assert slow.requests == 1
+        assert slow.hung_up.wait(10)  # the sender let go in the middle of the answer
+        assert not slow.finished.is_set()
+
+
+def test_resolving_the_host_counts_against_the_deadline() -> None:
+    answer = threading.Event()
+
+    def slow_dns(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        answer.wait(30)  # a resolver that is not answering
+        return socket.getaddrinfo("127.0.0.1", port, *args, **kwargs)
+
+    sender = WebhookSender(timeout=0.5, allow_private=True, getaddrinfo=slow_dns)
+    try:
+        delivery = sender.send("http://hooks.example.com/in", SECRET, "evt_0014", BODY)
+        still_resolving = not answer.is_set()
+    finally:
+        answer.set()
+        sender.close()
+
+    assert delivery == Delivery(
+        False, None, True, "timed out after 0.5 s resolving hooks.example.com"
+    )
+    assert still_resolving
+
+
 def test_nothing_listening_is_retried(sender: WebhookSender) -> None:
     delivery = sender.send("http://127.0.0.1:9/", SECRET, "evt_0007", BODY)
 
@@ -272,9 +308,11 @@ def test_https_goes_to_the_checked_address_and_still_checks_the_name(
 ) -> None:
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    with httpx.Client(verify=context, trust_env=False) as client:
-        sender = WebhookSender(timeout=2, allow_private=True, client=client)
+    sender = WebhookSender(timeout=2, allow_private=True, verify=context)
+    try:
         delivery = sender.send(tls_receiver.url("/ok"), SECRET, "evt_0009", BODY)
+    finally:
+        sender.close()
 
     assert delivery.ok, delivery.error
     [got] = tls_receiver.received
