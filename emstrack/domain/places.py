@@ -182,10 +182,29 @@ def _proof_pattern(compact: str) -> re.Pattern[str]:
     return re.compile(_INNER.join(map(re.escape, compact)), re.IGNORECASE)
 
 
-#: The projections of places seen lately: (origin, destination, stored fields) -> (shown
-#: fields, their compact text for the proof's check). Emptied when full.
-_SEEN: dict[tuple[str | None, str | None, Fields], tuple[Fields, str]] = {}
-_SEEN_MAX = 65536
+#: The projections of places seen lately, per pair of item countries: stored fields -> (shown
+#: fields, their compact text for the proof's check). Each table is emptied when full.
+_Seen = dict[Fields, tuple[Fields, str]]
+_SEEN: dict[tuple[str | None, str | None], _Seen] = {}
+_SEEN_PAIRS, _SEEN_PLACES = 4096, 16384
+
+
+def _seen(origin: str | None, destination: str | None) -> _Seen:
+    table = _SEEN.get((origin, destination))
+    if table is None:
+        if len(_SEEN) >= _SEEN_PAIRS:
+            _SEEN.clear()
+        table = _SEEN[origin, destination] = {}
+    elif len(table) >= _SEEN_PLACES:
+        table.clear()
+    return table
+
+
+@lru_cache(maxsize=4096)
+def _proof_key(proof: str) -> str:
+    compact = _compact(proof)
+    # Shorter than 3 it is no postcode, and taking it out would mangle every name.
+    return compact if len(compact) >= 3 else ""
 
 
 def _project(fields: Fields, origin: str | None, destination: str | None) -> tuple[Fields, str]:
@@ -214,23 +233,21 @@ class Projection:
     known country); `proof` is the item's destination postcode, taken out in any spelling.
     """
 
-    __slots__ = ("_destination", "_origin", "_proof")
+    __slots__ = ("_destination", "_origin", "_proof", "_seen")
 
     def __init__(self, origin: str | None, destination: str | None, proof: str | None) -> None:
         self._origin = origin
         self._destination = destination
-        compact = _compact(proof) if proof else ""
-        # Shorter than 3 it is no postcode, and taking it out would mangle every name.
-        self._proof = compact if len(compact) >= 3 else ""
+        self._proof = _proof_key(proof) if proof else ""
+        self._seen = _seen(origin, destination)
 
     def fields(self, stored: Sequence[str | None]) -> Fields:
         """The values of `FIELDS` as shown to the public, from those stored (same order)."""
-        key = (self._origin, self._destination, tuple(stored))
-        seen = _SEEN.get(key)
+        # The hot path of every lookup: one dictionary read per event, the work done once.
+        key = stored if type(stored) is tuple else tuple(stored)
+        seen = self._seen.get(key)
         if seen is None:
-            if len(_SEEN) >= _SEEN_MAX:
-                _SEEN.clear()
-            seen = _SEEN[key] = _project(key[2], self._origin, self._destination)
+            seen = self._seen[key] = _project(key, self._origin, self._destination)
         shown, compact = seen
         if self._proof and self._proof in compact:
             return self._without_proof(shown)

@@ -36,7 +36,9 @@ def links(row: OutboxRow, settings: Settings) -> dict[str, str]:
         # Made when the subscription was: the confirm token's age is counted from then.
         return {k: str(payload[k]) for k in ("page", "unsubscribe", "confirm") if k in payload}
     base = settings.public_url.rstrip("/")
-    token = tokens.make(settings.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, row.number, row.subscription_id)
+    token = tokens.make(
+        settings.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, row.number, row.subscription_id
+    )
     return {
         "page": f"{base}/track/{row.number}",
         "unsubscribe": f"{base}/subscriptions/unsubscribe?token={token}",
