@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,9 +26,10 @@ from rich.progress import (
 from rich.table import Table
 
 from emstrack.config import Settings, get_settings
-from emstrack.errors import EmstrackError
+from emstrack.errors import DatabaseError, EmstrackError
 from emstrack.store import queries
 from emstrack.store.engine import current_revision, ensure_schema, make_engine, upgrade
+from emstrack.store.errors import mapped
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -61,15 +63,25 @@ def _settings() -> Settings:
 
 
 @contextmanager
+def _one_line() -> Iterator[None]:
+    """Our errors, a database that cannot serve us included, as one line and exit status 1."""
+    try:
+        with mapped():
+            yield
+    except EmstrackError as exc:
+        # soft_wrap: one line even when stderr is a file (rich would break it at 80 columns).
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
+@contextmanager
 def _database(settings: Settings) -> Iterator[Engine]:
     """The database with a current schema (or a clear exit), closed when the command ends."""
     engine = make_engine(settings.database_url)
     try:
-        ensure_schema(engine, auto_migrate=settings.auto_migrate)
-        yield engine
-    except EmstrackError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        with _one_line():
+            ensure_schema(engine, auto_migrate=settings.auto_migrate)
+            yield engine
     finally:
         engine.dispose()
 
@@ -162,6 +174,8 @@ def _import_files(
                     settings,
                     on_progress=partial(_advance, progress, task),
                 )
+            except DatabaseError:
+                raise  # the next file would fail the same way: stop here, with one line
             except EmstrackError as exc:
                 failed = True
                 err.print(f"[red]{exc}[/red]")
@@ -355,8 +369,9 @@ def db_upgrade(
     """Apply the database migrations."""
     engine = make_engine(_settings().database_url)
     try:
-        upgrade(engine, revision)
-        out.print(f"Database at revision {current_revision(engine)}.")
+        with _one_line():
+            upgrade(engine, revision)
+            out.print(f"Database at revision {current_revision(engine)}.")
     finally:
         engine.dispose()
 
@@ -366,7 +381,8 @@ def db_current() -> None:
     """Show the database's schema revision."""
     engine = make_engine(_settings().database_url)
     try:
-        out.print(current_revision(engine) or "empty (no revision)")
+        with _one_line():
+            out.print(current_revision(engine) or "empty (no revision)")
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@
     EmstrackError            code + message (+ hint): rendered as problem+json, a page, a CLI line
     ├── InputError           the caller sent something we cannot use (a bad file, a bad field)
     └── DatabaseError        the database is unreachable, or its schema is not the one we need
+        └── DatabaseUnavailable  it cannot serve us now (gone, locked, read-only, disk full)
 
 Foreign exceptions (SQLAlchemy, the file system) are mapped onto these at the boundary where they
 happen, so the layers above see only these.
@@ -30,3 +31,14 @@ class InputError(EmstrackError):
 
 class DatabaseError(EmstrackError):
     """The database cannot serve us right now, or needs an operator's action first."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot serve us now: the message says why, the hint what an operator can do.
+
+    Made from the driver's error by `emstrack.store.errors`; never carries the driver's text,
+    which can hold the URL, paths, SQL or the statement's values.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__("database_unavailable", message, hint)

@@ -25,6 +25,7 @@ from emstrack.ingest.records import IncomingEvent
 from emstrack.store import notify as store_notify
 from emstrack.store import queries
 from emstrack.store.engine import WRITE
+from emstrack.store.errors import mapped
 from emstrack.store.notify import StatusChange
 from emstrack.store.queries import Conflict, ItemRow, StoredEvent
 
@@ -303,6 +304,7 @@ class _Batch:
         ]
 
 
+@mapped()  # the raw cursor's errors too: an outage is `DatabaseUnavailable`, never a 500
 def record(
     engine: Engine,
     batch: Sequence[IncomingEvent],
@@ -310,7 +312,10 @@ def record(
     reuse_after: timedelta = timedelta(days=365),
     now: datetime | None = None,
 ) -> BatchResult:
-    """Store a batch of checked events in one transaction; report each one's outcome."""
+    """Store a batch of checked events in one transaction; report each one's outcome.
+
+    Raises `DatabaseUnavailable` (and stores nothing) when the database cannot take it now.
+    """
     if not batch:
         return BatchResult((), 0, 0)
     numbers = sorted({incoming.number for incoming in batch})
@@ -372,6 +377,7 @@ def plan_fresh(
     )
 
 
+@mapped()
 def write_fresh(engine: Engine, plan: Plan) -> BatchResult | None:
     """Write a plan in one transaction; None (and nothing written) if one of its numbers has
     items by now, in which case the batch must go through `record`."""

@@ -35,7 +35,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Eng
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
+        # A SQLite URI (`file:...?mode=ro&uri=true`) opens what it names and nothing else.
+        is_uri = parsed.query.get("uri") in ("true", "1")
+        if database and database != ":memory:" and not is_uri:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             parsed,

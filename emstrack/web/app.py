@@ -9,16 +9,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 import emstrack
 from emstrack.config import Settings, get_settings
-from emstrack.errors import DatabaseError
+from emstrack.errors import DatabaseError, DatabaseUnavailable
 from emstrack.lookup import Tracker
 from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.store.errors import DRIVER_ERRORS, database_error
 from emstrack.web import accesslog, channels, checkpage, pages, subscribepages
 from emstrack.web.api import check, events, numbers, problems, subscriptions, tracking
 from emstrack.web.api.problems import openapi_extra
@@ -93,14 +93,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
         try:
             await run_in_threadpool(ping)
-        except DBAPIError as exc:
-            if not unavailable(exc):
+        except DRIVER_ERRORS as exc:
+            error = database_error(exc)
+            if error is None:
                 raise
             return problem(
                 503,
-                "database_unavailable",
+                error.code,
                 "The database is not answering",
-                why(exc),
+                error.message,
                 headers={"Retry-After": RETRY_AFTER},
                 database="unavailable",
             )
@@ -126,53 +127,33 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, code, str(exc.detail), headers=headers)
 
-    @app.exception_handler(DatabaseError)
-    async def _database(_request: Request, exc: DatabaseError) -> Any:
-        return problem(503, exc.code, exc.message, headers={"Retry-After": RETRY_AFTER})
-
-    async def _unavailable(request: Request, exc: Exception) -> Response:
-        # Never echo the driver's message: it can carry the URL, paths or SQL.
-        assert isinstance(exc, DBAPIError)
-        if not unavailable(exc):
-            raise exc  # a bug, not an outage: the 500 handler answers it
+    async def _database(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DatabaseError)
         headers = {"Retry-After": RETRY_AFTER}
         if pages._wants_html(request):
             page = pages.render(request, "error.html", 503, code=503)
             page.headers.update(headers)
             return page
-        return problem(
-            503,
-            "database_unavailable",
-            "The database is not answering; please try again shortly.",
-            why(exc),
-            headers=headers,
-        )
+        if isinstance(exc, DatabaseUnavailable):
+            # Why, not the hint: that speaks to the server's operator, not to its clients.
+            title = "The database is not answering; please try again shortly."
+            return problem(503, exc.code, title, exc.message, headers=headers)
+        return problem(503, exc.code, exc.message, headers=headers)
 
-    # OperationalError and InterfaceError included. A request is never answered 2xx unless its
-    # writes were committed, so a client retries what was not: nothing accepted is lost.
-    app.add_exception_handler(DBAPIError, _unavailable)
+    async def _driver(request: Request, exc: Exception) -> Response:
+        # A driver's error that no unit of work mapped: SQLAlchemy's, or the driver's own from
+        # a raw cursor. Never echo its message: it can carry the URL, paths, SQL or values.
+        error = database_error(exc)
+        if error is None:
+            raise exc  # a bug, not an outage: the 500 handler answers it
+        return await _database(request, error)
+
+    # A request is never answered 2xx unless its writes were committed, so a client retries
+    # what was not: nothing accepted is lost.
+    app.add_exception_handler(DatabaseError, _database)
+    for kind in DRIVER_ERRORS:
+        app.add_exception_handler(kind, _driver)
 
 
 #: Seconds a client is asked to wait when the database is unavailable.
 RETRY_AFTER = "5"
-
-
-def unavailable(exc: DBAPIError) -> bool:
-    """Whether `exc` means the database cannot serve us now (rather than a bug in a query)."""
-    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
-
-
-def why(exc: DBAPIError) -> str:
-    """Why the database is unavailable, in a sentence without the driver's internals."""
-    text_ = str(exc.orig).lower()
-    if "locked" in text_ or "busy" in text_:
-        return "The database is locked by another process and did not answer in time."
-    if "readonly" in text_ or "read-only" in text_ or "read only" in text_:
-        return "The database cannot be written to."
-    if "disk" in text_ and "full" in text_:
-        return "The database's disk is full."
-    if exc.connection_invalidated or any(
-        w in text_ for w in ("connect", "refused", "closed", "terminat", "shutdown", "starting up")
-    ):
-        return "The service cannot connect to the database."
-    return "The database did not answer."
