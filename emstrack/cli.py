@@ -105,7 +105,7 @@ def track(
     with _database(settings) as engine:
         results = Tracker(engine, settings).lookup_many(numbers, scope)
     if as_json:
-        docs = [r.to_dict(lang) for r in results]
+        docs = [r.to_dict(lang, stored_places=True) for r in results]
         payload = docs[0] if len(docs) == 1 else docs
         sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

@@ -44,3 +44,16 @@ def test_invalid_number_exits_1_with_the_reason(runner: CliRunner) -> None:
     result = runner.invoke(app, ["track", "EE123456789CN"], env={"COLUMNS": "160"})
     assert result.exit_code == 1
     assert "The check digit should be 5, not 9." in result.stdout
+
+
+def test_operators_see_offices_as_stored_with_their_postcodes(
+    load: Loader, runner: CliRunner
+) -> None:
+    # The CLI reads the database itself: its user is an operator, not the public of the API.
+    records = history(NUMBER, *DELIVERED_TO_DE)
+    records[-1]["office_name"] = "10115 BERLIN"
+    load(*records)
+    doc = json.loads(runner.invoke(app, ["track", NUMBER, "--json"]).stdout)
+    assert doc["events"][0]["office_name"] == "10115 BERLIN"
+    table = runner.invoke(app, ["track", NUMBER], env={"COLUMNS": "160"}).stdout
+    assert "10115 BERLIN" in table
