@@ -10,6 +10,7 @@ at delivery, ends the subscription.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,12 +54,36 @@ def _number(raw: str, settings: Settings) -> str:
     return parsed.number
 
 
+_REFUSAL: dict[str, tuple[str, str]] = {
+    "webhook": ("bad_url", "The webhook URL"),
+    "email": ("bad_email", "The e-mail address"),
+    "wechat": ("bad_chat", "The WeChat OpenID"),
+    "telegram": ("bad_chat", "The Telegram chat id"),
+}
+
+
+def _invisible(text: str) -> bool:
+    """Whether `text` holds a character of Unicode's "other" categories: controls (NUL, C0,
+    DEL, C1), format characters (zero-width, bidirectional overrides), surrogates, private-use
+    or unassigned code points. None belongs in an address; some make it read as another."""
+    return any(unicodedata.category(c)[0] == "C" for c in text)
+
+
 def check_target(channel: str, target: str, settings: Settings) -> str:
     """The target in its stored form, or InputError saying what is wrong with it."""
     target = target.strip()
     if channel not in CHANNELS:
         raise InputError(
             "bad_channel", f"Unknown channel {channel!r}.", f"Use one of {', '.join(CHANNELS)}."
+        )
+    if _invisible(target):
+        # Never echoed: the refusal names no part of the address.
+        code, what = _REFUSAL[channel]
+        raise InputError(
+            code,
+            f"{what} contains a control or invisible character (such as NUL or a zero-width "
+            "space).",
+            "Type it again rather than pasting it.",
         )
     if channel == "webhook":
         if len(target) > 500:

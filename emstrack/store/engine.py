@@ -31,8 +31,11 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Eng
     On SQLite a writer waits `busy_timeout_ms` for the write lock before it fails with "database
     is locked". On PostgreSQL every connection is checked as it leaves the pool (`pool_pre_ping`),
     so that after the server restarts the stale ones are replaced instead of failing a request.
+    No statement's parameters appear in SQLAlchemy's errors or logs (`hide_parameters`): they
+    hold e-mail addresses, chat ids and signatories.
     """
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         # A SQLite URI (`file:...?mode=ro&uri=true`) opens what it names and nothing else.

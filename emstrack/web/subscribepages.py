@@ -102,9 +102,9 @@ async def subscribe(
         )
     except InputError as exc:
         if exc.code != "too_many_subscriptions":
-            return _page(
-                request, "refused", 422, code=exc.code, number=number[:200], email=email.strip()
-            )
+            # An address with controls or invisible characters is not given back to retype.
+            again = email.strip() if email.isprintable() else ""
+            return _page(request, "refused", 422, code=exc.code, number=number[:200], email=again)
         # The same page as for a new subscription: nothing tells what an address follows.
         shown = s10.parse(number[:200]).number
         return _page(request, "sent", number=shown, formatted=_formatted(shown), masked=mask(email))

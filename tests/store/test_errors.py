@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import POSTGRES_URL
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -178,3 +178,13 @@ def test_a_postgresql_server_that_is_not_there() -> None:
 def test_other_errors_are_not_the_databases() -> None:
     assert database_error(ValueError("x")) is None
     assert database_error(OSError("disk")) is None
+
+
+def test_no_statement_value_reaches_an_error(engine: Engine) -> None:
+    """`hide_parameters`: a failed statement's error names its SQL, never its values."""
+    query = text("SELECT 1 FROM no_such_table WHERE address = :address")
+    with engine.connect() as conn:
+        exc = _raised(lambda: conn.execute(query, {"address": "alice@example.com"}))
+    assert isinstance(exc, DBAPIError)
+    assert "no_such_table" in str(exc)
+    assert "alice@example.com" not in str(exc)
