@@ -128,7 +128,8 @@ def import_(
     """Import scan events from files: nothing lost, nothing stored twice.
 
     Rejected rows go to NAME.rejects.csv / .jsonl next to each input. Exit status: 0 when all
-    rows were imported, 3 when some were rejected, 1 when a file could not be read at all.
+    rows were imported, 3 when some were rejected, 1 when a file could not be read at all or
+    the database could not take the events (the import stops there; run it again later).
     """
     settings = _settings()
     if batch_size:
@@ -208,7 +209,7 @@ def serve(
     ] = False,
 ) -> None:
     """Start the web server (API and pages)."""
-    import uvicorn
+    from emstrack.web import server
 
     settings = _settings()
     with _database(settings) as engine, engine.connect() as conn:
@@ -228,14 +229,7 @@ def serve(
 
         start_worker_thread(settings)
         out.print("Delivering notifications in this process (emstrack worker does it alone).")
-    uvicorn.run(
-        "emstrack.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    server.run(host, port, workers, settings)
 
 
 @app.command()
