@@ -209,7 +209,7 @@ def serve(
     ] = False,
 ) -> None:
     """Start the web server (API and pages)."""
-    from emstrack.web import server
+    import uvicorn
 
     settings = _settings()
     with _database(settings) as engine, engine.connect() as conn:
@@ -229,7 +229,14 @@ def serve(
 
         start_worker_thread(settings)
         out.print("Delivering notifications in this process (emstrack worker does it alone).")
-    server.run(host, port, workers, settings)
+    uvicorn.run(
+        "emstrack.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command()
