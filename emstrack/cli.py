@@ -209,7 +209,7 @@ def serve(
     ] = False,
 ) -> None:
     """Start the web server (API and pages)."""
-    import uvicorn
+    from emstrack.web import server
 
     settings = _settings()
     with _database(settings) as engine, engine.connect() as conn:
@@ -229,14 +229,7 @@ def serve(
 
         start_worker_thread(settings)
         out.print("Delivering notifications in this process (emstrack worker does it alone).")
-    uvicorn.run(
-        "emstrack.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    server.run(host, port, workers, settings)
 
 
 @app.command()

@@ -8,7 +8,7 @@ nothing to show, the answer says why: `invalid` (what is wrong, and what was pro
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -439,6 +439,12 @@ class Answer:
 _Read = tuple[list[ItemRow], list[Sequence[Any]]] | TrackingResult
 
 
+#: Called with how many "did you mean" candidates of an invalid number would be checked against
+#: the records; answers how many may be (each check tells whether a number exists, so a caller's
+#: rate limit pays for them: see `emstrack.web.deps.allowance`).
+Allowance = Callable[[int], int]
+
+
 class _Readers(threading.local):
     """Each thread's own read connection to a SQLite file (see `Tracker._reader`)."""
 
@@ -471,17 +477,27 @@ class Tracker:
             home_country=self.settings.home_country,
         )
 
-    def lookup(self, raw: str, scope: Scope = Scope.ANY) -> TrackingResult:
+    def lookup(
+        self, raw: str, scope: Scope = Scope.ANY, *, allowance: Allowance | None = None
+    ) -> TrackingResult:
         """Answer one tracking number, as typed by a person."""
-        ((tn, read),) = self._read((raw,), scope)
+        ((tn, read),) = self._read((raw,), scope, allowance)
         return self._result(tn, read)
 
-    def lookup_many(self, raws: Sequence[str], scope: Scope = Scope.ANY) -> list[TrackingResult]:
+    def lookup_many(
+        self, raws: Sequence[str], scope: Scope = Scope.ANY, *, allowance: Allowance | None = None
+    ) -> list[TrackingResult]:
         """Answer several numbers, in the order given, on one connection."""
-        return [self._result(tn, read) for tn, read in self._read(raws, scope)]
+        return [self._result(tn, read) for tn, read in self._read(raws, scope, allowance)]
 
     def answer(
-        self, raw: str, scope: Scope = Scope.ANY, lang: str = "en", *, private: bool = False
+        self,
+        raw: str,
+        scope: Scope = Scope.ANY,
+        lang: str = "en",
+        *,
+        private: bool = False,
+        allowance: Allowance | None = None,
     ) -> Answer:
         """`lookup(raw, scope).to_dict(lang, private=private)`, the same bytes, made faster.
 
@@ -489,7 +505,7 @@ class Tracker:
         row; the rare history with two events at the same instant and journey step (whose
         order needs `order_events`' full key) takes the general path.
         """
-        ((tn, read),) = self._read((raw,), scope)
+        ((tn, read),) = self._read((raw,), scope, allowance)
         return self._answer(tn, read, lang, private)
 
     def answer_many(
@@ -499,9 +515,11 @@ class Tracker:
         lang: str = "en",
         *,
         private: bool = False,
+        allowance: Allowance | None = None,
     ) -> list[Answer]:
         """`answer` for several numbers, in the order given, on one connection."""
-        return [self._answer(tn, read, lang, private) for tn, read in self._read(raws, scope)]
+        read = self._read(raws, scope, allowance)
+        return [self._answer(tn, found, lang, private) for tn, found in read]
 
     def conflicts(self, number: str, generation: int) -> list[dict[str, Any]]:
         """For operators: the item's attribute values that disagreed with the kept ones."""
@@ -517,7 +535,9 @@ class Tracker:
             for c in found
         ]
 
-    def _read(self, raws: Sequence[str], scope: Scope) -> list[tuple[TrackingNumber, _Read]]:
+    def _read(
+        self, raws: Sequence[str], scope: Scope, allowance: Allowance | None = None
+    ) -> list[tuple[TrackingNumber, _Read]]:
         tns = [self.parse(raw, scope) for raw in raws]
         if self._readers is not None and all(tn.valid for tn in tns):
             with self._reader() as driver:
@@ -531,7 +551,7 @@ class Tracker:
                         tn,
                         queries.history_rows(driver, paramstyle, tn.number)
                         if tn.valid
-                        else self._invalid(conn, tn),
+                        else self._invalid(conn, tn, allowance),
                     )
                     for tn in tns
                 ]
@@ -606,8 +626,13 @@ class Tracker:
         body = result.to_dict(lang, private=private)
         return Answer(result.number, result.outcome, result.diagnosis, body)
 
-    def _invalid(self, conn: Connection, tn: TrackingNumber) -> TrackingResult:
+    def _invalid(
+        self, conn: Connection, tn: TrackingNumber, allowance: Allowance | None
+    ) -> TrackingResult:
         candidates = s10.lookup_candidates(tn)
+        if candidates and allowance is not None:
+            # Those left unchecked are dropped by `with_known` like guesses not on record.
+            candidates = candidates[: allowance(len(candidates))]
         known = queries.known_numbers(conn, candidates) if candidates else set()
         tn = tn.with_known(known)
         errors = [p for p in tn.problems if p.severity == Severity.ERROR]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -14,19 +19,24 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve_url(app: FastAPI) -> Iterator[str]:
-    """The base URL of `app` served by uvicorn on a free loopback port; stopped on exit."""
+def serve_url(app: FastAPI, **options: Any) -> Iterator[str]:
+    """The base URL of `app` served by uvicorn on a free loopback port; stopped on exit.
+
+    `options` go to `uvicorn.Config` (uvicorn's defaults otherwise, as when run by hand).
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.01)
+    scheme = "https" if options.get("ssl_certfile") else "http"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{scheme}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
@@ -38,3 +48,41 @@ def serve(app: FastAPI) -> Iterator[httpx.Client]:
     """An HTTP client talking to `app` served by uvicorn on loopback; stopped on exit."""
     with serve_url(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
         yield http
+
+
+@contextmanager
+def emstrack_serve(env: Mapping[str, str]) -> Iterator[str]:
+    """`emstrack serve` in a subprocess on a free loopback port, its settings from `env`.
+
+    Yields the base URL once the server answers; the process is stopped on exit.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-c", "from emstrack.cli import main; main()", "serve"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EMSTRACK_")}
+    base = f"http://127.0.0.1:{port}"
+    with (
+        tempfile.TemporaryFile() as output,
+        subprocess.Popen(command, env={**clean, **env}, stdout=output, stderr=output) as process,
+    ):
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output.seek(0)
+                    raise RuntimeError(f"emstrack serve did not start:\n{output.read().decode()}")
+                try:
+                    httpx.get(f"{base}/healthz", timeout=1)
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -22,6 +22,7 @@ from emstrack.store.errors import DRIVER_ERRORS, database_error
 from emstrack.web import accesslog, channels, checkpage, pages, subscribepages
 from emstrack.web.api import check, events, numbers, problems, subscriptions, tracking
 from emstrack.web.api.problems import openapi_extra
+from emstrack.web.clients import ProxyHeaders
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
 from emstrack.web.responses import JSONResponse, problem
 from emstrack.web.security import BodyLimit, SecurityHeaders
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(SecurityHeaders)
+    # Outermost: everything after sees the client a trusted proxy named, not the proxy.
+    app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxy_networks)
     _install_error_handlers(app)
     app.include_router(checkpage.router)
     app.include_router(subscribepages.router)

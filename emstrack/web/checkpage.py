@@ -17,8 +17,8 @@ from emstrack import scamcheck
 from emstrack.lookup import Tracker
 from emstrack.scamcheck import reports
 from emstrack.web import csrf, i18n
-from emstrack.web.api.check import run_check
-from emstrack.web.deps import Caller, charge
+from emstrack.web.api.check import lookup_cost, run_check
+from emstrack.web.deps import Caller, charge, client_address
 from emstrack.web.pages import render, render_form
 
 router = APIRouter(include_in_schema=False)
@@ -56,8 +56,7 @@ async def check_message(
     context: dict[str, Any] = {"text": text, "sender": sender, "max_text": scamcheck.MAX_TEXT}
     if not text.strip():
         return _page(request, 400, empty=True, **context)
-    address = request.client.host if request.client else "unknown"
-    charge(request, Caller(address))
+    charge(request, Caller(client_address(request)), lookup_cost(text))
     tracker: Tracker = request.app.state.tracker
     result = await run_in_threadpool(run_check, tracker, text, sender or None)
     reported = bool(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
-from emstrack.lookup import Tracker
+from emstrack.lookup import Allowance, Tracker
 from emstrack.store.keys import KeyRow
 from emstrack.web.api.problems import ApiProblem
-from emstrack.web.ratelimit import Limiter
+from emstrack.web.clients import limit_key
+from emstrack.web.ratelimit import Limiter, LimitUnavailable
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -58,6 +60,13 @@ class Caller:
         return self.may(KeyScope.READ_PRIVATE)
 
 
+def client_address(request: Request) -> str:
+    """The client's bucket for per-address limits: its IPv4 address or its IPv6 network."""
+    settings: Settings = request.app.state.settings
+    host = request.client.host if request.client else "unknown"
+    return limit_key(host, settings.rate_limit_ipv6_prefix)
+
+
 def _invalid_key(address: str, request: Request) -> ApiProblem:
     # A wrong key still costs the address a hit, so keys cannot be tried for free.
     charge(request, Caller(address))
@@ -74,7 +83,7 @@ async def _caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request)
     if credentials is None:
         if "authorization" in request.headers:  # present, but not a Bearer token
             raise _invalid_key(address, request)
@@ -110,14 +119,37 @@ def require(caller: Caller, scope: KeyScope) -> None:
         )
 
 
+def _bucket(settings: Settings, caller: Caller) -> tuple[str, str]:
+    """The caller's counter and its limit: per key, else per address."""
+    if caller.key is not None:
+        return f"key:{caller.key.id}", settings.rate_limit_key
+    return f"addr:{caller.address}", settings.rate_limit
+
+
+def unavailable(exc: LimitUnavailable) -> ApiProblem:
+    """The refusal of a strict limit whose counters cannot be reached (a page or a problem)."""
+    return ApiProblem(
+        503,
+        "rate_limit_unavailable",
+        "The request cannot be counted against its limit right now",
+        f"Please try again in {exc.retry_after} seconds.",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def charge(request: Request, caller: Caller, cost: int = 1) -> None:
-    """Count `cost` requests against the caller's limit: per key, else per address."""
+    """Count `cost` requests against the caller's limit: per key, else per address.
+
+    A key's limit fails closed (`503`) when the counters cannot be reached: a key reaches
+    private details and writes. An address's lets lookups through.
+    """
     settings: Settings = request.app.state.settings
     limiter: Limiter = request.app.state.limiter
-    if caller.key is not None:
-        state = limiter.check(f"key:{caller.key.id}", settings.rate_limit_key, cost)
-    else:
-        state = limiter.check(f"addr:{caller.address}", settings.rate_limit, cost)
+    key, limit = _bucket(settings, caller)
+    try:
+        state = limiter.check(key, limit, cost, strict=caller.key is not None)
+    except LimitUnavailable as exc:
+        raise unavailable(exc) from exc
     request.state.ratelimit = state
     if not state.allowed:
         raise ApiProblem(
@@ -127,3 +159,16 @@ def charge(request: Request, caller: Caller, cost: int = 1) -> None:
             f"Please try again in {state.reset} seconds.",
             headers={"Retry-After": str(state.reset), **state.headers()},
         )
+
+
+def allowance(request: Request, caller: Caller) -> Allowance:
+    """How many "did you mean" checks the caller's limit still covers, taken as they are made.
+
+    Each candidate checked against the records tells whether that number exists, so it costs
+    one like a lookup; a request is never refused for them: the candidates past what is left
+    are simply not checked (and not shown).
+    """
+    settings: Settings = request.app.state.settings
+    limiter: Limiter = request.app.state.limiter
+    key, limit = _bucket(settings, caller)
+    return partial(limiter.take, key, limit)

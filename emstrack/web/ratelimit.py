@@ -1,8 +1,10 @@
 """Rate limits (the `limits` library): in memory, or in Redis shared by several processes.
 
 Fixed windows: cheap (one counter per key and window) and good enough against flooding. When
-the storage cannot be reached the request is let through and the failure logged: an outage of
-Redis must not take the tracking service down with it.
+the storage cannot be reached, a lookup is let through and the failure logged (at most once a
+minute): an outage of Redis must not take the tracking service down with it. A limit that guards
+a secret (the postcode proof, an operator's key) asks for `strict=True` instead and is refused
+with `LimitUnavailable`: an outage must never mean unlimited guesses.
 """
 
 from __future__ import annotations
@@ -79,6 +81,25 @@ class _Windows:
         remaining = max(0, item.amount - int(hits))
         return RateState(allowed, item.amount, remaining, max(1, round(ends_at - now)))
 
+    def take(self, key: str, limit: str, wanted: int) -> int:
+        """Count up to `wanted` hits, as many as the window has left; how many were counted."""
+        item = _item(limit)
+        now = time.time()
+        with self._lock:
+            window = self._windows.get((key, limit))
+            if window is None or window[0] <= now:
+                window = self._windows[(key, limit)] = [now + item.get_expiry(), 0]
+            granted = max(0, min(wanted, item.amount - int(window[1])))
+            window[1] += granted
+        return granted
+
+    def refund(self, key: str, limit: str, cost: int) -> None:
+        """Take back `cost` hits of the window still open, if any."""
+        with self._lock:
+            window = self._windows.get((key, limit))
+            if window is not None and window[0] > time.time():
+                window[1] = max(0, window[1] - cost)
+
     def _sweep(self, now: float) -> None:
         expired = [key for key, (ends_at, _) in self._windows.items() if ends_at <= now]
         for key in expired:
@@ -86,13 +107,28 @@ class _Windows:
         self._sweep_at = now + self.SWEEP_EVERY
 
 
+class LimitUnavailable(Exception):
+    """A strict limit could not be checked because its counters cannot be reached."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("the rate-limit counters cannot be reached")
+        self.retry_after = retry_after
+
+
 class Limiter:
     """Counts hits per key against limits written like `120/minute`."""
+
+    #: Seconds between two warnings that the counters cannot be reached (one per outage-minute,
+    #: not one per request).
+    WARN_EVERY = 60.0
+    #: Seconds a client refused by a strict limit during an outage is asked to wait.
+    RETRY_AFTER = 10
 
     def __init__(self, redis_url: str = "", namespace: str = "emstrack") -> None:
         self.namespace = namespace
         self._windows: _Windows | None = None
         self._strategy: FixedWindowRateLimiter | None = None
+        self._warned_at = -self.WARN_EVERY
         if redis_url:
             storage = storage_from_string(
                 redis_url, wrap_exceptions=True, socket_timeout=0.5, socket_connect_timeout=0.5
@@ -101,8 +137,12 @@ class Limiter:
         else:
             self._windows = _Windows()
 
-    def check(self, key: str, limit: str, cost: int = 1) -> RateState:
-        """Count `cost` hits of `key` and say whether it is still within `limit`."""
+    def check(self, key: str, limit: str, cost: int = 1, *, strict: bool = False) -> RateState:
+        """Count `cost` hits of `key` and say whether it is still within `limit`.
+
+        When the counters cannot be reached the hits are let through, unless `strict`: then
+        `LimitUnavailable` is raised.
+        """
         if self._windows is not None:
             return self._windows.hit(key, limit, cost)
         assert self._strategy is not None
@@ -111,15 +151,65 @@ class Limiter:
             allowed = self._strategy.hit(item, self.namespace, key, cost=cost)
             reset_at, remaining = self._strategy.get_window_stats(item, self.namespace, key)
         except StorageError as exc:
-            log.warning("rate-limit storage unavailable, letting the request through: %s", exc)
+            self._unreachable(exc, "refusing" if strict else "letting the request through")
+            if strict:
+                raise LimitUnavailable(self.RETRY_AFTER) from exc
             return RateState(True, item.amount, item.amount, item.get_expiry())
         reset = max(1, round(reset_at - time.time()))
         return RateState(allowed, item.amount, remaining, reset)
+
+    def take(self, key: str, limit: str, wanted: int) -> int:
+        """Count as many of `wanted` hits as `limit` has left for `key`, and say how many.
+
+        Never refuses and never goes over the limit: for work that can be cut short (checking
+        "did you mean" candidates) rather than refused. Nothing is granted when the counters
+        cannot be reached.
+        """
+        if wanted <= 0:
+            return 0
+        if self._windows is not None:
+            return self._windows.take(key, limit, wanted)
+        assert self._strategy is not None
+        item = _item(limit)
+        name = item.key_for(self.namespace, key)
+        storage = self._strategy.storage
+        try:
+            # Redis has no "add up to": add all, then give back what went over. Between the two
+            # another request may see the counter briefly too high, never too low.
+            over = min(wanted, max(0, storage.incr(name, item.get_expiry(), wanted) - item.amount))
+            if over:
+                storage.incr(name, item.get_expiry(), -over)
+        except StorageError as exc:
+            self._unreachable(exc, "granting nothing")
+            return 0
+        return wanted - over
+
+    def refund(self, key: str, limit: str, cost: int = 1) -> None:
+        """Take back `cost` hits of `key`'s current window (a try that turned out not to count)."""
+        if self._windows is not None:
+            self._windows.refund(key, limit, cost)
+            return
+        assert self._strategy is not None
+        item = _item(limit)
+        name = item.key_for(self.namespace, key)
+        storage = self._strategy.storage
+        try:
+            # Not into a window that has ended: a negative count would open the next one early.
+            if storage.get(name) >= cost:
+                storage.incr(name, item.get_expiry(), -cost)
+        except StorageError as exc:
+            self._unreachable(exc, "keeping the hit")
 
     def hit(self, key: str, limit: str) -> tuple[bool, int]:
         """Count one hit: (still allowed?, seconds until the window resets)."""
         state = self.check(key, limit)
         return state.allowed, state.reset
+
+    def _unreachable(self, exc: Exception, action: str) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= self.WARN_EVERY:
+            self._warned_at = now
+            log.warning("rate-limit storage unavailable, %s: %s", action, exc)
 
 
 class RateLimitHeaders:

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from emstrack import scamcheck
+from emstrack.domain import s10
 from emstrack.lookup import Tracker
-from emstrack.scamcheck import reports
+from emstrack.scamcheck import numbers, reports
 from emstrack.web.api.problems import (
     BAD_REQUEST,
     RATE_LIMITED,
@@ -71,14 +72,25 @@ def run_check(tracker: Tracker, text: str, sender: str | None) -> scamcheck.Chec
     )
 
 
+def lookup_cost(text: str) -> int:
+    """What checking `text` costs against a rate limit: one per tracking number it looks up.
+
+    At least one: a message without numbers is still a request. Counted before the check, the
+    way `scamcheck.check` finds them: only valid numbers are looked up.
+    """
+    found = numbers.candidates(text[: scamcheck.MAX_TEXT])
+    return max(1, sum(1 for raw in found if s10.parse(raw).valid))
+
+
 @router.post(
     "/check-message",
     summary="Check whether a message claiming to be from the post is genuine",
     description="Weighs the links, what the message asks for, its urgency, the tracking numbers "
     "it quotes (against our records) and the sender into a `verdict`: `likely_scam`, "
     "`suspicious` or `no_red_flags`, with `reasons` (a stable `code` and a sentence each) and "
-    "`advice`. Nothing is stored unless `report` is true. Counts as one request against the "
-    "rate limit.",
+    "`advice`. Nothing is stored unless `report` is true. Counts against the rate limit as one "
+    f"lookup per tracking number the message quotes (at most {numbers.MAX_NUMBERS}), and at least "
+    "one.",
     response_class=JSONResponse,
     openapi_extra=openapi_extra(CHECK_SCHEMA),
     responses={
@@ -92,7 +104,7 @@ def run_check(tracker: Tracker, text: str, sender: str | None) -> scamcheck.Chec
 async def check_message(
     request: Request, body: CheckRequest, tracker: TrackerDep, caller: CallerDep
 ) -> Any:
-    charge(request, caller)
+    charge(request, caller, lookup_cost(body.text))
     result = await run_in_threadpool(run_check, tracker, body.text, body.sender)
     if body.report:
         await run_in_threadpool(reports.store, tracker.engine, body.text, body.sender, result)

@@ -21,7 +21,7 @@ from emstrack.web.api.problems import (
     ApiProblem,
     openapi_extra,
 )
-from emstrack.web.deps import CallerDep, charge
+from emstrack.web.deps import CallerDep, allowance, charge
 from emstrack.web.responses import JSONResponse, ProblemResponse, problem
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
@@ -95,14 +95,12 @@ async def track(
     tracker: Tracker = request.app.state.tracker
     charge(request, caller)
     private = caller.private
-    if tracker.local_reads:
-        # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never
-        # waits for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
-        result = tracker.answer(number, scope, lang, private=private)
-    else:
-        result = await run_in_threadpool(
-            partial(tracker.answer, number, scope, lang, private=private)
-        )
+    answer = partial(
+        tracker.answer, number, scope, lang, private=private, allowance=allowance(request, caller)
+    )
+    # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never waits
+    # for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
+    result = answer() if tracker.local_reads else await run_in_threadpool(answer)
     body = result.body
     localise_problems(body, result.number.problems, lang)
     if result.outcome == Outcome.FOUND:
@@ -172,7 +170,12 @@ async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -
         )
     charge(request, caller, count)
     answer = partial(
-        tracker.answer_many, body.numbers, body.scope, body.lang, private=caller.private
+        tracker.answer_many,
+        body.numbers,
+        body.scope,
+        body.lang,
+        private=caller.private,
+        allowance=allowance(request, caller),
     )
     results = answer() if tracker.local_reads else await run_in_threadpool(answer)
     docs = []
