@@ -125,6 +125,6 @@ class ProxyHeaders:
             self._warned = True
             log.warning(
                 "the server in front took the client address from X-Forwarded-For before the "
-                "app could check it against EMSTRACK_TRUSTED_PROXIES; run uvicorn with "
-                "--no-proxy-headers (gunicorn: --forwarded-allow-ips '') or use `emstrack serve`"
+                "app could check it against EMSTRACK_TRUSTED_PROXIES, so all such requests count "
+                "as one client; run uvicorn with --no-proxy-headers, or use `emstrack serve`"
             )
