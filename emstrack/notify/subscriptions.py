@@ -152,7 +152,8 @@ def subscribe(
     E-mail subscriptions start `pending` and a confirmation mail goes into the outbox in the
     same transaction; the others start `active`.
     """
-    tokens.webhook_secret(settings.secret_key.get_secret_value(), "")  # refuses early when no secret key is set
+    # Refuses early when no secret key is set.
+    tokens.webhook_secret(settings.secret_key.get_secret_value(), "")
     now = now or datetime.now(UTC)
     number = _number(number, settings)
     target = check_target(channel, target, settings)
@@ -217,7 +218,9 @@ def _send_confirmation(
 
 def _created(settings: Settings, row: SubscriptionRow, *, created: bool) -> Created:
     secret = (
-        tokens.webhook_secret(settings.secret_key.get_secret_value(), row.id) if row.channel == "webhook" else None
+        tokens.webhook_secret(settings.secret_key.get_secret_value(), row.id)
+        if row.channel == "webhook"
+        else None
     )
     return Created(row, created, links(settings, row)["unsubscribe"], secret if created else None)
 
@@ -227,7 +230,10 @@ def confirm(
 ) -> SubscriptionRow:
     """Activate the pending subscription a confirmation link names (again: no change)."""
     number, sub_id = tokens.read(
-        settings.secret_key.get_secret_value(), tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
+        settings.secret_key.get_secret_value(),
+        tokens.CONFIRM,
+        token,
+        max_age=tokens.CONFIRM_MAX_AGE,
     )
     now = now or datetime.now(UTC)
     with engine.connect().execution_options(**WRITE) as conn, conn.begin():

@@ -123,7 +123,10 @@ async def confirm_form(request: Request, token: TokenQuery = "") -> Response:
         return refused
     try:
         number, _ = tokens.read(
-            _settings(request).secret_key.get_secret_value(), tokens.CONFIRM, token, max_age=tokens.CONFIRM_MAX_AGE
+            _settings(request).secret_key.get_secret_value(),
+            tokens.CONFIRM,
+            token,
+            max_age=tokens.CONFIRM_MAX_AGE,
         )
     except tokens.TokenError as exc:
         return _bad_token(request, exc)
@@ -153,7 +156,9 @@ async def unsubscribe_form(request: Request, token: TokenQuery = "") -> Response
     if refused := _unavailable(request):
         return refused
     try:
-        number, _ = tokens.read(_settings(request).secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token)
+        number, _ = tokens.read(
+            _settings(request).secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token
+        )
     except tokens.TokenError as exc:
         return _bad_token(request, exc)
     return _page(request, "unsubscribe", token=token, number=number, formatted=_formatted(number))
