@@ -54,7 +54,9 @@ class WebhookSender:
         )
 
     def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
-        secret = tokens.webhook_secret(self._settings.secret_key.get_secret_value(), row.subscription_id)
+        secret = tokens.webhook_secret(
+            self._settings.secret_key.get_secret_value(), row.subscription_id
+        )
         body = messages.webhook_body(row, self._settings)
         delivery = self._poster.send(row.target, secret, row.id, body)
         return Result(delivery.ok, delivery.retryable, delivery.error, delivery.retry_after)
@@ -142,7 +144,9 @@ class TelegramSender:
         self._api = api
         self._owns = api is None
         if api is None and settings.telegram_bot_token.get_secret_value():
-            self._api = BotAPI(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base)
+            self._api = BotAPI(
+                settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base
+            )
 
     def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
         if self._api is None:

@@ -430,7 +430,10 @@ def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_la
     header = status["List-Unsubscribe"]
     assert header.startswith(f"<{PUBLIC}/subscriptions/unsubscribe?token=")
     token = _token(header.strip("<>"))
-    assert tokens.read(s.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token) == (NUMBER, created.row.id)
+    assert tokens.read(s.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token) == (
+        NUMBER,
+        created.row.id,
+    )
     assert status["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
 from chromium import launched, needs_chromium, phone_context
 from playwright.sync_api import Browser, Page
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from webclient import serve
 
