@@ -91,3 +91,17 @@ def test_problems_in_chinese(client: httpx.Client) -> None:
     assert "check digit" not in body["problems"][0]["message"]
     numbers = client.get("/api/v1/numbers/EE123456784CN", params={"lang": "zh"}).json()
     assert numbers["problems"][0]["message"] == body["problems"][0]["message"]
+
+
+def test_the_path_without_a_number_says_so(client: httpx.Client) -> None:
+    """Not a redirect (which has no body to read), but the problem of an empty number."""
+    response = client.get("/api/v1/tracking/", follow_redirects=False)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [p["code"] for p in response.json()["problems"]] == ["empty"]
+
+
+def test_a_number_with_a_slash_is_invalid_not_redirected(client: httpx.Client) -> None:
+    response = client.get("/api/v1/tracking/EE123456785CN%2F", follow_redirects=False)
+    assert response.status_code == 422
+    assert response.json()["outcome"] == "invalid"

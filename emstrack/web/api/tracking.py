@@ -61,7 +61,9 @@ LangQuery = Annotated[
 
 
 @router.get(
-    "/tracking/{number}",
+    # `:path`: a number typed with a slash in it ("0/", "EE…CN/") is answered as what it is,
+    # an invalid number, rather than redirected; so is the path without a number.
+    "/tracking/{number:path}",
     summary="Track one item",
     description="Answer one tracking number, in any spelling a person might type it." + _PRIVATE,
     response_class=JSONResponse,
