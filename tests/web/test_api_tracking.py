@@ -101,7 +101,10 @@ def test_the_path_without_a_number_says_so(client: httpx.Client) -> None:
     assert [p["code"] for p in response.json()["problems"]] == ["empty"]
 
 
-def test_a_number_with_a_slash_is_invalid_not_redirected(client: httpx.Client) -> None:
+def test_a_number_with_a_slash_is_answered_not_redirected(client: httpx.Client) -> None:
     response = client.get("/api/v1/tracking/EE123456785CN%2F", follow_redirects=False)
+    assert response.status_code == 404  # the slash is forgiven, as a dash or a dot is
+    assert response.json()["number"] == "EE123456785CN"
+    response = client.get("/api/v1/tracking/0%2F", follow_redirects=False)
     assert response.status_code == 422
     assert response.json()["outcome"] == "invalid"
