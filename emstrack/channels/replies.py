@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
@@ -173,7 +173,10 @@ def answer(
     if refused is not None:
         return words.slow_down(refused.reset)
     lines = [words.too_many(extra)] if extra > MAX_NUMBERS else []
-    results = tracker.lookup_many(numbers)
+    # "Did you mean" checks against the records tell whether a number exists: the sender's
+    # limit pays for them as for lookups; past what is left they are not made.
+    checks = partial(limiter.take, f"chat:{channel}:{sender or user}", settings.rate_limit_chat)
+    results = tracker.lookup_many(numbers, allowance=checks)
     if intent == "subscribe":
         lines.extend(_subscribe(results, engine, settings, channel, user, words))
     else:

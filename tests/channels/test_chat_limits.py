@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from conftest import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
 from test_telegram_endpoint import HEADERS, SECRET, TOKEN, StandIn, update, wait_until
 from test_wechat_endpoint import AES_KEY, APP_ID, reply_content, signed, text_message
@@ -23,6 +24,7 @@ from webclient import serve
 from emstrack.channels import replies
 from emstrack.channels.telegram_polling import run_polling
 from emstrack.config import Settings
+from emstrack.domain import s10
 from emstrack.lookup import Tracker
 from emstrack.web.app import create_app
 from emstrack.web.ratelimit import Limiter
@@ -251,3 +253,22 @@ def test_the_refusal_says_when_to_try_again(
 
     assert ask("EE123456785CN").startswith("EE123456785CN")
     assert ask("RR473124829GB").endswith(wait)
+
+
+def test_did_you_mean_checks_are_paid_for_in_chat(
+    settings: Settings, engine: Engine, load: Loader
+) -> None:
+    """Each candidate of a mistyped number checked against the records tells whether that
+    number exists: the sender pays one for each, as on the web, and past the allowance none is
+    checked."""
+    typo = "EE123456784CN"  # the check digit should be 5
+    candidates = s10.lookup_candidates(s10.parse(typo))
+    assert len(candidates) == 8
+    for number in candidates:
+        load(*history(number, *DELIVERED_TO_DE))
+    app = wechat_app(settings, engine, rate_limit_chat="5/hour")
+    with serve(app) as http:
+        answered = ask_wechat(http, typo, 1)
+        assert typo in answered or "EE123456785CN" in answered
+        # One for the number and four for the candidates it could still pay for: spent.
+        assert "查询过于频繁" in ask_wechat(http, "EE123456785CN", 2)
