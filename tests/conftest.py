@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from emstrack.config import Settings, get_settings
+from emstrack.store.database import Database
 from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.store.schema import metadata
 
@@ -94,6 +95,12 @@ def engine(settings: Settings) -> Iterator[Engine]:
     ensure_schema(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Database:
+    """The test database behind the store's one door (`emstrack.store.database`)."""
+    return Database(engine)
 
 
 Record = dict[str, str]

@@ -22,6 +22,7 @@ from emstrack.config import Settings
 from emstrack.demo import load_demo
 from emstrack.domain.s10 import check_digit, format_grouped
 from emstrack.lookup import PRIVATE_EVENT_FIELDS
+from emstrack.store.database import Database
 from emstrack.store.schema import events, items
 from emstrack.web.app import create_app
 
@@ -75,7 +76,7 @@ def demo(engine: Engine) -> Demo:
 @pytest.fixture
 def http(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     tight = settings.model_copy(update={"rate_limit": f"{LIMIT}/minute"})
-    with serve(create_app(tight, engine)) as client:
+    with serve(create_app(tight, Database(engine))) as client:
         yield client
 
 

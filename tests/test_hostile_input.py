@@ -47,6 +47,7 @@ from emstrack.domain.problems import Severity
 from emstrack.domain.s10 import MAX_LENGTH, Scope, check_digit, parse
 from emstrack.errors import InputError
 from emstrack.ingest.files import ImportSummary, import_file
+from emstrack.store.database import Database
 from emstrack.store.schema import events
 from emstrack.web.app import create_app
 
@@ -496,7 +497,7 @@ def http(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     roomy = settings.model_copy(
         update={"rate_limit": "1000000/minute", "rate_limit_key": "1000000/minute"}
     )
-    with serve(create_app(roomy, engine)) as client:
+    with serve(create_app(roomy, Database(engine))) as client:
         yield client
 
 

@@ -38,6 +38,7 @@ from emstrack.config import Settings
 from emstrack.demo import generate, load_demo
 from emstrack.notify import messages
 from emstrack.store import notify as store_notify
+from emstrack.store.database import Database
 from emstrack.store.engine import WRITE, ensure_schema, make_engine
 from emstrack.store.schema import metadata
 from emstrack.web.app import create_app
@@ -166,7 +167,7 @@ def demo(
 
 @pytest.fixture(scope="module")
 def http(demo: Demo) -> Iterator[httpx.Client]:
-    with serve(create_app(demo.settings, demo.engine)) as client:
+    with serve(create_app(demo.settings, Database(demo.engine))) as client:
         yield client
 
 

@@ -33,7 +33,7 @@ from emstrack.notify import subscriptions
 from emstrack.notify.tokens import NotConfigured
 from emstrack.store.engine import WRITE
 from emstrack.store.notify import first_sighting
-from emstrack.web import problemtext
+from emstrack.text import problems as problem_text
 from emstrack.web.ratelimit import Limiter, RateState
 
 log = logging.getLogger(__name__)
@@ -411,9 +411,8 @@ class _Words:
 
     def _invalid(self, result: TrackingResult) -> str:
         tn = result.number
-        locale = "zh_Hans" if self.zh else "en"
         errors = [p for p in tn.problems if p.severity == Severity.ERROR]
-        said = " ".join(problemtext.text(p, locale, self._t) for p in errors[:2])
+        said = " ".join(problem_text.text(p, "zh" if self.zh else "en") for p in errors[:2])
         shown = (tn.number or tn.raw)[:20]  # never echo a long input
         head = self._pick(f"{shown}: not a valid tracking number.", f"{shown}：邮件号无效。")
         lines = [(head + said if self.zh else f"{head} {said}").strip()]

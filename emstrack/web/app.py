@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -17,7 +17,7 @@ import emstrack
 from emstrack.config import Settings, get_settings
 from emstrack.errors import DatabaseError, DatabaseUnavailable
 from emstrack.lookup import Tracker
-from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.store.database import Database
 from emstrack.store.errors import DRIVER_ERRORS, database_error
 from emstrack.web import accesslog, channels, checkpage, pages, subscribepages
 from emstrack.web.api import check, events, numbers, problems, subscriptions, tracking
@@ -28,14 +28,16 @@ from emstrack.web.responses import JSONResponse, problem
 from emstrack.web.security import BodyLimit, SecurityHeaders
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """A ready app. The engine is made from the settings unless one is handed in (tests)."""
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """A ready app. The database is opened from the settings unless one is handed in (tests)."""
     settings = settings or get_settings()
-    owns_engine = engine is None
-    engine = engine or make_engine(
-        settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
-    ensure_schema(engine, auto_migrate=settings.auto_migrate)
+    owns_database = database is None
+    if database is None:
+        database = Database.open(settings)
+    else:
+        database.ensure_schema(settings.auto_migrate)
+    db = database
+    engine = db.engine
     accesslog.install()
 
     @asynccontextmanager
@@ -44,8 +46,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         wechat_api = getattr(app_.state, "wechat_api", None)  # made by a late WeChat answer
         if wechat_api is not None:
             wechat_api.close()
-        if owns_engine:
-            engine.dispose()
+        if owns_database:
+            db.close()
 
     app = FastAPI(
         title="emstrack",
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.db = db
     app.state.engine = engine
     app.state.tracker = Tracker(engine, settings)
     app.state.limiter = Limiter(settings.redis_url)

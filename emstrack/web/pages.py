@@ -22,10 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from emstrack.domain import countries, s10
+from emstrack.domain.lang import lang_of
 from emstrack.domain.problems import Severity
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
-from emstrack.web import contacts, csrf, i18n, itemview, problemtext, unlock
+from emstrack.text import problems as problem_text
+from emstrack.web import contacts, csrf, i18n, itemview, unlock
 from emstrack.web.api.problems import ApiProblem
 from emstrack.web.clients import is_https
 from emstrack.web.deps import Caller, allowance, charge, client_address
@@ -181,7 +183,7 @@ def _summary(result: TrackingResult, locale: str, t: Any) -> dict[str, Any]:
         row["when"] = i18n.local_time(latest.occurred_local, locale) if latest else ""
     elif result.outcome is Outcome.INVALID:
         errors = [p for p in result.number.problems if p.severity == Severity.ERROR]
-        row["text"] = problemtext.text(errors[0], locale, t) if errors else ""
+        row["text"] = problem_text.text(errors[0], lang_of(locale)) if errors else ""
         row["tone"] = "problem"
     elif result.outcome is Outcome.NOT_FOUND_YET:
         row["text"] = t.gettext("No scan yet")
@@ -222,7 +224,11 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
             context["postcode"] = result.item.destination_postcode
     else:
         context["problems"] = [
-            (problemtext.part_label(p.part, t), problemtext.text(p, locale, t), p.severity.value)
+            (
+                problem_text.part_label(p.part, lang_of(locale)),
+                problem_text.text(p, lang_of(locale)),
+                p.severity.value,
+            )
             for p in result.number.problems
         ]
         context["suggestions"] = [

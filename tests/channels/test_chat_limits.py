@@ -26,6 +26,7 @@ from emstrack.channels.telegram_polling import run_polling
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.lookup import Tracker
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 from emstrack.web.ratelimit import Limiter
 
@@ -55,7 +56,7 @@ def wechat_app(settings: Settings, engine: Engine, **limits: str) -> Any:
                 **limits,
             }
         ),
-        engine,
+        Database(engine),
     )
 
 
@@ -132,7 +133,7 @@ def test_telegram_refuses_in_the_users_language_with_a_200(
     refusal: str,
 ) -> None:
     fake, base = telegram
-    with serve(create_app(bot(settings, base, rate_limit_chat="2/hour"), engine)) as http:
+    with serve(create_app(bot(settings, base, rate_limit_chat="2/hour"), Database(engine))) as http:
         for update_id, text in enumerate(["EE123456785CN", "/track RR473124829GB", TEN[2]]):
             response = http.post(
                 "/channels/telegram", json=update(update_id, text, lang=lang), headers=HEADERS
@@ -151,7 +152,7 @@ def test_telegram_counts_per_user_and_per_channel(
 ) -> None:
     fake, base = telegram
     limits = {"rate_limit_chat": "1/hour", "rate_limit_channel": "2/hour"}
-    with serve(create_app(bot(settings, base, **limits), engine)) as http:
+    with serve(create_app(bot(settings, base, **limits), Database(engine))) as http:
         for update_id, chat_id in enumerate((1, 1, 2, 3)):
             body = update(update_id, TEN[update_id], chat_id=chat_id)
             http.post("/channels/telegram", json=body, headers=HEADERS)
@@ -181,7 +182,7 @@ def test_polling_shares_the_web_servers_limits_through_redis(
 ) -> None:
     fake, base = telegram
     shared = bot(settings, base, rate_limit_chat="2/hour", redis_url=REDIS_URL)
-    with serve(create_app(shared, engine)) as http:
+    with serve(create_app(shared, Database(engine))) as http:
         body = update(1, "EE123456785CN RR473124829GB", chat_id=redis_chat)
         assert http.post("/channels/telegram", json=body, headers=HEADERS).status_code == 200
     assert "RR473124829GB" in fake.sent[0]["text"]

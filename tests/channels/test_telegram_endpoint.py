@@ -15,6 +15,7 @@ from webclient import serve
 
 from emstrack.channels.telegram_polling import run_polling
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.store.schema import subscriptions
 from emstrack.web.app import create_app
 
@@ -82,7 +83,7 @@ def bot_settings(settings: Settings, stand_in: tuple[StandIn, str]) -> Settings:
 
 @pytest.fixture
 def http(bot_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
-    with serve(create_app(bot_settings, engine)) as client:
+    with serve(create_app(bot_settings, Database(engine))) as client:
         yield client
 
 
@@ -107,7 +108,7 @@ def test_a_webhook_without_a_configured_secret_is_refused(
     bot_settings: Settings, engine: Engine
 ) -> None:
     no_secret = bot_settings.model_copy(update={"telegram_secret": ""})
-    with serve(create_app(no_secret, engine)) as client:
+    with serve(create_app(no_secret, Database(engine))) as client:
         response = client.post(
             "/channels/telegram",
             json=update(1, "x"),
@@ -117,7 +118,7 @@ def test_a_webhook_without_a_configured_secret_is_refused(
 
 
 def test_channel_off_without_a_token_is_404(settings: Settings, engine: Engine) -> None:
-    with serve(create_app(settings, engine)) as client:
+    with serve(create_app(settings, Database(engine))) as client:
         assert client.post("/channels/telegram", json={}, headers=HEADERS).status_code == 404
 
 
@@ -210,7 +211,7 @@ def test_updates_without_text_ask_for_nothing(
 
 def test_a_failed_send_is_still_200(bot_settings: Settings, engine: Engine) -> None:
     unreachable = bot_settings.model_copy(update={"telegram_api_base": "http://127.0.0.1:9"})
-    with serve(create_app(unreachable, engine)) as client:
+    with serve(create_app(unreachable, Database(engine))) as client:
         response = client.post(
             "/channels/telegram", json=update(17, "EE123456785CN"), headers=HEADERS
         )

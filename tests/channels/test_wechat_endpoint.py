@@ -15,6 +15,7 @@ from webclient import serve, serve_url
 
 from emstrack.channels.wechat import Crypto
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.store.schema import subscriptions
 from emstrack.web import channels
 from emstrack.web.app import create_app
@@ -51,7 +52,7 @@ def wechat_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def http(wechat_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
-    with serve(create_app(wechat_settings, engine)) as client:
+    with serve(create_app(wechat_settings, Database(engine))) as client:
         yield client
 
 
@@ -103,7 +104,7 @@ def test_url_verification_with_a_bad_signature_is_403(http: httpx.Client) -> Non
 
 
 def test_channel_off_without_a_token_is_404(settings: Settings, engine: Engine) -> None:
-    with serve(create_app(settings, engine)) as client:
+    with serve(create_app(settings, Database(engine))) as client:
         assert client.get("/channels/wechat", params=signed()).status_code == 404
         assert client.post("/channels/wechat", params=signed()).status_code == 404
 
@@ -251,7 +252,7 @@ def test_an_answer_past_the_budget_is_success_then_a_customer_service_message(
         settings = wechat_settings.model_copy(
             update={"wechat_app_secret": APP_SECRET, "wechat_api_base": api_base}
         )
-        with serve(create_app(settings, engine)) as http:
+        with serve(create_app(settings, Database(engine))) as http:
             # Another writer (an import, say) holds the write lock: subscribing has to wait.
             with engine.connect().execution_options(**WRITE) as blocker, blocker.begin():
                 started = time.monotonic()
@@ -282,7 +283,7 @@ def test_a_message_with_a_stale_timestamp_is_refused(
     # The signature covers the timestamp and nonce, not the body: a captured URL is good for
     # minutes, not for ever.
     strict = wechat_settings.model_copy(update={"wechat_max_clock_skew_seconds": 300})
-    with serve(create_app(strict, engine)) as http:
+    with serve(create_app(strict, Database(engine))) as http:
         params = signed(timestamp=str(int(time.time()) - age), nonce="42")
         response = http.post("/channels/wechat", params=params, content=text_message("help"))
     assert response.status_code == status
@@ -318,7 +319,7 @@ def test_a_signed_url_used_again_with_another_body_is_403(
     # one signed URL could post any message with it while its timestamp is fresh.
     strict = wechat_settings.model_copy(update={"wechat_max_clock_skew_seconds": 300})
     params = signed(timestamp=str(int(time.time())), nonce="170001")
-    with serve(create_app(strict, engine)) as http:
+    with serve(create_app(strict, Database(engine))) as http:
         genuine = http.post("/channels/wechat", params=params, content=text_message("help", "1"))
         assert "EE123456785CN" in reply_content(genuine.content)
         forged = text_message("订阅 EE123456785CN", "2", user="oVICTIM")
@@ -336,10 +337,10 @@ def test_another_server_process_refuses_the_reused_url_too(
 ) -> None:
     # Each app stands for a process of `emstrack serve --workers 2`: they share the database.
     params = signed(nonce="170002")
-    with serve(create_app(wechat_settings, engine)) as one:
+    with serve(create_app(wechat_settings, Database(engine))) as one:
         first = one.post("/channels/wechat", params=params, content=text_message("help", "1"))
         assert first.status_code == 200
-    with serve(create_app(wechat_settings, engine)) as two:
+    with serve(create_app(wechat_settings, Database(engine))) as two:
         again = two.post(
             "/channels/wechat", params=params, content=text_message("EE123456785CN", "2")
         )
@@ -353,7 +354,7 @@ def test_a_wechat_retry_with_the_same_url_and_body_still_gets_its_answer(
     # a retry (or a harmless exact replay) and left to the MsgId de-duplication.
     params = signed(nonce="170003")
     body = text_message("EE123456785CN", "170003")
-    with serve(create_app(wechat_settings, engine)) as http:
+    with serve(create_app(wechat_settings, Database(engine))) as http:
         held = 0
         while channels._IN_FLIGHT.acquire(blocking=False):  # the first try finds no free slot
             held += 1

@@ -29,6 +29,7 @@ from emstrack.ingest.records import RecordError, parse_record
 from emstrack.ingest.writer import record
 from emstrack.keys import KeyScope
 from emstrack.lookup import Tracker
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
 EXTREMES = [
@@ -131,7 +132,7 @@ def _post(http: httpx.Client, auth: dict[str, str], events: list[dict[str, str]]
 def test_the_api_rejects_the_row_and_stores_the_others(engine: Engine, settings: Settings) -> None:
     auth = {"Authorization": f"Bearer {keys.create(engine, 'feed', KeyScope.INGEST).key}"}
     body = [GOOD, *(_with_time(t) for t in EXTREMES), LATER]
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         answer = _post(http, auth, body)
         assert answer.status_code == 200, answer.text
         doc = answer.json()

@@ -13,6 +13,7 @@ from webclient import serve
 from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
@@ -20,7 +21,7 @@ NUMBER = "EE123456785CN"
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         yield http
 
 

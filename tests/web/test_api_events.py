@@ -18,6 +18,7 @@ from webclient import serve
 from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
+from emstrack.store.database import Database
 from emstrack.store.schema import events
 from emstrack.web.app import create_app
 
@@ -28,7 +29,7 @@ GOOD = history(NUMBER, *DELIVERED_TO_DE[:3])
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     small = settings.model_copy(update={"ingest_max_events": 20, "max_body_bytes": 64 * 1024})
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         yield http
 
 

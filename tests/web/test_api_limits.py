@@ -14,6 +14,7 @@ from webclient import serve
 from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 from emstrack.web.ratelimit import Limiter
 
@@ -25,7 +26,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 def tight(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     """A server that allows 3 anonymous lookups and 5 keyed requests a minute."""
     small = settings.model_copy(update={"rate_limit": "3/minute", "rate_limit_key": "5/minute"})
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         yield http
 
 
@@ -101,7 +102,7 @@ def test_redis_counters_are_shared_between_processes(redis_namespace: str) -> No
 
 def test_a_server_on_redis_limits(engine: Engine, settings: Settings, redis_namespace: str) -> None:
     small = settings.model_copy(update={"rate_limit": "2/minute", "redis_url": REDIS_URL})
-    app = create_app(small, engine)
+    app = create_app(small, Database(engine))
     app.state.limiter = Limiter(REDIS_URL, namespace=redis_namespace)
     with serve(app) as http:
         statuses = [http.get(f"/api/v1/numbers/{NUMBER}").status_code for _ in range(3)]
@@ -127,7 +128,7 @@ def test_an_unreachable_redis_lets_requests_through() -> None:
 def test_security_headers_on_every_response(
     engine: Engine, settings: Settings, method: str, path: str
 ) -> None:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         response = http.request(method, path)
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp
@@ -140,7 +141,7 @@ def test_security_headers_on_every_response(
 
 
 def test_openapi_documents_every_endpoint_and_error(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         spec = http.get("/openapi.json").json()
         assert http.get("/docs").status_code == 404  # Swagger UI would load from a CDN
     paths = spec["paths"]

@@ -19,6 +19,7 @@ from webclient import serve
 from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
 
@@ -33,7 +34,7 @@ def test_the_api_keeps_its_documented_promises(engine: Engine, settings: Setting
     )
     # An admin key, so that the operators' endpoint is exercised beyond its 401.
     auth = {"Authorization": f"Bearer {keys.create(engine, 'schemathesis', KeyScope.ADMIN).key}"}
-    with serve(create_app(roomy, engine)) as http:
+    with serve(create_app(roomy, Database(engine))) as http:
         schema = schemathesis.openapi.from_url(f"{http.base_url}/openapi.json")
         results = list(schema.get_all_operations())
         assert all(isinstance(result, Ok) for result in results)

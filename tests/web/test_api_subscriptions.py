@@ -14,6 +14,7 @@ from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.notify import tokens
+from emstrack.store.database import Database
 from emstrack.store.notify import notices
 from emstrack.web.app import create_app
 
@@ -29,7 +30,7 @@ def notify_settings(settings: Settings, **changes: Any) -> Settings:
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(notify_settings(settings), engine)) as http:
+    with serve(create_app(notify_settings(settings), Database(engine))) as http:
         yield http
 
 
@@ -158,7 +159,7 @@ def test_what_cannot_be_subscribed_is_422(
 
 def test_a_private_address_is_refused_unless_allowed(engine: Engine, settings: Settings) -> None:
     strict = notify_settings(settings, notify_allow_private_urls=False)
-    with serve(create_app(strict, engine)) as http:
+    with serve(create_app(strict, Database(engine))) as http:
         response = http.post(
             "/api/v1/subscriptions", json=webhook(), headers=bearer(engine, KeyScope.WEBHOOKS)
         )
@@ -170,7 +171,7 @@ def test_without_a_secret_key_subscriptions_are_unavailable(
     engine: Engine, settings: Settings
 ) -> None:
     email = {"number": NUMBER, "channel": "email", "email": "a@example.com"}
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         response = http.post("/api/v1/subscriptions", json=email)
     assert response.status_code == 503
     assert response.json()["code"] == "subscriptions_unavailable"

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from webclient import serve
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
@@ -19,7 +20,7 @@ NUMBER = "EE123456785CN"
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     """An HTTP client talking to a real uvicorn server in a thread, on a free loopback port."""
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         yield http
 
 

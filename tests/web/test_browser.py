@@ -22,6 +22,7 @@ from emstrack.config import Settings
 from emstrack.demo import load_demo
 from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
+from emstrack.store.database import Database
 from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.web.app import create_app
 
@@ -47,7 +48,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     records[-1]["signatory"] = SIGNATORY
     record(engine, [parse_record(r) for r in records])
     EXAMPLES.update(summary.examples)
-    with serve(create_app(settings, engine)) as client:
+    with serve(create_app(settings, Database(engine))) as client:
         yield str(client.base_url)
     engine.dispose()
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 from webclient import serve
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.store.schema import reports
 from emstrack.web.app import create_app
 
@@ -18,7 +19,7 @@ SCAM = "USPS: pay the redelivery fee within 24 hours at https://usps-redelivery.
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         yield http
 
 
@@ -91,7 +92,7 @@ def test_bad_bodies_are_422_problems(client: httpx.Client, body: dict[str, objec
 
 def test_counts_against_the_rate_limit(engine: Engine, settings: Settings) -> None:
     tight = settings.model_copy(update={"rate_limit": "2/minute"})
-    with serve(create_app(tight, engine)) as http:
+    with serve(create_app(tight, Database(engine))) as http:
         statuses = [
             http.post("/api/v1/check-message", json={"text": "hello"}).status_code for _ in range(3)
         ]

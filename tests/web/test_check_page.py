@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from webclient import serve
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.store.schema import reports
 from emstrack.web.app import create_app
 
@@ -19,7 +20,7 @@ SCAM = "Royal Mail: pay the £1.45 shipping fee now at royalmail.co.uk.pay-fee.c
 
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         http.headers["Accept"] = "text/html"
         yield http
 

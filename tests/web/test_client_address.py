@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from webclient import emstrack_serve, serve, serve_url
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 from emstrack.web.clients import limit_key
 
@@ -86,7 +87,7 @@ def test_serve_believes_only_its_trusted_proxies(database_url: str) -> None:
 
 def test_uvicorn_by_hand_does_not_make_limits_spoofable(engine: Engine, settings: Settings) -> None:
     small = settings.model_copy(update={"rate_limit": "2/minute"})
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         assert _statuses(http, "192.0.2.1", "192.0.2.2", "192.0.2.3") == [200, 200, 429]
 
 
@@ -94,7 +95,7 @@ def test_uvicorn_by_hand_with_trusted_proxies_counts_per_client(
     engine: Engine, settings: Settings
 ) -> None:
     small = settings.model_copy(update={"rate_limit": "2/minute", "trusted_proxies": "127.0.0.1"})
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         assert _statuses(http, "192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.2") == [200] * 4
         assert _statuses(http, "192.0.2.1") == [429]
         assert _statuses(http, "203.0.113.5, 192.0.2.3", "203.0.113.6, 192.0.2.3") == [200] * 2
@@ -118,7 +119,7 @@ def test_ipv6_clients_count_per_network(
             "rate_limit_ipv6_prefix": int(prefix),
         }
     )
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         # One /64 (a home, a server): however many addresses it uses, one client.
         assert _statuses(http, "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe") == [200] * 2
         assert _statuses(http, "2001:db8:1:2:aaaa::7") == [429]
@@ -157,7 +158,7 @@ def test_cookies_are_secure_over_https(
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    app = create_app(settings, engine)
+    app = create_app(settings, Database(engine))
     with (
         serve_url(app, ssl_keyfile=str(key_file), ssl_certfile=str(cert_file)) as base,
         httpx.Client(base_url=base, verify=context, timeout=10) as https,
@@ -172,7 +173,7 @@ def test_cookies_are_secure_over_https(
 
 
 def test_cookies_are_not_secure_over_plain_http(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         form = _cookies(http.get("/check", params={"lang": "zh"}))
         switch = _cookies(http.get("/lang/en", follow_redirects=False))
     assert not _secure(form["csrf"])

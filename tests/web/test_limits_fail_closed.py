@@ -24,6 +24,7 @@ from emstrack import keys
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.keys import KeyScope
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 from emstrack.web.ratelimit import Limiter
 
@@ -52,7 +53,9 @@ def redis_down() -> str:
 
 @pytest.fixture
 def down(engine: Engine, settings: Settings, redis_down: str) -> Iterator[httpx.Client]:
-    with serve(create_app(settings.model_copy(update={"redis_url": redis_down}), engine)) as http:
+    with serve(
+        create_app(settings.model_copy(update={"redis_url": redis_down}), Database(engine))
+    ) as http:
         yield http
 
 
@@ -130,7 +133,7 @@ def test_strict_limits_count_on_redis(
             "rate_limit_postcode": "2/hour",
         }
     )
-    app = create_app(small, engine)
+    app = create_app(small, Database(engine))
     app.state.limiter = Limiter(REDIS_URL, namespace=redis_namespace)
     auth = {"Authorization": f"Bearer {keys.create(engine, 'app', KeyScope.READ_PRIVATE).key}"}
     with serve(app) as http:

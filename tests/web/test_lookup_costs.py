@@ -19,6 +19,7 @@ from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.domain import s10
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
 TEN = [
@@ -48,14 +49,18 @@ def on_record(load: Loader) -> None:
 @pytest.fixture
 def limited(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     """A server allowing 10 anonymous lookups a minute."""
-    with serve(create_app(settings.model_copy(update={"rate_limit": "10/minute"}), engine)) as http:
+    with serve(
+        create_app(settings.model_copy(update={"rate_limit": "10/minute"}), Database(engine))
+    ) as http:
         yield http
 
 
 @pytest.fixture
 def five(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     """A server allowing 5 anonymous lookups a minute."""
-    with serve(create_app(settings.model_copy(update={"rate_limit": "5/minute"}), engine)) as http:
+    with serve(
+        create_app(settings.model_copy(update={"rate_limit": "5/minute"}), Database(engine))
+    ) as http:
         yield http
 
 
@@ -102,7 +107,7 @@ def _on_record(body: dict[str, Any]) -> list[str]:
 
 @pytest.mark.usefixtures("on_record")
 def test_candidates_are_all_checked_within_the_limit(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         body = http.get(f"/api/v1/tracking/{TYPO}").json()
     assert sorted(_on_record(body)) == sorted(CANDIDATES)
     assert "We have an item with that number" in body["detail"]

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from webclient import serve
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
@@ -22,7 +23,7 @@ POSTCODE = "10115"
 @pytest.fixture
 def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     """A browser-like HTTP client (asks for HTML) talking to a real server on loopback."""
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         http.headers["Accept"] = "text/html"
         yield http
 
@@ -239,7 +240,7 @@ def test_a_domestic_number_under_international_is_still_found(
 
 def test_pages_share_the_lookup_limit_per_address(engine: Engine, settings: Settings) -> None:
     tight = settings.model_copy(update={"rate_limit": "3/minute"})
-    with serve(create_app(tight, engine)) as http:
+    with serve(create_app(tight, Database(engine))) as http:
         http.headers["Accept"] = "text/html"
         assert http.get("/track", params={"n": "EE123456785CN, RR473124829GB"}).status_code == 200
         assert http.get("/track/EE123456785CN").status_code == 404

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from webclient import serve
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.web.app import create_app
 from emstrack.web.ratelimit import Limiter
 
@@ -61,7 +62,7 @@ def server(load: Loader, engine: Engine, settings: Settings) -> Iterator[Unlock]
     """A server allowing 2 tries per address and number, and 3 wrong tries per number a day."""
     load(*_delivered())
     small = _settings(settings, rate_limit_postcode="2/hour", rate_limit_postcode_failures="3/day")
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         yield _unlocker(http)
 
 
@@ -98,7 +99,7 @@ def test_right_tries_do_not_use_up_the_numbers_failures(
 ) -> None:
     load(*_delivered())
     small = _settings(settings, rate_limit_postcode_failures="1/day")
-    with serve(create_app(small, engine)) as http:
+    with serve(create_app(small, Database(engine))) as http:
         unlock = _unlocker(http)
         for i in range(3):
             assert unlock(POSTCODE, f"192.0.2.{i}").status_code == 200
@@ -125,7 +126,7 @@ def test_two_servers_on_redis_share_the_numbers_cap(
 ) -> None:
     load(*_delivered())
     small = _settings(settings, rate_limit_postcode_failures="3/day", redis_url=REDIS_URL)
-    one, two = create_app(small, engine), create_app(small, engine)
+    one, two = create_app(small, Database(engine)), create_app(small, Database(engine))
     for app in (one, two):  # two server processes, one Redis
         app.state.limiter = Limiter(REDIS_URL, namespace=redis_namespace)
     with serve(one) as first, serve(two) as second:

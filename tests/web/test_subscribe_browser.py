@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from webclient import serve
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 from emstrack.store.engine import ensure_schema, make_engine
 from emstrack.store.schema import subscriptions
 from emstrack.web.app import create_app
@@ -31,7 +32,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 @pytest.fixture(scope="module")
 def base_url(db: Engine) -> Iterator[str]:
     settings = Settings(database_url=str(db.url), secret_key=SecretStr("x" * 40))
-    with serve(create_app(settings, db)) as client:
+    with serve(create_app(settings, Database(db))) as client:
         yield str(client.base_url)
 
 

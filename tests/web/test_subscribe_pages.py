@@ -14,6 +14,7 @@ from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.notify import tokens
+from emstrack.store.database import Database
 from emstrack.store.notify import notices, subscriptions_of
 from emstrack.web.app import create_app
 
@@ -27,7 +28,7 @@ def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
     configured = settings.model_copy(
         update={"secret_key": SECRET, "public_url": "https://track.example.org"}
     )
-    with serve(create_app(configured, engine)) as http:
+    with serve(create_app(configured, Database(engine))) as http:
         http.headers["Accept"] = "text/html"
         yield http
 
@@ -198,7 +199,7 @@ def test_pages_in_chinese(engine: Engine, client: httpx.Client) -> None:
 
 
 def test_without_a_secret_key_there_is_no_form_and_503(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, engine)) as http:
+    with serve(create_app(settings, Database(engine))) as http:
         http.headers["Accept"] = "text/html"
         assert "/subscribe" not in http.get("/track/RR473124829GB").text
         response = http.get("/subscriptions/confirm", params={"token": "x.y"})

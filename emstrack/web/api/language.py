@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from emstrack.domain.lang import lang_of
 from emstrack.domain.problems import Problem
-from emstrack.web import i18n, problemtext
+from emstrack.text import problems as problem_text
 
 
 def localise_problems(doc: dict[str, Any], problems: tuple[Problem, ...], lang: str) -> None:
     """Put each problem's `message` in `lang` (in place); English stays the domain's sentence."""
-    if not lang.startswith("zh"):
+    language = lang_of(lang)
+    if language == "en":
         return
-    translations = i18n.translations("zh_Hans")
     for item, found in zip(doc.get("problems", []), problems, strict=False):
-        item["message"] = problemtext.text(found, "zh_Hans", translations)
+        item["message"] = problem_text.text(found, language)

@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from emstrack.cli._common import database, err, out
+from emstrack.cli._common import settings as _settings
 from emstrack.config import Settings
 from emstrack.store import notify as store
-from emstrack.store.engine import WRITE
 
 outbox_app = typer.Typer(
     help="Notices waiting, sent or dead: list them, retry dead ones.", no_args_is_help=True
@@ -55,11 +56,10 @@ def worker(
 
     Several workers may run at once, on one machine or many: each notice is claimed by one.
     """
-    from emstrack.cli import _database, _settings, out
     from emstrack.notify.worker import Worker
 
     settings = _settings()
-    with _database(settings) as engine, Worker(engine, settings) as runner:
+    with database(settings) as db, Worker(db.engine, settings) as runner:
         if once:
             totals = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)
             while (summary := runner.run_once()).total:  # until nothing more is due
@@ -83,14 +83,13 @@ def outbox_list(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many.")] = 50,
 ) -> None:
     """Notices, newest first, with their attempts and last error."""
-    from emstrack.cli import _database, _settings, err, out
 
     states = ("pending", "sent", "dead", "suppressed")
     if state is not None and state not in states:
         err.print(f"[red]Unknown state {state!r}:[/red] use {', '.join(states)}.")
         raise typer.Exit(2)
     settings = _settings()
-    with _database(settings) as engine, engine.connect() as conn:
+    with database(settings) as db, db.read() as conn:
         rows = store.notices(conn, state=state, limit=limit)
         counts = store.count_by_state(conn)
     table = Table(
@@ -117,8 +116,6 @@ def outbox_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="Every dead notice.")] = False,
 ) -> None:
     """Put dead notices back in the queue, with their attempts reset."""
-    from emstrack.cli import _database, _settings, err, out
-
     if not ids and not all_dead:
         err.print(
             "[red]Name the notices to retry[/red] (ids from "
@@ -126,11 +123,7 @@ def outbox_retry(
         )
         raise typer.Exit(2)
     settings = _settings()
-    with (
-        _database(settings) as engine,
-        engine.connect().execution_options(**WRITE) as conn,
-        conn.begin(),
-    ):
+    with database(settings) as db, db.write() as conn:
         count = store.retry(conn, None if all_dead else list(ids or ()), datetime.now(UTC))
     out.print(f"{count} notice{'s' if count != 1 else ''} queued again.")
     if ids and count < len(ids):
@@ -146,12 +139,11 @@ def telegram_poll() -> None:
     Removes the bot's webhook first: Telegram delivers either to a webhook or to polling.
     """
     from emstrack.channels.telegram_polling import run_polling
-    from emstrack.cli import _database, _settings, err, out
 
     settings = _settings()
     if not settings.telegram_bot_token.get_secret_value():
         err.print("[red]Set EMSTRACK_TELEGRAM_BOT_TOKEN[/red] (from @BotFather) first.")
         raise typer.Exit(2)
-    with _database(settings) as engine:
+    with database(settings) as db:
         out.print("Polling Telegram for messages; Ctrl-C to stop.")
-        run_polling(settings, engine, _stop_on_signals())
+        run_polling(settings, db.engine, _stop_on_signals())

@@ -905,13 +905,3 @@ def _produce(items: int, seed: int, now: datetime, sqlite: bool, out: BinaryIO) 
         pickle.dump(("plan", plan, demo.done), out, pickle.HIGHEST_PROTOCOL)
     pickle.dump(("end", demo.examples, demo.done), out, pickle.HIGHEST_PROTOCOL)
     out.flush()
-
-
-if __name__ == "__main__":
-    _produce(
-        int(sys.argv[1]),
-        int(sys.argv[2]),
-        datetime.fromisoformat(sys.argv[3]),
-        sys.argv[4] == "sqlite",
-        sys.stdout.buffer,
-    )

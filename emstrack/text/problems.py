@@ -1,13 +1,17 @@
-"""Problems with a number, said in the page's language; which part of the number is wrong."""
+"""Problems with a number in words for people, in their language; which part of it is wrong.
+
+The same sentences serve the pages, the bots and the API's problem documents.
+"""
 
 from __future__ import annotations
 
-from babel.support import NullTranslations
-
+from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem
+from emstrack.text.catalogue import translations
 
 
-def part_label(part: str | None, t: NullTranslations) -> str | None:
+def part_label(part: str | None, lang: Lang) -> str | None:
+    t = translations(lang)
     labels = {
         "service": t.gettext("Service code (the 2 letters at the start)"),
         "serial": t.gettext("Serial number (the 8 digits)"),
@@ -17,11 +21,11 @@ def part_label(part: str | None, t: NullTranslations) -> str | None:
     return labels.get(part or "")
 
 
-def text(problem: Problem, locale: str, t: NullTranslations) -> str:
+def text(problem: Problem, lang: Lang) -> str:
     """English keeps the domain's own sentence; Chinese gets a translation by stable code."""
-    if not locale.startswith("zh"):
+    if lang == "en":
         return problem.message
-    _ = t.gettext
+    _ = translations(lang).gettext
     known = {
         "empty": _("Please enter a tracking number."),
         "check_digit": _("The check digit should be %(expected)s, not %(found)s."),
