@@ -5,19 +5,24 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest browser demo bench clean
+.PHONY: run test lint typecheck imports pytest browser bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the project's metadata changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Exact versions from the lock files, each file checked against its hash, then the project
+# itself (editable, --no-deps: the lock already brought its dependencies). Reinstalled when a
+# lock or the project's metadata changes; `make lock` refreshes the locks.
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements.lock
+	$(PIP) install --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 # A secret of this checkout for signed links and webhook secrets, made once, never committed;
@@ -38,6 +43,10 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
+# The layer contracts of pyproject.toml ([tool.importlinter], drawn in docs/architecture.md).
+imports: $(VENV)/.installed-dev
+	$(BIN)/lint-imports --no-logo --no-cache
+
 # The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -48,12 +57,24 @@ browser:
 pytest: $(VENV)/.installed-dev browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck imports pytest
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/lookup.py
 	$(BIN)/python bench/import_csv.py
 	$(BIN)/python bench/http_load.py
+
+# Refresh the lock files: the newest releases that pyproject.toml allows, for every platform and
+# Python 3.11+, with the hashes of every file (`make lock UPGRADE=` keeps the current pins and
+# resolves only what pyproject.toml changed). The runtime lock takes the dev lock's versions, so
+# what the tests ran is what `make run` installs.
+UPGRADE ?= --upgrade
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+  --generate-hashes --custom-compile-command "make lock" $(UPGRADE)
+
+lock: $(VENV)/.installed-dev
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+	$(UV_COMPILE) -c requirements-dev.lock -o requirements.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
