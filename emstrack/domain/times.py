@@ -15,6 +15,8 @@ from importlib.resources import files
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
+from emstrack.errors import InputError
+
 _MIN_OFFSET: Final = -12 * 60
 _MAX_OFFSET: Final = 14 * 60
 _MIN_YEAR: Final = 1990
@@ -26,8 +28,11 @@ _TIME_EXAMPLES = "'2024-03-05T15:10', '2024-03-05 15:10:00+08:00' or '/Date(1709
 _OFFSET_EXAMPLES = "'+08:00', '+0530', '-03', 'Z' or 'UTC+8'"
 
 
-class TimeParseError(ValueError):
+class TimeParseError(InputError):
     """A time or offset we cannot read; the message says what was wrong and what works."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_time", message)
 
 
 # Hours and minutes only: a bare three-digit count ("+480", "+330") could be minutes or

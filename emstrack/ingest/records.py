@@ -18,6 +18,7 @@ import orjson
 from emstrack.domain import s10
 from emstrack.domain.events import Event
 from emstrack.domain.times import TimeParseError, offset_for, parse_event_time, parse_offset
+from emstrack.errors import InputError
 
 #: The fields of an event record, as documented in the README. The first three are required.
 REQUIRED = ("tracking_number", "event_code", "event_time")
@@ -84,11 +85,11 @@ class IncomingEvent:
     event: Event
 
 
-class RecordError(ValueError):
+class RecordError(InputError):
     """A record that cannot be accepted; `reasons` lists every problem found."""
 
     def __init__(self, reasons: list[str]) -> None:
-        super().__init__("; ".join(reasons))
+        super().__init__("bad_record", "; ".join(reasons))
         self.reasons = reasons
 
 

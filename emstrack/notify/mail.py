@@ -20,6 +20,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from typing import Literal, Protocol, TextIO
 
+from emstrack.errors import ChannelError
+
 # Headers that build_message writes itself; a second copy from `Mail.headers` would be either
 # ignored or believed, depending on the reader.
 _OWN_HEADERS = frozenset(
@@ -63,12 +65,11 @@ class MailBackend(Protocol):
     def send(self, mail: Mail) -> None: ...
 
 
-class MailError(Exception):
+class MailError(ChannelError):
     """The mail was not sent; `retryable` says whether sending it again later may succeed."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__("mail_not_sent", message)
         self.retryable = retryable
 
 

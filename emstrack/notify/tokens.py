@@ -13,11 +13,7 @@ import hashlib
 import hmac
 import time
 
-from emstrack.errors import EmstrackError, InputError
-
-
-class NotConfigured(EmstrackError):
-    """Subscriptions need a stable secret key (and a channel needs its settings)."""
+from emstrack.errors import InputError, NotConfigured
 
 
 class TokenError(InputError):
