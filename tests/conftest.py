@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from factories import POSTGRES_URL, Loader
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -30,10 +31,6 @@ from emstrack.store.schema import metadata
 hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-POSTGRES_URL = os.environ.get(
-    "EMSTRACK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 
 
 @pytest.fixture(scope="session")
@@ -103,53 +100,7 @@ def db(engine: Engine) -> Database:
     return Database(engine)
 
 
-Record = dict[str, str]
-
-
-class Loader:
-    """Records event dicts (the import's field names) through the real ingest path."""
-
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
-
-    def __call__(self, *records: Record) -> list[str]:
-        from emstrack.ingest.records import parse_record
-        from emstrack.ingest.writer import record
-
-        batch = [parse_record(r, source="test") for r in records]
-        return list(record(self.engine, batch).outcomes)
-
-
 @pytest.fixture
-def load(engine: Engine, settings: Settings) -> Loader:
-    return Loader(engine, settings)
-
-
-def history(number: str, *steps: tuple[str, str, str, str]) -> list[Record]:
-    """Event records for `number` from (code, local time, office code, country) steps."""
-    return [
-        {
-            "tracking_number": number,
-            "event_code": code,
-            "event_time": when,
-            "office_code": office,
-            "country": country,
-        }
-        for code, when, office, country in steps
-    ]
-
-
-#: A China → Germany EMS item, delivered.
-DELIVERED_TO_DE = (
-    ("EMA", "2026-11-02T09:12", "CNBJSD", "CN"),
-    ("EMB", "2026-11-02T18:40", "CNBJSD", "CN"),
-    ("EMC", "2026-11-03T23:05", "CNBJSD", "CN"),
-    ("EMD", "2026-11-05T06:30", "DEFRAA", "DE"),
-    ("EDB", "2026-11-05T09:00", "DEFRAA", "DE"),
-    ("EDC", "2026-11-06T14:20", "DEFRAA", "DE"),
-    ("EMF", "2026-11-06T18:00", "DEFRAA", "DE"),
-    ("EMG", "2026-11-07T06:10", "DEBERB", "DE"),
-    ("EDG", "2026-11-07T08:00", "DEBERB", "DE"),
-    ("EMI", "2026-11-07T11:45", "DEBERB", "DE"),
-)
+def load(db: Database) -> Loader:
+    """Stores event records (the import's field names) through the real ingest path."""
+    return Loader(db)

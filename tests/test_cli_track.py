@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from typer.testing import CliRunner
 
 from emstrack.cli import app

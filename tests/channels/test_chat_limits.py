@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
 from test_telegram_endpoint import HEADERS, SECRET, TOKEN, StandIn, update, wait_until
 from test_wechat_endpoint import AES_KEY, APP_ID, reply_content, signed, text_message

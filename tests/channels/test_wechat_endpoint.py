@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine, select
 from webclient import serve, serve_url
 

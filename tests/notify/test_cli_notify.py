@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Loader, history
+from factories import Loader, history
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
 
 from emstrack.config import Settings

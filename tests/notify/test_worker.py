@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from conftest import Loader, history
+from factories import Loader, history
 from fastapi import FastAPI, Request
 from hookreceiver import Receiver, receiving
 from sqlalchemy import Engine

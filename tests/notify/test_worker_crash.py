@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Loader, history
+from factories import Loader, history
 from hookreceiver import Receiver, receiving
 from sqlalchemy import Engine
 

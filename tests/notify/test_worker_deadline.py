@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Loader, history
+from factories import Loader, history
 from hookreceiver import receiving, trickling
 from sqlalchemy import Engine
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
 
 from emstrack.config import Settings

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from conftest import DELIVERED_TO_DE, history
+from factories import DELIVERED_TO_DE, history
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st

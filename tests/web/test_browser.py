@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from chromium import launched, needs_chromium, phone_context
-from conftest import DELIVERED_TO_DE, history
+from factories import DELIVERED_TO_DE, history
 from playwright.sync_api import Browser, Page
 from webclient import serve
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
 from webclient import serve
 

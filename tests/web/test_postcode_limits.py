@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 import redis
-from conftest import DELIVERED_TO_DE, Loader, Record, history
+from factories import DELIVERED_TO_DE, Loader, Record, history
 from sqlalchemy import Engine
 from webclient import serve
 

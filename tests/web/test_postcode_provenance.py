@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import DELIVERED_TO_DE, history
+from factories import DELIVERED_TO_DE, history
 from sqlalchemy import Engine
 from webclient import serve
 
