@@ -62,6 +62,14 @@ def test_every_relative_link_leads_to_a_file_of_the_project(page: Path) -> None:
         assert path.is_relative_to(ROOT), f"{page.relative_to(ROOT)} links outside the project"
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_every_file_the_docs_name_is_there(page: Path) -> None:
+    """A module or test moved or renamed takes its mentions in the docs along."""
+    named = re.findall(r"`((?:emstrack|tests|bench|docs)/[\w/.*-]+)`", page.read_text("utf-8"))
+    missing = [path for path in named if not any(ROOT.glob(path))]
+    assert not missing, f"{page.relative_to(ROOT)} names files that are not there: {missing}"
+
+
 def _project_texts() -> list[Path]:
     files = [ROOT / name for name in ("README.md", "pyproject.toml", "Makefile", ".ci/run")]
     for folder in ("emstrack", "tests", "bench", "docs"):
