@@ -14,15 +14,20 @@ $(BIN)/python:
 # itself (editable, --no-deps: the lock already brought its dependencies). Reinstalled when a
 # lock or the project's metadata changes; `make lock` refreshes the locks.
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# A dependency added to pyproject.toml but not to the locks is missing: say so, and what to do.
+CHECK_LOCK = @$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; \
+  echo "The lock files lag pyproject.toml: run 'make lock UPGRADE=' and commit them."; exit 1; }
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(PIP) install --require-hashes -r requirements.lock
 	$(PIP) install --no-deps -e .
+	$(CHECK_LOCK)
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
 	$(PIP) install --require-hashes -r requirements-dev.lock
 	$(PIP) install --no-deps -e .
+	$(CHECK_LOCK)
 	touch $@ $(VENV)/.installed
 
 # A secret of this checkout for signed links and webhook secrets, made once, never committed;
