@@ -1,1 +1,2 @@
-"""Chat channels: WeChat Official Account and Telegram bots — protocol in, tracking reply out."""
+"""The chat bots, WeChat's and Telegram's: one conversation (`conversation`, its sentences in
+`wording`), and for each platform its protocol, client, bot and the notices' sender."""

@@ -1,19 +1,30 @@
-"""The notification commands of `emstrack`: worker, outbox list|retry, telegram poll."""
+"""The notification commands of `emstrack`: worker, outbox list|retry, telegram poll.
+
+Here the notify worker gets its senders: notify's own (webhook, e-mail) and the chat bots'.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from emstrack.cli._common import database, err, out
-from emstrack.cli._common import settings as _settings
+from emstrack.channels.telegram.polling import run_polling
+from emstrack.channels.telegram.sender import TelegramSender
+from emstrack.channels.wechat.sender import WeChatSender
+from emstrack.cli import _common
 from emstrack.config import Settings
-from emstrack.store import notify as store
+from emstrack.notify.senders import Sender, senders_for
+from emstrack.notify.worker import Worker
+from emstrack.store import outbox
+from emstrack.store.database import Database
+from emstrack.web.ratelimit import Limiter
 
 outbox_app = typer.Typer(
     help="Notices waiting, sent or dead: list them, retry dead ones.", no_args_is_help=True
@@ -35,14 +46,30 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def start_worker_thread(settings: Settings) -> threading.Event:
-    """A notification worker in a daemon thread of this process (`emstrack serve --worker`)."""
-    from emstrack.notify.worker import Worker
-    from emstrack.store.engine import make_engine
+def senders(settings: Settings) -> dict[str, Sender]:
+    """A sender for every channel, configured from `settings`."""
+    return {
+        **senders_for(settings),
+        "wechat": WeChatSender(settings),
+        "telegram": TelegramSender(settings),
+    }
 
+
+@contextmanager
+def _senders(settings: Settings) -> Iterator[dict[str, Sender]]:
+    made = senders(settings)
+    try:
+        yield made
+    finally:
+        for sender in made.values():
+            sender.close()
+
+
+def start_worker_thread(settings: Settings) -> threading.Event:
+    """A notification worker in a daemon thread of this process (`emstrack serve --worker`),
+    on a database and senders of its own that last as long as the process."""
     stop = threading.Event()
-    engine = make_engine(settings.database_url)
-    worker = Worker(engine, settings)
+    worker = Worker(Database.open(settings), settings, senders=senders(settings))
     threading.Thread(target=worker.run, args=(stop,), name="emstrack-worker", daemon=True).start()
     return stop
 
@@ -56,21 +83,23 @@ def worker(
 
     Several workers may run at once, on one machine or many: each notice is claimed by one.
     """
-    from emstrack.notify.worker import Worker
-
-    settings = _settings()
-    with database(settings) as db, Worker(db.engine, settings) as runner:
+    settings = _common.settings()
+    with (
+        _common.database(settings) as db,
+        _senders(settings) as channels,
+        Worker(db, settings, senders=channels) as runner,
+    ):
         if once:
             totals = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)
             while (summary := runner.run_once()).total:  # until nothing more is due
                 for name in totals:
                     totals[name] += getattr(summary, name)
-            out.print(
+            _common.out.print(
                 f"Sent {totals['sent']}, retrying {totals['retried']}, dead {totals['dead']}, "
                 f"suppressed {totals['suppressed']}, held for quiet hours {totals['deferred']}."
             )
             return
-        out.print("Delivering notices; Ctrl-C to stop.")
+        _common.out.print("Delivering notices; Ctrl-C to stop.")
         runner.run(_stop_on_signals())
 
 
@@ -86,12 +115,11 @@ def outbox_list(
 
     states = ("pending", "sent", "dead", "suppressed")
     if state is not None and state not in states:
-        err.print(f"[red]Unknown state {state!r}:[/red] use {', '.join(states)}.")
-        raise typer.Exit(2)
-    settings = _settings()
-    with database(settings) as db, db.read() as conn:
-        rows = store.notices(conn, state=state, limit=limit)
-        counts = store.count_by_state(conn)
+        _common.fail(f"Unknown state {state!r}: use {', '.join(states)}.", 2)
+    settings = _common.settings()
+    with _common.database(settings) as db, db.read() as unit:
+        rows = outbox.notices(unit, state=state, limit=limit)
+        counts = outbox.count_by_state(unit)
     table = Table(
         "id", "number", "channel", "kind", "state", "attempts", "next attempt", "last error"
     )
@@ -106,8 +134,8 @@ def outbox_list(
             row.next_attempt_at.isoformat(timespec="seconds") if row.state == "pending" else "",
             row.last_error or "",
         )
-    out.print(table)
-    out.print(", ".join(f"{name}: {counts.get(name, 0)}" for name in states))
+    _common.out.print(table)
+    _common.out.print(", ".join(f"{name}: {counts.get(name, 0)}" for name in states))
 
 
 @outbox_app.command("retry")
@@ -117,17 +145,19 @@ def outbox_retry(
 ) -> None:
     """Put dead notices back in the queue, with their attempts reset."""
     if not ids and not all_dead:
-        err.print(
-            "[red]Name the notices to retry[/red] (ids from "
-            "`emstrack outbox list --state dead`), or --all-dead."
+        _common.fail(
+            "Name the notices to retry (ids from `emstrack outbox list --state dead`), "
+            "or --all-dead.",
+            2,
         )
-        raise typer.Exit(2)
-    settings = _settings()
-    with database(settings) as db, db.write() as conn:
-        count = store.retry(conn, None if all_dead else list(ids or ()), datetime.now(UTC))
-    out.print(f"{count} notice{'s' if count != 1 else ''} queued again.")
+    settings = _common.settings()
+    with _common.database(settings) as db, db.write() as unit:
+        count = outbox.retry(unit, None if all_dead else list(ids or ()), datetime.now(UTC))
+    _common.out.print(f"{count} notice{'s' if count != 1 else ''} queued again.")
     if ids and count < len(ids):
-        err.print("Some ids were not dead notices (unknown, pending or sent): they are unchanged.")
+        _common.err.print(
+            "Some ids were not dead notices (unknown, pending or sent): they are unchanged."
+        )
         if count == 0:
             raise typer.Exit(1)
 
@@ -138,12 +168,11 @@ def telegram_poll() -> None:
 
     Removes the bot's webhook first: Telegram delivers either to a webhook or to polling.
     """
-    from emstrack.channels.telegram_polling import run_polling
-
-    settings = _settings()
+    settings = _common.settings()
     if not settings.telegram_bot_token.get_secret_value():
-        err.print("[red]Set EMSTRACK_TELEGRAM_BOT_TOKEN[/red] (from @BotFather) first.")
-        raise typer.Exit(2)
-    with database(settings) as db:
-        out.print("Polling Telegram for messages; Ctrl-C to stop.")
-        run_polling(settings, db.engine, _stop_on_signals())
+        _common.fail("Set EMSTRACK_TELEGRAM_BOT_TOKEN (from @BotFather) first.", 2)
+    with _common.database(settings) as db:
+        _common.out.print("Polling Telegram for messages; Ctrl-C to stop.")
+        # The web server's limits: shared with it through Redis when EMSTRACK_REDIS_URL is set.
+        limits = Limiter(settings.redis_url)
+        run_polling(settings, db, _stop_on_signals(), limits=limits)

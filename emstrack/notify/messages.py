@@ -17,16 +17,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emstrack.config import Settings
 from emstrack.domain.events import CATALOGUE, Status, status_label
+from emstrack.domain.lang import Lang
 from emstrack.domain.places import FIELDS, Projection
 from emstrack.notify import tokens
 from emstrack.notify.mail import Mail
-from emstrack.store.notify import OutboxRow
-
-_ZH = "zh"
-
-
-def _lang(lang: str) -> str:
-    return _ZH if lang.lower().startswith("zh") else "en"
+from emstrack.store.outbox import OutboxRow
 
 
 def links(row: OutboxRow, settings: Settings) -> dict[str, str]:
@@ -45,12 +40,12 @@ def links(row: OutboxRow, settings: Settings) -> dict[str, str]:
     }
 
 
-def label(status: str | None, lang: str) -> str:
+def label(status: str | None, lang: Lang) -> str:
     """A status in plain words; a status name we do not know is shown as it is."""
     if status is None:
         return ""
     try:
-        return status_label(Status(status), _lang(lang))
+        return status_label(Status(status), lang)
     except ValueError:
         return status
 
@@ -60,7 +55,7 @@ def label(status: str | None, lang: str) -> str:
 _PUBLIC = Projection(None, None, None)
 
 
-def _event(row: OutboxRow, lang: str = "en") -> dict[str, Any] | None:
+def _event(row: OutboxRow, lang: Lang = "en") -> dict[str, Any] | None:
     event = row.payload.get("event")
     if not isinstance(event, dict):
         return None
@@ -70,7 +65,7 @@ def _event(row: OutboxRow, lang: str = "en") -> dict[str, Any] | None:
     stored = tuple(_text(event.get(name)) for name in FIELDS)
     shown = dict(zip(FIELDS, _PUBLIC.fields(stored), strict=True))
     place = {name: shown[name] for name in FIELDS if name in event}
-    return {**event, **place, "label": entry.label(_lang(lang)) if entry else event.get("code")}
+    return {**event, **place, "label": entry.label(lang) if entry else event.get("code")}
 
 
 def _text(value: Any) -> str | None:
@@ -111,24 +106,23 @@ def webhook_body(row: OutboxRow, settings: Settings) -> bytes:
     return orjson.dumps(body)
 
 
-def _summary(row: OutboxRow, lang: str) -> str:
+def _summary(row: OutboxRow, lang: Lang) -> str:
     """ "Delivered — DEBERB, DE, 2026-11-07 11:45 (local)": the status and where and when."""
     event = _event(row, lang)
     words = label(row.payload.get("status"), lang)
     if event is None:
         return words
     place, when = _place(event), _when(event)
-    local = "（当地时间）" if lang == _ZH else " (local)"
+    local = "（当地时间）" if lang == "zh" else " (local)"
     where = ", ".join(part for part in (place, when + local if when else "") if part)
     return f"{words} — {where}" if where else words
 
 
-def chat_text(row: OutboxRow, settings: Settings, lang: str) -> str:
+def chat_text(row: OutboxRow, settings: Settings, lang: Lang) -> str:
     """A short chat message: the status in plain words, the page, and how to stop."""
-    lang = _lang(lang)
     urls = links(row, settings)
     # The bots take the English command in either language.
-    if lang == _ZH:
+    if lang == "zh":
         return (
             f"{row.number}：{_summary(row, lang)}\n{urls['page']}\n"
             f"退订请发送：unsubscribe {row.number}"
@@ -154,11 +148,10 @@ def _render(name: str, **context: Any) -> str:
     return _templates().get_template(name).render(**context)
 
 
-def mail(row: OutboxRow, settings: Settings, lang: str) -> Mail:
+def mail(row: OutboxRow, settings: Settings, lang: Lang) -> Mail:
     """The e-mail of a notice (a status change, or the confirmation of a new subscription)."""
-    lang = _lang(lang)
     urls = links(row, settings)
-    zh = lang == _ZH
+    zh = lang == "zh"
     if row.kind == "confirm":
         subject = (
             f"请确认订阅 {row.number} 的邮件通知" if zh else f"Confirm e-mails about {row.number}"

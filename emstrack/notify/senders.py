@@ -1,8 +1,12 @@
 """One sender per channel, behind one small `Sender` protocol: all the worker knows.
 
 A sender never raises for the far side's faults: it returns a `Result` saying whether the notice
-went out, and if not, whether trying again later may help. Foreign errors (MailError,
-WeChatAPIError, TelegramError) are mapped here, at the boundary.
+went out, and if not, whether trying again later may help. Foreign errors are mapped at that
+boundary, by each sender.
+
+The webhook and e-mail senders are here. The chat bots' senders (WeChat, Telegram) live with
+their clients in `emstrack.channels` and are handed to the worker by whoever composes it (the
+`emstrack worker` command), so that this package never imports the channels.
 """
 
 from __future__ import annotations
@@ -10,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from emstrack.channels.telegram import BotAPI, TelegramError
-from emstrack.channels.wechat_api import WeChatAPI, WeChatAPIError
 from emstrack.config import Settings
+from emstrack.domain.lang import Lang
 from emstrack.notify import messages, tokens
 from emstrack.notify.mail import ConsoleBackend, MailBackend, MailError, SmtpBackend
-from emstrack.notify.webhook import WebhookSender as _Poster
-from emstrack.store.notify import OutboxRow
+from emstrack.notify.webhook import WebhookPoster
+from emstrack.store.outbox import OutboxRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,7 @@ class Sender(Protocol):
     """Delivers one notice, in `lang` (the subscription's) where it has words for people; never
     raises for a failure of the far side."""
 
-    def send(self, row: OutboxRow, *, lang: str = "en") -> Result: ...
+    def send(self, row: OutboxRow, *, lang: Lang = "en") -> Result: ...
 
     def close(self) -> None:
         """Let go of connections."""
@@ -45,15 +48,15 @@ class Sender(Protocol):
 class WebhookSender:
     """Signed JSON POSTs; the secret is derived from the subscription, the event id is the row's."""
 
-    def __init__(self, settings: Settings, poster: _Poster | None = None) -> None:
+    def __init__(self, settings: Settings, poster: WebhookPoster | None = None) -> None:
         self._settings = settings
         self._owns = poster is None
-        self._poster = poster or _Poster(
+        self._poster = poster or WebhookPoster(
             timeout=settings.notify_webhook_timeout_seconds,
             allow_private=settings.notify_allow_private_urls,
         )
 
-    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+    def send(self, row: OutboxRow, *, lang: Lang = "en") -> Result:
         secret = tokens.webhook_secret(
             self._settings.secret_key.get_secret_value(), row.subscription_id
         )
@@ -73,7 +76,7 @@ class EmailSender:
         self._settings = settings
         self._backend = backend or _mail_backend(settings)
 
-    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
+    def send(self, row: OutboxRow, *, lang: Lang = "en") -> Result:
         try:
             self._backend.send(messages.mail(row, self._settings, lang))
         except MailError as exc:
@@ -108,71 +111,6 @@ def _mail_backend(settings: Settings) -> MailBackend:
     )
 
 
-class WeChatSender:
-    """Customer-service text messages to a WeChat OpenID."""
-
-    def __init__(self, settings: Settings, api: WeChatAPI | None = None) -> None:
-        self._settings = settings
-        self._api = api
-        self._owns = api is None
-        if api is None and settings.wechat_app_id and settings.wechat_app_secret.get_secret_value():
-            self._api = WeChatAPI(
-                base_url=settings.wechat_api_base,
-                app_id=settings.wechat_app_id,
-                app_secret=settings.wechat_app_secret.get_secret_value(),
-            )
-
-    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
-        if self._api is None:
-            return Result(False, False, "WeChat is not configured (wechat_app_id, app_secret)")
-        try:
-            self._api.send_text(row.target, messages.chat_text(row, self._settings, lang))
-        except WeChatAPIError as exc:
-            return Result(False, exc.retryable, f"WeChat {exc.code}: {exc.message}")
-        return SENT
-
-    def close(self) -> None:
-        if self._owns and self._api is not None:
-            self._api.close()
-
-
-class TelegramSender:
-    """Bot messages to a Telegram chat id."""
-
-    def __init__(self, settings: Settings, api: BotAPI | None = None) -> None:
-        self._settings = settings
-        self._api = api
-        self._owns = api is None
-        if api is None and settings.telegram_bot_token.get_secret_value():
-            self._api = BotAPI(
-                settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base
-            )
-
-    def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
-        if self._api is None:
-            return Result(False, False, "Telegram is not configured (telegram_bot_token)")
-        try:
-            chat_id = int(row.target)
-        except ValueError:
-            return Result(False, False, "The Telegram chat id is not a number.")
-        try:
-            self._api.send_message(chat_id, messages.chat_text(row, self._settings, lang))
-        except TelegramError as exc:
-            return Result(
-                False, exc.retryable, f"Telegram {exc.code}: {exc.message}", exc.retry_after
-            )
-        return SENT
-
-    def close(self) -> None:
-        if self._owns and self._api is not None:
-            self._api.close()
-
-
 def senders_for(settings: Settings) -> dict[str, Sender]:
-    """A sender for every channel, configured from `settings`."""
-    return {
-        "webhook": WebhookSender(settings),
-        "email": EmailSender(settings),
-        "wechat": WeChatSender(settings),
-        "telegram": TelegramSender(settings),
-    }
+    """The senders of this package's channels (webhook, e-mail), configured from `settings`."""
+    return {"webhook": WebhookSender(settings), "email": EmailSender(settings)}

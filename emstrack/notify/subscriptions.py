@@ -15,17 +15,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection, Engine
-
 from emstrack.config import Settings
 from emstrack.domain import s10
+from emstrack.domain.lang import lang_of
 from emstrack.domain.problems import Severity
 from emstrack.errors import InputError
 from emstrack.notify import tokens
 from emstrack.notify.webhook import UnsafeURL, check_url_syntax
-from emstrack.store import notify as store
-from emstrack.store.engine import WRITE
-from emstrack.store.notify import SubscriptionRow, SubscriptionState
+from emstrack.store import outbox
+from emstrack.store.database import Database, Unit
+from emstrack.store.subscriptions import (
+    SubscriptionRow,
+    SubscriptionState,
+    add_subscription,
+    confirm_subscription,
+    current_status,
+    end_subscription,
+    subscription,
+    subscription_by_id,
+    subscriptions_of,
+)
 
 CHANNELS = ("webhook", "email", "wechat", "telegram")
 #: Live subscriptions one e-mail address or chat user may hold (webhooks, made with an
@@ -136,7 +145,7 @@ def links(settings: Settings, row: SubscriptionRow) -> dict[str, str]:
 
 
 def subscribe(
-    engine: Engine,
+    db: Database,
     settings: Settings,
     *,
     number: str,
@@ -157,21 +166,21 @@ def subscribe(
     now = now or datetime.now(UTC)
     number = _number(number, settings)
     target = check_target(channel, target, settings)
-    lang = "zh" if lang.lower().startswith("zh") else "en"
+    lang = lang_of(lang)
     zone = _zone(timezone, settings)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+    with db.write() as unit:
         live = []
-        for row in store.subscriptions_of(conn, channel, target):
+        for row in subscriptions_of(unit, channel, target):
             if row.state == SubscriptionState.PENDING and now - row.created_at > _PENDING_FOR:
                 # Never confirmed: its link has expired; it holds no place any more.
-                store.end_subscription(conn, row.number, row.id, "unconfirmed", now)
+                end_subscription(unit, row.number, row.id, "unconfirmed", now)
                 continue
             live.append(row)
         for row in live:
             # Only the same caller's: another key must not learn (or end) this one's.
             if row.number == number and row.key_id == key_id:
                 if row.state == SubscriptionState.PENDING:
-                    _send_confirmation(conn, settings, row, now)  # the first may be lost
+                    _send_confirmation(unit, settings, row, now)  # the first may be lost
                 return _created(settings, row, created=False)
         if channel != "webhook" and len(live) >= MAX_PER_TARGET:
             raise InputError(
@@ -180,20 +189,20 @@ def subscribe(
                 "Unsubscribe from delivered items first.",
             )
         state = SubscriptionState.PENDING if channel == "email" else SubscriptionState.ACTIVE
-        row = store.add_subscription(
-            conn,
+        row = add_subscription(
+            unit,
             number=number,
             channel=channel,
             target=target,
             lang=lang,
             timezone=zone,
             state=state,
-            last_status=store.current_status(conn, number),
+            last_status=current_status(unit, number),
             key_id=key_id,
             now=now,
         )
         if state == SubscriptionState.PENDING:
-            _send_confirmation(conn, settings, row, now)
+            _send_confirmation(unit, settings, row, now)
     return _created(settings, row, created=True)
 
 
@@ -204,15 +213,13 @@ CONFIRMATIONS_PER_DAY = 10
 _PENDING_FOR = timedelta(seconds=tokens.CONFIRM_MAX_AGE)
 
 
-def _send_confirmation(
-    conn: Connection, settings: Settings, row: SubscriptionRow, now: datetime
-) -> bool:
+def _send_confirmation(unit: Unit, settings: Settings, row: SubscriptionRow, now: datetime) -> bool:
     """Queue a confirmation mail unless the address had its share lately (then nothing)."""
-    hour = store.notices_sent_to(conn, "email", row.target, "confirm", now - timedelta(hours=1))
-    day = store.notices_sent_to(conn, "email", row.target, "confirm", now - timedelta(days=1))
+    hour = outbox.notices_sent_to(unit, "email", row.target, "confirm", now - timedelta(hours=1))
+    day = outbox.notices_sent_to(unit, "email", row.target, "confirm", now - timedelta(days=1))
     if hour >= CONFIRMATIONS_PER_HOUR or day >= CONFIRMATIONS_PER_DAY:
         return False
-    store.enqueue(conn, row, "confirm", {"number": row.number, **links(settings, row)}, now)
+    outbox.enqueue(unit, row, "confirm", {"number": row.number, **links(settings, row)}, now)
     return True
 
 
@@ -226,7 +233,7 @@ def _created(settings: Settings, row: SubscriptionRow, *, created: bool) -> Crea
 
 
 def confirm(
-    engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
+    db: Database, settings: Settings, token: str, *, now: datetime | None = None
 ) -> SubscriptionRow:
     """Activate the pending subscription a confirmation link names (again: no change)."""
     number, sub_id = tokens.read(
@@ -236,36 +243,36 @@ def confirm(
         max_age=tokens.CONFIRM_MAX_AGE,
     )
     now = now or datetime.now(UTC)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        store.confirm_subscription(conn, number, sub_id, now)
-        row = store.subscription(conn, number, sub_id)
+    with db.write() as unit:
+        confirm_subscription(unit, number, sub_id, now)
+        row = subscription(unit, number, sub_id)
     if row is None:
         raise tokens.TokenError("bad_token", "This subscription no longer exists.")
     return row
 
 
 def unsubscribe(
-    engine: Engine, settings: Settings, token: str, *, now: datetime | None = None
+    db: Database, settings: Settings, token: str, *, now: datetime | None = None
 ) -> SubscriptionRow:
     """End the subscription an unsubscribe link names (again: no change)."""
     number, sub_id = tokens.read(settings.secret_key.get_secret_value(), tokens.UNSUBSCRIBE, token)
-    return end(engine, number, sub_id, "unsubscribed", now=now)
+    return end(db, number, sub_id, "unsubscribed", now=now)
 
 
 def end(
-    engine: Engine, number: str, sub_id: str, reason: str, *, now: datetime | None = None
+    db: Database, number: str, sub_id: str, reason: str, *, now: datetime | None = None
 ) -> SubscriptionRow:
     now = now or datetime.now(UTC)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        store.end_subscription(conn, number, sub_id, reason, now)
-        row = store.subscription(conn, number, sub_id)
+    with db.write() as unit:
+        end_subscription(unit, number, sub_id, reason, now)
+        row = subscription(unit, number, sub_id)
     if row is None:
         raise InputError("not_found", "There is no such subscription.")
     return row
 
 
 def unsubscribe_target(
-    engine: Engine,
+    db: Database,
     channel: str,
     target: str,
     number: str | None = None,
@@ -275,14 +282,14 @@ def unsubscribe_target(
     """End a chat user's subscriptions (to one number, or all); the numbers ended."""
     now = now or datetime.now(UTC)
     ended: list[str] = []
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        for row in store.subscriptions_of(conn, channel, target):
+    with db.write() as unit:
+        for row in subscriptions_of(unit, channel, target):
             if number is None or row.number == number:
-                store.end_subscription(conn, row.number, row.id, "unsubscribed", now)
+                end_subscription(unit, row.number, row.id, "unsubscribed", now)
                 ended.append(row.number)
     return ended
 
 
-def by_id(engine: Engine, sub_id: str) -> SubscriptionRow | None:
-    with engine.connect() as conn:
-        return store.subscription_by_id(conn, sub_id)
+def by_id(db: Database, sub_id: str) -> SubscriptionRow | None:
+    with db.read() as unit:
+        return subscription_by_id(unit, sub_id)

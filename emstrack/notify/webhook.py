@@ -33,6 +33,8 @@ from typing import Any, Final
 
 import httpx
 
+from emstrack.errors import InputError
+
 SIGNATURE_HEADER: Final = "X-Emstrack-Signature"
 TIMESTAMP_HEADER: Final = "X-Emstrack-Timestamp"
 EVENT_ID_HEADER: Final = "X-Emstrack-Event-Id"
@@ -61,14 +63,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]
 
 
-class UnsafeURL(ValueError):
+class UnsafeURL(InputError):
     """A webhook URL we will not call; `code` is one of scheme, credentials, host,
     private_address, unresolvable."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
     _resolve(url, allow_private=allow_private, getaddrinfo=socket.getaddrinfo)
 
 
-class WebhookSender:
+class WebhookPoster:
     """POSTs signed events, each within one deadline of `timeout` seconds, DNS included."""
 
     def __init__(

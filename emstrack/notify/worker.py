@@ -41,14 +41,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Engine
-
 from emstrack.config import Settings
+from emstrack.domain.lang import lang_of
 from emstrack.domain.quiet import parse_quiet_hours, quiet_until
 from emstrack.notify.senders import Result, Sender, senders_for
-from emstrack.store import notify as store
-from emstrack.store.engine import WRITE
-from emstrack.store.notify import OutboxRow, OutboxState, SubscriptionRow, SubscriptionState
+from emstrack.store import outbox
+from emstrack.store.channel_seen import forget_seen
+from emstrack.store.database import Database
+from emstrack.store.outbox import OutboxRow, OutboxState
+from emstrack.store.subscriptions import SubscriptionRow, SubscriptionState, subscription
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class Worker:
 
     def __init__(
         self,
-        engine: Engine,
+        db: Database,
         settings: Settings,
         *,
         senders: Mapping[str, Sender] | None = None,
@@ -146,7 +147,7 @@ class Worker:
         clock: Callable[[], datetime] = _now,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._engine = engine
+        self._db = db
         self._settings = settings
         self._owns_senders = senders is None
         self._senders = senders if senders is not None else senders_for(settings)
@@ -191,9 +192,9 @@ class Worker:
         """Forget the chat platforms' message ids older than a week (they redeliver within
         minutes) and notices sent or suppressed a month ago; how many rows were dropped."""
         now = (now or self._clock()).astimezone(UTC)
-        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            return store.forget_seen(conn, now - _SEEN_KEPT) + store.forget_notices(
-                conn, now - _NOTICES_KEPT
+        with self._db.write() as unit:
+            return forget_seen(unit, now - _SEEN_KEPT) + outbox.forget_notices(
+                unit, now - _NOTICES_KEPT
             )
 
     def run_once(self, now: datetime | None = None) -> Summary:
@@ -205,9 +206,9 @@ class Worker:
             # `now` may be a test's chosen moment: time moves on from it as it really does.
             return started + (self._clock() - real_start)
 
-        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            rows = store.claim(conn, self.owner, started, self._lease, self._batch)
-            subs = {r.id: store.subscription(conn, r.number, r.subscription_id) for r in rows}
+        with self._db.write() as unit:
+            rows = outbox.claim(unit, self.owner, started, self._lease, self._batch)
+            subs = {r.id: subscription(unit, r.number, r.subscription_id) for r in rows}
         counts = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)
         for row in rows:
             counts[self._handle(row, subs[row.id], current)] += 1
@@ -283,7 +284,7 @@ class Worker:
         if sender is None:
             return Result(False, False, f"no sender for the channel {row.channel!r}")
         try:
-            return sender.send(row, lang=sub.lang)
+            return sender.send(row, lang=lang_of(sub.lang))
         except Exception as exc:
             # A fault of ours (a bug, a template): try again later rather than stop the worker.
             log.exception("notice %s: the %s sender failed", row.id, row.channel)
@@ -300,9 +301,9 @@ class Worker:
         outcome: str | None = None,
         counted: bool = True,
     ) -> str:
-        with self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            kept = store.finish(
-                conn,
+        with self._db.write() as unit:
+            kept = outbox.finish(
+                unit,
                 row.id,
                 self.owner,
                 state=state,

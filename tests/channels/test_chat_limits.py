@@ -16,13 +16,24 @@ import pytest
 import redis
 from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
-from test_telegram_endpoint import HEADERS, SECRET, TOKEN, StandIn, update, wait_until
-from test_wechat_endpoint import AES_KEY, APP_ID, reply_content, signed, text_message
-from test_wechat_endpoint import TOKEN as WECHAT_TOKEN
+from standins import (
+    AES_KEY,
+    APP_ID,
+    BOT_HEADERS,
+    BOT_SECRET,
+    BOT_TOKEN,
+    WECHAT_TOKEN,
+    StandIn,
+    reply_content,
+    signed,
+    text_message,
+    update,
+    wait_until,
+)
 from webclient import serve
 
-from emstrack.channels import replies
-from emstrack.channels.telegram_polling import run_polling
+from emstrack.channels import conversation
+from emstrack.channels.telegram.polling import run_polling
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.lookup import Tracker
@@ -113,8 +124,8 @@ def telegram() -> Iterator[tuple[StandIn, str]]:
 def bot(settings: Settings, api_base: str, **update_: str) -> Settings:
     return settings.model_copy(
         update={
-            "telegram_bot_token": TOKEN,
-            "telegram_secret": SECRET,
+            "telegram_bot_token": BOT_TOKEN,
+            "telegram_secret": BOT_SECRET,
             "telegram_api_base": api_base,
             **update_,
         }
@@ -136,7 +147,7 @@ def test_telegram_refuses_in_the_users_language_with_a_200(
     with serve(create_app(bot(settings, base, rate_limit_chat="2/hour"), Database(engine))) as http:
         for update_id, text in enumerate(["EE123456785CN", "/track RR473124829GB", TEN[2]]):
             response = http.post(
-                "/channels/telegram", json=update(update_id, text, lang=lang), headers=HEADERS
+                "/channels/telegram", json=update(update_id, text, lang=lang), headers=BOT_HEADERS
             )
             assert response.status_code == 200
     texts = [sent["text"] for sent in fake.sent]
@@ -155,7 +166,7 @@ def test_telegram_counts_per_user_and_per_channel(
     with serve(create_app(bot(settings, base, **limits), Database(engine))) as http:
         for update_id, chat_id in enumerate((1, 1, 2, 3)):
             body = update(update_id, TEN[update_id], chat_id=chat_id)
-            http.post("/channels/telegram", json=body, headers=HEADERS)
+            http.post("/channels/telegram", json=body, headers=BOT_HEADERS)
     refused = [sent["chat_id"] for sent in fake.sent if "Too many lookups" in sent["text"]]
     # Chat 1's second number is over its own limit (and not charged to the channel); chat 2
     # takes the channel's second lookup; chat 3 finds the channel spent.
@@ -184,13 +195,15 @@ def test_polling_shares_the_web_servers_limits_through_redis(
     shared = bot(settings, base, rate_limit_chat="2/hour", redis_url=REDIS_URL)
     with serve(create_app(shared, Database(engine))) as http:
         body = update(1, "EE123456785CN RR473124829GB", chat_id=redis_chat)
-        assert http.post("/channels/telegram", json=body, headers=HEADERS).status_code == 200
+        assert http.post("/channels/telegram", json=body, headers=BOT_HEADERS).status_code == 200
     assert "RR473124829GB" in fake.sent[0]["text"]
     # `emstrack telegram poll` is another process: only Redis can tell it about the webhook's.
     fake.updates = [update(2, TEN[2], chat_id=redis_chat)]
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_polling, args=(shared, engine, stop), kwargs={"poll_timeout": 0}
+        target=run_polling,
+        args=(shared, Database(engine), stop),
+        kwargs={"limits": Limiter(REDIS_URL), "poll_timeout": 0},
     )
     thread.start()
     try:
@@ -210,8 +223,8 @@ def test_polling_limits_without_redis(
     stop = threading.Event()
     thread = threading.Thread(
         target=run_polling,
-        args=(bot(settings, base, rate_limit_chat="1/hour"), engine, stop),
-        kwargs={"poll_timeout": 0},
+        args=(bot(settings, base, rate_limit_chat="1/hour"), Database(engine), stop),
+        kwargs={"limits": Limiter(), "poll_timeout": 0},
     )
     thread.start()
     try:
@@ -238,19 +251,13 @@ def test_the_refusal_says_when_to_try_again(
     settings: Settings, engine: Engine, limit: str, lang: str, wait: str
 ) -> None:
     limited = settings.model_copy(update={"rate_limit_chat": limit})
-    limiter = Limiter()
+    db = Database(engine)
+    bot = conversation.Bot(db, Tracker(db, limited), limited, Limiter())
 
     def ask(number: str) -> str:
-        return replies.answer(
-            number,
-            tracker=Tracker(engine, limited),
-            engine=engine,
-            settings=limited,
-            channel="telegram",
-            user="1111",
-            lang=lang,
-            limiter=limiter,
-        )
+        reply = conversation.answer(bot, number, channel="telegram", user="1111", lang=lang)
+        assert reply is not None
+        return reply
 
     assert ask("EE123456785CN").startswith("EE123456785CN")
     assert ask("RR473124829GB").endswith(wait)

@@ -3,63 +3,21 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
-from sqlalchemy import Engine, select
+from sqlalchemy import select
+from standins import BOT_HEADERS, BOT_SECRET, BOT_TOKEN, StandIn, update, wait_until
 from webclient import serve
 
-from emstrack.channels.telegram_polling import run_polling
+from emstrack.channels.telegram.polling import run_polling
 from emstrack.config import Settings
 from emstrack.store.database import Database
 from emstrack.store.schema import subscriptions
 from emstrack.web.app import create_app
-
-TOKEN = "7012345678:AAH-test-bot-token"
-SECRET = "s3cret_webhook-token"
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-
-
-class StandIn:
-    """A Bot API that records sendMessage and serves queued updates to getUpdates."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self.webhook_deleted = False
-        self.updates: list[dict[str, Any]] = []
-        self.app = FastAPI()
-        self.app.post("/bot{token}/{method}")(self._call)
-
-    async def _call(self, token: str, method: str, request: Request) -> dict[str, Any]:
-        payload: dict[str, Any] = await request.json()
-        assert token == TOKEN
-        if method == "sendMessage":
-            self.sent.append(payload)
-            return {"ok": True, "result": {"message_id": len(self.sent)}}
-        if method == "deleteWebhook":
-            self.webhook_deleted = True
-            return {"ok": True, "result": True}
-        if method == "getUpdates":
-            offset = payload.get("offset") or 0
-            return {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset]}
-        return {"ok": False, "error_code": 404, "description": "Not Found"}
-
-
-def update(update_id: int, text: str, chat_id: int = 1111, lang: str = "en") -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Ana", "language_code": lang},
-            "chat": {"id": chat_id, "type": "private"},
-            "date": 1714037059,
-            "text": text,
-        },
-    }
+from emstrack.web.ratelimit import Limiter
 
 
 @pytest.fixture
@@ -73,8 +31,8 @@ def stand_in() -> Iterator[tuple[StandIn, str]]:
 def bot_settings(settings: Settings, stand_in: tuple[StandIn, str]) -> Settings:
     return settings.model_copy(
         update={
-            "telegram_bot_token": TOKEN,
-            "telegram_secret": SECRET,
+            "telegram_bot_token": BOT_TOKEN,
+            "telegram_secret": BOT_SECRET,
             "telegram_api_base": stand_in[1],
             "secret_key": "test-secret-key-that-is-long-enough-for-tokens-0123456789",
         }
@@ -82,8 +40,8 @@ def bot_settings(settings: Settings, stand_in: tuple[StandIn, str]) -> Settings:
 
 
 @pytest.fixture
-def http(bot_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
-    with serve(create_app(bot_settings, Database(engine))) as client:
+def http(bot_settings: Settings, db: Database) -> Iterator[httpx.Client]:
+    with serve(create_app(bot_settings, db)) as client:
         yield client
 
 
@@ -105,10 +63,10 @@ def test_missing_or_wrong_secret_is_403(
 
 
 def test_a_webhook_without_a_configured_secret_is_refused(
-    bot_settings: Settings, engine: Engine
+    bot_settings: Settings, db: Database
 ) -> None:
     no_secret = bot_settings.model_copy(update={"telegram_secret": ""})
-    with serve(create_app(no_secret, Database(engine))) as client:
+    with serve(create_app(no_secret, db)) as client:
         response = client.post(
             "/channels/telegram",
             json=update(1, "x"),
@@ -117,16 +75,16 @@ def test_a_webhook_without_a_configured_secret_is_refused(
         assert response.status_code == 403
 
 
-def test_channel_off_without_a_token_is_404(settings: Settings, engine: Engine) -> None:
-    with serve(create_app(settings, Database(engine))) as client:
-        assert client.post("/channels/telegram", json={}, headers=HEADERS).status_code == 404
+def test_channel_off_without_a_token_is_404(settings: Settings, db: Database) -> None:
+    with serve(create_app(settings, db)) as client:
+        assert client.post("/channels/telegram", json={}, headers=BOT_HEADERS).status_code == 404
 
 
 def test_not_json_is_415(http: httpx.Client) -> None:
     response = http.post(
         "/channels/telegram",
         content=b"update_id=1",
-        headers={**HEADERS, "content-type": "text/plain"},
+        headers={**BOT_HEADERS, "content-type": "text/plain"},
     )
     assert response.status_code == 415
 
@@ -136,7 +94,9 @@ def test_an_unreadable_update_is_200_and_dropped(
     http: httpx.Client, sent: list[dict[str, Any]], body: bytes
 ) -> None:
     response = http.post(
-        "/channels/telegram", content=body, headers={**HEADERS, "content-type": "application/json"}
+        "/channels/telegram",
+        content=body,
+        headers={**BOT_HEADERS, "content-type": "application/json"},
     )
     assert response.status_code == 200
     assert sent == []
@@ -145,7 +105,9 @@ def test_an_unreadable_update_is_200_and_dropped(
 def test_a_plain_number_is_answered_in_the_chat(
     http: httpx.Client, sent: list[dict[str, Any]]
 ) -> None:
-    response = http.post("/channels/telegram", json=update(10, "EE123456785CN"), headers=HEADERS)
+    response = http.post(
+        "/channels/telegram", json=update(10, "EE123456785CN"), headers=BOT_HEADERS
+    )
     assert response.status_code == 200
     assert len(sent) == 1
     assert sent[0]["chat_id"] == 1111
@@ -159,7 +121,7 @@ def test_track_command_and_chinese_language_code(
     http.post(
         "/channels/telegram",
         json=update(11, "/track EE123456789CN", lang="zh-hans"),
-        headers=HEADERS,
+        headers=BOT_HEADERS,
     )
     assert "邮件号无效" in sent[0]["text"]
     assert "EE123456785CN" in sent[0]["text"]
@@ -170,22 +132,22 @@ def test_a_duplicate_update_is_answered_once(
 ) -> None:
     for _ in range(3):
         response = http.post(
-            "/channels/telegram", json=update(12, "EE123456785CN"), headers=HEADERS
+            "/channels/telegram", json=update(12, "EE123456785CN"), headers=BOT_HEADERS
         )
         assert response.status_code == 200
     assert len(sent) == 1
 
 
 def test_subscribe_creates_a_telegram_subscription(
-    http: httpx.Client, sent: list[dict[str, Any]], engine: Engine
+    http: httpx.Client, sent: list[dict[str, Any]], db: Database
 ) -> None:
     http.post(
         "/channels/telegram",
         json=update(13, "/subscribe EE123456785CN", chat_id=-4242),
-        headers=HEADERS,
+        headers=BOT_HEADERS,
     )
     assert "Subscribed" in sent[0]["text"]
-    with engine.connect() as conn:
+    with db.read() as conn:
         rows = conn.execute(
             select(subscriptions.c.number, subscriptions.c.target).where(
                 subscriptions.c.channel == "telegram"
@@ -195,7 +157,7 @@ def test_subscribe_creates_a_telegram_subscription(
 
 
 def test_junk_gets_the_short_help(http: httpx.Client, sent: list[dict[str, Any]]) -> None:
-    http.post("/channels/telegram", json=update(14, "hello bot"), headers=HEADERS)
+    http.post("/channels/telegram", json=update(14, "hello bot"), headers=BOT_HEADERS)
     assert sent[0]["text"].startswith("Send a tracking number")
 
 
@@ -205,39 +167,35 @@ def test_updates_without_text_ask_for_nothing(
     sticker = update(15, "")
     del sticker["message"]["text"]
     for body in (sticker, {"update_id": 16, "callback_query": {"id": "1"}}):
-        assert http.post("/channels/telegram", json=body, headers=HEADERS).status_code == 200
+        assert http.post("/channels/telegram", json=body, headers=BOT_HEADERS).status_code == 200
     assert sent == []
 
 
-def test_a_failed_send_is_still_200(bot_settings: Settings, engine: Engine) -> None:
+def test_a_failed_send_is_still_200(bot_settings: Settings, db: Database) -> None:
     unreachable = bot_settings.model_copy(update={"telegram_api_base": "http://127.0.0.1:9"})
-    with serve(create_app(unreachable, Database(engine))) as client:
+    with serve(create_app(unreachable, db)) as client:
         response = client.post(
-            "/channels/telegram", json=update(17, "EE123456785CN"), headers=HEADERS
+            "/channels/telegram", json=update(17, "EE123456785CN"), headers=BOT_HEADERS
         )
         assert response.status_code == 200
 
 
-def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_polling_answers_updates_through_the_same_handler(
-    bot_settings: Settings, engine: Engine, stand_in: tuple[StandIn, str]
+    bot_settings: Settings, db: Database, stand_in: tuple[StandIn, str]
 ) -> None:
     fake = stand_in[0]
     fake.updates = [update(20, "EE123456785CN"), update(21, "/help"), update(20, "EE123456785CN")]
     stop = threading.Event()
     thread = threading.Thread(
-        target=run_polling, args=(bot_settings, engine, stop), kwargs={"poll_timeout": 0}
+        target=run_polling,
+        args=(bot_settings, db, stop),
+        kwargs={"limits": Limiter(), "poll_timeout": 0},
     )
     thread.start()
     try:
-        wait_until(lambda: len(fake.sent) >= 2)
-        time.sleep(0.3)  # the repeated update_id 20 must not be answered again
+        # The poller asks for what follows update 21 once it has handled the whole batch, the
+        # repeated update 20 included: that one must not have been answered again.
+        wait_until(lambda: any(offset == 22 for offset in fake.offsets))
     finally:
         stop.set()
         thread.join(10)
@@ -248,3 +206,15 @@ def test_polling_answers_updates_through_the_same_handler(
         "Send a tracking number (e.g. EE123456785CN) to see where your item is; up to 10 per "
         "message.",
     ]
+
+
+def test_a_command_to_another_bot_in_a_group_is_not_answered(
+    http: httpx.Client, sent: list[dict[str, Any]]
+) -> None:
+    group = -100123
+    for update_id, text in enumerate(
+        ["/track@OtherBot EE123456785CN", "/track@EmsTrackBot RR473124829GB"], start=30
+    ):
+        body = update(update_id, text, chat_id=group)
+        assert http.post("/channels/telegram", json=body, headers=BOT_HEADERS).status_code == 200
+    assert [s["text"].splitlines()[0] for s in sent] == ["RR473124829GB"]

@@ -2,73 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from fastapi import FastAPI, Request, Response
+from standins import APP_ID, APP_SECRET, FakeWeChat
 from webclient import serve_url
 
-from emstrack.channels.wechat_api import REFRESH_MARGIN, WeChatAPI, WeChatAPIError
-
-APP_ID = "wx1234567890abcdef"
-APP_SECRET = "s3cr3t-0123456789abcdef0123456789"
-
-
-@dataclass
-class FakeWeChat:
-    """The two endpoints we use, with the token rules of spec §1.4: a new token voids the old."""
-
-    expires_in: int = 7200
-    tokens_issued: list[str] = field(default_factory=list)
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    raw_bodies: list[bytes] = field(default_factory=list)
-    #: What the next sends answer instead of delivering: an errcode, "500", or "slow".
-    fail_next: list[str] = field(default_factory=list)
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.get("/cgi-bin/token")
-        def token(grant_type: str, appid: str, secret: str) -> dict[str, Any]:
-            if grant_type != "client_credential" or appid != APP_ID:
-                return {"errcode": 40013, "errmsg": "invalid appid"}
-            if secret != APP_SECRET:
-                return {"errcode": 40125, "errmsg": "invalid appsecret"}
-            self.tokens_issued.append(f"TOKEN-{len(self.tokens_issued) + 1:04d}-" + "x" * 100)
-            return {"access_token": self.tokens_issued[-1], "expires_in": self.expires_in}
-
-        @app.post("/cgi-bin/message/custom/send")
-        async def send(access_token: str, request: Request) -> Response:
-            if self.fail_next:
-                failure = self.fail_next.pop(0)
-                if failure == "500":
-                    return Response("upstream trouble", status_code=500)
-                if failure == "slow":
-                    await asyncio.sleep(1)
-                elif failure == "40001":
-                    # As when another process fetched a token: ours is void from now on.
-                    self.tokens_issued.append("VOIDED")
-                else:
-                    return _json({"errcode": int(failure), "errmsg": f"error {failure}"})
-            if not self.tokens_issued or access_token != self.tokens_issued[-1]:
-                return _json({"errcode": 40001, "errmsg": "invalid credential"})
-            body = await request.body()
-            self.raw_bodies.append(body)
-            self.sent.append(json.loads(body))
-            return _json({"errcode": 0, "errmsg": "ok"})
-
-        return app
-
-
-def _json(payload: dict[str, Any]) -> Response:
-    # WeChat answers errors with HTTP 200 and an errcode in the JSON.
-    return Response(json.dumps(payload), media_type="application/json")
+from emstrack.channels.wechat.client import REFRESH_MARGIN, WeChatAPI, WeChatAPIError
 
 
 class Clock:

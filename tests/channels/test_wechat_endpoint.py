@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -10,20 +9,31 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, history
+from fastapi import FastAPI
 from sqlalchemy import Engine, select
+from standins import (
+    AES_KEY,
+    APP_ID,
+    APP_SECRET,
+    NONCE,
+    TIMESTAMP,
+    WECHAT_TOKEN,
+    FakeWeChat,
+    reply_content,
+    signed,
+    text_message,
+)
 from webclient import serve, serve_url
 
-from emstrack.channels.wechat import Crypto
+from emstrack.channels.wechat.crypto import Crypto
 from emstrack.config import Settings
 from emstrack.store.database import Database
 from emstrack.store.schema import subscriptions
-from emstrack.web import channels
+from emstrack.web import bots
 from emstrack.web.app import create_app
 
-TOKEN = "AAAAA"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-APP_ID = "wx1234567890abcdef"
-# channels.md §1.5: an envelope around the text "EE123456789CN" (a wrong check digit).
+# docs/standards/channels.md §1.5: an envelope around the text "EE123456789CN" (a wrong check
+# digit).
 VECTOR_ENCRYPT = (
     "Q3stYC6hdFzMh9T8HCvyDJUcnX/47jrDVwuFR6QtlUdRExugiHPOQ6S5LYD2mXwpPelWBVtY9bS2TrvZpd5PIE3ej"
     "urKef5Yk8dcQUJzyjjvrSwRKC+uk79VBOU1omFkkh6nP/bec31RdynPiUmDY0lr8pren/qkgvLqO6KpeBlLpiMvk9"
@@ -32,7 +42,6 @@ VECTOR_ENCRYPT = (
     "itkgY4RHnbpSAmSfC+ek7cVHmpfROuIGuOvtIBBmeN+j+SZCsn0H0B3wZqFCzV2UyAfBT9kDzM="
 )
 VECTOR_SIGNATURE = "ed1ec7671064a3486873280bc4b466524c0cb0ee"
-TIMESTAMP, NONCE = "1714037059", "486452656"
 ECHOSTR = "4375120948345356249"  # the official example's
 
 
@@ -40,43 +49,25 @@ ECHOSTR = "4375120948345356249"  # the official example's
 def wechat_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
-            "wechat_token": TOKEN,
+            "wechat_token": WECHAT_TOKEN,
             "wechat_aes_key": AES_KEY,
             "wechat_app_id": APP_ID,
             "secret_key": "test-secret-key-that-is-long-enough-for-tokens-0123456789",
-            # The spec's vectors are signed in 2024: the replay window is tested on its own.
+            # The standard's vectors are signed in 2024: the replay window is tested on its own.
             "wechat_max_clock_skew_seconds": 0,
         }
     )
 
 
 @pytest.fixture
-def http(wechat_settings: Settings, engine: Engine) -> Iterator[httpx.Client]:
-    with serve(create_app(wechat_settings, Database(engine))) as client:
+def app(wechat_settings: Settings, db: Database) -> FastAPI:
+    return create_app(wechat_settings, db)
+
+
+@pytest.fixture
+def http(app: FastAPI) -> Iterator[httpx.Client]:
+    with serve(app) as client:
         yield client
-
-
-def signed(timestamp: str = TIMESTAMP, nonce: str = NONCE) -> dict[str, str]:
-    parts = "".join(sorted([TOKEN, timestamp, nonce]))
-    signature = hashlib.sha1(parts.encode()).hexdigest()
-    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
-
-
-def text_message(content: str, msg_id: str = "1234567890123456", user: str = "oUSER") -> bytes:
-    return (
-        "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
-        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
-        "<CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
-    ).encode()
-
-
-def reply_content(body: bytes, to_user: str = "oUSER") -> str:
-    root = ET.fromstring(body)
-    assert root.findtext("MsgType") == "text"
-    assert root.findtext("ToUserName") == to_user
-    assert root.findtext("FromUserName") == "gh_0123456789ab"
-    return root.findtext("Content") or ""
 
 
 @pytest.mark.parametrize(
@@ -138,7 +129,7 @@ def test_aes_vector_gets_an_encrypted_did_you_mean(http: httpx.Client) -> None:
     assert response.status_code == 200
     envelope = ET.fromstring(response.content)
     encrypt = envelope.findtext("Encrypt") or ""
-    crypto = Crypto(TOKEN, [AES_KEY], APP_ID)
+    crypto = Crypto(WECHAT_TOKEN, [AES_KEY], APP_ID)
     assert envelope.findtext("MsgSignature") == crypto.sign(
         envelope.findtext("TimeStamp") or "", envelope.findtext("Nonce") or "", encrypt
     )
@@ -242,11 +233,9 @@ def test_an_answer_past_the_budget_is_success_then_a_customer_service_message(
 ) -> None:
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's write lock is how this test makes an answer slow")
-    from test_wechat_api import APP_SECRET, FakeWeChat
-
     from emstrack.store.engine import WRITE
 
-    monkeypatch.setattr(channels, "WECHAT_BUDGET_SECONDS", 0.3)
+    monkeypatch.setattr(bots, "WECHAT_BUDGET_SECONDS", 0.3)
     fake = FakeWeChat()
     with serve_url(fake.app()) as api_base:
         settings = wechat_settings.model_copy(
@@ -290,11 +279,12 @@ def test_a_message_with_a_stale_timestamp_is_refused(
 
 
 def test_with_every_answer_slot_busy_a_message_is_answered_success_at_once(
-    http: httpx.Client,
+    app: FastAPI, http: httpx.Client
 ) -> None:
     # As when answers pile up behind a slow database: no queue without end; WeChat retries.
+    slots = app.state.bots.in_flight
     held = 0
-    while channels._IN_FLIGHT.acquire(blocking=False):
+    while slots.acquire(blocking=False):
         held += 1
     try:
         response = http.post(
@@ -303,8 +293,8 @@ def test_with_every_answer_slot_busy_a_message_is_answered_success_at_once(
         assert response.content == b"success"
     finally:
         for _ in range(held):
-            channels._IN_FLIGHT.release()
-    assert held == channels._MAX_IN_FLIGHT
+            slots.release()
+    assert held == bots.MAX_IN_FLIGHT
     # Not marked as answered: the redelivery gets the real answer.
     again = http.post(
         "/channels/wechat", params=signed(), content=text_message("EE123456785CN", "301")
@@ -354,15 +344,17 @@ def test_a_wechat_retry_with_the_same_url_and_body_still_gets_its_answer(
     # a retry (or a harmless exact replay) and left to the MsgId de-duplication.
     params = signed(nonce="170003")
     body = text_message("EE123456785CN", "170003")
-    with serve(create_app(wechat_settings, Database(engine))) as http:
+    app = create_app(wechat_settings, Database(engine))
+    with serve(app) as http:
+        slots = app.state.bots.in_flight
         held = 0
-        while channels._IN_FLIGHT.acquire(blocking=False):  # the first try finds no free slot
+        while slots.acquire(blocking=False):  # the first try finds no free slot
             held += 1
         try:
             busy = http.post("/channels/wechat", params=params, content=body)
         finally:
             for _ in range(held):
-                channels._IN_FLIGHT.release()
+                slots.release()
         assert busy.content == b"success"
         retry = http.post("/channels/wechat", params=params, content=body)
         assert "EE123456785CN" in reply_content(retry.content)

@@ -1,4 +1,5 @@
-"""The WeChat callback protocol against the vectors of spec channels §1, and hostile bodies."""
+"""The WeChat callback protocol and its AES envelopes against the vectors of
+docs/standards/channels.md §1, and hostile bodies."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emstrack.channels.wechat import (
+from emstrack.channels.wechat.crypto import Crypto
+from emstrack.channels.wechat.protocol import (
     MAX_TEXT_BYTES,
     SUCCESS,
-    Crypto,
     Incoming,
     WeChatError,
     check_signature,

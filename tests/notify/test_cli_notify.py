@@ -6,32 +6,33 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import Loader, history
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from emstrack.cli import app
 from emstrack.config import Settings
 from emstrack.notify import subscriptions
-from emstrack.store import notify as store
-from emstrack.store.engine import WRITE
-from emstrack.store.notify import OutboxState
+from emstrack.store import outbox
+from emstrack.store.database import Database
+from emstrack.store.outbox import OutboxState
 
 NUMBER = "EE123456785CN"
 
 
 @pytest.fixture
-def dead_notice(engine: Engine, settings: Settings, load: Loader) -> str:
+def dead_notice(db: Database, settings: Settings, load: Loader) -> str:
     """A webhook notice that failed for good."""
     hooked = settings.model_copy(update={"secret_key": "k" * 40, "notify_allow_private_urls": True})
     subscriptions.subscribe(
-        engine, hooked, number=NUMBER, channel="webhook", target="http://127.0.0.1:9/hook"
+        db, hooked, number=NUMBER, channel="webhook", target="http://127.0.0.1:9/hook"
     )
     recent = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M+00:00")
     load(*history(NUMBER, ("EMA", recent, "CNBJSD", "CN")))  # news, not a backlog
     now = datetime.now(UTC) + timedelta(seconds=1)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        [notice] = store.claim(conn, "cli-test", now, timedelta(minutes=1), 10)
-        store.finish(conn, notice.id, "cli-test", state=OutboxState.DEAD, now=now, error="HTTP 410")
+    with db.write() as conn:
+        [notice] = outbox.claim(conn, "cli-test", now, timedelta(minutes=1), 10)
+        outbox.finish(
+            conn, notice.id, "cli-test", state=OutboxState.DEAD, now=now, error="HTTP 410"
+        )
     return notice.id
 
 
@@ -46,13 +47,13 @@ def test_outbox_list_shows_dead_notices_with_their_error(
 
 
 def test_outbox_retry_puts_a_dead_notice_back(
-    runner: CliRunner, engine: Engine, dead_notice: str
+    runner: CliRunner, db: Database, dead_notice: str
 ) -> None:
     result = runner.invoke(app, ["outbox", "retry", dead_notice])
     assert result.exit_code == 0, result.output
     assert "1 notice queued again" in result.stdout
-    with engine.connect() as conn:
-        notice = store.notice(conn, dead_notice)
+    with db.read() as conn:
+        notice = outbox.notice(conn, dead_notice)
     assert notice is not None
     assert (notice.state, notice.attempts) == (OutboxState.PENDING, 0)
 
@@ -67,7 +68,7 @@ def test_outbox_retry_puts_a_dead_notice_back(
     ],
 )
 def test_wrong_use_says_what_to_do(
-    runner: CliRunner, engine: Engine, args: list[str], code: int, says: str
+    runner: CliRunner, db: Database, args: list[str], code: int, says: str
 ) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == code
@@ -75,7 +76,7 @@ def test_wrong_use_says_what_to_do(
 
 
 def test_worker_once_delivers_what_is_due_and_reports(
-    runner: CliRunner, engine: Engine, dead_notice: str
+    runner: CliRunner, db: Database, dead_notice: str
 ) -> None:
     runner.invoke(app, ["outbox", "retry", "--all-dead"])
     # Nothing listens on port 9: the notice is tried, and waits for its next attempt.
@@ -85,8 +86,8 @@ def test_worker_once_delivers_what_is_due_and_reports(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Sent 0, retrying 1, dead 0" in result.stdout
-    with engine.connect() as conn:
-        notice = store.notice(conn, dead_notice)
+    with db.read() as conn:
+        notice = outbox.notice(conn, dead_notice)
     assert notice is not None
     assert (notice.state, notice.attempts) == (OutboxState.PENDING, 1)
     assert notice.last_error

@@ -164,9 +164,16 @@ def _backend(server: Server, **options: Any) -> SmtpBackend:
 
 
 def test_the_backends_satisfy_the_protocol(plain: Server) -> None:
-    backends: list[MailBackend] = [ConsoleBackend(stream=io.StringIO()), _backend(plain)]
+    # The one thing the worker asks of a backend: `send` delivers the mail, each in its way.
+    printed = io.StringIO()
+    backends: list[MailBackend] = [ConsoleBackend(stream=printed), _backend(plain)]
     for backend in backends:
         backend.send(NOTICE)
+
+    assert f"Subject: {NOTICE.subject}" in printed.getvalue()
+    [(recipients, message)] = plain.mailbox.messages
+    assert recipients == ["li.lei@example.cn"]
+    assert message["Subject"] == NOTICE.subject
 
 
 def test_a_mail_arrives_as_text_and_html_in_utf8(plain: Server) -> None:

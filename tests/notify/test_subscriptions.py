@@ -9,14 +9,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine
 
 from emstrack.config import Settings
-from emstrack.errors import InputError
+from emstrack.errors import InputError, NotConfigured
 from emstrack.notify import subscriptions, tokens
-from emstrack.store import notify as store
-from emstrack.store.engine import WRITE
-from emstrack.store.notify import OutboxState, SubscriptionState
+from emstrack.store import outbox
+from emstrack.store.channel_seen import first_sighting, forget_seen
+from emstrack.store.database import Database
+from emstrack.store.outbox import OutboxState
+from emstrack.store.subscriptions import (
+    SubscriptionState,
+    current_status,
+    end_subscription,
+    subscription,
+)
 
 NUMBER = "EE123456785CN"
 SECRET = "s" * 40
@@ -33,41 +39,41 @@ def notify_settings(settings: Settings) -> Settings:
     )
 
 
-def _notices(engine: Engine, state: str | None = None) -> list[store.OutboxRow]:
-    with engine.connect() as conn:
-        return sorted(store.notices(conn, state=state, limit=1000), key=lambda r: r.created_at)
+def _notices(db: Database, state: str | None = None) -> list[outbox.OutboxRow]:
+    with db.read() as conn:
+        return sorted(outbox.notices(conn, state=state, limit=1000), key=lambda r: r.created_at)
 
 
 def _subscribe(
-    engine: Engine, settings: Settings, channel: str = "webhook", target: str = ""
+    db: Database, settings: Settings, channel: str = "webhook", target: str = ""
 ) -> subscriptions.Created:
     target = target or {"webhook": "http://127.0.0.1:9/hook", "email": "ana@example.com"}.get(
         channel, "1111"
     )
-    return subscriptions.subscribe(engine, settings, number=NUMBER, channel=channel, target=target)
+    return subscriptions.subscribe(db, settings, number=NUMBER, channel=channel, target=target)
 
 
 # --- subscribing -----------------------------------------------------------------------------
 
 
 def test_a_webhook_subscription_is_active_with_a_secret_shown_once(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
-    first = _subscribe(engine, notify_settings)
+    first = _subscribe(db, notify_settings)
     assert first.created
     assert first.row.state == SubscriptionState.ACTIVE
     assert first.secret == tokens.webhook_secret(SECRET, first.row.id)
-    again = _subscribe(engine, notify_settings)
+    again = _subscribe(db, notify_settings)
     assert not again.created
     assert again.row.id == first.row.id
     assert again.secret is None
 
 
 def test_an_email_subscription_waits_for_its_confirmation_link(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
     made = subscriptions.subscribe(
-        engine,
+        db,
         notify_settings,
         number="ee 123 456 785 cn",
         channel="email",
@@ -76,21 +82,19 @@ def test_an_email_subscription_waits_for_its_confirmation_link(
     assert made.row.number == NUMBER
     assert made.row.target == "Ana@example.com"
     assert made.row.state == SubscriptionState.PENDING
-    [confirm] = _notices(engine)
+    [confirm] = _notices(db)
     assert confirm.kind == "confirm"
     assert confirm.payload["confirm"].startswith(
         "https://track.example/subscriptions/confirm?token="
     )
     token = confirm.payload["confirm"].split("token=")[1]
-    row = subscriptions.confirm(engine, notify_settings, token)
+    row = subscriptions.confirm(db, notify_settings, token)
     assert row.state == SubscriptionState.ACTIVE
-    assert subscriptions.confirm(engine, notify_settings, token).state == SubscriptionState.ACTIVE
+    assert subscriptions.confirm(db, notify_settings, token).state == SubscriptionState.ACTIVE
     # The unsubscribe link works without logging in, and again.
     unsub = confirm.payload["unsubscribe"].split("token=")[1]
-    assert (
-        subscriptions.unsubscribe(engine, notify_settings, unsub).state == SubscriptionState.ENDED
-    )
-    assert subscriptions.unsubscribe(engine, notify_settings, unsub).ended_reason == "unsubscribed"
+    assert subscriptions.unsubscribe(db, notify_settings, unsub).state == SubscriptionState.ENDED
+    assert subscriptions.unsubscribe(db, notify_settings, unsub).ended_reason == "unsubscribed"
 
 
 @pytest.mark.parametrize(
@@ -106,36 +110,34 @@ def test_an_email_subscription_waits_for_its_confirmation_link(
     ],
 )
 def test_bad_targets_are_refused_with_a_reason(
-    engine: Engine, notify_settings: Settings, channel: str, target: str, code: str
+    db: Database, notify_settings: Settings, channel: str, target: str, code: str
 ) -> None:
     with pytest.raises(InputError) as caught:
-        subscriptions.subscribe(
-            engine, notify_settings, number=NUMBER, channel=channel, target=target
-        )
+        subscriptions.subscribe(db, notify_settings, number=NUMBER, channel=channel, target=target)
     assert caught.value.code == code
 
 
 def test_private_webhook_addresses_are_refused_unless_allowed(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
     strict = notify_settings.model_copy(update={"notify_allow_private_urls": False})
     with pytest.raises(InputError, match=r"private|loopback|public"):
-        _subscribe(engine, strict, target="http://127.0.0.1:8080/hook")
+        _subscribe(db, strict, target="http://127.0.0.1:8080/hook")
 
 
-def test_an_invalid_number_is_refused(engine: Engine, notify_settings: Settings) -> None:
+def test_an_invalid_number_is_refused(db: Database, notify_settings: Settings) -> None:
     with pytest.raises(InputError) as caught:
         subscriptions.subscribe(
-            engine, notify_settings, number="EE123456789CN", channel="telegram", target="1"
+            db, notify_settings, number="EE123456789CN", channel="telegram", target="1"
         )
     assert caught.value.code == "invalid_number"
 
 
 def test_without_a_secret_key_subscriptions_are_unavailable(
-    engine: Engine, settings: Settings
+    db: Database, settings: Settings
 ) -> None:
-    with pytest.raises(tokens.NotConfigured) as caught:
-        _subscribe(engine, settings)
+    with pytest.raises(NotConfigured) as caught:
+        _subscribe(db, settings)
     assert caught.value.code == "subscriptions_unavailable"
 
 
@@ -162,16 +164,16 @@ def test_forged_wrong_purpose_and_expired_tokens_are_refused(notify_settings: Se
 
 
 def test_one_notice_per_change_of_status_not_per_scan(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
-    made = _subscribe(engine, notify_settings)
+    made = _subscribe(db, notify_settings)
     steps = DELIVERED_TO_DE
     load(*history(NUMBER, *steps[:1]))  # posted
     load(*history(NUMBER, *steps[1:3]))  # two scans, both "in transit"
     load(*history(NUMBER, *steps[1:3]))  # the same scans again: nothing new
-    statuses = [n.payload["status"] for n in _notices(engine)]
+    statuses = [n.payload["status"] for n in _notices(db)]
     assert statuses == ["accepted", "in_transit"]
-    first = _notices(engine)[0]
+    first = _notices(db)[0]
     assert first.id.startswith("evt_")
     assert first.subscription_id == made.row.id
     assert first.payload["previous_status"] is None
@@ -180,140 +182,140 @@ def test_one_notice_per_change_of_status_not_per_scan(
 
 
 def test_delivery_sends_a_last_notice_and_ends_the_subscription(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
-    made = _subscribe(engine, notify_settings)
+    made = _subscribe(db, notify_settings)
     load(*history(NUMBER, *DELIVERED_TO_DE))  # the whole history in one batch
-    [last] = _notices(engine)
+    [last] = _notices(db)
     assert last.payload["status"] == "delivered"
-    with engine.connect() as conn:
-        row = store.subscription(conn, NUMBER, made.row.id)
+    with db.read() as conn:
+        row = subscription(conn, NUMBER, made.row.id)
     assert row is not None
     assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "delivered")
     load(*history(NUMBER, ("EMH", "2026-11-08T10:00", "DEBERB", "DE")))
-    assert len(_notices(engine)) == 1
+    assert len(_notices(db)) == 1
 
 
 def test_subscribing_after_the_first_scans_notifies_only_later_changes(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
     load(*history(NUMBER, *DELIVERED_TO_DE[:2]))
-    made = _subscribe(engine, notify_settings)
+    made = _subscribe(db, notify_settings)
     assert made.row.last_status == "in_transit"
     load(*history(NUMBER, *DELIVERED_TO_DE[2:3]))  # still in transit
-    assert _notices(engine) == []
+    assert _notices(db) == []
     load(*history(NUMBER, *DELIVERED_TO_DE[3:5]))  # import customs
-    assert [n.payload["status"] for n in _notices(engine)] == ["customs_import"]
+    assert [n.payload["status"] for n in _notices(db)] == ["customs_import"]
 
 
 def test_an_unsubscribed_or_pending_subscription_gets_no_notice(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
-    hook = _subscribe(engine, notify_settings)
-    subscriptions.end(engine, NUMBER, hook.row.id, "unsubscribed")
+    hook = _subscribe(db, notify_settings)
+    subscriptions.end(db, NUMBER, hook.row.id, "unsubscribed")
     subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="email", target="ana@example.com"
+        db, notify_settings, number=NUMBER, channel="email", target="ana@example.com"
     )
     load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
-    assert [n.kind for n in _notices(engine)] == ["confirm"]
+    assert [n.kind for n in _notices(db)] == ["confirm"]
 
 
 def test_events_and_their_notices_are_stored_together_or_not_at_all(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
 
-    _subscribe(engine, notify_settings)
+    _subscribe(db, notify_settings)
     # The outbox cannot be written (renamed away): the events must not be stored either.
-    with engine.begin() as conn:
+    with db.write() as conn:
         conn.execute(text("ALTER TABLE outbox RENAME TO outbox_away"))
     try:
         with pytest.raises(DBAPIError):
             load(*history(NUMBER, *DELIVERED_TO_DE[:2]))
     finally:
-        with engine.begin() as conn:
+        with db.write() as conn:
             conn.execute(text("ALTER TABLE outbox_away RENAME TO outbox"))
-    with engine.connect() as conn:
-        assert store.current_status(conn, NUMBER) is None
+    with db.read() as conn:
+        assert current_status(conn, NUMBER) is None
     load(*history(NUMBER, *DELIVERED_TO_DE[:2]))  # sent again: stored, with its notices
-    assert [n.payload["status"] for n in _notices(engine)] == ["in_transit"]
+    assert [n.payload["status"] for n in _notices(db)] == ["in_transit"]
 
 
 def test_a_chat_user_unsubscribes_from_one_number_or_all(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
-    _subscribe(engine, notify_settings, "telegram", "42")
+    _subscribe(db, notify_settings, "telegram", "42")
     subscriptions.subscribe(
-        engine, notify_settings, number="EE000000005CN", channel="telegram", target="42"
+        db, notify_settings, number="EE000000005CN", channel="telegram", target="42"
     )
-    assert subscriptions.unsubscribe_target(engine, "telegram", "42", NUMBER) == [NUMBER]
-    assert subscriptions.unsubscribe_target(engine, "telegram", "42") == ["EE000000005CN"]
-    assert subscriptions.unsubscribe_target(engine, "telegram", "42") == []
+    assert subscriptions.unsubscribe_target(db, "telegram", "42", NUMBER) == [NUMBER]
+    assert subscriptions.unsubscribe_target(db, "telegram", "42") == ["EE000000005CN"]
+    assert subscriptions.unsubscribe_target(db, "telegram", "42") == []
 
 
 # --- claiming ----------------------------------------------------------------------------------
 
 
-def _claim(engine: Engine, owner: str, now: datetime, lease: int = 60) -> list[store.OutboxRow]:
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        return store.claim(conn, owner, now, timedelta(seconds=lease), limit=10)
+def _claim(db: Database, owner: str, now: datetime, lease: int = 60) -> list[outbox.OutboxRow]:
+    with db.write() as conn:
+        return outbox.claim(conn, owner, now, timedelta(seconds=lease), limit=10)
 
 
 def test_a_claimed_notice_is_not_claimed_again_until_its_lease_runs_out(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
-    _subscribe(engine, notify_settings)
+    _subscribe(db, notify_settings)
     load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
     now = datetime.now(UTC) + timedelta(seconds=1)
-    [mine] = _claim(engine, "a", now)
+    [mine] = _claim(db, "a", now)
     assert mine.attempts == 1
-    assert _claim(engine, "b", now + timedelta(seconds=59)) == []
-    [again] = _claim(engine, "b", now + timedelta(seconds=61))  # "a" died: "b" takes over
+    assert _claim(db, "b", now + timedelta(seconds=59)) == []
+    [again] = _claim(db, "b", now + timedelta(seconds=61))  # "a" died: "b" takes over
     assert (again.id, again.attempts) == (mine.id, 2)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+    with db.write() as conn:
         # "a" comes back late: its outcome no longer counts.
-        assert not store.finish(conn, mine.id, "a", state=OutboxState.SENT, now=now)
-        assert store.finish(conn, mine.id, "b", state=OutboxState.SENT, now=now)
-    assert [n.state for n in _notices(engine)] == [OutboxState.SENT]
-    assert _claim(engine, "c", now + timedelta(hours=1)) == []
+        assert not outbox.finish(conn, mine.id, "a", state=OutboxState.SENT, now=now)
+        assert outbox.finish(conn, mine.id, "b", state=OutboxState.SENT, now=now)
+    assert [n.state for n in _notices(db)] == [OutboxState.SENT]
+    assert _claim(db, "c", now + timedelta(hours=1)) == []
 
 
 def test_dead_notices_are_retried_on_request(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
-    _subscribe(engine, notify_settings)
+    _subscribe(db, notify_settings)
     load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
     now = datetime.now(UTC) + timedelta(seconds=1)
-    [notice] = _claim(engine, "a", now)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        store.finish(conn, notice.id, "a", state=OutboxState.DEAD, now=now, error="HTTP 410")
-        assert store.count_by_state(conn) == {OutboxState.DEAD: 1}
-        assert store.retry(conn, [notice.id], now) == 1
-        assert store.retry(conn, None, now) == 0
-    [back] = _claim(engine, "b", now)
+    [notice] = _claim(db, "a", now)
+    with db.write() as conn:
+        outbox.finish(conn, notice.id, "a", state=OutboxState.DEAD, now=now, error="HTTP 410")
+        assert outbox.count_by_state(conn) == {OutboxState.DEAD: 1}
+        assert outbox.retry(conn, [notice.id], now) == 1
+        assert outbox.retry(conn, None, now) == 0
+    [back] = _claim(db, "b", now)
     assert (back.attempts, back.last_error) == (1, "HTTP 410")
 
 
-def test_a_redelivered_chat_message_is_seen_once(engine: Engine) -> None:
+def test_a_redelivered_chat_message_is_seen_once(db: Database) -> None:
     now = datetime.now(UTC)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        assert store.first_sighting(conn, "wechat", "msg:1", now)
-        assert not store.first_sighting(conn, "wechat", "msg:1", now)
-        assert store.first_sighting(conn, "telegram", "msg:1", now)
-        assert store.forget_seen(conn, now + timedelta(seconds=1)) == 2
-        assert store.first_sighting(conn, "wechat", "msg:1", now)
+    with db.write() as conn:
+        assert first_sighting(conn, "wechat", "msg:1", now)
+        assert not first_sighting(conn, "wechat", "msg:1", now)
+        assert first_sighting(conn, "telegram", "msg:1", now)
+        assert forget_seen(conn, now + timedelta(seconds=1)) == 2
+        assert first_sighting(conn, "wechat", "msg:1", now)
 
 
 # --- two writers at once (PostgreSQL: SQLite lets one writer in at a time) -----------------
 
 
-def _wait_until_blocked(engine: Engine) -> None:
+def _wait_until_blocked(db: Database) -> None:
     """Until some transaction waits for a row lock (the interleaving the test needs)."""
     from sqlalchemy import text
 
     deadline = time.monotonic() + 10
-    with engine.connect() as probe:
+    with db.engine.connect() as probe:
         while time.monotonic() < deadline:
             waiting = probe.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))
             if waiting.scalar_one():
@@ -323,16 +325,18 @@ def _wait_until_blocked(engine: Engine) -> None:
     raise AssertionError("the second writer never waited for the first")
 
 
-def _change(status: str) -> store.StatusChange:
-    return store.StatusChange(NUMBER, 1, None, status, None, None)
+def _change(status: str) -> outbox.StatusChange:
+    return outbox.StatusChange(NUMBER, 1, None, status, None, None)
 
 
-def _enqueue_in_thread(engine: Engine, status: str) -> tuple[threading.Thread, list[int]]:
+def _enqueue_in_thread(db: Database, status: str) -> tuple[threading.Thread, list[int]]:
     written: list[int] = []
 
     def run() -> None:
-        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            written.append(store.enqueue_status_changes(conn, [_change(status)], datetime.now(UTC)))
+        with db.write() as conn:
+            written.append(
+                outbox.enqueue_status_changes(conn, [_change(status)], datetime.now(UTC))
+            )
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -340,97 +344,97 @@ def _enqueue_in_thread(engine: Engine, status: str) -> tuple[threading.Thread, l
 
 
 def test_two_writers_of_one_change_queue_one_notice(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
-    if engine.dialect.name != "postgresql":
+    if db.dialect != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no such race there")
-    _subscribe(engine, notify_settings)
-    with engine.connect().execution_options(**WRITE) as first, first.begin():
-        assert store.enqueue_status_changes(first, [_change("in_transit")], datetime.now(UTC)) == 1
-        thread, written = _enqueue_in_thread(engine, "in_transit")  # read the same last_status
-        _wait_until_blocked(engine)
+    _subscribe(db, notify_settings)
+    with db.write() as first:
+        assert outbox.enqueue_status_changes(first, [_change("in_transit")], datetime.now(UTC)) == 1
+        thread, written = _enqueue_in_thread(db, "in_transit")  # read the same last_status
+        _wait_until_blocked(db)
     thread.join(10)
     assert written == [0]
-    assert len(_notices(engine)) == 1
+    assert len(_notices(db)) == 1
 
 
 def test_an_unsubscribe_during_a_write_is_not_undone(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
-    if engine.dialect.name != "postgresql":
+    if db.dialect != "postgresql":
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no such race there")
-    made = _subscribe(engine, notify_settings)
-    with engine.connect().execution_options(**WRITE) as leaving, leaving.begin():
-        store.end_subscription(leaving, NUMBER, made.row.id, "unsubscribed", datetime.now(UTC))
-        thread, written = _enqueue_in_thread(engine, "delivered")  # still sees it active
-        _wait_until_blocked(engine)
+    made = _subscribe(db, notify_settings)
+    with db.write() as leaving:
+        end_subscription(leaving, NUMBER, made.row.id, "unsubscribed", datetime.now(UTC))
+        thread, written = _enqueue_in_thread(db, "delivered")  # still sees it active
+        _wait_until_blocked(db)
     thread.join(10)
     assert written == [0]
-    with engine.connect() as conn:
-        row = store.subscription(conn, NUMBER, made.row.id)
+    with db.read() as conn:
+        row = subscription(conn, NUMBER, made.row.id)
     assert row is not None
     assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "unsubscribed")
-    assert _notices(engine) == []
+    assert _notices(db) == []
 
 
 # --- limits against abuse ----------------------------------------------------------------------
 
 
-def _confirmations(engine: Engine, address: str) -> int:
-    return sum(1 for n in _notices(engine) if n.kind == "confirm" and n.target == address)
+def _confirmations(db: Database, address: str) -> int:
+    return sum(1 for n in _notices(db) if n.kind == "confirm" and n.target == address)
 
 
 def test_confirmation_mails_to_one_address_are_throttled(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
     # A stranger asks for many items, from many places: the inbox gets a few mails, not a flood.
     numbers = ("EE123456785CN", "EE000000005CN", "RR473124829GB", "CP123456785DE")
     start = datetime.now(UTC)
     for number in numbers:
         subscriptions.subscribe(
-            engine, notify_settings, number=number, channel="email", target="ann@example.com",
+            db, notify_settings, number=number, channel="email", target="ann@example.com",
             now=start,
         )  # fmt: skip
-    assert _confirmations(engine, "ann@example.com") == subscriptions.CONFIRMATIONS_PER_HOUR
+    assert _confirmations(db, "ann@example.com") == subscriptions.CONFIRMATIONS_PER_HOUR
     later = start + timedelta(hours=2)
     subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
+        db, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
         now=later,
     )  # fmt: skip
     # Asking again for a pending one sends its link again (the first may have been lost).
-    assert _confirmations(engine, "ann@example.com") == subscriptions.CONFIRMATIONS_PER_HOUR + 1
+    assert _confirmations(db, "ann@example.com") == subscriptions.CONFIRMATIONS_PER_HOUR + 1
 
 
 def test_an_unconfirmed_subscription_expires_with_its_link(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
     start = datetime.now(UTC)
     first = subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
+        db, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
         now=start,
     )  # fmt: skip
     later = start + timedelta(seconds=tokens.CONFIRM_MAX_AGE + 60)
     again = subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
+        db, notify_settings, number=NUMBER, channel="email", target="ann@example.com",
         now=later,
     )  # fmt: skip
     assert again.created
     assert again.row.id != first.row.id
-    with engine.connect() as conn:
-        old = store.subscription(conn, NUMBER, first.row.id)
+    with db.read() as conn:
+        old = subscription(conn, NUMBER, first.row.id)
     assert old is not None
     assert (old.state, old.ended_reason) == (SubscriptionState.ENDED, "unconfirmed")
 
 
 def test_another_key_never_gets_someone_elses_subscription(
-    engine: Engine, notify_settings: Settings
+    db: Database, notify_settings: Settings
 ) -> None:
     mine = subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="webhook",
+        db, notify_settings, number=NUMBER, channel="webhook",
         target="http://127.0.0.1:9/hook", key_id=1,
     )  # fmt: skip
     theirs = subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="webhook",
+        db, notify_settings, number=NUMBER, channel="webhook",
         target="http://127.0.0.1:9/hook", key_id=2,
     )  # fmt: skip
     assert theirs.created
@@ -439,35 +443,35 @@ def test_another_key_never_gets_someone_elses_subscription(
 
 
 def test_a_late_scan_of_an_earlier_item_of_a_reused_number_tells_nothing(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
     load(*history(NUMBER, ("EMA", "2024-05-02T09:12", "CNBJSD", "CN")))  # the first item
     load(*history(NUMBER, ("EMA", "2026-11-02T09:12", "CNBJSD", "CN")))  # reused: the second
-    made = _subscribe(engine, notify_settings)
+    made = _subscribe(db, notify_settings)
     assert made.row.last_status == "accepted"
     load(*history(NUMBER, ("EMI", "2024-05-12T09:12", "DEBERB", "DE")))  # the first, delivered
-    assert _notices(engine) == []
-    with engine.connect() as conn:
-        row = store.subscription(conn, NUMBER, made.row.id)
+    assert _notices(db) == []
+    with db.read() as conn:
+        row = subscription(conn, NUMBER, made.row.id)
     assert row is not None
     assert (row.state, row.last_status) == (SubscriptionState.ACTIVE, "accepted")
 
 
 def test_a_worker_tidies_old_sent_notices_and_seen_messages_but_keeps_dead_ones(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
     from emstrack.notify.worker import Worker
 
-    _subscribe(engine, notify_settings)
+    _subscribe(db, notify_settings)
     load(*history(NUMBER, *DELIVERED_TO_DE[:1]))
     load(*history(NUMBER, *DELIVERED_TO_DE[1:2]))
     now = datetime.now(UTC) + timedelta(seconds=1)
-    sent, dead = _claim(engine, "a", now)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        store.finish(conn, sent.id, "a", state=OutboxState.SENT, now=now)
-        store.finish(conn, dead.id, "a", state=OutboxState.DEAD, now=now, error="HTTP 410")
-        store.first_sighting(conn, "telegram", "update:1", now)
-    with Worker(engine, notify_settings, senders={}) as worker:
+    sent, dead = _claim(db, "a", now)
+    with db.write() as conn:
+        outbox.finish(conn, sent.id, "a", state=OutboxState.SENT, now=now)
+        outbox.finish(conn, dead.id, "a", state=OutboxState.DEAD, now=now, error="HTTP 410")
+        first_sighting(conn, "telegram", "update:1", now)
+    with Worker(db, notify_settings, senders={}) as worker:
         assert worker.tidy(now + timedelta(days=3)) == 0
         assert worker.tidy(now + timedelta(days=31)) == 2  # the message id, the sent notice
-    assert [n.id for n in _notices(engine)] == [dead.id]
+    assert [n.id for n in _notices(db)] == [dead.id]

@@ -26,7 +26,7 @@ from emstrack.notify.webhook import (
     VERIFY_SNIPPET,
     Delivery,
     UnsafeURL,
-    WebhookSender,
+    WebhookPoster,
     check_url,
     check_url_syntax,
     sign,
@@ -99,7 +99,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             )
             if self.path == "/slow":
                 receiver.done.wait(10)
-                return  # the sender hung up long ago
+                return  # the poster hung up long ago
             status, headers, text = {
                 "/ok": (204, {}, ""),
                 "/redirect": (302, {"Location": "/target"}, ""),
@@ -144,16 +144,16 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def sender() -> Iterator[WebhookSender]:
-    sender = WebhookSender(timeout=0.5, allow_private=True)
-    yield sender
-    sender.close()
+def poster() -> Iterator[WebhookPoster]:
+    poster = WebhookPoster(timeout=0.5, allow_private=True)
+    yield poster
+    poster.close()
 
 
 def test_a_delivery_is_signed_and_carries_the_event_id(
-    receiver: Receiver, sender: WebhookSender
+    receiver: Receiver, poster: WebhookPoster
 ) -> None:
-    delivery = sender.send(receiver.url("/ok"), SECRET, "evt_0001", BODY)
+    delivery = poster.send(receiver.url("/ok"), SECRET, "evt_0001", BODY)
 
     assert delivery == Delivery(ok=True, status=204, retryable=False, error=None)
     [got] = receiver.received
@@ -166,18 +166,18 @@ def test_a_delivery_is_signed_and_carries_the_event_id(
 
 
 def test_a_retry_carries_the_same_event_id_so_receivers_can_drop_repeats(
-    receiver: Receiver, sender: WebhookSender
+    receiver: Receiver, poster: WebhookPoster
 ) -> None:
-    sender.send(receiver.url("/ok"), SECRET, "evt_0002", BODY)
-    sender.send(receiver.url("/ok"), SECRET, "evt_0002", BODY)
+    poster.send(receiver.url("/ok"), SECRET, "evt_0002", BODY)
+    poster.send(receiver.url("/ok"), SECRET, "evt_0002", BODY)
 
     assert [r.headers[EVENT_ID_HEADER] for r in receiver.received] == ["evt_0002"] * 2
 
 
 def test_a_server_error_is_retried_and_its_reason_kept_short(
-    receiver: Receiver, sender: WebhookSender
+    receiver: Receiver, poster: WebhookPoster
 ) -> None:
-    delivery = sender.send(receiver.url("/broken"), SECRET, "evt_0003", BODY)
+    delivery = poster.send(receiver.url("/broken"), SECRET, "evt_0003", BODY)
 
     assert (delivery.ok, delivery.status, delivery.retryable) == (False, 500, True)
     assert delivery.error is not None
@@ -190,23 +190,23 @@ def test_a_server_error_is_retried_and_its_reason_kept_short(
     [("/busy", 120.0), ("/maintenance", 24 * 3600.0), ("/odd-retry", None), ("/broken", None)],
 )
 def test_the_receivers_retry_after_is_reported(
-    receiver: Receiver, sender: WebhookSender, path: str, wait: float | None
+    receiver: Receiver, poster: WebhookPoster, path: str, wait: float | None
 ) -> None:
     # Seconds as given; a date far off is capped at a day; nonsense or nothing: our back-off.
-    delivery = sender.send(receiver.url(path), SECRET, "evt_0009", BODY)
+    delivery = poster.send(receiver.url(path), SECRET, "evt_0009", BODY)
     assert (delivery.ok, delivery.retryable) == (False, True)
     assert delivery.retry_after == wait
 
 
-def test_gone_is_not_retried(receiver: Receiver, sender: WebhookSender) -> None:
-    delivery = sender.send(receiver.url("/gone"), SECRET, "evt_0004", BODY)
+def test_gone_is_not_retried(receiver: Receiver, poster: WebhookPoster) -> None:
+    delivery = poster.send(receiver.url("/gone"), SECRET, "evt_0004", BODY)
 
     assert (delivery.ok, delivery.status, delivery.retryable) == (False, 410, False)
     assert delivery.error == "HTTP 410: subscription gone"
 
 
-def test_a_redirect_is_not_followed(receiver: Receiver, sender: WebhookSender) -> None:
-    delivery = sender.send(receiver.url("/redirect"), SECRET, "evt_0005", BODY)
+def test_a_redirect_is_not_followed(receiver: Receiver, poster: WebhookPoster) -> None:
+    delivery = poster.send(receiver.url("/redirect"), SECRET, "evt_0005", BODY)
 
     assert (delivery.ok, delivery.status, delivery.retryable) == (False, 302, False)
     assert delivery.error is not None
@@ -215,10 +215,10 @@ def test_a_redirect_is_not_followed(receiver: Receiver, sender: WebhookSender) -
 
 
 def test_a_receiver_slower_than_the_timeout_is_retried(
-    receiver: Receiver, sender: WebhookSender
+    receiver: Receiver, poster: WebhookPoster
 ) -> None:
     started = time.monotonic()
-    delivery = sender.send(receiver.url("/slow"), SECRET, "evt_0006", BODY)
+    delivery = poster.send(receiver.url("/slow"), SECRET, "evt_0006", BODY)
 
     assert (delivery.ok, delivery.status, delivery.retryable) == (False, None, True)
     assert delivery.error == "timed out after 0.5 s"
@@ -226,16 +226,16 @@ def test_a_receiver_slower_than_the_timeout_is_retried(
 
 
 def test_a_receiver_that_trickles_its_answer_is_cut_off_at_the_deadline(
-    sender: WebhookSender,
+    poster: WebhookPoster,
 ) -> None:
     # One byte every 0.05 s: each read is well within the 0.5 s, the whole answer takes 20 s.
     with trickling() as slow:
-        delivery = sender.send(slow.url("/hook"), SECRET, "evt_0013", BODY)
+        delivery = poster.send(slow.url("/hook"), SECRET, "evt_0013", BODY)
 
         assert (delivery.ok, delivery.status, delivery.retryable) == (False, None, True)
         assert delivery.error == "timed out after 0.5 s"
         assert slow.requests == 1
-        assert slow.hung_up.wait(10)  # the sender let go in the middle of the answer
+        assert slow.hung_up.wait(10)  # the poster let go in the middle of the answer
         assert not slow.finished.is_set()
 
 
@@ -246,13 +246,13 @@ def test_resolving_the_host_counts_against_the_deadline() -> None:
         answer.wait(30)  # a resolver that is not answering
         return socket.getaddrinfo("127.0.0.1", port, *args, **kwargs)
 
-    sender = WebhookSender(timeout=0.5, allow_private=True, getaddrinfo=slow_dns)
+    poster = WebhookPoster(timeout=0.5, allow_private=True, getaddrinfo=slow_dns)
     try:
-        delivery = sender.send("http://hooks.example.com/in", SECRET, "evt_0014", BODY)
+        delivery = poster.send("http://hooks.example.com/in", SECRET, "evt_0014", BODY)
         still_resolving = not answer.is_set()
     finally:
         answer.set()
-        sender.close()
+        poster.close()
 
     assert delivery == Delivery(
         False, None, True, "timed out after 0.5 s resolving hooks.example.com"
@@ -260,8 +260,8 @@ def test_resolving_the_host_counts_against_the_deadline() -> None:
     assert still_resolving
 
 
-def test_nothing_listening_is_retried(sender: WebhookSender) -> None:
-    delivery = sender.send("http://127.0.0.1:9/", SECRET, "evt_0007", BODY)
+def test_nothing_listening_is_retried(poster: WebhookPoster) -> None:
+    delivery = poster.send("http://127.0.0.1:9/", SECRET, "evt_0007", BODY)
 
     assert (delivery.ok, delivery.status, delivery.retryable) == (False, None, True)
     assert delivery.error is not None
@@ -269,7 +269,7 @@ def test_nothing_listening_is_retried(sender: WebhookSender) -> None:
 
 
 def test_loopback_is_refused_unless_private_addresses_are_allowed(receiver: Receiver) -> None:
-    strict = WebhookSender(timeout=0.5)
+    strict = WebhookPoster(timeout=0.5)
     try:
         delivery = strict.send(receiver.url("/ok"), SECRET, "evt_0008", BODY)
     finally:
@@ -308,11 +308,11 @@ def test_https_goes_to_the_checked_address_and_still_checks_the_name(
 ) -> None:
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    sender = WebhookSender(timeout=2, allow_private=True, verify=context)
+    poster = WebhookPoster(timeout=2, allow_private=True, verify=context)
     try:
-        delivery = sender.send(tls_receiver.url("/ok"), SECRET, "evt_0009", BODY)
+        delivery = poster.send(tls_receiver.url("/ok"), SECRET, "evt_0009", BODY)
     finally:
-        sender.close()
+        poster.close()
 
     assert delivery.ok, delivery.error
     [got] = tls_receiver.received
@@ -321,11 +321,11 @@ def test_https_goes_to_the_checked_address_and_still_checks_the_name(
 
 
 def test_https_with_an_untrusted_certificate_fails(tls_receiver: Receiver) -> None:
-    sender = WebhookSender(timeout=2, allow_private=True)
+    poster = WebhookPoster(timeout=2, allow_private=True)
     try:
-        delivery = sender.send(tls_receiver.url("/ok"), SECRET, "evt_0010", BODY)
+        delivery = poster.send(tls_receiver.url("/ok"), SECRET, "evt_0010", BODY)
     finally:
-        sender.close()
+        poster.close()
 
     assert (delivery.ok, delivery.retryable) == (False, True)
     assert delivery.error is not None
@@ -411,17 +411,17 @@ def test_the_syntax_check_refuses_a_literal_private_address_but_does_not_resolve
 
 
 def test_a_name_that_does_not_resolve_is_refused_and_retried_later(
-    sender: WebhookSender,
+    poster: WebhookPoster,
 ) -> None:
     with pytest.raises(UnsafeURL) as refused:
         check_url("https://no-such-host.invalid/hook")
     assert refused.value.code == "unresolvable"
-    delivery = sender.send("https://no-such-host.invalid/hook", SECRET, "evt_0011", BODY)
+    delivery = poster.send("https://no-such-host.invalid/hook", SECRET, "evt_0011", BODY)
     assert (delivery.ok, delivery.retryable) == (False, True)
 
 
-def test_an_unsafe_url_is_not_retried(sender: WebhookSender) -> None:
-    delivery = sender.send("ftp://hooks.example.com/in", SECRET, "evt_0012", BODY)
+def test_an_unsafe_url_is_not_retried(poster: WebhookPoster) -> None:
+    delivery = poster.send("ftp://hooks.example.com/in", SECRET, "evt_0012", BODY)
 
     assert delivery == Delivery(
         ok=False,

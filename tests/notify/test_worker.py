@@ -1,6 +1,6 @@
 """The outbox worker end to end: events recorded through the real ingest path, notices delivered
-to real servers on loopback (a webhook receiver that checks signatures, an SMTP server, stand-ins
-for the Telegram and WeChat APIs), on SQLite and PostgreSQL."""
+to real servers on loopback (a webhook receiver that checks signatures, an SMTP server), on SQLite
+and PostgreSQL. The chat bots' senders are tested with theirs, in tests/channels."""
 
 from __future__ import annotations
 
@@ -18,10 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from factories import Loader, history
-from fastapi import FastAPI, Request
 from hookreceiver import Receiver, receiving
-from sqlalchemy import Engine
-from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.domain import s10
@@ -29,8 +26,9 @@ from emstrack.notify import messages, subscriptions, tokens
 from emstrack.notify.mail import Mail
 from emstrack.notify.senders import EmailSender, Result, Sender, WebhookSender
 from emstrack.notify.worker import Summary, Worker, backoff, event_instant, shown
-from emstrack.store import notify as store
-from emstrack.store.notify import OutboxRow, OutboxState, SubscriptionState
+from emstrack.store.database import Database
+from emstrack.store.outbox import OutboxRow, OutboxState, notices, retry
+from emstrack.store.subscriptions import SubscriptionState
 
 NUMBER = "EE123456785CN"
 PUBLIC = "https://track.example.org"
@@ -71,10 +69,10 @@ def receiver() -> Iterator[Receiver]:
         yield r
 
 
-def hook(engine: Engine, s: Settings, receiver: Receiver, num: str, path: str = "/hook") -> str:
+def hook(db: Database, s: Settings, receiver: Receiver, num: str, path: str = "/hook") -> str:
     """Subscribe the receiver's `path` to `num`; the subscription's id."""
     created = subscriptions.subscribe(
-        engine, s, number=num, channel="webhook", target=receiver.url(path)
+        db, s, number=num, channel="webhook", target=receiver.url(path)
     )
     assert created.secret is not None
     receiver.secrets[path] = created.secret
@@ -91,11 +89,11 @@ def _close_workers() -> Iterator[None]:
         _workers.pop().close()
 
 
-def worker(engine: Engine, s: Settings, **options: Any) -> Worker:
+def worker(db: Database, s: Settings, **options: Any) -> Worker:
     """A worker closed at the end of the test. rand 0.5: the jitter factor is then exactly 1;
     a clock that stands still: time is what each round is told it is. So waits are exact."""
     frozen = datetime.now(UTC)
-    w = Worker(engine, s, rand=lambda: 0.5, clock=lambda: frozen, **options)
+    w = Worker(db, s, rand=lambda: 0.5, clock=lambda: frozen, **options)
     _workers.append(w)
     return w
 
@@ -112,23 +110,23 @@ def _fields(s: Summary) -> tuple[int, ...]:
     return (s.sent, s.retried, s.dead, s.suppressed, s.deferred)
 
 
-def outbox(engine: Engine, state: str | None = None) -> list[OutboxRow]:
-    with engine.connect() as conn:
-        return store.notices(conn, state=state)
+def queued(db: Database, state: str | None = None) -> list[OutboxRow]:
+    with db.read() as conn:
+        return notices(conn, state=state)
 
 
 # --- webhooks --------------------------------------------------------------------------------
 
 
 def test_one_signed_notice_per_change_of_status_not_per_scan(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    sub_id = hook(engine, notify_settings, receiver, NUMBER)
+    sub_id = hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EMA", 30)))
     load(*scans(NUMBER, ("EMB", 20)))
     load(*scans(NUMBER, ("EMC", 10)))  # still in transit: no notice
 
-    assert drain(worker(engine, notify_settings)) == Summary(sent=2)
+    assert drain(worker(db, notify_settings)) == Summary(sent=2)
 
     assert all(hit.verified for hit in receiver.hits)
     first, second = receiver.bodies()
@@ -143,37 +141,37 @@ def test_one_signed_notice_per_change_of_status_not_per_scan(
     assert second["page_url"] == f"{PUBLIC}/track/{NUMBER}"
     token = parse_qs(urlsplit(second["unsubscribe_url"]).query)["token"][0]
     # The unsubscribe link works without logging in: its token names the subscription.
-    ended = subscriptions.unsubscribe(engine, notify_settings, token)
+    ended = subscriptions.unsubscribe(db, notify_settings, token)
     assert (ended.id, ended.ended_reason) == (sub_id, "unsubscribed")
     assert [hit.event_id for hit in receiver.hits] == [first["id"], second["id"]]
-    assert {row.id for row in outbox(engine, OutboxState.SENT)} == {first["id"], second["id"]}
+    assert {row.id for row in queued(db, OutboxState.SENT)} == {first["id"], second["id"]}
 
 
 def test_delivery_sends_one_final_notice_and_ends_the_subscription(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    sub_id = hook(engine, notify_settings, receiver, NUMBER)
+    sub_id = hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EDG", 5), ("EMI", 2)))
     load(*scans(NUMBER, ("EMH", 1)))  # a stray scan after delivery: nothing more is said
 
-    assert drain(worker(engine, notify_settings)) == Summary(sent=1)
+    assert drain(worker(db, notify_settings)) == Summary(sent=1)
 
     (body,) = receiver.bodies()
     assert (body["status"], body["status_label"]) == ("delivered", "Delivered")
-    row = subscriptions.by_id(engine, sub_id)
+    row = subscriptions.by_id(db, sub_id)
     assert row is not None
     assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "delivered")
 
 
 def test_old_news_is_suppressed_with_a_reason(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    hook(engine, notify_settings, receiver, NUMBER)
+    hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EMA", 24 * 10)))  # a backlog import of a ten-day-old scan
 
-    assert drain(worker(engine, notify_settings)) == Summary(suppressed=1)
+    assert drain(worker(db, notify_settings)) == Summary(suppressed=1)
 
-    (row,) = outbox(engine)
+    (row,) = queued(db)
     assert row.state == OutboxState.SUPPRESSED
     assert row.last_error is not None
     assert row.last_error.startswith("old news: event of ")
@@ -181,27 +179,27 @@ def test_old_news_is_suppressed_with_a_reason(
 
 
 def test_a_notice_for_an_unsubscribed_recipient_is_suppressed(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    sub_id = hook(engine, notify_settings, receiver, NUMBER)
+    sub_id = hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EMA", 3)))
-    subscriptions.end(engine, NUMBER, sub_id, "unsubscribed")
+    subscriptions.end(db, NUMBER, sub_id, "unsubscribed")
 
-    assert drain(worker(engine, notify_settings)) == Summary(suppressed=1)
+    assert drain(worker(db, notify_settings)) == Summary(suppressed=1)
     assert receiver.hits == []
 
 
 def test_failures_are_retried_with_exponential_back_off_then_delivered(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    hook(engine, notify_settings, receiver, NUMBER)
+    hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EMA", 3)))
     receiver.fail = 2
-    w = worker(engine, notify_settings)
+    w = worker(db, notify_settings)
     now = datetime.now(UTC)
 
     assert w.run_once(now) == Summary(retried=1)
-    (row,) = outbox(engine)
+    (row,) = queued(db)
     assert (row.state, row.attempts) == (OutboxState.PENDING, 1)
     assert row.next_attempt_at == now + timedelta(seconds=30)
     assert row.last_error is not None
@@ -210,12 +208,12 @@ def test_failures_are_retried_with_exponential_back_off_then_delivered(
 
     later = now + timedelta(seconds=30)
     assert w.run_once(later) == Summary(retried=1)
-    (row,) = outbox(engine)
+    (row,) = queued(db)
     assert row.next_attempt_at == later + timedelta(seconds=60)  # twice as long
 
     assert w.run_once(later + timedelta(seconds=60)) == Summary(sent=1)
     assert [hit.verified for hit in receiver.hits] == [True]
-    assert outbox(engine)[0].attempts == 3
+    assert queued(db)[0].attempts == 3
 
 
 @pytest.mark.parametrize(
@@ -236,53 +234,53 @@ def test_backoff(attempts: int, retry_after: float | None, rand: float, seconds:
 
 
 def test_after_max_attempts_a_notice_is_dead_until_an_operator_retries_it(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    hook(engine, notify_settings, receiver, NUMBER)
+    hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EMA", 3)))
     receiver.fail = 100
-    w = worker(engine, notify_settings)
+    w = worker(db, notify_settings)
     now = datetime.now(UTC)
     outcomes = [w.run_once(now + timedelta(hours=7 * i)) for i in range(5)]
 
     assert outcomes == [Summary(retried=1)] * 3 + [Summary(dead=1), Summary()]
-    with engine.connect() as conn:
-        (dead,) = store.notices(conn, state=OutboxState.DEAD)
+    with db.read() as conn:
+        (dead,) = notices(conn, state=OutboxState.DEAD)
     assert dead.attempts == notify_settings.notify_max_attempts
     assert dead.last_error is not None
     assert "HTTP 500" in dead.last_error
 
     receiver.fail = 0
-    with engine.begin() as conn:
-        assert store.retry(conn, None, now) == 1
+    with db.write() as conn:
+        assert retry(conn, None, now) == 1
     assert w.run_once(now + timedelta(days=2)) == Summary(sent=1)
     assert len(receiver.ids()) == 1
 
 
 def test_a_failure_that_cannot_pass_is_dead_at_once(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
-    hook(engine, notify_settings, receiver, NUMBER)
+    hook(db, notify_settings, receiver, NUMBER)
     load(*scans(NUMBER, ("EMA", 3)))
     receiver.fail, receiver.fail_status = 1, 410
 
-    assert worker(engine, notify_settings).run_once() == Summary(dead=1)
-    assert outbox(engine)[0].last_error == "HTTP 410:"
+    assert worker(db, notify_settings).run_once() == Summary(dead=1)
+    assert queued(db)[0].last_error == "HTTP 410:"
 
 
 def test_concurrent_workers_never_deliver_a_notice_twice(
-    engine: Engine, notify_settings: Settings, load: Loader, receiver: Receiver
+    db: Database, notify_settings: Settings, load: Loader, receiver: Receiver
 ) -> None:
     numbers = [number(n) for n in range(1, 25)]
     for num in numbers:
-        hook(engine, notify_settings, receiver, num, path=f"/hook/{num}")
+        hook(db, notify_settings, receiver, num, path=f"/hook/{num}")
     load(*(event for num in numbers for event in scans(num, ("EMA", 5))))
     load(*(event for num in numbers for event in scans(num, ("EMB", 4))))
     errors: list[BaseException] = []
 
     def work(name: str) -> None:
         try:
-            with Worker(engine, notify_settings, owner=name, batch=3) as w:
+            with Worker(db, notify_settings, owner=name, batch=3) as w:
                 drain(w)
         except BaseException as exc:
             errors.append(exc)
@@ -298,7 +296,7 @@ def test_concurrent_workers_never_deliver_a_notice_twice(
     assert len(counts) == 2 * len(numbers)
     assert set(counts.values()) == {1}
     assert all(hit.verified for hit in receiver.hits)
-    assert {row.state for row in outbox(engine)} == {OutboxState.SENT}
+    assert {row.state for row in queued(db)} == {OutboxState.SENT}
 
 
 # --- quiet hours -----------------------------------------------------------------------------
@@ -316,20 +314,20 @@ class Outbox:
 
 def test_quiet_hours_hold_email_but_not_webhooks(
     request: pytest.FixtureRequest,
-    engine: Engine,
+    db: Database,
     notify_settings: Settings,
     load: Loader,
     receiver: Receiver,
 ) -> None:
     s = notify_settings.model_copy(update={"notify_quiet_hours": "22:00-07:00"})
-    hook(engine, s, receiver, NUMBER)
+    hook(db, s, receiver, NUMBER)
     mail_sub = subscriptions.subscribe(
-        engine, s, number=NUMBER, channel="email", target="ann@example.com",
+        db, s, number=NUMBER, channel="email", target="ann@example.com",
         timezone="Asia/Shanghai",
     )  # fmt: skip
     backend = Outbox()
     senders: dict[str, Sender] = {"webhook": WebhookSender(s), "email": EmailSender(s, backend)}
-    w = worker(engine, s, senders=senders)
+    w = worker(db, s, senders=senders)
     request.addfinalizer(senders["webhook"].close)
     shanghai = ZoneInfo("Asia/Shanghai")
     night = (datetime.now(shanghai) + timedelta(days=1)).replace(
@@ -339,12 +337,12 @@ def test_quiet_hours_hold_email_but_not_webhooks(
     # The confirmation mail answers what someone just did: it is never held.
     assert drain(w, night) == Summary(sent=1)
     assert [m.subject for m in backend.mails] == [f"Confirm e-mails about {NUMBER}"]
-    subscriptions.confirm(engine, s, _token(subscriptions.links(s, mail_sub.row)["confirm"]))
+    subscriptions.confirm(db, s, _token(subscriptions.links(s, mail_sub.row)["confirm"]))
     load(*scans(NUMBER, ("EMA", 3)))
 
     assert drain(w, night) == Summary(sent=1, deferred=1)
     assert len(receiver.hits) == 1
-    (held,) = outbox(engine, OutboxState.PENDING)
+    (held,) = queued(db, OutboxState.PENDING)
     assert (held.channel, held.attempts) == ("email", 0)
     assert held.next_attempt_at == night.replace(hour=7).astimezone(UTC)
     assert held.last_error is not None
@@ -396,17 +394,17 @@ def _parts(message: EmailMessage) -> dict[str, str]:
 
 
 def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_language(
-    engine: Engine, notify_settings: Settings, load: Loader, smtp: tuple[Mailbox, int]
+    db: Database, notify_settings: Settings, load: Loader, smtp: tuple[Mailbox, int]
 ) -> None:
     mailbox, port = smtp
     s = notify_settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}
     )
     created = subscriptions.subscribe(
-        engine, s, number=NUMBER, channel="email", target="li@example.cn", lang="zh-CN"
+        db, s, number=NUMBER, channel="email", target="li@example.cn", lang="zh-CN"
     )
     load(*scans(NUMBER, ("EMA", 3)))  # not confirmed yet: nothing but the confirmation
-    w = worker(engine, s)
+    w = worker(db, s)
 
     assert drain(w) == Summary(sent=1)
     (confirm,) = mailbox.messages
@@ -417,7 +415,7 @@ def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_la
     assert "请确认" in text
     assert "未经确认" in text
     confirm_url = next(line for line in text.splitlines() if "/subscriptions/confirm?" in line)
-    subscriptions.confirm(engine, s, _token(confirm_url.strip()))
+    subscriptions.confirm(db, s, _token(confirm_url.strip()))
 
     load(*scans(NUMBER, ("EMI", 1)))
     assert drain(w, datetime.now(UTC)) == Summary(sent=1)
@@ -435,68 +433,6 @@ def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_la
         created.row.id,
     )
     assert status["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-
-
-# --- chat: local stand-ins for the Telegram and WeChat APIs ----------------------------------
-
-
-def test_chat_notices_reach_the_telegram_and_wechat_apis(
-    engine: Engine, notify_settings: Settings, load: Loader
-) -> None:
-    sent: list[tuple[str, dict[str, Any]]] = []
-    app = FastAPI()
-
-    @app.post("/bot{token}/sendMessage")
-    async def telegram(token: str, request: Request) -> dict[str, Any]:
-        sent.append(("telegram", await request.json()))
-        return {"ok": True, "result": {"message_id": len(sent)}}
-
-    @app.get("/cgi-bin/token")
-    def wechat_token(appid: str, secret: str) -> dict[str, Any]:
-        return {"access_token": "token-1", "expires_in": 7200}
-
-    @app.post("/cgi-bin/message/custom/send")
-    async def wechat(access_token: str, request: Request) -> dict[str, Any]:
-        sent.append(("wechat", await request.json()))
-        return {"errcode": 0, "errmsg": "ok"}
-
-    with serve(app) as http:
-        base = str(http.base_url).rstrip("/")
-        s = notify_settings.model_copy(
-            update={
-                "telegram_bot_token": "123:abc",
-                "telegram_api_base": base,
-                "wechat_app_id": "wx1234567890abcdef",
-                "wechat_app_secret": "app-secret",
-                "wechat_api_base": base,
-            }
-        )
-        subscriptions.subscribe(engine, s, number=NUMBER, channel="telegram", target="4242")
-        subscriptions.subscribe(
-            engine, s, number=NUMBER, channel="wechat", target="oUser_1", lang="zh"
-        )
-        load(*scans(NUMBER, ("EMI", 1)))
-        w = worker(engine, s)
-        assert drain(w) == Summary(sent=2)
-        w.close()
-
-    by_channel = dict(sent)
-    tg, wx = by_channel["telegram"], by_channel["wechat"]
-    assert tg["chat_id"] == 4242
-    assert tg["text"].startswith(f"{NUMBER}: Delivered — DEBERB, DE, ")
-    assert f"{PUBLIC}/track/{NUMBER}" in tg["text"]
-    assert f"unsubscribe {NUMBER}" in tg["text"]
-    assert wx["touser"] == "oUser_1"
-    assert wx["text"]["content"].startswith(f"{NUMBER}：已妥投")
-
-
-def test_an_unconfigured_chat_channel_is_a_final_error(
-    engine: Engine, notify_settings: Settings, load: Loader
-) -> None:
-    subscriptions.subscribe(engine, notify_settings, number=NUMBER, channel="wechat", target="o1")
-    load(*scans(NUMBER, ("EMA", 1)))
-    assert drain(worker(engine, notify_settings)) == Summary(dead=1)
-    assert (outbox(engine)[0].last_error or "").startswith("WeChat is not configured")
 
 
 # --- rendering and logging, without servers --------------------------------------------------
@@ -564,7 +500,7 @@ def test_logs_show_targets_without_their_secrets(channel: str, target: str, expe
 
 
 def test_a_sender_that_raises_is_retried_not_fatal(
-    engine: Engine, notify_settings: Settings, load: Loader
+    db: Database, notify_settings: Settings, load: Loader
 ) -> None:
     class Broken:
         def send(self, row: OutboxRow, *, lang: str = "en") -> Result:
@@ -574,11 +510,9 @@ def test_a_sender_that_raises_is_retried_not_fatal(
             pass
 
     hook_url = "http://127.0.0.1:9/never"
-    subscriptions.subscribe(
-        engine, notify_settings, number=NUMBER, channel="webhook", target=hook_url
-    )
+    subscriptions.subscribe(db, notify_settings, number=NUMBER, channel="webhook", target=hook_url)
     load(*scans(NUMBER, ("EMA", 1)))
-    assert worker(engine, notify_settings, senders={"webhook": Broken()}).run_once() == Summary(
+    assert worker(db, notify_settings, senders={"webhook": Broken()}).run_once() == Summary(
         retried=1
     )
-    assert outbox(engine)[0].last_error == "RuntimeError in the webhook sender"
+    assert queued(db)[0].last_error == "RuntimeError in the webhook sender"

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from factories import Loader, history
 from hookreceiver import Receiver, receiving
-from sqlalchemy import Engine
 
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.notify import subscriptions
-from emstrack.store import notify as store
-from emstrack.store.notify import OutboxState
+from emstrack.store import outbox
+from emstrack.store.database import Database
+from emstrack.store.outbox import OutboxState
 
 pytestmark = pytest.mark.slow
 
@@ -31,16 +31,16 @@ RUNNER = """
 import logging, signal, threading
 from emstrack.config import Settings
 from emstrack.notify.worker import Worker
-from emstrack.store.engine import make_engine
+from emstrack.store.database import Database
 
 logging.basicConfig(level=logging.INFO)
 settings = Settings()
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda *_: stop.set())
-engine = make_engine(settings.database_url)
-with Worker(engine, settings, batch=1) as worker:
+db = Database.open(settings)
+with Worker(db, settings, batch=1) as worker:
     worker.run(stop, idle_sleep=0.1)
-engine.dispose()
+db.close()
 """
 
 LEASE_SECONDS = 5
@@ -66,7 +66,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(
-    engine: Engine, settings: Settings, load: Loader, receiver: Receiver, tmp_path: Path
+    db: Database, settings: Settings, load: Loader, receiver: Receiver, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
@@ -85,14 +85,14 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(
     for num in numbers:
         path = f"/hook/{num}"
         created = subscriptions.subscribe(
-            engine, s, number=num, channel="webhook", target=receiver.url(path)
+            db, s, number=num, channel="webhook", target=receiver.url(path)
         )
         assert created.secret is not None
         receiver.secrets[path] = created.secret
     recent = (datetime.now(UTC) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M+00:00")
     load(*(e for num in numbers for e in history(num, ("EMA", recent, "CNBJSD", "CN"))))
-    with engine.connect() as conn:
-        expected = {row.id for row in store.notices(conn)}
+    with db.read() as conn:
+        expected = {row.id for row in outbox.notices(conn)}
     assert len(expected) == len(numbers)
     # Every notice's first delivery takes a second: long enough to kill the worker inside one.
     receiver.slow_first = 1.0
@@ -121,8 +121,8 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(
     try:
 
         def all_sent() -> bool:
-            with engine.connect() as conn:
-                states = store.count_by_state(conn)
+            with db.read() as conn:
+                states = outbox.count_by_state(conn)
             return states.get(OutboxState.SENT, 0) == len(expected)
 
         _wait_for(all_sent, "every notice to be sent after the restart")

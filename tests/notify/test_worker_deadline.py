@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 from factories import Loader, history
 from hookreceiver import receiving, trickling
-from sqlalchemy import Engine
 
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.notify import subscriptions
 from emstrack.notify.worker import Summary, Worker
-from emstrack.store import notify as store
-from emstrack.store.notify import OutboxRow, OutboxState
+from emstrack.store import outbox
+from emstrack.store.database import Database
+from emstrack.store.outbox import OutboxRow, OutboxState
 
 
 def _number(serial: int) -> str:
@@ -32,13 +32,13 @@ def _posted(number: str) -> list[dict[str, str]]:
     return history(number, ("EMA", when, "DEBERB", "DE"))
 
 
-def _notices(engine: Engine) -> list[OutboxRow]:
-    with engine.connect() as conn:
-        return store.notices(conn)
+def _notices(db: Database) -> list[OutboxRow]:
+    with db.read() as conn:
+        return outbox.notices(conn)
 
 
 def test_a_trickling_receiver_is_cut_off_and_holds_no_other_subscribers_notice(
-    engine: Engine, settings: Settings, load: Loader
+    db: Database, settings: Settings, load: Loader
 ) -> None:
     s = settings.model_copy(
         update={
@@ -51,19 +51,19 @@ def test_a_trickling_receiver_is_cut_off_and_holds_no_other_subscribers_notice(
     )
     # One byte every 0.05 s: each read is well within the 0.5 s, the whole answer takes 20 s.
     with trickling() as slow, receiving() as good:
-        subscriptions.subscribe(engine, s, number=SLOW, channel="webhook", target=slow.url("/in"))
+        subscriptions.subscribe(db, s, number=SLOW, channel="webhook", target=slow.url("/in"))
         created = subscriptions.subscribe(
-            engine, s, number=GOOD, channel="webhook", target=good.url("/in")
+            db, s, number=GOOD, channel="webhook", target=good.url("/in")
         )
         assert created.secret is not None
         good.secrets["/in"] = created.secret
         load(*_posted(SLOW))
         load(*_posted(GOOD))
-        first = min(_notices(engine), key=lambda row: (row.next_attempt_at, row.id))
+        first = min(_notices(db), key=lambda row: (row.next_attempt_at, row.id))
         assert first.number == SLOW  # the slow receiver's notice is the first in line
 
         now = datetime.now(UTC)
-        with Worker(engine, s, rand=lambda: 0.5, clock=lambda: now) as worker:
+        with Worker(db, s, rand=lambda: 0.5, clock=lambda: now) as worker:
             done = worker.run_once()
 
         assert done == Summary(sent=1, retried=1)
@@ -74,7 +74,7 @@ def test_a_trickling_receiver_is_cut_off_and_holds_no_other_subscribers_notice(
         assert slow.hung_up.wait(10)
         assert not slow.finished.is_set()
 
-    (late,) = (row for row in _notices(engine) if row.number == SLOW)
+    (late,) = (row for row in _notices(db) if row.number == SLOW)
     assert (late.state, late.attempts) == (OutboxState.PENDING, 1)
     assert late.last_error == "timed out after 0.5 s"
     assert late.next_attempt_at == now + timedelta(seconds=30)  # the first back-off

@@ -29,6 +29,7 @@ def test_every_string_of_the_pages_is_in_the_catalogue() -> None:
         ("web/templates/**.html", "jinja2"),
         ("web/**.py", "python"),
         ("text/**.py", "python"),
+        ("channels/**.py", "python"),
     ]
     options = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     found = {str(m[2]) for m in extract_from_dir(str(PACKAGE), method_map, options)}

@@ -1,7 +1,8 @@
 """The outbound WeChat API: an access_token owner and the customer-service text message.
 
-Used when a passive reply cannot be ready within WeChat's 5 seconds (spec §1.4): the callback
-answers `success` and the result follows through `send_text`.
+Used when a passive reply cannot be ready within WeChat's 5 seconds (docs/standards/channels.md
+§1.4): the callback answers `success` and the result follows through `send_text`; and by the
+notify worker to send status notices.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 import httpx
 
 from emstrack.channels.logs import redact_httpx
-from emstrack.errors import EmstrackError
+from emstrack.config import Settings
+from emstrack.errors import ChannelError
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 
@@ -29,7 +31,7 @@ _STALE_TOKEN = frozenset({40001, 40014, 42001})
 _BUSY = -1
 
 
-class WeChatAPIError(EmstrackError):
+class WeChatAPIError(ChannelError):
     """A call the WeChat API refused or that did not reach it.
 
     `code` is the WeChat errcode as a string ("45047"), or "http_<status>", "network",
@@ -175,3 +177,14 @@ class WeChatAPI:
             retryable = errcode == _BUSY or errcode in _STALE_TOKEN
             raise WeChatAPIError(str(errcode), f"{path}: errcode {errcode}: {message}", retryable)
         return answer
+
+
+def client_for(settings: Settings) -> WeChatAPI | None:
+    """The account's API client, or None when no AppID and AppSecret are set."""
+    if not (settings.wechat_app_id and settings.wechat_app_secret.get_secret_value()):
+        return None
+    return WeChatAPI(
+        base_url=settings.wechat_api_base,
+        app_id=settings.wechat_app_id,
+        app_secret=settings.wechat_app_secret.get_secret_value(),
+    )

@@ -1,8 +1,10 @@
-"""The chat platforms' callbacks: WeChat Official Account and Telegram webhooks.
+"""The chat bots' callbacks: WeChat Official Account and Telegram webhooks.
 
 These are called by the platforms, not by people: every request is authenticated by the
 platform's own scheme (WeChat's signature, Telegram's secret token) before anything is read,
-and a platform never sees a stack trace. What the bot says comes from `channels.replies`.
+and a platform never sees a stack trace. What the bots say comes from `emstrack.channels`.
+The thread pool the WeChat answers run in and the API clients live as long as the app
+(`running`, entered by the app's lifespan).
 """
 
 from __future__ import annotations
@@ -11,57 +13,91 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import State
 
-from emstrack.channels import replay, replies
-from emstrack.channels.telegram import (
-    BotAPI,
-    TelegramError,
-    Update,
-    check_secret,
-    parse_update,
-)
-from emstrack.channels.wechat import (
+from emstrack.channels.conversation import Bot
+from emstrack.channels.telegram.bot import update_handler
+from emstrack.channels.telegram.client import BotAPI
+from emstrack.channels.telegram.protocol import TelegramError, Update, check_secret, parse_update
+from emstrack.channels.wechat.bot import respond
+from emstrack.channels.wechat.client import WeChatAPI, WeChatAPIError, client_for
+from emstrack.channels.wechat.crypto import Crypto
+from emstrack.channels.wechat.protocol import (
     SUCCESS,
-    Crypto,
     Incoming,
     WeChatError,
     check_signature,
     parse_message,
     text_reply,
 )
-from emstrack.channels.wechat_api import WeChatAPI, WeChatAPIError
+from emstrack.channels.wording import sorry
 from emstrack.config import Settings
-from emstrack.lookup import Tracker
-from emstrack.notify import subscriptions
-from emstrack.web.ratelimit import Limiter
 from emstrack.web.responses import problem
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["channels"])
 
-#: Time allowed to a WeChat answer: WeChat gives up after 5 s and then retries (spec §1.4).
+#: Time allowed to a WeChat answer: WeChat gives up after 5 s and then retries
+#: (docs/standards/channels.md §1.4).
 WECHAT_BUDGET_SECONDS = 4.0
-# Answers run here rather than in the shared threadpool: a look-up past its budget keeps its
-# thread until it ends, and must not starve the requests that follow.
-_ANSWERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="wechat-answer")
-
-_API_LOCK = threading.Lock()
 #: Answers started and not finished, at most: past it a message is answered `success` at once.
-_MAX_IN_FLIGHT = 32
-_IN_FLIGHT = threading.BoundedSemaphore(_MAX_IN_FLIGHT)
+MAX_IN_FLIGHT = 32
 
 _XML = "application/xml"
 _CALLBACK = "A callback of the chat platform, not for direct use."
+
+
+@dataclass(frozen=True)
+class Bots:
+    """What the callbacks share while the app runs."""
+
+    # WeChat answers run here rather than in the shared threadpool: a look-up past its budget
+    # keeps its thread until it ends, and must not starve the requests that follow.
+    answers: ThreadPoolExecutor
+    in_flight: threading.BoundedSemaphore
+    # One client per process: every new one would fetch a new access token, which voids the
+    # one the worker holds (docs/standards/channels.md §1.4) and spends the daily quota.
+    wechat_api: WeChatAPI | None
+    telegram_api: BotAPI | None
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[Bots]:
+    """The bots' thread pool and API clients, closed when the block ends."""
+    token = settings.telegram_bot_token.get_secret_value()
+    bots = Bots(
+        answers=ThreadPoolExecutor(max_workers=8, thread_name_prefix="wechat-answer"),
+        in_flight=threading.BoundedSemaphore(MAX_IN_FLIGHT),
+        wechat_api=client_for(settings),
+        telegram_api=BotAPI(token, base_url=settings.telegram_api_base) if token else None,
+    )
+    try:
+        yield bots
+    finally:
+        # An answer still running past its budget is not waited for.
+        bots.answers.shutdown(wait=False, cancel_futures=True)
+        for api in (bots.wechat_api, bots.telegram_api):
+            if api is not None:
+                api.close()
+
+
+def _bots(request: Request) -> Bots:
+    bots: Bots = request.app.state.bots
+    return bots
+
+
+def _bot(request: Request) -> Bot:
+    state = request.app.state
+    return Bot(state.db, state.tracker, state.settings, state.limiter)
 
 
 def _off(name: str) -> Response:
@@ -77,7 +113,8 @@ def _refused(exc: WeChatError) -> Response:
 @router.get(
     "/channels/wechat",
     summary="WeChat: URL verification",
-    description=f"{_CALLBACK} Echoes `echostr` when the signature is right (spec §1.1).",
+    description=f"{_CALLBACK} Echoes `echostr` when the signature is right "
+    "(docs/standards/channels.md §1.1).",
     response_class=PlainTextResponse,
     responses={403: {"description": "Bad signature."}, 404: {"description": "Not set up."}},
 )
@@ -96,7 +133,7 @@ async def wechat_verify(
     "/channels/wechat",
     summary="WeChat: messages and events",
     description=f"{_CALLBACK} Plaintext, compatible and secure (AES) modes; answers with a "
-    "passive text reply, or `success` (spec §1.2–1.5).",
+    "passive text reply, or `success` (docs/standards/channels.md §1.2–1.5).",
     response_class=Response,
     responses={
         200: {"content": {_XML: {}, "text/plain": {}}, "description": "A reply, or `success`."},
@@ -134,14 +171,20 @@ async def wechat_message(
     except WeChatError as exc:
         return _refused(exc)
 
-    def first_use() -> bool:
-        checked = msg_signature if crypto is not None else signature
-        return replay.first_use(
-            request.app.state.engine, timestamp=timestamp, nonce=nonce, signature=checked, body=body
+    bot = _bot(request)
+
+    def work() -> str | None:
+        return respond(
+            bot,
+            incoming,
+            timestamp=timestamp,
+            nonce=nonce,
+            signature=msg_signature if crypto is not None else signature,
+            body=body,
         )
 
     try:
-        content = await _content(request, settings, incoming, first_use)
+        content = await _in_time(_bots(request), settings, incoming, work)
     except WeChatError as exc:
         log.warning("wechat: refused a signed URL used before with another body")
         return _refused(exc)
@@ -185,32 +228,18 @@ def _crypto(settings: Settings) -> Crypto:
         raise WeChatError("bad_encryption", "The EncodingAESKey setting is not valid.") from None
 
 
-async def _content(
-    request: Request, settings: Settings, incoming: Incoming, first_use: Callable[[], bool]
+async def _in_time(
+    bots: Bots, settings: Settings, incoming: Incoming, work: Callable[[], str | None]
 ) -> str | None:
-    """What to say to `incoming`, or None to answer `success` (nothing, seen already, or too
-    late — then the answer follows as a customer-service message). WeChatError when its signed
-    URL came before with another body (`first_use`, see `channels.replay`)."""
-    engine: Engine = request.app.state.engine
-    tracker: Tracker = request.app.state.tracker
-    limiter: Limiter = request.app.state.limiter
-
-    def work() -> str | None:
-        # The de-duplication writes, so it can wait for a busy database too: it runs under the
-        # budget with the rest. A redelivery that finds it done is answered `success`.
-        if not first_use():
-            raise WeChatError("bad_signature", "This signed URL came before with another body.")
-        if not replies.seen_first(engine, "wechat", incoming.dedupe_key):
-            return None
-        return _say(engine, tracker, limiter, settings, incoming)
-
-    if not _IN_FLIGHT.acquire(blocking=False):
+    """What `work` says to `incoming`, or None to answer `success` (nothing, seen already, or
+    too late — then the answer follows as a customer-service message). WeChatError passes."""
+    if not bots.in_flight.acquire(blocking=False):
         # Answers are piling up behind a slow database: refuse more work than can be done in
         # time rather than queue it without end. WeChat delivers the message again shortly.
-        log.warning("wechat: %d answers already in flight; replied success", _MAX_IN_FLIGHT)
+        log.warning("wechat: %d answers already in flight; replied success", MAX_IN_FLIGHT)
         return None
-    late = _Late(settings, incoming.from_user, request.app.state)
-    future = asyncio.get_running_loop().run_in_executor(_ANSWERS, late.run, work)
+    late = _Late(bots, settings, incoming.from_user)
+    future = asyncio.get_running_loop().run_in_executor(bots.answers, late.run, work)
     try:
         # Shielded: past the budget the answer goes on, and is pushed when it is ready.
         return await asyncio.wait_for(asyncio.shield(future), WECHAT_BUDGET_SECONDS)
@@ -222,40 +251,16 @@ async def _content(
         raise
     except Exception:
         log.exception("wechat: answering a message failed")
-        return replies.sorry()
-
-
-def _say(
-    engine: Engine, tracker: Tracker, limiter: Limiter, settings: Settings, incoming: Incoming
-) -> str | None:
-    if incoming.msg_type == "event":
-        if incoming.event == "subscribe":
-            return replies.welcome()
-        if incoming.event == "unsubscribe":
-            # An unfollower cannot be written to any more: their notices would only fail.
-            subscriptions.unsubscribe_target(engine, "wechat", incoming.from_user)
-        return None
-    if incoming.msg_type != "text" or not (incoming.content or "").strip():
-        return replies.short_help("wechat", settings)
-    return replies.answer(
-        incoming.content or "",
-        tracker=tracker,
-        engine=engine,
-        settings=settings,
-        channel="wechat",
-        user=incoming.from_user,
-        lang=None,
-        limiter=limiter,
-    )
+        return sorry()
 
 
 class _Late:
     """An answer that may miss WeChat's deadline: then it is sent, when ready, as a
-    customer-service message (spec §1.4) instead of the passive reply."""
+    customer-service message (docs/standards/channels.md §1.4) instead of the passive reply."""
 
-    def __init__(self, settings: Settings, openid: str, state: State) -> None:
+    def __init__(self, bots: Bots, settings: Settings, openid: str) -> None:
+        self._bots = bots
         self._settings = settings
-        self._state = state
         self._openid = openid
         self._lock = threading.Lock()
         self._late = False
@@ -265,7 +270,7 @@ class _Late:
         try:
             text = answer()
         finally:
-            _IN_FLIGHT.release()
+            self._bots.in_flight.release()
         with self._lock:
             self._text = text
             push = self._late
@@ -278,33 +283,18 @@ class _Late:
             self._late = True
             ready = self._text
         if ready is not None:  # finished between the deadline and now: push it from here
-            _ANSWERS.submit(self._push, ready)
-
-    def _api(self) -> WeChatAPI:
-        # One client per process, kept on the app: every new one would fetch a new access
-        # token, which voids the one the worker holds (spec §1.4) and spends the daily quota.
-        with _API_LOCK:
-            api: WeChatAPI | None = getattr(self._state, "wechat_api", None)
-            if api is None:
-                settings = self._settings
-                api = WeChatAPI(
-                    base_url=settings.wechat_api_base,
-                    app_id=settings.wechat_app_id,
-                    app_secret=settings.wechat_app_secret.get_secret_value(),
-                )
-                self._state.wechat_api = api
-            return api
+            self._bots.answers.submit(self._push, ready)
 
     def _push(self, text: str) -> None:
-        settings = self._settings
-        if not (settings.wechat_app_id and settings.wechat_app_secret.get_secret_value()):
+        api = self._bots.wechat_api
+        if api is None:
             log.warning(
                 "wechat: a late answer was dropped: set EMSTRACK_WECHAT_APP_ID and "
                 "EMSTRACK_WECHAT_APP_SECRET to send it as a customer-service message"
             )
             return
         try:
-            self._api().send_text(self._openid, text)
+            api.send_text(self._openid, text)
         except WeChatAPIError as exc:
             log.warning("wechat: the late answer could not be sent: %s", exc.code)
 
@@ -313,7 +303,7 @@ class _Late:
     "/channels/telegram",
     summary="Telegram: webhook updates",
     description=f"{_CALLBACK} Needs the `X-Telegram-Bot-Api-Secret-Token` header; the answer "
-    "goes out through `sendMessage` (spec §2).",
+    "goes out through `sendMessage` (docs/standards/channels.md §2).",
     response_class=Response,
     responses={
         200: {"description": "Received (a malformed update too: it is logged, not retried)."},
@@ -324,7 +314,8 @@ class _Late:
 )
 async def telegram_update(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    if not settings.telegram_bot_token.get_secret_value():
+    api = _bots(request).telegram_api
+    if api is None:
         return _off("Telegram")
     # An unset secret matches nothing: a webhook anyone could call is never accepted.
     secret = request.headers.get("x-telegram-bot-api-secret-token")
@@ -340,23 +331,13 @@ async def telegram_update(request: Request) -> Response:
         # Telegram redelivers anything but a 2xx, for hours: a bad update is logged and dropped.
         log.warning("telegram: dropped an unreadable update: %s", exc)
         return Response(status_code=200)
-    await run_in_threadpool(_handle_telegram, request, settings, update)
+    await run_in_threadpool(_handle_telegram, _bot(request), api, update)
     return Response(status_code=200)
 
 
-def _handle_telegram(request: Request, settings: Settings, update: Update) -> None:
-    with BotAPI(
-        settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_base
-    ) as api:
-        handle = replies.telegram_handler(
-            settings=settings,
-            engine=request.app.state.engine,
-            tracker=request.app.state.tracker,
-            api=api,
-            limiter=request.app.state.limiter,
-        )
-        try:
-            handle(update)
-        except TelegramError as exc:
-            # Answered 200 all the same: a redelivery would only be deduplicated, or answered twice.
-            log.warning("telegram: the reply to update %d was not sent: %s", update.update_id, exc)
+def _handle_telegram(bot: Bot, api: BotAPI, update: Update) -> None:
+    try:
+        update_handler(bot, api)(update)
+    except TelegramError as exc:
+        # Answered 200 all the same: a redelivery would only be deduplicated, or answered twice.
+        log.warning("telegram: the reply to update %d was not sent: %s", update.update_id, exc)

@@ -1,4 +1,4 @@
-"""The bot's answers, as a chat user sees them: numbers, commands, languages, junk."""
+"""The bots' conversation, as a chat user sees it: numbers, commands, languages, junk."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from factories import DELIVERED_TO_DE, Loader, history
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from emstrack.channels import replies
+from emstrack.channels import conversation
+from emstrack.channels.conversation import Command, parse_command
 from emstrack.config import Settings
 from emstrack.lookup import Tracker
+from emstrack.store.database import Database
 from emstrack.store.schema import subscriptions
 from emstrack.web.ratelimit import Limiter
 
@@ -25,28 +27,26 @@ def bot_settings(settings: Settings) -> Settings:
 
 
 class Bot:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.tracker = Tracker(engine, settings)
-        self.limiter = Limiter()
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.bot = conversation.Bot(db, Tracker(db, settings), settings, Limiter())
 
     def __call__(
-        self, text: str, channel: str = "telegram", user: str = "1111", lang: str | None = None
+        self,
+        text: str,
+        channel: str = "telegram",
+        user: str = "1111",
+        lang: str | None = None,
+        bot_username: str | None = None,
     ) -> str:
-        return replies.answer(
-            text,
-            tracker=self.tracker,
-            engine=self.engine,
-            settings=self.settings,
-            channel=channel,
-            user=user,
-            lang=lang,
-            limiter=self.limiter,
+        reply = conversation.answer(
+            self.bot, text, channel=channel, user=user, lang=lang, bot_username=bot_username
         )
+        assert reply is not None
+        return reply
 
     def live(self, channel: str, target: str) -> list[str]:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             rows = conn.execute(
                 select(subscriptions.c.number).where(
                     subscriptions.c.channel == channel,
@@ -58,8 +58,8 @@ class Bot:
 
 
 @pytest.fixture
-def bot(engine: Engine, bot_settings: Settings) -> Bot:
-    return Bot(engine, bot_settings)
+def bot(db: Database, bot_settings: Settings) -> Bot:
+    return Bot(db, bot_settings)
 
 
 @pytest.fixture
@@ -187,9 +187,9 @@ def test_subscribe_without_a_number_says_how(bot: Bot) -> None:
 
 
 def test_subscribe_without_a_secret_key_says_notifications_are_off(
-    engine: Engine, settings: Settings
+    db: Database, settings: Settings
 ) -> None:
-    reply = Bot(engine, settings)("/subscribe EE123456785CN")
+    reply = Bot(db, settings)("/subscribe EE123456785CN")
     assert "not set up" in reply
 
 
@@ -256,7 +256,7 @@ def test_anything_else_gets_a_short_help(bot: Bot, text: str, channel: str, expe
     ],
 )
 def test_find_numbers(text: str, numbers: list[str]) -> None:
-    assert replies.find_numbers(text) == numbers
+    assert conversation.find_numbers(text) == numbers
 
 
 @given(text=st.text(max_size=300))
@@ -270,3 +270,59 @@ def test_any_text_gets_a_short_answer_and_never_raises(bot: Bot, text: str) -> N
     assert len(reply) <= 4000
     if not any(c.isdigit() for c in text):
         assert len(reply) <= 400
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "bot", "command"),
+    [
+        ("/track EE123456785CN", None, Command("track", "EE123456785CN")),
+        ("/TRACK ee123456785cn", None, Command("track", "ee123456785cn")),
+        ("  /track   EE123456785CN  ", None, Command("track", "EE123456785CN")),
+        (
+            "/track\nEE123456785CN\nRR987654321DE",
+            None,
+            Command("track", "EE123456785CN\nRR987654321DE"),
+        ),
+        ("/track", None, Command("track", "")),
+        ("/track@EmsTrackBot EE123456785CN", "EmsTrackBot", Command("track", "EE123456785CN")),
+        ("/track@emstrackbot EE123456785CN", "@EmsTrackBot", Command("track", "EE123456785CN")),
+        ("/track@OtherBot EE123456785CN", "EmsTrackBot", Command(None, "")),
+        ("/track@OtherBot EE123456785CN", None, Command("track", "EE123456785CN")),
+        ("/subscribe EE123456785CN", None, Command("subscribe", "EE123456785CN")),
+        ("/unsubscribe EE123456785CN", None, Command("unsubscribe", "EE123456785CN")),
+        ("/start", None, Command("start", "")),
+        ("/start EE123456785CN", None, Command("start", "EE123456785CN")),
+        ("/help", None, Command("help", "")),
+        ("EE123456785CN", None, Command(None, "EE123456785CN")),
+        (" where is EE 123 456 785 CN? ", None, Command(None, "where is EE 123 456 785 CN?")),
+        ("", None, Command(None, "")),
+        ("/", None, Command(None, "/")),
+        ("/ EE123456785CN", None, Command(None, "/ EE123456785CN")),
+        ("/track-me", None, Command(None, "/track-me")),
+        ("/快递 EE123456785CN", None, Command(None, "/快递 EE123456785CN")),
+        ("see /track EE123456785CN", None, Command(None, "see /track EE123456785CN")),
+    ],
+)
+def test_parse_command(text: str, bot: str | None, command: Command) -> None:
+    assert parse_command(text, bot) == command
+
+
+@pytest.mark.parametrize("addressee", ["EmsTrackBot", "emstrackbot", None])
+def test_a_command_to_this_bot_is_answered(bot: Bot, addressee: str | None) -> None:
+    command = f"/help@{addressee}" if addressee else "/help"
+    assert "/subscribe NUMBER" in bot(command, bot_username="EmsTrackBot")
+
+
+def test_a_command_to_another_bot_is_not_ours_to_answer(bot: Bot) -> None:
+    text = "/track@OtherBot EE123456785CN"
+    assert (
+        conversation.answer(
+            bot.bot, text, channel="telegram", user="1", lang=None, bot_username="EmsTrackBot"
+        )
+        is None
+    )
+    # Not knowing our own name, every address is taken as ours.
+    assert "EE123456785CN" in bot(text)

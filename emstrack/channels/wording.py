@@ -1,0 +1,183 @@
+"""What the bots say, in the chat's language: the sentences of the conversation.
+
+The English text is the message id of the one gettext catalogue (`emstrack.text.catalogue`),
+which the pages share; the lookup's own texts (status and event labels, country names, the
+problems of a number) are reused where they exist.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from emstrack.config import Settings
+from emstrack.domain import countries
+from emstrack.domain.events import Event, status_label
+from emstrack.domain.lang import Lang
+from emstrack.domain.problems import Severity
+from emstrack.domain.times import format_offset
+from emstrack.lookup import Outcome, TrackingResult
+from emstrack.text import problems
+from emstrack.text.catalogue import translations
+
+#: Numbers looked up per message, as in the scam checker; more are mentioned, not answered.
+MAX_NUMBERS: Final = 10
+
+# The words of a command as the user types them: "/name" on Telegram, a plain word on WeChat
+# (the conversation reads both on either channel).
+_WECHAT_COMMANDS: Final[dict[Lang, dict[str, str]]] = {
+    "en": {"subscribe": "subscribe", "unsubscribe": "unsubscribe"},
+    "zh": {"subscribe": "订阅", "unsubscribe": "退订"},
+}
+# How a list of numbers is written: "A, B" and "A or B"; "A、B" and "A 或 B".
+_AND: Final[dict[Lang, str]] = {"en": ", ", "zh": "、"}
+_OR: Final[dict[Lang, str]] = {"en": " or ", "zh": " 或 "}
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue (babel extracts `N_`); it is translated where used."""
+    return message
+
+
+_SORRY = N_("Sorry, tracking is not available right now; please try again later.")
+_WELCOME = N_(
+    'Welcome! Send a tracking number (e.g. EE123456785CN) to see where your item is; "help" '
+    "for more."
+)
+
+
+def _zh_then_en(message: str) -> str:
+    return f"{translations('zh').gettext(message)}\n{message}"
+
+
+def sorry() -> str:
+    """The answer when the look-up itself failed (the database is down): both languages."""
+    return _zh_then_en(_SORRY)
+
+
+def welcome() -> str:
+    """The greeting to a new follower of the WeChat account, in both languages."""
+    return _zh_then_en(_WELCOME)
+
+
+class Words:
+    """The sentences of one answer, in one language, for one channel."""
+
+    def __init__(self, lang: Lang, channel: str, settings: Settings) -> None:
+        self.lang = lang
+        self.telegram = channel == "telegram"
+        self.settings = settings
+        self._ = translations(lang).gettext
+
+    def _link(self, number: str) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/track/{number}"
+
+    def _command(self, name: str) -> str:
+        return f"/{name}" if self.telegram else _WECHAT_COMMANDS[self.lang][name]
+
+    def short_help(self) -> str:
+        return self._('Send a tracking number such as EE123456785CN. "help" for more.')
+
+    def help(self) -> str:
+        sub, unsub = self._command("subscribe"), self._command("unsubscribe")
+        return "\n".join(
+            (
+                self._(
+                    "Send a tracking number (e.g. EE123456785CN) to see where your item is; "
+                    "up to %(count)d per message."
+                )
+                % {"count": MAX_NUMBERS},
+                self._("%(command)s NUMBER: a message at each change of status") % {"command": sub},
+                self._("%(command)s NUMBER: stop them (without a number: all)")
+                % {"command": unsub},
+                self._("Web: %(url)s") % {"url": self.settings.public_url},
+            )
+        )
+
+    def subscribe_usage(self) -> str:
+        return self._(
+            "Send %(command)s followed by the tracking number, e.g. %(command)s EE123456785CN."
+        ) % {"command": self._command("subscribe")}
+
+    def too_many(self, count: int) -> str:
+        return self._(
+            "You sent %(count)d numbers; here are the first %(max)d. "
+            "Send the others in another message."
+        ) % {"count": count, "max": MAX_NUMBERS}
+
+    def slow_down(self, seconds: int) -> str:
+        if seconds < 120:
+            wait = self._("%(count)d seconds") % {"count": seconds}
+        elif seconds < 120 * 60:
+            wait = self._("%(count)d minutes") % {"count": -(-seconds // 60)}
+        else:
+            wait = self._("%(count)d hours") % {"count": -(-seconds // 3600)}
+        return self._("Too many lookups; please try again in %(wait)s.") % {"wait": wait}
+
+    def no_subscriptions(self) -> str:
+        return self._("Notifications are not set up on this server.")
+
+    def subscribed(self, created: bool, result: TrackingResult) -> str:
+        number = result.number.number
+        if created:
+            head = self._("Subscribed: you will get a message when %(number)s changes status.")
+        else:
+            head = self._("You are already subscribed to %(number)s.")
+        return head % {"number": number} + "\n" + self.result(result)
+
+    def unsubscribed(self, number: str, ended: bool) -> str:
+        if ended:
+            return self._("Unsubscribed from %(number)s.") % {"number": number}
+        return self._("You were not subscribed to %(number)s.") % {"number": number}
+
+    def unsubscribed_all(self, ended: list[str]) -> str:
+        if not ended:
+            return self._("You have no subscriptions.")
+        return self._("Unsubscribed from %(count)d item(s): %(numbers)s.") % {
+            "count": len(ended),
+            "numbers": _AND[self.lang].join(ended),
+        }
+
+    def result(self, result: TrackingResult) -> str:
+        """One number's block: number, status in plain words, latest event, page link."""
+        tn = result.number
+        if result.outcome is Outcome.INVALID:
+            return self._invalid(result)
+        lines = [tn.number]
+        if result.outcome is Outcome.FOUND and result.status is not None:
+            lines.append(status_label(result.status, self.lang))
+            if result.events:
+                # A chat is public: the place without postcodes (emstrack.domain.places).
+                lines.append(self._event(result.projection().event(result.events[0])))
+        elif result.outcome is Outcome.NOT_FOUND_YET:
+            lines.append(
+                self._("Valid, no scan yet; first scans often appear 24–%(hours)d h after posting.")
+                % {"hours": self.settings.first_scan_grace_hours}
+            )
+        else:
+            lines.append(self._("No record: it may belong to another carrier"))
+        lines.append(self._link(tn.number))
+        return "\n".join(lines)
+
+    def _event(self, event: Event) -> str:
+        when = event.occurred_local.strftime("%Y-%m-%d %H:%M")
+        offset = format_offset(event.utc_offset_min)
+        when += f" ({offset})" if offset else self._(" (local time)")
+        country = countries.country_name(event.country, self.lang) if event.country else None
+        office = event.office_name or event.office_code
+        place = ", ".join(p for p in (office, country) if p)
+        return " · ".join(p for p in (when, place, event.label(self.lang)) if p)
+
+    def _invalid(self, result: TrackingResult) -> str:
+        tn = result.number
+        errors = [p for p in tn.problems if p.severity == Severity.ERROR]
+        said = " ".join(problems.text(p, self.lang) for p in errors[:2])
+        shown = (tn.number or tn.raw)[:20]  # never echo a long input
+        head = self._("%(number)s: not a valid tracking number.") % {"number": shown}
+        # A Chinese sentence follows the one before without a space.
+        lines = [(head + said if self.lang == "zh" else f"{head} {said}").strip()]
+        meant = [s.number for s in tn.suggestions if s.on_record or not s.needs_record][:3]
+        if meant:
+            numbers = _OR[self.lang].join(meant)
+            lines.append(self._("Did you mean %(numbers)s?") % {"numbers": numbers})
+            lines.append(self._link(meant[0]))
+        return "\n".join(lines)
