@@ -36,6 +36,7 @@ from rich.table import Table
 
 from emstrack.config import Settings
 from emstrack.lookup import Outcome, Tracker
+from emstrack.store.database import Database
 from emstrack.store.engine import make_engine
 
 BATCH = 10  # numbers per batch request
@@ -58,9 +59,9 @@ def _get(url: str) -> tuple[int, bytes]:
 
 def _typical_body(path: Path, numbers: list[str]) -> tuple[str, bytes]:
     """The number whose answer has the median size, and that answer's bytes."""
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    tracker = Tracker(engine, Settings(database_url=url))
+    settings = Settings(database_url=f"sqlite:///{path}")
+    db = Database(make_engine(settings.database_url), owns_engine=True)
+    tracker = Tracker(db, settings)
     sized = []
     for number in numbers[:200]:
         result = tracker.lookup(number)
@@ -68,7 +69,7 @@ def _typical_body(path: Path, numbers: list[str]) -> tuple[str, bytes]:
             raise SystemExit(f"{number} was not found in {path}")
         body = orjson.dumps(result.to_dict())
         sized.append((len(body), number, body))
-    engine.dispose()
+    db.close()
     sized.sort()
     _, number, body = sized[len(sized) // 2]
     return number, body

@@ -3,10 +3,10 @@
 On a database of N items of ~15 events (built by dataset.py and cached), a fixed random sample
 of numbers is looked up by three contenders, in rounds that rotate which one goes first:
 
-- baseline: one plain `sqlite3` connection runs the two SELECTs of `store/queries.py` (the
+- baseline: one plain `sqlite3` connection runs the two SELECTs of `store/events.py` (the
   items of the number, then the events of its newest generation), same SQL text, and
   `fetchall()`s them. No parsing, no objects, no JSON.
-- ours: `Tracker(engine, settings).answer(number).body`, the whole answer a client gets
+- ours: `Tracker(db, settings).answer(number).body`, the whole answer a client gets
   (before the web layer's `orjson.dumps`), as the API builds it: straight from the rows.
 - ours, lookup + to_dict: the same answer through `lookup(number).to_dict()`, with an `Event`
   per row (what the CLI and the pages use, and the general path of `answer`).
@@ -37,8 +37,10 @@ from rich.table import Table
 
 from emstrack.config import Settings
 from emstrack.lookup import Outcome, Tracker
-from emstrack.store import queries
+from emstrack.store.database import Database
 from emstrack.store.engine import make_engine
+from emstrack.store.events import EVENT_FIELDS
+from emstrack.store.items import ITEM_FIELDS
 
 AIM = 0.5
 console = Console()
@@ -47,13 +49,9 @@ console = Console()
 class Baseline:
     """The lookup's two reads on a plain connection; only the generation is picked between."""
 
-    # The columns the lookup selects (queries' own lists, so both sides fetch the same bytes).
-    ITEMS_SQL = (
-        f"SELECT {', '.join(queries._ITEM_FIELDS)} FROM items WHERE number = ? ORDER BY generation"
-    )
-    EVENTS_SQL = (
-        f"SELECT {', '.join(queries._EVENT_FIELDS)} FROM events WHERE number = ? AND generation = ?"
-    )
+    # The columns the lookup selects (the store's own lists, so both sides fetch the same bytes).
+    ITEMS_SQL = f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE number = ? ORDER BY generation"
+    EVENTS_SQL = f"SELECT {', '.join(EVENT_FIELDS)} FROM events WHERE number = ? AND generation = ?"
 
     def __init__(self, path: Path) -> None:
         self.conn = sqlite3.connect(path, check_same_thread=False)
@@ -127,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
 
     path = dataset.build_database(args.items)
     numbers = sample_numbers(path, args.sample, args.seed)
-    engine = make_engine(f"sqlite:///{path}")
-    tracker = Tracker(engine, Settings(database_url=f"sqlite:///{path}"))
+    settings = Settings(database_url=f"sqlite:///{path}")
+    db = Database(make_engine(settings.database_url), owns_engine=True)
+    tracker = Tracker(db, settings)
     answer = tracker.lookup(numbers[0])
     if answer.outcome != Outcome.FOUND:
         raise SystemExit(f"{numbers[0]} was not found in {path}")
@@ -182,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.profile:
         _profile(tracker, numbers[: args.profile], top=25)
-    engine.dispose()
+    db.close()
     return 0
 
 

@@ -65,7 +65,7 @@ class Demo:
 
 @pytest.fixture
 def demo(engine: Engine) -> Demo:
-    load_demo(engine, items=200, seed=3, now=NOW)
+    load_demo(Database(engine), items=200, seed=3, now=NOW)
     found = Demo(engine)
     assert len(found.s10) >= 20
     assert found.postcodes

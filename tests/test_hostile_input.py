@@ -315,7 +315,7 @@ def check_import(
     good: list[tuple[int, list[str]]],
 ) -> None:
     path.write_bytes(content)
-    summary = import_file(engine, path, settings)
+    summary = import_file(Database(engine), path, settings)
     assert summary.read == summary.new + summary.duplicate + summary.rejected
     assert summary.read >= len(good)
     rejects = rejects_of(summary)
@@ -423,7 +423,7 @@ def test_an_unreadable_header_is_one_clear_line(
     path = tmp_path / "events.csv"
     path.write_text(first_line + "\n" + f"{s10(1)},EMA,2024-03-01T09:12,,CN\n")
     with pytest.raises(InputError) as caught:
-        import_file(engine, path, settings)
+        import_file(Database(engine), path, settings)
     assert len(str(caught.value)) < 400
 
 
@@ -436,7 +436,7 @@ def test_deeply_nested_json_rejects_only_its_line(
     line = json.dumps(nested).replace('"<deep>"', "[" * depth + "]" * depth)
     path = tmp_path / "events.jsonl"
     path.write_text(json.dumps(good) + "\n" + line + "\n" + "[" * depth + "\n")
-    summary = import_file(engine, path, settings)
+    summary = import_file(Database(engine), path, settings)
     assert (summary.read, summary.new, summary.rejected) == (3, 1, 2)
     assert [r["reject_line"] for r in rejects_of(summary)] == [2, 3]
 
@@ -454,7 +454,7 @@ def test_a_formula_round_trips_through_the_rejects_csv_verbatim(
         writer = csv.writer(f)
         writer.writerow(HEADER)
         writer.writerow([s10(3), "EMA", "yesterday", formula, "CN"])
-    first = import_file(engine, path, settings)
+    first = import_file(Database(engine), path, settings)
     assert (first.read, first.rejected) == (1, 1)
     assert first.rejects_path is not None
     (reject,) = rejects_of(first)
@@ -467,7 +467,7 @@ def test_a_formula_round_trips_through_the_rejects_csv_verbatim(
     rows[1][rows[0].index("event_time")] = "2024-03-01T09:12"
     with fixed.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(rows)
-    second = import_file(engine, fixed, settings)
+    second = import_file(Database(engine), fixed, settings)
     assert (second.read, second.new, second.rejected) == (1, 1, 0)
     assert (s10(3), "EMA", "2024-03-01T09:12", formula) in stored(engine)
 
@@ -479,12 +479,12 @@ def test_a_formula_round_trips_through_the_rejects_jsonl_verbatim(
     record = {"tracking_number": s10(4), "event_code": "EMA", "office_name": formula}
     path = tmp_path / "events.jsonl"
     path.write_text(json.dumps(record) + "\n")
-    first = import_file(engine, path, settings)
+    first = import_file(Database(engine), path, settings)
     (reject,) = rejects_of(first)
     assert reject["office_name"] == formula
     fixed = tmp_path / "fixed.jsonl"
     fixed.write_text(json.dumps({**reject, "event_time": "2024-03-01T09:12"}) + "\n")
-    second = import_file(engine, fixed, settings)
+    second = import_file(Database(engine), fixed, settings)
     assert (second.new, second.rejected) == (1, 0)
     assert (s10(4), "EMA", "2024-03-01T09:12", formula) in stored(engine)
 

@@ -37,7 +37,7 @@ from emstrack import keys
 from emstrack.config import Settings
 from emstrack.demo import generate, load_demo
 from emstrack.notify import messages
-from emstrack.store import notify as store_notify
+from emstrack.store import outbox, subscriptions
 from emstrack.store.database import Database
 from emstrack.store.engine import WRITE, ensure_schema, make_engine
 from emstrack.store.schema import metadata
@@ -65,7 +65,7 @@ SCENARIOS = {
 WECHAT_TOKEN = "AAAAA"
 TELEGRAM_TOKEN = "7012345678:AAH-test-bot-token"
 TELEGRAM_SECRET = "s3cret_webhook-token"
-PER_MESSAGE = 10  # numbers a bot answers per message (replies.MAX_NUMBERS)
+PER_MESSAGE = 10  # numbers a bot answers per message (channels.wording.MAX_NUMBERS)
 BATCH = 50  # numbers per batch request (the API's MAX_BATCH)
 
 
@@ -145,18 +145,18 @@ def demo(
                     codes.add(incoming.destination_postcode)
         with engine.connect().execution_options(**WRITE) as conn, conn.begin():
             for number in found.postcodes:
-                store_notify.add_subscription(
+                subscriptions.add_subscription(
                     conn,
                     number=number,
                     channel="webhook",
                     target="https://hooks.example.com/emstrack",
                     lang="en",
                     timezone="UTC",
-                    state=store_notify.SubscriptionState.ACTIVE,
+                    state=subscriptions.SubscriptionState.ACTIVE,
                     last_status=None,
                     now=NOW,
                 )
-        summary = load_demo(engine, items=ITEMS, seed=SEED, now=NOW)
+        summary = load_demo(Database(engine), items=ITEMS, seed=SEED, now=NOW)
         assert set(summary.examples) >= SCENARIOS, "the demo no longer has every scenario"
         assert len(found.with_postcode) > ITEMS // 2
         try:
@@ -248,7 +248,7 @@ def test_the_batch_api_shows_no_postcode(http: httpx.Client, demo: Demo) -> None
 
 
 def test_operators_see_the_places_as_stored(http: httpx.Client, demo: Demo) -> None:
-    key = keys.create(demo.engine, "places-test", keys.KeyScope.READ_PRIVATE).key
+    key = keys.create(Database(demo.engine), "places-test", keys.KeyScope.READ_PRIVATE).key
     shown = 0
     for number in demo.with_postcode:
         response = http.get(
@@ -335,7 +335,7 @@ def test_the_telegram_replies_show_no_postcode(http: httpx.Client, demo: Demo) -
 
 def test_the_notices_show_no_postcode(demo: Demo) -> None:
     with demo.engine.connect() as conn:
-        notices = store_notify.notices(conn, limit=100_000)
+        notices = outbox.notices(conn, limit=100_000)
     assert {row.number for row in notices} >= set(demo.with_postcode)
     for row in notices:
         codes = demo.every_postcode

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from emstrack.cli import _common
 from emstrack.demo import load_demo
-from emstrack.store import queries
+from emstrack.store.items import count_items
 
 
 def demo(
@@ -24,14 +24,14 @@ def demo(
     settings = _common.settings()
     with _common.database(settings) as db:
         with db.read() as conn:
-            existing = queries.count_items(conn)
+            existing = count_items(conn)
         if if_empty and existing:
             _common.out.print(f"The database already has {existing:,} items; no demo data added.")
             return
         with Progress(console=_common.err, transient=True) as progress:
             task = progress.add_task("Writing demo items", total=items)
             summary = load_demo(
-                db.engine,
+                db,
                 items=items,
                 seed=seed,
                 on_progress=lambda done, total: progress.update(task, completed=done, total=total),

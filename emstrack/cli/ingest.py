@@ -80,7 +80,7 @@ def _import_files(
             task = progress.add_task(path.name, total=size)
             try:
                 summary = import_file(
-                    db.engine,
+                    db,
                     path,
                     settings,
                     on_progress=partial(_advance, progress, task),

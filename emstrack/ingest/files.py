@@ -21,12 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, cast
 
-from sqlalchemy import Engine
-
 from emstrack.config import Settings
 from emstrack.errors import InputError
 from emstrack.ingest.records import REQUIRED, IncomingEvent, RecordError, parse_record
 from emstrack.ingest.writer import record
+from emstrack.store.database import Database
 
 #: Columns a rejects file adds; ignored when a corrected rejects file is imported again.
 REJECT_COLUMNS = ("reject_line", "reject_reason")
@@ -230,7 +229,7 @@ class _Rejects:
 
 
 def import_file(
-    engine: Engine,
+    db: Database,
     path: Path,
     settings: Settings,
     *,
@@ -244,7 +243,7 @@ def import_file(
     raw, text = _open_text(path)
     try:
         with raw, text:
-            _import_stream(engine, path, fmt, raw, text, settings, summary, on_progress)
+            _import_stream(db, path, fmt, raw, text, settings, summary, on_progress)
     except (OSError, EOFError, zlib.error) as exc:
         # A corrupt or truncated compressed file: the batches before this point are stored.
         raise InputError(
@@ -257,7 +256,7 @@ def import_file(
 
 
 def _import_stream(
-    engine: Engine,
+    db: Database,
     path: Path,
     fmt: str,
     raw: IO[bytes],
@@ -279,7 +278,7 @@ def _import_stream(
 
     def flush() -> None:
         nonlocal received
-        result = record(engine, batch, reuse_after=reuse)
+        result = record(db, batch, reuse_after=reuse)
         summary.new += result.stored
         summary.duplicate += result.duplicates
         batch.clear()

@@ -2,12 +2,12 @@
 
 One call is one transaction, so a batch is stored whole or not at all; a crash at any moment
 leaves the database as it was after the last committed batch, and recording the same events
-again stores nothing twice (the dedupe key of spec events.md §4, scoped to the item).
+again stores nothing twice (the dedupe key of docs/standards/events.md §4, scoped to the item).
 
-Items of one number are told apart by time (spec s10.md §9): an event within the reuse window
-(12 months) of an item's events belongs to it. An event that falls within the window of two
-items shows that they are one history split by arrival order, so they are merged into the older
-generation: the outcome does not depend on the order in which events arrive.
+Items of one number are told apart by time (docs/standards/s10.md §9): an event within the
+reuse window (12 months) of an item's events belongs to it. An event that falls within the
+window of two items shows that they are one history split by arrival order, so they are merged
+into the older generation: the outcome does not depend on the order in which events arrive.
 """
 
 from __future__ import annotations
@@ -17,17 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from emstrack.domain.events import Event, merge
 from emstrack.domain.status import order_events, state_of
 from emstrack.ingest.records import IncomingEvent
-from emstrack.store import notify as store_notify
-from emstrack.store import queries
-from emstrack.store.engine import WRITE
-from emstrack.store.errors import mapped
-from emstrack.store.notify import StatusChange
-from emstrack.store.queries import Conflict, ItemRow, StoredEvent
+from emstrack.store import outbox
+from emstrack.store.database import Database, Unit
+from emstrack.store.events import StoredEvent, event_raw, event_row, events_for, write_changes
+from emstrack.store.items import Conflict, ItemRow, conflicts_of, items_for, known_numbers
+from emstrack.store.outbox import StatusChange
 
 _ITEM_ATTRIBUTES = ("origin_country", "destination_country", "destination_postcode")
 
@@ -41,7 +38,7 @@ def _same_postcode(a: str, b: str) -> bool:
     return plain(a) == plain(b)
 
 
-class Outcome:
+class EventOutcome:
     """Per-event outcome names: a contract of the API and the import summary."""
 
     STORED = "stored"
@@ -56,11 +53,11 @@ class BatchResult:
 
     @property
     def stored(self) -> int:
-        return self.outcomes.count(Outcome.STORED)
+        return self.outcomes.count(EventOutcome.STORED)
 
     @property
     def duplicates(self) -> int:
-        return self.outcomes.count(Outcome.DUPLICATE)
+        return self.outcomes.count(EventOutcome.DUPLICATE)
 
 
 def instant(event: Event) -> datetime:
@@ -82,13 +79,13 @@ class _Batch:
 
     def __init__(
         self,
-        conn: Connection | None,
+        unit: Unit | None,
         items: dict[str, list[ItemRow]],
         events: dict[_Ident, dict[str, StoredEvent]],
         reuse: timedelta,
         now: datetime,
     ):
-        self.conn = conn  # None when planning for numbers with nothing stored (`plan_fresh`)
+        self.unit = unit  # None when planning for numbers with nothing stored (`plan_fresh`)
         self.items = items
         self.events = events
         self.reuse = reuse
@@ -150,8 +147,8 @@ class _Batch:
         # Both were made from events: a postcode proven in either stays proven.
         self._attributes(target, other, other.postcode_from == "event", None)
         moved = [c for k, c in self.conflicts.items() if k[:2] == source]
-        if self.conn is not None and source not in self.new_items:
-            moved += queries.conflicts_of(self.conn, *source)
+        if self.unit is not None and source not in self.new_items:
+            moved += conflicts_of(self.unit, *source)
         self.conflicts = {k: c for k, c in self.conflicts.items() if k[:2] != source}
         for conflict in moved:
             self._conflict(target, conflict.field, conflict.value, conflict.source)
@@ -169,8 +166,8 @@ class _Batch:
         self.changed_keys = {k for k in self.changed_keys if k[:2] != source}
 
     def _raw(self, item: _Ident, key: str) -> list[Any]:
-        assert self.conn is not None, "only stored events lack their payloads"
-        return queries.event_raw(self.conn, item[0], item[1], key)
+        assert self.unit is not None, "only stored events lack their payloads"
+        return event_raw(self.unit, item[0], item[1], key)
 
     def _widen(self, item: ItemRow, at: datetime) -> None:
         changed = False
@@ -238,7 +235,7 @@ class _Batch:
             stored_events[key] = StoredEvent(key, event, list(raws))
             self.new_keys.add((*ident, key))
             self._touch(item)
-            return Outcome.STORED
+            return EventOutcome.STORED
         merged = merge(stored.event, event)
         changed = merged != stored.event
         if stored.raw is None:
@@ -252,7 +249,7 @@ class _Batch:
             if (*ident, key) not in self.new_keys:
                 self.changed_keys.add((*ident, key))
             self._touch(item)
-        return Outcome.DUPLICATE
+        return EventOutcome.DUPLICATE
 
     def add(self, incoming: IncomingEvent) -> str:
         at = instant(incoming.event)
@@ -260,7 +257,7 @@ class _Batch:
         self._widen(item, at)
         event = incoming.event
         outcome = self._put(item, event, [event.raw] if event.raw else [])
-        self._attributes(item, incoming, outcome == Outcome.STORED, event.source)
+        self._attributes(item, incoming, outcome == EventOutcome.STORED, event.source)
         return outcome
 
     def item(self, ident: _Ident) -> ItemRow:
@@ -298,15 +295,11 @@ class _Batch:
         return changed
 
     def rows(self, keys: set[tuple[str, int, str]], sqlite: bool) -> list[tuple[object, ...]]:
-        return [
-            queries.event_row(n, g, self.events[(n, g)][k], sqlite=sqlite)
-            for n, g, k in sorted(keys)
-        ]
+        return [event_row(n, g, self.events[(n, g)][k], sqlite=sqlite) for n, g, k in sorted(keys)]
 
 
-@mapped()  # the raw cursor's errors too: an outage is `DatabaseUnavailable`, never a 500
 def record(
-    engine: Engine,
+    db: Database,
     batch: Sequence[IncomingEvent],
     *,
     reuse_after: timedelta = timedelta(days=365),
@@ -319,15 +312,15 @@ def record(
     if not batch:
         return BatchResult((), 0, 0)
     numbers = sorted({incoming.number for incoming in batch})
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        items = queries.items_for(conn, numbers)
-        events = queries.events_for(conn, numbers)
-        work = _Batch(conn, items, events, reuse_after, now or datetime.now(UTC))
+    sqlite = db.dialect == "sqlite"
+    with db.write() as unit:
+        items = items_for(unit, numbers)
+        events = events_for(unit, numbers)
+        work = _Batch(unit, items, events, reuse_after, now or datetime.now(UTC))
         outcomes = tuple(work.add(incoming) for incoming in batch)
         changed_items = work.settle()
-        sqlite = conn.dialect.name == "sqlite"
-        queries.write_changes(
-            conn,
+        write_changes(
+            unit,
             deleted_items=sorted(work.deleted),
             new_items=[work.item(ident) for ident in sorted(work.new_items)],
             changed_items=changed_items,
@@ -336,7 +329,7 @@ def record(
             conflicts=list(work.conflicts.values()),
         )
         # In the same transaction: a change is stored with its notices, or neither is.
-        store_notify.enqueue_status_changes(conn, work.changes, work.now)
+        outbox.enqueue_status_changes(unit, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
 
 
@@ -377,17 +370,16 @@ def plan_fresh(
     )
 
 
-@mapped()
-def write_fresh(engine: Engine, plan: Plan) -> BatchResult | None:
+def write_fresh(db: Database, plan: Plan) -> BatchResult | None:
     """Write a plan in one transaction; None (and nothing written) if one of its numbers has
     items by now, in which case the batch must go through `record`."""
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
+    with db.write() as unit:
         # Under the write lock (SQLite) or before the inserts' unique keys (PostgreSQL, where a
         # concurrent writer of the same numbers makes the insert fail and roll back).
-        if queries.known_numbers(conn, plan.numbers):
+        if known_numbers(unit, plan.numbers):
             return None
-        queries.write_changes(
-            conn,
+        write_changes(
+            unit,
             new_items=plan.items,
             changed_items=[],
             new_events=plan.events,
@@ -395,5 +387,5 @@ def write_fresh(engine: Engine, plan: Plan) -> BatchResult | None:
             conflicts=plan.conflicts,
         )
         now = plan.items[0].created_at if plan.items else datetime.now(UTC)
-        store_notify.enqueue_status_changes(conn, plan.changes, now)
+        outbox.enqueue_status_changes(unit, plan.changes, now)
     return plan.result

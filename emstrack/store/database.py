@@ -5,9 +5,9 @@ store's functions inside its units of work; they never see an engine, a pool or 
 
     db = Database.open(settings)
     with db.read() as unit:          # a connection, no transaction held open
-        items = queries.items_for(unit, numbers)
+        found = items.items_for(unit, numbers)
     with db.write() as unit:         # one transaction; SQLite takes its write lock at BEGIN
-        queries.write_changes(unit, ...)
+        events.write_changes(unit, ...)
 
 Every error of SQLAlchemy or of the driver (`sqlite3`, `psycopg`) that means the database cannot
 serve us now leaves a unit of work as `emstrack.errors.DatabaseUnavailable` (see

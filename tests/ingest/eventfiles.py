@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import func, select, text
 
 from emstrack.domain.s10 import check_digit
 from emstrack.ingest.records import IncomingEvent, parse_record
+from emstrack.store.database import Database
 from emstrack.store.schema import events, items, metadata
 
 #: The ingest time given to events built here, so that stored rows compare equal across runs.
@@ -26,7 +27,7 @@ INGESTED = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def s10(serial: int, service: str = "EE", country: str = "CN") -> str:
-    """A valid S10 number with the check digit of spec s10.md §3."""
+    """A valid S10 number with the check digit of docs/standards/s10.md §3."""
     digits = f"{serial:08d}"
     return f"{service}{digits}{check_digit(digits)}{country}"
 
@@ -83,37 +84,37 @@ def read_rejects_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f]
 
 
-def stored_events(engine: Engine) -> list[dict[str, Any]]:
+def stored_events(db: Database) -> list[dict[str, Any]]:
     """Every stored event as a dict, `raw` decoded; in key order (not arrival order)."""
     query = select(events).order_by(events.c.number, events.c.generation, events.c.dedupe_key)
-    with engine.connect() as conn:
+    with db.read() as conn:
         rows = [dict(row._mapping) for row in conn.execute(query)]
     for row in rows:
         row["raw"] = json.loads(row["raw"])
     return rows
 
 
-def stored_items(engine: Engine) -> list[dict[str, Any]]:
+def stored_items(db: Database) -> list[dict[str, Any]]:
     query = select(items).order_by(items.c.number, items.c.generation)
-    with engine.connect() as conn:
+    with db.read() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 
 
-def count_events(engine: Engine) -> int:
-    with engine.connect() as conn:
+def count_events(db: Database) -> int:
+    with db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
 
-def empty_tables(engine: Engine) -> None:
-    with engine.begin() as conn:
+def empty_tables(db: Database) -> None:
+    with db.write() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
 
 
-def assert_consistent(engine: Engine) -> None:
+def assert_consistent(db: Database) -> None:
     """What a crash must never break: every event has its item, counts add up, no duplicates."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
+    with db.read() as conn:
+        if db.dialect == "sqlite":
             assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         orphans = conn.execute(

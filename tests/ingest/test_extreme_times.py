@@ -17,7 +17,6 @@ from eventfiles import count_events, empty_tables, read_rejects_csv, s10, write_
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 from webclient import serve
 
@@ -100,10 +99,10 @@ _ISO = st.builds(
 @example(times=["/Date(253402300799999+1400)/", "1990-01-01T00:00+14:00"])
 @example(times=["/Date(-62135596800000-0100)/", "2100-12-31T23:59:59.999999-12:00"])
 def test_any_time_is_stored_or_rejected_through_the_writer(
-    engine: Engine, settings: Settings, times: list[str]
+    db: Database, settings: Settings, times: list[str]
 ) -> None:
     """Whatever the time, parse_record refuses it or the writer stores it and it reads back."""
-    empty_tables(engine)
+    empty_tables(db)
     accepted = []
     for i, event_time in enumerate(times):
         fields = GOOD | {"tracking_number": s10(42000000 + i), "event_time": event_time}
@@ -115,10 +114,10 @@ def test_any_time_is_stored_or_rejected_through_the_writer(
             continue
         assert [r.split(":")[0] for r in reasons] == ["event_time"]  # the time alone
     # A reuse window that reaches past year 1 and 9999 from any accepted time.
-    record(engine, accepted, reuse_after=timedelta(days=365 * 120))
-    again = record(engine, accepted)
+    record(db, accepted, reuse_after=timedelta(days=365 * 120))
+    again = record(db, accepted)
     assert again.stored == 0
-    tracker = Tracker(engine, settings)
+    tracker = Tracker(db, settings)
     for incoming in accepted:
         found = tracker.lookup(incoming.number)
         assert found.outcome == "found"
@@ -129,10 +128,10 @@ def _post(http: httpx.Client, auth: dict[str, str], events: list[dict[str, str]]
     return http.post("/api/v1/events", json={"events": events}, headers=auth)
 
 
-def test_the_api_rejects_the_row_and_stores_the_others(engine: Engine, settings: Settings) -> None:
-    auth = {"Authorization": f"Bearer {keys.create(engine, 'feed', KeyScope.INGEST).key}"}
+def test_the_api_rejects_the_row_and_stores_the_others(db: Database, settings: Settings) -> None:
+    auth = {"Authorization": f"Bearer {keys.create(db, 'feed', KeyScope.INGEST).key}"}
     body = [GOOD, *(_with_time(t) for t in EXTREMES), LATER]
-    with serve(create_app(settings, Database(engine))) as http:
+    with serve(create_app(settings, db)) as http:
         answer = _post(http, auth, body)
         assert answer.status_code == 200, answer.text
         doc = answer.json()
@@ -148,7 +147,7 @@ def test_the_api_rejects_the_row_and_stores_the_others(engine: Engine, settings:
 
 
 def test_the_import_rejects_the_row_writes_the_rejects_file_and_stores_the_others(
-    runner: CliRunner, engine: Engine, tmp_path: Path
+    runner: CliRunner, db: Database, tmp_path: Path
 ) -> None:
     header = list(GOOD)
     rows = [list(GOOD.values()), *([*_with_time(t).values()] for t in EXTREMES)]
@@ -162,4 +161,4 @@ def test_the_import_rejects_the_row_writes_the_rejects_file_and_stores_the_other
         assert [r["event_time"] for r in rejects] == EXTREMES
         assert [int(r["reject_line"]) for r in rejects] == list(range(3, 3 + len(EXTREMES)))
         assert all(r["reject_reason"].startswith("event_time: ") for r in rejects)
-        assert count_events(engine) == 2
+        assert count_events(db) == 2

@@ -23,13 +23,13 @@ from eventfiles import (
     write_csv,
     write_jsonl,
 )
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from emstrack.cli import app
 from emstrack.config import Settings
 from emstrack.errors import InputError
 from emstrack.ingest.files import ImportSummary, import_file
+from emstrack.store.database import Database
 
 HEADER = ["tracking_number", "event_code", "event_time", "office_code", "office_name", "country"]
 
@@ -55,10 +55,10 @@ STORED = sorted(
 )
 
 
-def _stored(engine: Engine) -> list[tuple[str, str, str, int | None]]:
+def _stored(db: Database) -> list[tuple[str, str, str, int | None]]:
     return sorted(
         (row["number"], row["code"], row["occurred_local"].isoformat(), row["utc_offset_min"])
-        for row in stored_events(engine)
+        for row in stored_events(db)
     )
 
 
@@ -79,27 +79,27 @@ def _gzip(path: Path) -> Path:
 
 @pytest.mark.parametrize("name", ["events.csv", "events.csv.gz", "EVENTS.CSV", "events.txt"])
 def test_a_csv_file_is_imported(
-    engine: Engine, settings: Settings, tmp_path: Path, name: str
+    db: Database, settings: Settings, tmp_path: Path, name: str
 ) -> None:
     plain = write_csv(tmp_path / name.removesuffix(".gz"), HEADER, ROWS)
     path = _gzip(plain) if name.endswith(".gz") else plain
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (6, 6, 0, 0)
     assert summary.rejects_path is None
-    assert _stored(engine) == STORED
+    assert _stored(db) == STORED
 
 
 @pytest.mark.parametrize("name", ["events.jsonl", "events.jsonl.gz", "events.ndjson"])
 def test_a_json_lines_file_is_imported(
-    engine: Engine, settings: Settings, tmp_path: Path, name: str
+    db: Database, settings: Settings, tmp_path: Path, name: str
 ) -> None:
     plain = write_jsonl(tmp_path / name.removesuffix(".gz"), _records(ROWS))
     path = _gzip(plain) if name.endswith(".gz") else plain
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (6, 6, 0, 0)
-    assert _stored(engine) == STORED
+    assert _stored(db) == STORED
     # The source of each event is the file it came from.
-    assert {row["source"] for row in stored_events(engine)} == {path.name}
+    assert {row["source"] for row in stored_events(db)} == {path.name}
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_a_json_lines_file_is_imported(
     ],
 )
 def test_csv_dialects_of_spreadsheets_and_exports(
-    engine: Engine,
+    db: Database,
     settings: Settings,
     tmp_path: Path,
     delimiter: str,
@@ -130,16 +130,16 @@ def test_csv_dialects_of_spreadsheets_and_exports(
         lineterminator=lineterminator,
         bom=bom,
     )
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (6, 6, 0, 0)
-    assert _stored(engine) == STORED
-    names = {row["office_name"] for row in stored_events(engine)}
+    assert _stored(db) == STORED
+    names = {row["office_name"] for row in stored_events(db)}
     assert "Beijing, Chaoyang 100020" in names
-    assert not any(name.startswith("\ufeff") for row in stored_events(engine) for name in row)
+    assert not any(name.startswith("\ufeff") for row in stored_events(db) for name in row)
 
 
 def test_header_names_ignore_case_and_spaces(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     header = [
         " Tracking_Number ",
@@ -150,16 +150,16 @@ def test_header_names_ignore_case_and_spaces(
         "country",
     ]
     path = write_csv(tmp_path / "events.csv", header, ROWS)
-    assert _counts(import_file(engine, path, settings)) == (6, 6, 0, 0)
+    assert _counts(import_file(db, path, settings)) == (6, 6, 0, 0)
 
 
 def test_unknown_columns_are_kept_in_the_raw_payload(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     header = [*HEADER, "weight_g", "mail_class"]
     path = write_csv(tmp_path / "events.csv", header, [[*ROWS[0], "1250", "EMS"]])
-    assert _counts(import_file(engine, path, settings)) == (1, 1, 0, 0)
-    (row,) = stored_events(engine)
+    assert _counts(import_file(db, path, settings)) == (1, 1, 0, 0)
+    (row,) = stored_events(db)
     assert row["raw"] == [dict(zip(header, [*ROWS[0], "1250", "EMS"], strict=True))]
 
 
@@ -168,7 +168,7 @@ _HEAD = "tracking_number,event_code,event_time,office_name,reason_text\n"
 
 
 def test_line_numbers_of_rejects_point_at_the_first_line_of_the_record(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "events.csv"
     path.write_text(
@@ -185,7 +185,7 @@ def test_line_numbers_of_rejects_point_at_the_first_line_of_the_record(
         + "EE123456785CN,EMI,2024-03-07T10:05,BERLIN,\n",  # 11
         encoding="utf-8",
     )
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (5, 3, 0, 2)
     rejects = read_rejects_csv(tmp_path / "events.rejects.csv")
     assert [(r["reject_line"], r["reject_reason"][:20]) for r in rejects] == [
@@ -193,7 +193,7 @@ def test_line_numbers_of_rejects_point_at_the_first_line_of_the_record(
         ("7", "event_code: expected"),
     ]
     assert rejects[1]["office_name"] == "BERLIN\n\nMITTE"
-    emh = next(row for row in stored_events(engine) if row["code"] == "EMH")
+    emh = next(row for row in stored_events(db) if row["code"] == "EMH")
     assert emh["office_name"] == "BERLIN, MITTE"
     assert emh["reason_text"] == "Addressee absent.\nNotice left, collect at Filiale 101"
 
@@ -206,7 +206,7 @@ def test_line_numbers_of_rejects_point_at_the_first_line_of_the_record(
     ],
 )
 def test_quotes_inside_quoted_fields(
-    engine: Engine, settings: Settings, tmp_path: Path, reason_text: str
+    db: Database, settings: Settings, tmp_path: Path, reason_text: str
 ) -> None:
     path = write_csv(
         tmp_path / "events.csv",
@@ -214,13 +214,13 @@ def test_quotes_inside_quoted_fields(
         [["EE123456785CN", "EMH", "2024-03-06T13:45", reason_text]],
     )
     assert '""' in path.read_text(encoding="utf-8")
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (1, 1, 0, 0)
-    assert stored_events(engine)[0]["reason_text"] == reason_text
+    assert stored_events(db)[0]["reason_text"] == reason_text
 
 
 def test_rows_with_the_wrong_number_of_fields_are_rejected(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "events.csv"
     path.write_text(
@@ -230,7 +230,7 @@ def test_rows_with_the_wrong_number_of_fields_are_rejected(
         + "EE123456785CN,EMD,2024-03-03T14:05,FRANKFURT,\n",  # 4
         encoding="utf-8",
     )
-    assert _counts(import_file(engine, path, settings)) == (3, 1, 0, 2)
+    assert _counts(import_file(db, path, settings)) == (3, 1, 0, 2)
     rejects = read_rejects_csv(tmp_path / "events.rejects.csv")
     assert [(r["reject_line"], r["reject_reason"]) for r in rejects] == [
         ("2", "the row has 3 fields, the header has 5"),
@@ -239,7 +239,7 @@ def test_rows_with_the_wrong_number_of_fields_are_rejected(
 
 
 def test_invalid_utf8_rejects_only_its_row(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     broken = "EE123456785CN,EMC,2024-03-02T02:15,B\xc9IJING,\n".encode("latin-1")
     path = tmp_path / "events.csv"
@@ -249,7 +249,7 @@ def test_invalid_utf8_rejects_only_its_row(
         + broken
         + b"EE123456785CN,EMD,2024-03-03T14:05,FRANKFURT,\n"
     )
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (3, 2, 0, 1)
     rejects_path = tmp_path / "events.rejects.csv"
     assert read_rejects_csv(rejects_path)[0]["reject_line"] == "3"
@@ -279,11 +279,11 @@ def test_invalid_utf8_rejects_only_its_row(
     ],
 )
 def test_bad_json_lines_are_rejected_one_by_one(
-    engine: Engine, settings: Settings, tmp_path: Path, line: str, reason: str
+    db: Database, settings: Settings, tmp_path: Path, line: str, reason: str
 ) -> None:
     good = _records(ROWS)
     path = write_jsonl(tmp_path / "events.jsonl", [good[0], "", line, good[2]])
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (3, 2, 0, 1)
     (reject,) = read_rejects_jsonl(tmp_path / "events.rejects.jsonl")
     assert reject["reject_line"] == 3
@@ -291,33 +291,33 @@ def test_bad_json_lines_are_rejected_one_by_one(
 
 
 def test_invalid_utf8_in_json_lines_rejects_only_its_line(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     good = [json.dumps(r).encode() + b"\n" for r in _records(ROWS)]
     path = tmp_path / "events.jsonl"
     path.write_bytes(good[0] + b'{"tracking_number": "EE123456785CN", "x": "\xff"}\n' + good[1])
-    assert _counts(import_file(engine, path, settings)) == (3, 2, 0, 1)
+    assert _counts(import_file(db, path, settings)) == (3, 2, 0, 1)
     (reject,) = read_rejects_jsonl(tmp_path / "events.rejects.jsonl")
     assert (reject["reject_line"], reject["reject_reason"]) == (2, "the line is not valid UTF-8")
 
 
 @pytest.mark.parametrize("field", ["office_name", "parcel_note"])
 def test_a_lone_surrogate_in_json_rejects_only_its_line(
-    engine: Engine, settings: Settings, tmp_path: Path, field: str
+    db: Database, settings: Settings, tmp_path: Path, field: str
 ) -> None:
     good = _records(ROWS)
     bad = json.dumps({**good[1], field: "BEIJING \udc80"})  # written as the escape \udc80
     assert "\\udc80" in bad
     path = write_jsonl(tmp_path / "events.jsonl", [good[0], bad, good[2]])
-    assert _counts(import_file(engine, path, settings)) == (3, 2, 0, 1)
+    assert _counts(import_file(db, path, settings)) == (3, 2, 0, 1)
 
 
 def test_a_huge_field_rejects_only_its_row(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     rows = [ROWS[0], [*ROWS[1][:4], "B" * 200_000, "CN"], ROWS[2]]
     path = write_csv(tmp_path / "events.csv", HEADER, rows)
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (3, 2, 0, 1)
     (reject,) = read_rejects_csv(tmp_path / "events.rejects.csv")
     assert reject["reject_line"] == "3"
@@ -335,7 +335,7 @@ def test_a_huge_field_rejects_only_its_row(
     ],
 )
 def test_the_rejects_file_sits_next_to_the_input(
-    engine: Engine, settings: Settings, tmp_path: Path, name: str, rejects_name: str
+    db: Database, settings: Settings, tmp_path: Path, name: str, rejects_name: str
 ) -> None:
     folder = tmp_path / "incoming"
     folder.mkdir()
@@ -346,7 +346,7 @@ def test_the_rejects_file_sits_next_to_the_input(
     else:
         write_jsonl(plain, _records([ROWS[0], bad]))
     path = _gzip(plain) if name.endswith(".gz") else plain
-    summary = import_file(engine, path, settings)
+    summary = import_file(db, path, settings)
     assert _counts(summary) == (2, 1, 0, 1)
     assert summary.rejects_path == folder / rejects_name
     assert summary.to_dict()["rejects_file"] == str(folder / rejects_name)
@@ -354,7 +354,7 @@ def test_the_rejects_file_sits_next_to_the_input(
 
 
 def test_rejects_csv_has_line_reason_then_the_original_columns(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     header = ["Tracking_Number", "event_code", "event_time", "Office_Name", "weight_g"]
     rows = [
@@ -362,7 +362,7 @@ def test_rejects_csv_has_line_reason_then_the_original_columns(
         ["EE123456784CN", "EMC", "2024-03-02T02:15", "BEIJING, CN", "1250"],
     ]
     path = write_csv(tmp_path / "events.csv", header, rows, delimiter=";")
-    import_file(engine, path, settings)
+    import_file(db, path, settings)
     with (tmp_path / "events.rejects.csv").open(encoding="utf-8", newline="") as f:
         lines = list(csv.reader(f))
     assert lines == [
@@ -382,7 +382,7 @@ def _fix_csv(rejects: Path, fixes: dict[str, dict[str, str]]) -> None:
 
 
 def test_a_corrected_rejects_csv_imports_cleanly(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     rows = [
         ROWS[0],
@@ -393,50 +393,48 @@ def test_a_corrected_rejects_csv_imports_cleanly(
         ROWS[5],
     ]
     path = write_csv(tmp_path / "events.csv", HEADER, rows)
-    assert _counts(import_file(engine, path, settings)) == (6, 4, 0, 2)
+    assert _counts(import_file(db, path, settings)) == (6, 4, 0, 2)
     rejects = tmp_path / "events.rejects.csv"
     _fix_csv(
         rejects,
         {"3": {"tracking_number": "EE123456785CN"}, "5": {"event_time": "2024-03-07T10:05"}},
     )
-    summary = import_file(engine, rejects, settings)
+    summary = import_file(db, rejects, settings)
     assert _counts(summary) == (2, 2, 0, 0)
     assert summary.rejects_path is None
-    assert _stored(engine) == STORED
-    assert not any(
-        key.startswith("reject_") for row in stored_events(engine) for key in row["raw"][0]
-    )
+    assert _stored(db) == STORED
+    assert not any(key.startswith("reject_") for row in stored_events(db) for key in row["raw"][0])
 
 
 def test_a_corrected_rejects_jsonl_imports_cleanly(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     records: list[dict[str, Any] | str] = [*_records(ROWS)]
     records[1] = {**_records(ROWS)[1], "event_code": "EM C"}
     path = write_jsonl(tmp_path / "feed.jsonl", records)
-    assert _counts(import_file(engine, path, settings)) == (6, 5, 0, 1)
+    assert _counts(import_file(db, path, settings)) == (6, 5, 0, 1)
     rejects = tmp_path / "feed.rejects.jsonl"
     (entry,) = read_rejects_jsonl(rejects)
     assert entry["reject_line"] == 2
     assert entry["event_code"] == "EM C"
     write_jsonl(rejects, [{**entry, "event_code": "EMC"}])
-    assert _counts(import_file(engine, rejects, settings)) == (1, 1, 0, 0)
-    assert _stored(engine) == STORED
+    assert _counts(import_file(db, rejects, settings)) == (1, 1, 0, 0)
+    assert _stored(db) == STORED
 
 
 def test_a_rejects_jsonl_still_wrong_gets_its_new_line_and_reason(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     bad = {**_records(ROWS)[1], "event_code": "EM C", "country": "CHN"}
     path = write_jsonl(tmp_path / "feed.jsonl", [*_records(ROWS[:1]), bad])
-    import_file(engine, path, settings)
+    import_file(db, path, settings)
     rejects = tmp_path / "feed.rejects.jsonl"
     (entry,) = read_rejects_jsonl(rejects)
     assert entry["reject_line"] == 2
     assert entry["reject_reason"].count(";") == 1  # event_code and country
     # Only the event code is fixed; the country is still wrong.
     write_jsonl(rejects, [{**entry, "event_code": "EMC"}])
-    import_file(engine, rejects, settings)
+    import_file(db, rejects, settings)
     (again,) = read_rejects_jsonl(tmp_path / "feed.rejects.rejects.jsonl")
     assert again["reject_line"] == 1
     assert again["reject_reason"].startswith("country: longer than 2 characters")
@@ -464,15 +462,15 @@ def test_a_rejects_jsonl_still_wrong_gets_its_new_line_and_reason(
     ],
 )
 def test_a_missing_required_column_fails_the_whole_file(
-    engine: Engine, settings: Settings, tmp_path: Path, header: list[str], message: str
+    db: Database, settings: Settings, tmp_path: Path, header: list[str], message: str
 ) -> None:
     path = write_csv(tmp_path / "events.csv", header, [ROWS[1][: len(header)]])
     with pytest.raises(InputError) as caught:
-        import_file(engine, path, settings)
+        import_file(db, path, settings)
     assert caught.value.code == "missing_columns"
     assert caught.value.message.startswith(message)
     assert "README" in (caught.value.hint or "")
-    assert count_events(engine) == 0
+    assert count_events(db) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if "events" in p.name) == ["events.csv"]
 
 
@@ -487,33 +485,33 @@ def test_a_missing_required_column_fails_the_whole_file(
     ],
 )
 def test_files_that_cannot_be_read_at_all(
-    engine: Engine, settings: Settings, tmp_path: Path, name: str, content: bytes, code: str
+    db: Database, settings: Settings, tmp_path: Path, name: str, content: bytes, code: str
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(InputError) as caught:
-        import_file(engine, path, settings)
+        import_file(db, path, settings)
     assert caught.value.code == code
     assert name in caught.value.message
 
 
-def test_a_missing_file(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+def test_a_missing_file(db: Database, settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
-        import_file(engine, tmp_path / "nowhere.csv", settings)
+        import_file(db, tmp_path / "nowhere.csv", settings)
     assert caught.value.code == "no_such_file"
 
 
 def test_an_empty_json_lines_file_and_a_header_only_csv_import_nothing(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     (tmp_path / "a.jsonl").write_bytes(b"\n\n")
-    assert _counts(import_file(engine, tmp_path / "a.jsonl", settings)) == (0, 0, 0, 0)
+    assert _counts(import_file(db, tmp_path / "a.jsonl", settings)) == (0, 0, 0, 0)
     path = write_csv(tmp_path / "b.csv", HEADER, [])
-    assert _counts(import_file(engine, path, settings)) == (0, 0, 0, 0)
+    assert _counts(import_file(db, path, settings)) == (0, 0, 0, 0)
 
 
 def test_summary_counts_and_a_second_import_of_the_same_file(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     rows = [
         *ROWS,
@@ -524,7 +522,7 @@ def test_summary_counts_and_a_second_import_of_the_same_file(
         ["", "", "", "", "", ""],  # blank: not a row
     ]
     path = write_csv(tmp_path / "events.csv", HEADER, rows)
-    first = import_file(engine, path, settings)
+    first = import_file(db, path, settings)
     assert _counts(first) == (10, 7, 2, 1)
     assert first.to_dict() == {
         "path": str(path),
@@ -534,28 +532,28 @@ def test_summary_counts_and_a_second_import_of_the_same_file(
         "rejected": 1,
         "rejects_file": str(tmp_path / "events.rejects.csv"),
     }
-    second = import_file(engine, path, settings)
+    second = import_file(db, path, settings)
     assert _counts(second) == (10, 0, 9, 1)
-    assert count_events(engine) == 7
+    assert count_events(db) == 7
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 5, 5000])
 def test_batch_size_does_not_change_the_outcome(
-    engine: Engine, settings: Settings, tmp_path: Path, batch_size: int
+    db: Database, settings: Settings, tmp_path: Path, batch_size: int
 ) -> None:
     rows = [ROWS[3], ROWS[0], ROWS[0], ROWS[5], ROWS[2], ROWS[1], ROWS[4], ROWS[3]]
     path = write_csv(tmp_path / "events.csv", HEADER, rows)
     sized = settings.model_copy(update={"import_batch_size": batch_size})
-    assert _counts(import_file(engine, path, sized)) == (8, 6, 2, 0)
-    assert _stored(engine) == STORED
+    assert _counts(import_file(db, path, sized)) == (8, 6, 2, 0)
+    assert _stored(db) == STORED
 
 
-def test_progress_reports_bytes_read(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+def test_progress_reports_bytes_read(db: Database, settings: Settings, tmp_path: Path) -> None:
     rows = [[s10(n), "EMA", "2024-03-01T09:12", "CNBJSD", "BEIJING", "CN"] for n in range(3000)]
     path = write_csv(tmp_path / "events.csv", HEADER, rows)
     seen: list[int] = []
     sized = settings.model_copy(update={"import_batch_size": 1000})
-    import_file(engine, path, sized, on_progress=seen.append)
+    import_file(db, path, sized, on_progress=seen.append)
     assert len(seen) >= 3
     assert seen == sorted(seen)
     assert seen[-1] == path.stat().st_size
@@ -565,7 +563,7 @@ def test_progress_reports_bytes_read(engine: Engine, settings: Settings, tmp_pat
 
 
 def test_cli_exits_0_when_every_row_is_imported(
-    runner: CliRunner, engine: Engine, tmp_path: Path
+    runner: CliRunner, db: Database, tmp_path: Path
 ) -> None:
     a = write_csv(tmp_path / "a.csv", HEADER, ROWS[:4])
     b = write_jsonl(tmp_path / "b.jsonl", _records(ROWS[3:]))
@@ -576,11 +574,11 @@ def test_cli_exits_0_when_every_row_is_imported(
         ["a.csv", "4", "4", "0", "0", "—"],
         ["b.jsonl", "3", "2", "1", "0", "—"],
     ]
-    assert count_events(engine) == 6
+    assert count_events(db) == 6
 
 
 def test_cli_exits_3_when_some_rows_are_rejected(
-    runner: CliRunner, engine: Engine, tmp_path: Path
+    runner: CliRunner, db: Database, tmp_path: Path
 ) -> None:
     bad = ["EE123456785CN", "EMI", "tomorrow", "", "", "DE"]
     path = write_csv(tmp_path / "events.csv", HEADER, [*ROWS, bad])
@@ -588,7 +586,7 @@ def test_cli_exits_3_when_some_rows_are_rejected(
     assert result.exit_code == 3, result.output
     assert "events.rejects.csv" in result.stdout
     assert "Some rows were rejected" in result.stderr
-    assert count_events(engine) == 6
+    assert count_events(db) == 6
 
 
 @pytest.mark.parametrize(
@@ -601,7 +599,7 @@ def test_cli_exits_3_when_some_rows_are_rejected(
 )
 def test_cli_exits_1_when_a_file_cannot_be_read_and_still_imports_the_others(
     runner: CliRunner,
-    engine: Engine,
+    db: Database,
     tmp_path: Path,
     name: str,
     content: bytes | None,
@@ -615,11 +613,11 @@ def test_cli_exits_1_when_a_file_cannot_be_read_and_still_imports_the_others(
     result = runner.invoke(app, ["import", str(broken), str(good), str(rejected), "-q"])
     assert result.exit_code == 1, result.output
     assert message in " ".join(result.stderr.split())
-    assert count_events(engine) == 6
+    assert count_events(db) == 6
 
 
 def test_cli_a_corrupt_gzip_file_is_reported_and_the_others_imported(
-    runner: CliRunner, engine: Engine, tmp_path: Path
+    runner: CliRunner, db: Database, tmp_path: Path
 ) -> None:
     corrupt = tmp_path / "events.csv.gz"
     corrupt.write_bytes(b"tracking_number,event_code,event_time\n")  # not gzip at all
@@ -628,18 +626,18 @@ def test_cli_a_corrupt_gzip_file_is_reported_and_the_others_imported(
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "events.csv.gz" in result.stderr
-    assert count_events(engine) == 6
+    assert count_events(db) == 6
 
 
 def test_a_clean_rerun_removes_the_stale_rejects_file(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     bad = [*ROWS, ["EE123456784CN", "EMA", "2024-03-01T09:12"] + [""] * (len(HEADER) - 3)]
     path = write_csv(tmp_path / "events.csv", HEADER, bad)
-    first = import_file(engine, path, settings)
+    first = import_file(db, path, settings)
     assert first.rejects_path is not None
     assert first.rejects_path.exists()
     write_csv(path, HEADER, ROWS)
-    second = import_file(engine, path, settings)
+    second = import_file(db, path, settings)
     assert second.rejects_path is None
     assert not first.rejects_path.exists()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from eventfiles import assert_consistent, count_events, empty_tables, s10, stored_items, write_csv
-from sqlalchemy import Engine
 
 from emstrack.config import Settings
+from emstrack.store.database import Database
 
 BATCH = 500
 # Items of 10 scans each: enough for dozens of batches, few enough to stay within seconds.
@@ -62,7 +62,7 @@ def _environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, "EMSTRACK_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
 
 
-def _kill_midway(engine: Engine, settings: Settings, path: Path, total: int) -> int | None:
+def _kill_midway(db: Database, settings: Settings, path: Path, total: int) -> int | None:
     """Start the import, SIGKILL it after two batches and before the end; None if too late."""
     with subprocess.Popen(
         _command(path),
@@ -73,7 +73,7 @@ def _kill_midway(engine: Engine, settings: Settings, path: Path, total: int) -> 
         killed = False
         try:
             while proc.poll() is None:
-                seen = count_events(engine)
+                seen = count_events(db)
                 if 2 * BATCH <= seen < total:
                     os.kill(proc.pid, signal.SIGKILL)
                     killed = True
@@ -85,28 +85,28 @@ def _kill_midway(engine: Engine, settings: Settings, path: Path, total: int) -> 
             proc.wait()
     if proc.returncode != -signal.SIGKILL:
         return None
-    return count_events(engine)
+    return count_events(db)
 
 
 @pytest.mark.slow
 def test_an_import_killed_midway_is_consistent_and_completes_on_rerun(
-    engine: Engine, settings: Settings, tmp_path: Path
+    db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     path = tmp_path / "events.csv"
-    items = ITEMS[engine.dialect.name]
+    items = ITEMS[db.dialect]
     for _attempt in range(4):
         total = _write_events(path, items)
-        committed = _kill_midway(engine, settings, path, total)
+        committed = _kill_midway(db, settings, path, total)
         if committed is not None:
             break
         # The import was faster than the poll: start over with a bigger file.
-        empty_tables(engine)
+        empty_tables(db)
         items *= 2
     else:
         pytest.fail("the import finished every time before it could be killed")
 
     # Consistent, whatever the moment of the kill: whole batches only.
-    assert_consistent(engine)
+    assert_consistent(db)
     assert 0 < committed < total
     assert committed % BATCH == 0, "a batch was stored in part"
 
@@ -129,9 +129,9 @@ def test_an_import_killed_midway_is_consistent_and_completes_on_rerun(
         "0",
         "—",
     ]
-    assert count_events(engine) == total
-    assert_consistent(engine)
-    rows = stored_items(engine)
+    assert count_events(db) == total
+    assert_consistent(db)
+    rows = stored_items(db)
     assert len(rows) == items
     assert {(row["generation"], row["event_count"], row["status"]) for row in rows} == {
         (1, len(JOURNEY), "delivered")

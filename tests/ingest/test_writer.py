@@ -1,6 +1,8 @@
-"""Recording events: idempotent, order-free, reuse-aware (spec events.md §3-§4, s10.md §9).
+"""Recording events: idempotent, order-free, reuse-aware.
 
-Every test runs on SQLite and on PostgreSQL (the `engine` fixture).
+docs/standards/events.md §3-§4, docs/standards/s10.md §9.
+
+Every test runs on SQLite and on PostgreSQL (the `db` fixture).
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ from eventfiles import (
 from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 
 from emstrack.config import Settings
 from emstrack.ingest.records import IncomingEvent
-from emstrack.ingest.writer import Outcome, record
+from emstrack.ingest.writer import EventOutcome, record
 from emstrack.lookup import Tracker
-from emstrack.store import queries
+from emstrack.store.database import Database
+from emstrack.store.items import conflicts_of
 
 CN = "EE123456785CN"  # Beijing -> New York
 DE = "CP507451140DE"  # a parcel posted in Germany
@@ -91,7 +93,7 @@ def _de_cn() -> list[IncomingEvent]:
     ]
 
 
-# Hypothesis with the `engine` fixture: each example empties the tables itself.
+# Hypothesis with the `db` fixture: each example empties the tables itself.
 _FEW_EXAMPLES = examples(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -100,41 +102,41 @@ HISTORY = _cn_us() + _de_cn()
 DISTINCT = 14  # HISTORY less its 4 duplicates
 
 
-def _snapshot(engine: Engine) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _snapshot(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The stored rows, without what depends on when they were written or in what order."""
-    rows = stored_events(engine)
+    rows = stored_events(db)
     for row in rows:
         row["raw"] = sorted(json.dumps(payload, sort_keys=True) for payload in row["raw"])
-    item_rows = stored_items(engine)
+    item_rows = stored_items(db)
     for item in item_rows:
         del item["created_at"], item["updated_at"]
     return rows, item_rows
 
 
-def _record_in_batches(engine: Engine, events: Sequence[IncomingEvent], cuts: list[int]) -> None:
+def _record_in_batches(db: Database, events: Sequence[IncomingEvent], cuts: list[int]) -> None:
     bounds = [0, *sorted(cuts), len(events)]
     for start, end in itertools.pairwise(bounds):
-        record(engine, events[start:end])
+        record(db, events[start:end])
 
 
-def test_the_same_event_twice_is_stored_once(engine: Engine) -> None:
+def test_the_same_event_twice_is_stored_once(db: Database) -> None:
     ema = incoming(CN, "EMA", "2024-03-01T09:12", country="CN")
-    first = record(engine, [ema])
-    second = record(engine, [ema])
-    assert first.outcomes == (Outcome.STORED,)
+    first = record(db, [ema])
+    second = record(db, [ema])
+    assert first.outcomes == (EventOutcome.STORED,)
     assert (first.items_created, first.items_changed) == (1, 0)
-    assert second.outcomes == (Outcome.DUPLICATE,)
+    assert second.outcomes == (EventOutcome.DUPLICATE,)
     assert (second.stored, second.duplicates, second.items_created) == (0, 1, 0)
-    (row,) = stored_events(engine)
+    (row,) = stored_events(db)
     assert row["raw"] == [ema.event.raw]
-    assert stored_items(engine)[0]["event_count"] == 1
+    assert stored_items(db)[0]["event_count"] == 1
 
 
-def test_the_same_event_twice_in_one_batch_is_stored_once(engine: Engine) -> None:
+def test_the_same_event_twice_in_one_batch_is_stored_once(db: Database) -> None:
     ema = incoming(CN, "EMA", "2024-03-01T09:12", country="CN")
-    result = record(engine, [ema, ema])
-    assert result.outcomes == (Outcome.STORED, Outcome.DUPLICATE)
-    assert len(stored_events(engine)) == 1
+    result = record(db, [ema, ema])
+    assert result.outcomes == (EventOutcome.STORED, EventOutcome.DUPLICATE)
+    assert len(stored_events(db)) == 1
 
 
 @pytest.mark.parametrize(
@@ -152,18 +154,18 @@ def test_the_same_event_twice_in_one_batch_is_stored_once(engine: Engine) -> Non
     ],
 )
 def test_reports_of_one_scan_in_other_spellings_are_duplicates(
-    engine: Engine, first: tuple[str, dict[str, Any]], second: tuple[str, dict[str, Any]]
+    db: Database, first: tuple[str, dict[str, Any]], second: tuple[str, dict[str, Any]]
 ) -> None:
     a = incoming(CN, "EMH", first[0], **first[1])
     b = incoming(CN, "EMH", second[0], **second[1])
-    assert record(engine, [a]).outcomes == (Outcome.STORED,)
-    assert record(engine, [b]).outcomes == (Outcome.DUPLICATE,)
-    (row,) = stored_events(engine)
+    assert record(db, [a]).outcomes == (EventOutcome.STORED,)
+    assert record(db, [b]).outcomes == (EventOutcome.DUPLICATE,)
+    (row,) = stored_events(db)
     assert row["occurred_local"] == a.event.occurred_local  # the stored event is kept
     assert row["raw"] == [a.event.raw, b.event.raw]  # and nothing is lost
 
 
-def test_a_duplicate_with_more_detail_fills_the_empty_fields(engine: Engine) -> None:
+def test_a_duplicate_with_more_detail_fills_the_empty_fields(db: Database) -> None:
     bare = incoming(CN, "EMH", "2024-03-05T17:10", office_code="USNYCB", reason_text="")
     detailed = incoming(
         CN,
@@ -178,39 +180,39 @@ def test_a_duplicate_with_more_detail_fills_the_empty_fields(engine: Engine) -> 
     )
     # A third report disagrees on the reason: the stored value stays, the payload is kept.
     other = incoming(CN, "EMH", "2024-03-05T17:10", office_code="USNYCB", reason_text="Refused")
-    record(engine, [bare])
-    assert record(engine, [detailed]).outcomes == (Outcome.DUPLICATE,)
-    assert record(engine, [other]).outcomes == (Outcome.DUPLICATE,)
-    (row,) = stored_events(engine)
+    record(db, [bare])
+    assert record(db, [detailed]).outcomes == (EventOutcome.DUPLICATE,)
+    assert record(db, [other]).outcomes == (EventOutcome.DUPLICATE,)
+    (row,) = stored_events(db)
     assert row["office_name"] == "NEW YORK NY 10001"
     assert (row["reason_code"], row["reason_text"]) == ("21", "Addressee absent")
     assert (row["action_code"], row["action_text"]) == ("A2", "Notice left, collect at post office")
     assert row["raw"] == [bare.event.raw, detailed.event.raw, other.event.raw]
-    assert stored_items(engine)[0]["event_count"] == 1
+    assert stored_items(db)[0]["event_count"] == 1
 
 
-def test_recording_a_history_stores_each_scan_once(engine: Engine) -> None:
-    result = record(engine, HISTORY)
+def test_recording_a_history_stores_each_scan_once(db: Database) -> None:
+    result = record(db, HISTORY)
     assert result.stored == DISTINCT
     assert result.duplicates == len(HISTORY) - DISTINCT
     assert result.items_created == 2
-    assert_consistent(engine)
-    items = {item["number"]: item for item in stored_items(engine)}
+    assert_consistent(db)
+    items = {item["number"]: item for item in stored_items(db)}
     assert (items[CN]["status"], items[CN]["status_code"], items[CN]["event_count"]) == (
         "delivered",
         "EMI",
         10,
     )
     assert (items[DE]["status"], items[DE]["status_detail"]) == ("customs_import", "held")
-    again = record(engine, HISTORY)
+    again = record(db, HISTORY)
     assert (again.stored, again.duplicates) == (0, len(HISTORY))
 
 
-def test_recording_the_same_events_again_changes_nothing(engine: Engine) -> None:
-    record(engine, HISTORY, now=datetime(2024, 3, 10, 12, 0, tzinfo=UTC))
-    before = stored_items(engine), stored_events(engine)
-    again = record(engine, HISTORY, now=datetime(2024, 3, 11, 12, 0, tzinfo=UTC))
-    assert (stored_items(engine), stored_events(engine)) == before
+def test_recording_the_same_events_again_changes_nothing(db: Database) -> None:
+    record(db, HISTORY, now=datetime(2024, 3, 10, 12, 0, tzinfo=UTC))
+    before = stored_items(db), stored_events(db)
+    again = record(db, HISTORY, now=datetime(2024, 3, 11, 12, 0, tzinfo=UTC))
+    assert (stored_items(db), stored_events(db)) == before
     assert (again.stored, again.items_created, again.items_changed) == (0, 0, 0)
 
 
@@ -220,16 +222,16 @@ def test_recording_the_same_events_again_changes_nothing(engine: Engine) -> None
     cuts=st.lists(st.integers(min_value=1, max_value=len(HISTORY) - 1), max_size=4),
 )
 def test_stored_rows_and_status_do_not_depend_on_arrival_order_or_batches(
-    engine: Engine, order: list[int], cuts: list[int]
+    db: Database, order: list[int], cuts: list[int]
 ) -> None:
-    empty_tables(engine)
-    record(engine, HISTORY)
-    expected = _snapshot(engine)
+    empty_tables(db)
+    record(db, HISTORY)
+    expected = _snapshot(db)
 
-    empty_tables(engine)
-    _record_in_batches(engine, [HISTORY[i] for i in order], cuts)
-    assert _snapshot(engine) == expected
-    assert_consistent(engine)
+    empty_tables(db)
+    _record_in_batches(db, [HISTORY[i] for i in order], cuts)
+    assert _snapshot(db) == expected
+    assert_consistent(db)
 
 
 @pytest.mark.parametrize(
@@ -264,7 +266,7 @@ def test_stored_rows_and_status_do_not_depend_on_arrival_order_or_batches(
     ],
 )
 def test_status_follows_occurrence_not_arrival(
-    engine: Engine,
+    db: Database,
     settings: Settings,
     arrivals: list[tuple[str, str]],
     status: str,
@@ -272,10 +274,10 @@ def test_status_follows_occurrence_not_arrival(
     code: str,
 ) -> None:
     for event_code, when in arrivals:
-        record(engine, [incoming(CN, event_code, when, country="CN")])
-    (item,) = stored_items(engine)
+        record(db, [incoming(CN, event_code, when, country="CN")])
+    (item,) = stored_items(db)
     assert (item["status"], item["status_detail"], item["status_code"]) == (status, detail, code)
-    result = Tracker(engine, settings).lookup(CN)
+    result = Tracker(db, settings).lookup(CN)
     assert result.state is not None
     assert (result.state.status, result.state.detail) == (status, detail)
 
@@ -286,18 +288,18 @@ SECOND_USE = [("EMA", "2024-03-01T09:12"), ("EMC", "2024-03-02T06:05")]
 
 
 def test_a_number_reused_after_12_months_starts_a_new_item(
-    engine: Engine, settings: Settings
+    db: Database, settings: Settings
 ) -> None:
     for code, when in FIRST_USE:
-        record(engine, [incoming(CN, code, when, country="CN")])
-    result = record(engine, [incoming(CN, code, when, country="CN") for code, when in SECOND_USE])
+        record(db, [incoming(CN, code, when, country="CN")])
+    result = record(db, [incoming(CN, code, when, country="CN") for code, when in SECOND_USE])
     assert result.items_created == 1
-    items = stored_items(engine)
+    items = stored_items(db)
     assert [(i["generation"], i["status"], i["event_count"]) for i in items] == [
         (1, "delivered", 3),
         (2, "in_transit", 2),
     ]
-    lookup = Tracker(engine, settings).lookup("ee 123 456 785 cn")
+    lookup = Tracker(db, settings).lookup("ee 123 456 785 cn")
     assert lookup.item is not None
     assert lookup.item.generation == 2
     assert lookup.status == "in_transit"
@@ -306,16 +308,16 @@ def test_a_number_reused_after_12_months_starts_a_new_item(
     assert lookup.to_dict()["earlier_items"][0]["generation"] == 1
 
 
-def test_a_late_scan_of_the_earlier_item_goes_to_the_earlier_item(engine: Engine) -> None:
-    record(engine, [incoming(CN, code, when, country="CN") for code, when in FIRST_USE[:2]])
-    record(engine, [incoming(CN, code, when, country="CN") for code, when in SECOND_USE])
-    record(engine, [incoming(CN, "EMI", FIRST_USE[2][1], country="CN")])
-    items = stored_items(engine)
+def test_a_late_scan_of_the_earlier_item_goes_to_the_earlier_item(db: Database) -> None:
+    record(db, [incoming(CN, code, when, country="CN") for code, when in FIRST_USE[:2]])
+    record(db, [incoming(CN, code, when, country="CN") for code, when in SECOND_USE])
+    record(db, [incoming(CN, "EMI", FIRST_USE[2][1], country="CN")])
+    items = stored_items(db)
     assert [(i["generation"], i["status"], i["event_count"]) for i in items] == [
         (1, "delivered", 3),
         (2, "in_transit", 2),
     ]
-    assert_consistent(engine)
+    assert_consistent(db)
 
 
 @pytest.mark.parametrize(
@@ -330,44 +332,44 @@ def test_a_late_scan_of_the_earlier_item_goes_to_the_earlier_item(engine: Engine
     ],
 )
 def test_a_new_item_only_after_the_reuse_window(
-    engine: Engine, days_later: int, generations: list[int]
+    db: Database, days_later: int, generations: list[int]
 ) -> None:
     first = incoming(CN, "EME", "2023-06-01T10:00:00+08:00")
     then = first.event.occurred_local + timedelta(days=days_later)
     later = incoming(CN, "EMA", then.isoformat() + "+08:00")
-    result = record(engine, [first, later])
-    assert result.outcomes == (Outcome.STORED, Outcome.STORED)
-    assert [i["generation"] for i in stored_items(engine)] == generations
+    result = record(db, [first, later])
+    assert result.outcomes == (EventOutcome.STORED, EventOutcome.STORED)
+    assert [i["generation"] for i in stored_items(db)] == generations
 
 
-def test_events_six_months_apart_in_either_order_stay_one_item(engine: Engine) -> None:
-    record(engine, [incoming(CN, "EMI", "2024-07-10T10:00", country="CN")])
-    record(engine, [incoming(CN, "EME", "2024-01-10T10:00", country="CN")])
-    (item,) = stored_items(engine)
+def test_events_six_months_apart_in_either_order_stay_one_item(db: Database) -> None:
+    record(db, [incoming(CN, "EMI", "2024-07-10T10:00", country="CN")])
+    record(db, [incoming(CN, "EME", "2024-01-10T10:00", country="CN")])
+    (item,) = stored_items(db)
     assert (item["event_count"], item["status"]) == (2, "delivered")
     assert item["first_event_at"] == datetime(2024, 1, 10, 2, 0)
     assert item["last_event_at"] == datetime(2024, 7, 10, 2, 0)
 
 
 def test_a_late_scan_between_two_items_joins_them_into_one_history(
-    engine: Engine, settings: Settings
+    db: Database, settings: Settings
 ) -> None:
     # Chronologically each scan is within 12 months of the previous one: one item.
     posted = incoming(CN, "EMA", "2023-01-10T09:00", country="CN")
     held = incoming(CN, "EME", "2023-07-20T09:00", country="CN")  # 191 days later
     released = incoming(CN, "EDC", "2024-02-15T09:00", country="CN")  # 210 days after that
-    record(engine, [posted, held, released])
-    in_order = [(i["generation"], i["event_count"]) for i in stored_items(engine)]
+    record(db, [posted, held, released])
+    in_order = [(i["generation"], i["event_count"]) for i in stored_items(db)]
     assert in_order == [(1, 3)]
 
-    empty_tables(engine)
-    record(engine, [posted])
-    record(engine, [released])  # 401 days after the posting: a new item, for now
-    assert [(i["generation"], i["event_count"]) for i in stored_items(engine)] == [(1, 1), (2, 1)]
-    record(engine, [held])  # the scan in between shows that they are one history
-    assert [(i["generation"], i["event_count"]) for i in stored_items(engine)] == in_order
-    assert_consistent(engine)
-    lookup = Tracker(engine, settings).lookup(CN)
+    empty_tables(db)
+    record(db, [posted])
+    record(db, [released])  # 401 days after the posting: a new item, for now
+    assert [(i["generation"], i["event_count"]) for i in stored_items(db)] == [(1, 1), (2, 1)]
+    record(db, [held])  # the scan in between shows that they are one history
+    assert [(i["generation"], i["event_count"]) for i in stored_items(db)] == in_order
+    assert_consistent(db)
+    lookup = Tracker(db, settings).lookup(CN)
     assert [e.code for e in lookup.events] == ["EDC", "EME", "EMA"]
     assert lookup.earlier_items == []
 
@@ -377,9 +379,9 @@ def test_a_late_scan_between_two_items_joins_them_into_one_history(
 _DAYS = st.lists(st.integers(min_value=0, max_value=1500), min_size=1, max_size=8, unique=True)
 
 
-def _items_by_occurrence(engine: Engine) -> set[frozenset[datetime]]:
+def _items_by_occurrence(db: Database) -> set[frozenset[datetime]]:
     by_item: dict[int, set[datetime]] = {}
-    for row in stored_events(engine):
+    for row in stored_events(db):
         by_item.setdefault(row["generation"], set()).add(row["occurred_local"])
     return {frozenset(times) for times in by_item.values()}
 
@@ -387,7 +389,7 @@ def _items_by_occurrence(engine: Engine) -> set[frozenset[datetime]]:
 @_FEW_EXAMPLES
 @given(days=_DAYS, data=st.data())
 def test_how_scans_group_into_items_does_not_depend_on_arrival_order(
-    engine: Engine, days: list[int], data: st.DataObject
+    db: Database, days: list[int], data: st.DataObject
 ) -> None:
     start = datetime(2021, 1, 4, 10, 0)
     scans = [
@@ -401,18 +403,18 @@ def test_how_scans_group_into_items_does_not_depend_on_arrival_order(
             expected.append(set())
         expected[-1].add(start + timedelta(days=day))
 
-    empty_tables(engine)
+    empty_tables(db)
     order = data.draw(st.permutations(scans), label="arrival order")
     cuts = data.draw(st.lists(st.integers(1, max(1, len(scans) - 1)), max_size=3), label="cuts")
-    _record_in_batches(engine, order, cuts)
-    assert _items_by_occurrence(engine) == {frozenset(times) for times in expected}
-    assert_consistent(engine)
+    _record_in_batches(db, order, cuts)
+    assert _items_by_occurrence(db) == {frozenset(times) for times in expected}
+    assert_consistent(db)
 
 
-def test_item_attributes_fill_from_the_first_event_that_has_them(engine: Engine) -> None:
-    record(engine, [incoming(CN, "EMA", "2024-03-01T09:12", country="CN")])
+def test_item_attributes_fill_from_the_first_event_that_has_them(db: Database) -> None:
+    record(db, [incoming(CN, "EMA", "2024-03-01T09:12", country="CN")])
     record(
-        engine,
+        db,
         [
             incoming(
                 CN,
@@ -424,58 +426,58 @@ def test_item_attributes_fill_from_the_first_event_that_has_them(engine: Engine)
             )
         ],
     )
-    record(engine, [incoming(CN, "EMD", "2024-03-03T14:20", destination_country="CA")])
-    (item,) = stored_items(engine)
+    record(db, [incoming(CN, "EMD", "2024-03-03T14:20", destination_country="CA")])
+    (item,) = stored_items(db)
     assert (item["origin_country"], item["destination_country"]) == ("CN", "US")
     assert item["destination_postcode"] == "10001"
 
 
-def test_many_numbers_in_one_batch(engine: Engine) -> None:
+def test_many_numbers_in_one_batch(db: Database) -> None:
     numbers = [s10(serial) for serial in range(12345000, 12345000 + 1200)]
     batch = [incoming(n, "EMA", "2024-03-01T09:12", country="CN") for n in numbers]
-    result = record(engine, batch)
+    result = record(db, batch)
     assert (result.stored, result.items_created) == (1200, 1200)
-    assert len(stored_items(engine)) == 1200
-    assert_consistent(engine)
+    assert len(stored_items(db)) == 1200
+    assert_consistent(db)
 
 
-def test_merged_items_keep_the_first_proof_and_every_conflict(engine: Engine) -> None:
+def test_merged_items_keep_the_first_proof_and_every_conflict(db: Database) -> None:
     """Two items that one bridging scan shows to be one history: the older item's postcode
     stays, the other's is a conflict of the merged item, and nothing of it is lost."""
     window = timedelta(days=10)
     record(
-        engine,
+        db,
         [incoming(CN, "EMA", "2024-03-01T09:12", destination_postcode="10001")],
         reuse_after=window,
     )
     record(
-        engine,
+        db,
         [incoming(CN, "EMI", "2024-03-21T09:12", destination_postcode="10002")],
         reuse_after=window,
     )
     record(
-        engine,
+        db,
         [incoming(CN, "EMC", "2024-03-03T09:12", destination_postcode="PWN2")],
         reuse_after=window,
     )
-    assert len(stored_items(engine)) == 2
-    record(engine, [incoming(CN, "EMD", "2024-03-11T09:12")], reuse_after=window)
-    (item,) = stored_items(engine)
+    assert len(stored_items(db)) == 2
+    record(db, [incoming(CN, "EMD", "2024-03-11T09:12")], reuse_after=window)
+    (item,) = stored_items(db)
     assert (item["destination_postcode"], item["postcode_from"]) == ("10001", "event")
-    with engine.connect() as conn:
-        conflicts = queries.conflicts_of(conn, CN, item["generation"])
+    with db.read() as conn:
+        conflicts = conflicts_of(conn, CN, item["generation"])
     assert sorted(c.value for c in conflicts) == ["10002", "PWN2"]
     assert all(c.field == "destination_postcode" for c in conflicts)
-    assert_consistent(engine)
+    assert_consistent(db)
 
 
-def test_a_duplicate_only_postcode_is_no_proof(engine: Engine) -> None:
-    record(engine, [incoming(CN, "EMA", "2024-03-01T09:12")])
-    result = record(engine, [incoming(CN, "EMA", "2024-03-01T09:12", destination_postcode="X1")])
-    assert result.outcomes == (Outcome.DUPLICATE,)
-    (item,) = stored_items(engine)
+def test_a_duplicate_only_postcode_is_no_proof(db: Database) -> None:
+    record(db, [incoming(CN, "EMA", "2024-03-01T09:12")])
+    result = record(db, [incoming(CN, "EMA", "2024-03-01T09:12", destination_postcode="X1")])
+    assert result.outcomes == (EventOutcome.DUPLICATE,)
+    (item,) = stored_items(db)
     assert (item["destination_postcode"], item["postcode_from"]) == ("X1", "merge")
     # The same postcode on a newly stored scan makes it a proof.
-    record(engine, [incoming(CN, "EMB", "2024-03-01T19:12", destination_postcode="x-1")])
-    (item,) = stored_items(engine)
+    record(db, [incoming(CN, "EMB", "2024-03-01T19:12", destination_postcode="x-1")])
+    (item,) = stored_items(db)
     assert (item["destination_postcode"], item["postcode_from"]) == ("X1", "event")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from factories import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine
 
 from emstrack.config import Settings
 from emstrack.lookup import Tracker
 from emstrack.scamcheck import Verdict, check
+from emstrack.store.database import Database
 
 NUMBER = "EE123456785CN"
 HELD_BY_CUSTOMS = (
@@ -19,23 +19,21 @@ HELD_BY_CUSTOMS = (
 )
 
 
-def _codes(engine: Engine, settings: Settings, text: str) -> dict[str, dict[str, str]]:
-    result = check(text, lookup=Tracker(engine, settings).lookup_many)
+def _codes(db: Database, settings: Settings, text: str) -> dict[str, dict[str, str]]:
+    result = check(text, lookup=Tracker(db, settings).lookup_many)
     return {r.code: r.params for r in result.reasons}
 
 
-def test_valid_but_not_on_record_is_suspicious(engine: Engine, settings: Settings) -> None:
-    result = check(f"Your item {NUMBER} is ready", lookup=Tracker(engine, settings).lookup_many)
+def test_valid_but_not_on_record_is_suspicious(db: Database, settings: Settings) -> None:
+    result = check(f"Your item {NUMBER} is ready", lookup=Tracker(db, settings).lookup_many)
     assert [r.code for r in result.reasons] == ["number_not_on_record"]
     assert result.verdict is Verdict.SUSPICIOUS
     assert result.numbers[0].outcome == "not_found_yet"
 
 
-def test_on_record_shows_the_real_status(load: Loader, engine: Engine, settings: Settings) -> None:
+def test_on_record_shows_the_real_status(load: Loader, db: Database, settings: Settings) -> None:
     load(*history(NUMBER, *DELIVERED_TO_DE))
-    result = check(
-        f"Your item {NUMBER} was delivered", lookup=Tracker(engine, settings).lookup_many
-    )
+    result = check(f"Your item {NUMBER} was delivered", lookup=Tracker(db, settings).lookup_many)
     assert result.verdict is Verdict.NO_RED_FLAGS
     (reason,) = result.reasons
     assert reason.code == "number_on_record"
@@ -44,16 +42,16 @@ def test_on_record_shows_the_real_status(load: Loader, engine: Engine, settings:
     assert result.numbers[0].to_dict()["status"] == "delivered"
 
 
-def test_a_false_customs_claim_is_caught(load: Loader, engine: Engine, settings: Settings) -> None:
+def test_a_false_customs_claim_is_caught(load: Loader, db: Database, settings: Settings) -> None:
     load(*history(NUMBER, *DELIVERED_TO_DE))
-    codes = _codes(engine, settings, f"Your parcel {NUMBER} is held by customs")
+    codes = _codes(db, settings, f"Your parcel {NUMBER} is held by customs")
     assert "customs_claim_false" in codes
 
 
-def test_a_real_customs_hold_is_confirmed(load: Loader, engine: Engine, settings: Settings) -> None:
+def test_a_real_customs_hold_is_confirmed(load: Loader, db: Database, settings: Settings) -> None:
     load(*history(NUMBER, *HELD_BY_CUSTOMS))
     result = check(
-        f"Your parcel {NUMBER} is held by customs", lookup=Tracker(engine, settings).lookup_many
+        f"Your parcel {NUMBER} is held by customs", lookup=Tracker(db, settings).lookup_many
     )
     assert [r.code for r in result.reasons] == ["customs_hold_real"]
     assert result.numbers[0].held_by_customs

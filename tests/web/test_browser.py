@@ -40,15 +40,16 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(database_url=url)
     engine = make_engine(url)
     ensure_schema(engine)
-    summary = load_demo(engine, items=300, seed=3, now=datetime(2026, 11, 24, 9, tzinfo=UTC))
+    db = Database(engine)
+    summary = load_demo(db, items=300, seed=3, now=datetime(2026, 11, 24, 9, tzinfo=UTC))
     records = history(NUMBER, *DELIVERED_TO_DE)
     for row in records:
         row["destination_postcode"] = POSTCODE
         row["destination_country"] = "DE"
     records[-1]["signatory"] = SIGNATORY
-    record(engine, [parse_record(r) for r in records])
+    record(db, [parse_record(r) for r in records])
     EXAMPLES.update(summary.examples)
-    with serve(create_app(settings, Database(engine))) as client:
+    with serve(create_app(settings, db)) as client:
         yield str(client.base_url)
     engine.dispose()
 

@@ -10,15 +10,19 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import select
 
+from emstrack.config import Settings
 from emstrack.demo import BATCH_EVENTS, DemoSummary, generate, load_demo
 from emstrack.domain import s10
 from emstrack.domain.events import CATALOGUE, Status
 from emstrack.domain.status import derive
 from emstrack.ingest.records import IncomingEvent
-from emstrack.store import queries
-from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.ingest.writer import record
+from emstrack.store import schema
+from emstrack.store.database import Database
+from emstrack.store.events import count_events, events_of, item_history
+from emstrack.store.items import ItemRow, count_items
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # a Sunday, on the night Europe changes clocks
 ITEMS = 400
@@ -39,12 +43,15 @@ EXPECTED = {
 }
 
 
+def _sqlite(path: Path) -> Database:
+    return Database.open(Settings(database_url=f"sqlite:///{path}"))
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path}/t.db")
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    db = _sqlite(tmp_path / "t.db")
+    yield db
+    db.close()
 
 
 @cache
@@ -64,16 +71,15 @@ def _by_number() -> dict[str, list[IncomingEvent]]:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, DemoSummary]]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo')}/t.db")
-    ensure_schema(engine)
-    yield engine, load_demo(engine, items=ITEMS, seed=1, now=NOW)
-    engine.dispose()
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, DemoSummary]]:
+    db = _sqlite(tmp_path_factory.mktemp("demo") / "t.db")
+    yield db, load_demo(db, items=ITEMS, seed=1, now=NOW)
+    db.close()
 
 
-def _current(engine: Engine, number: str) -> queries.ItemRow:
-    with engine.connect() as conn:
-        rows, _ = queries.item_history(conn, number)
+def _current(db: Database, number: str) -> ItemRow:
+    with db.read() as conn:
+        rows, _ = item_history(conn, number)
     return max(rows, key=lambda row: (row.last_event_at, row.generation))
 
 
@@ -192,11 +198,11 @@ def test_mix_of_scenarios_and_length_of_histories() -> None:
 # --- loading ---------------------------------------------------------------------------------
 
 
-def test_load_reports_what_it_stored(loaded: tuple[Engine, DemoSummary]) -> None:
-    engine, summary = loaded
-    with engine.connect() as conn:
-        assert summary.items == queries.count_items(conn) == ITEMS
-        assert summary.events == queries.count_events(conn)
+def test_load_reports_what_it_stored(loaded: tuple[Database, DemoSummary]) -> None:
+    db, summary = loaded
+    with db.read() as conn:
+        assert summary.items == count_items(conn) == ITEMS
+        assert summary.events == count_events(conn)
     events = _events()
     # Exact duplicates and a thinner first report are in the feed; they are stored once.
     assert summary.events == len({(i.number, i.event.key) for i in events}) < len(events)
@@ -204,14 +210,14 @@ def test_load_reports_what_it_stored(loaded: tuple[Engine, DemoSummary]) -> None
 
 @pytest.mark.parametrize(("scenario", "status"), EXPECTED.items())
 def test_each_example_has_its_status(
-    loaded: tuple[Engine, DemoSummary], scenario: str, status: Status
+    loaded: tuple[Database, DemoSummary], scenario: str, status: Status
 ) -> None:
-    engine, summary = loaded
-    assert _current(engine, summary.examples[scenario]).status == status.value
+    db, summary = loaded
+    assert _current(db, summary.examples[scenario]).status == status.value
 
 
 def test_examples_for_every_scenario_the_server_offers(
-    loaded: tuple[Engine, DemoSummary],
+    loaded: tuple[Database, DemoSummary],
 ) -> None:
     _, summary = loaded
     assert set(EXPECTED) | {"unknown_code", "inbound", "domestic", "reused"} <= set(
@@ -221,37 +227,37 @@ def test_examples_for_every_scenario_the_server_offers(
     assert summary.examples["delivered"].endswith("CN")
 
 
-def test_unknown_code_example_shows_an_unknown_code(loaded: tuple[Engine, DemoSummary]) -> None:
-    engine, summary = loaded
-    item = _current(engine, summary.examples["unknown_code"])
-    with engine.connect() as conn:
-        events = queries.events_of(conn, item.number, item.generation)
+def test_unknown_code_example_shows_an_unknown_code(loaded: tuple[Database, DemoSummary]) -> None:
+    db, summary = loaded
+    item = _current(db, summary.examples["unknown_code"])
+    with db.read() as conn:
+        events = events_of(conn, item.number, item.generation)
     unknown = [e for e in events if e.code not in CATALOGUE]
     assert unknown
     assert unknown[0].description
     assert item.status != Status.UNKNOWN.value
 
 
-def test_inbound_and_domestic_examples(loaded: tuple[Engine, DemoSummary]) -> None:
-    engine, summary = loaded
-    inbound = _current(engine, summary.examples["inbound"])
+def test_inbound_and_domestic_examples(loaded: tuple[Database, DemoSummary]) -> None:
+    db, summary = loaded
+    inbound = _current(db, summary.examples["inbound"])
     assert inbound.destination_country == "CN"
     assert not inbound.number.endswith("CN")
-    domestic = _current(engine, summary.examples["domestic"])
+    domestic = _current(db, summary.examples["domestic"])
     assert domestic.kind == "domestic"
     assert (domestic.origin_country, domestic.destination_country) == ("CN", "CN")
-    with engine.connect() as conn:
-        codes = {e.code for e in queries.events_of(conn, domestic.number, domestic.generation)}
+    with db.read() as conn:
+        codes = {e.code for e in events_of(conn, domestic.number, domestic.generation)}
     assert codes <= {"EMA", "EDD", "EDE", "EMG", "EDG", "EMH", "EMI"}
 
 
 def test_recent_and_stale_examples_are_placed_before_now(
-    loaded: tuple[Engine, DemoSummary],
+    loaded: tuple[Database, DemoSummary],
 ) -> None:
-    engine, summary = loaded
+    db, summary = loaded
 
     def age(scenario: str) -> timedelta:
-        item = _current(engine, summary.examples[scenario])
+        item = _current(db, summary.examples[scenario])
         return NOW.replace(tzinfo=None) - item.last_event_at
 
     assert timedelta(0) <= age("posted_only") <= timedelta(days=2)
@@ -259,30 +265,30 @@ def test_recent_and_stale_examples_are_placed_before_now(
     assert timedelta(weeks=3) <= age("stale") <= timedelta(weeks=9)
 
 
-def test_reused_number_has_two_generations(loaded: tuple[Engine, DemoSummary]) -> None:
-    engine, summary = loaded
-    with engine.connect() as conn:
-        rows, _ = queries.item_history(conn, summary.examples["reused"])
+def test_reused_number_has_two_generations(loaded: tuple[Database, DemoSummary]) -> None:
+    db, summary = loaded
+    with db.read() as conn:
+        rows, _ = item_history(conn, summary.examples["reused"])
     assert [row.generation for row in rows] == [1, 2]
     old, new = rows
     assert old.status == Status.DELIVERED.value
     assert timedelta(days=600) < new.first_event_at - old.last_event_at < timedelta(days=800)
 
 
-def test_loading_again_stores_nothing_twice(loaded: tuple[Engine, DemoSummary]) -> None:
-    engine, first = loaded
-    with engine.connect() as conn:
-        before = queries.count_events(conn), queries.count_items(conn)
-    again = load_demo(engine, items=ITEMS, seed=1, now=NOW)
-    with engine.connect() as conn:
-        assert (queries.count_events(conn), queries.count_items(conn)) == before
+def test_loading_again_stores_nothing_twice(loaded: tuple[Database, DemoSummary]) -> None:
+    db, first = loaded
+    with db.read() as conn:
+        before = count_events(conn), count_items(conn)
+    again = load_demo(db, items=ITEMS, seed=1, now=NOW)
+    with db.read() as conn:
+        assert (count_events(conn), count_items(conn)) == before
     assert (again.items, again.events) == (0, 0)
     assert again.examples == first.examples
 
 
-def test_progress_is_reported_per_batch(db: Engine) -> None:
+def test_progress_is_reported_per_batch(sqlite_db: Database) -> None:
     calls: list[tuple[int, int]] = []
-    load_demo(db, items=700, seed=3, now=NOW, on_progress=lambda *a: calls.append(a))
+    load_demo(sqlite_db, items=700, seed=3, now=NOW, on_progress=lambda *a: calls.append(a))
     assert len(calls) > 1
     assert calls[-1] == (700, 700)
     assert [done for done, _ in calls] == sorted({done for done, _ in calls})
@@ -291,13 +297,10 @@ def test_progress_is_reported_per_batch(db: Engine) -> None:
 # --- the large-demo path: planned in a child process, written here -------------------------
 
 
-def _dump(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+def _dump(db: Database) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """Every stored row of items and events, in key order."""
-    from sqlalchemy import select
-
-    from emstrack.store.schema import events, items
-
-    with engine.connect() as conn:
+    with db.read() as conn:
+        items, events = schema.items, schema.events
         item_rows = conn.execute(select(items).order_by(*items.primary_key.columns)).all()
         event_rows = conn.execute(select(events).order_by(*events.primary_key.columns)).all()
     return [tuple(r) for r in item_rows], [tuple(r) for r in event_rows]
@@ -306,57 +309,61 @@ def _dump(engine: Engine) -> tuple[list[tuple[object, ...]], list[tuple[object, 
 def _plain_load(
     tmp_path: Path, items: int = ITEMS
 ) -> tuple[DemoSummary, tuple[list[tuple[object, ...]], ...]]:
-    plain = make_engine(f"sqlite:///{tmp_path}/plain.db")
-    ensure_schema(plain)
+    plain = _sqlite(tmp_path / "plain.db")
     summary = load_demo(plain, items=items, seed=1, now=NOW, background_from=10**9)
     rows = _dump(plain)
-    plain.dispose()
+    plain.close()
     return summary, rows
 
 
 def test_planned_in_a_child_process_stores_exactly_what_record_stores(
-    engine: Engine, tmp_path: Path
+    db: Database, tmp_path: Path
 ) -> None:
-    summary = load_demo(engine, items=ITEMS, seed=1, now=NOW, background_from=0)
+    summary = load_demo(db, items=ITEMS, seed=1, now=NOW, background_from=0)
     expected_summary, expected_rows = _plain_load(tmp_path)
     assert summary == expected_summary
-    if engine.dialect.name == "sqlite":  # PostgreSQL's rows hold the same values in other types
-        assert _dump(engine) == expected_rows
+    if db.dialect == "sqlite":  # PostgreSQL's rows hold the same values in other types
+        assert _dump(db) == expected_rows
     else:
-        assert [len(t) for t in _dump(engine)] == [len(t) for t in expected_rows]
+        assert [len(t) for t in _dump(db)] == [len(t) for t in expected_rows]
 
 
-def test_planned_load_again_falls_back_to_record_and_stores_nothing_twice(db: Engine) -> None:
-    first = load_demo(db, items=ITEMS, seed=1, now=NOW, background_from=0)
-    before = _dump(db)
+def test_planned_load_again_falls_back_to_record_and_stores_nothing_twice(
+    sqlite_db: Database,
+) -> None:
+    first = load_demo(sqlite_db, items=ITEMS, seed=1, now=NOW, background_from=0)
+    before = _dump(sqlite_db)
     calls: list[tuple[int, int]] = []
     again = load_demo(
-        db, items=ITEMS, seed=1, now=NOW, background_from=0, on_progress=lambda *a: calls.append(a)
+        sqlite_db,
+        items=ITEMS,
+        seed=1,
+        now=NOW,
+        background_from=0,
+        on_progress=lambda *a: calls.append(a),
     )
     assert (again.items, again.events) == (0, 0)
     assert again.examples == first.examples
-    assert _dump(db) == before
+    assert _dump(sqlite_db) == before
     assert calls[-1] == (ITEMS, ITEMS)
 
 
 def test_a_number_stored_meanwhile_sends_the_rest_through_record(
-    db: Engine, tmp_path: Path
+    sqlite_db: Database, tmp_path: Path
 ) -> None:
     # An item of the third batch is already on record (another writer got there first).
     batches = _demo(1500)
     assert len(batches) >= 3
-    from emstrack.ingest.writer import record
-
-    record(db, [batches[2][0]], now=NOW)
-    summary = load_demo(db, items=1500, seed=1, now=NOW, background_from=0)
+    record(sqlite_db, [batches[2][0]], now=NOW)
+    summary = load_demo(sqlite_db, items=1500, seed=1, now=NOW, background_from=0)
     expected_summary, expected_rows = _plain_load(tmp_path, 1500)
     assert summary.events == expected_summary.events - 1  # that one event was there already
     assert summary.items == expected_summary.items - 1
     assert summary.examples == expected_summary.examples
-    assert _dump(db) == expected_rows
+    assert _dump(sqlite_db) == expected_rows
 
 
-def test_a_failing_generator_is_reported(db: Engine) -> None:
+def test_a_failing_generator_is_reported(sqlite_db: Database) -> None:
     naive = NOW.replace(tzinfo=None)  # refused by the generator, in the child process
     with pytest.raises(RuntimeError, match=r"the demo generator stopped: .*timezone-aware"):
-        load_demo(db, items=ITEMS, seed=1, now=naive, background_from=0)
+        load_demo(sqlite_db, items=ITEMS, seed=1, now=naive, background_from=0)

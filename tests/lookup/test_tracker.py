@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine
+from factories import DELIVERED_TO_DE, Loader, history
 
 from emstrack.config import Settings
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Outcome, Tracker
-from emstrack.store.queries import sample_numbers
+from emstrack.store.database import Database
 
 NUMBER = "EE123456785CN"
 
 
 @pytest.fixture
-def tracker(engine: Engine, settings: Settings) -> Tracker:
-    return Tracker(engine, settings)
+def tracker(db: Database, settings: Settings) -> Tracker:
+    return Tracker(db, settings)
 
 
 def test_found_item_has_status_route_and_events_newest_first(
@@ -179,18 +178,3 @@ def test_lookup_many_keeps_the_order(load: Loader, tracker: Tracker) -> None:
         Outcome.INVALID,
         Outcome.FOUND,
     ]
-
-
-def test_try_these_numbers_prefer_ems(load: Loader, engine: Engine) -> None:
-    load(*history("1012345678901", ("EMA", "2026-11-20T10:00", "", "CN")))
-    load(*history("RR473124829GB", ("EMA", "2026-11-20T10:00", "", "GB")))
-    with engine.connect() as conn:
-        assert sample_numbers(conn, "accepted") == ["1012345678901"]
-    load(*history(NUMBER, ("EMA", "2026-11-20T10:00", "CNBJSD", "CN")))
-    with engine.connect() as conn:
-        assert sample_numbers(conn, "accepted") == [NUMBER]
-        assert sample_numbers(conn, "accepted", limit=3) == [
-            NUMBER,
-            "1012345678901",
-            "RR473124829GB",
-        ]

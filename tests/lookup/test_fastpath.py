@@ -1,5 +1,6 @@
 """`Tracker.answer`, the API's fast path, gives exactly the bytes of `lookup(...).to_dict(...)`;
-and the per-thread read connection on SQLite sees every write and recovers from a failure."""
+and the lookup's read connection on SQLite (`Database.raw_reader`) sees every write and recovers
+from a failure."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
+from factories import DELIVERED_TO_DE, Loader, history
+from sqlalchemy import select
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
 from emstrack.domain.s10 import Scope
-from emstrack.lookup import Outcome, Tracker, TrackingResult, _found_document
-from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.errors import DatabaseUnavailable
+from emstrack.lookup import Outcome, Tracker, TrackingResult
+from emstrack.lookup.fastpath import found_document
+from emstrack.store.database import Database
 from emstrack.store.schema import items
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # as tests/test_demo.py: a clock change in Europe
@@ -29,14 +31,13 @@ NOT_FOUND = ("EE123456784CN", "EE123456785", "RR473124829GB", "3312345678901", "
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tracker, list[str]]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('answer')}/t.db"
-    engine = make_engine(url)
-    ensure_schema(engine)
-    load_demo(engine, items=400, seed=1, now=NOW)
-    with engine.connect() as conn:
+    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('answer')}/t.db")
+    db = Database.open(settings)
+    load_demo(db, items=400, seed=1, now=NOW)
+    with db.read() as conn:
         numbers = sorted(set(conn.execute(select(items.c.number)).scalars()))
-    yield Tracker(engine, Settings(database_url=url)), numbers
-    engine.dispose()
+    yield Tracker(db, settings), numbers
+    db.close()
 
 
 def _assert_same(tracker: Tracker, raw: str, scope: Scope = Scope.ANY) -> Outcome:
@@ -63,7 +64,7 @@ def test_every_demo_item_answers_as_the_general_path(demo: tuple[Tracker, list[s
         unknown_codes += not all(event["known_code"] for event in body["events"])
         ((tn, read),) = tracker._read([number], Scope.ANY)
         assert not isinstance(read, TrackingResult)
-        fast += _found_document(tn, *read, "en", False) is not None
+        fast += found_document(tn, *read, "en", False) is not None
     # The demo's scenarios: every kind of history, unknown codes and terminations included.
     assert {"delivered", "in_transit", "customs_import", "terminated"} <= statuses
     assert unknown_codes
@@ -88,10 +89,12 @@ def test_answer_many_keeps_the_order_given(demo: tuple[Tracker, list[str]]) -> N
     ]
 
 
-def test_events_at_the_same_instant_take_the_general_path(load: Loader, engine: Engine) -> None:
+def test_events_at_the_same_instant_take_the_general_path(
+    load: Loader, db: Database, settings: Settings
+) -> None:
     # Two scans at the same minute, step and office (different names): only the full key of
     # `order_events` orders them, so the answer falls back to it; it must still match.
-    tracker = Tracker(engine, Settings(database_url=str(engine.url)))
+    tracker = Tracker(db, settings)
     same = {"tracking_number": NUMBER, "event_code": "EMD", "event_time": "2026-11-05T06:30"}
     load(
         *history(NUMBER, *DELIVERED_TO_DE[:3]),
@@ -103,14 +106,16 @@ def test_events_at_the_same_instant_take_the_general_path(load: Loader, engine: 
     assert _assert_same(tracker, NUMBER) == Outcome.FOUND
 
 
-def test_the_read_connection_sees_every_write(load: Loader, engine: Engine) -> None:
-    tracker = Tracker(engine, Settings(database_url=str(engine.url)))
+def test_the_read_connection_sees_every_write(
+    load: Loader, db: Database, settings: Settings
+) -> None:
+    tracker = Tracker(db, settings)
     assert tracker.answer(NUMBER).outcome == Outcome.NOT_FOUND_YET
     load(*history(NUMBER, *DELIVERED_TO_DE[:2]))
     assert len(tracker.answer(NUMBER).body["events"]) == 2
     load(*history(NUMBER, *DELIVERED_TO_DE))
     assert len(tracker.lookup(NUMBER).events) == len(DELIVERED_TO_DE)
-    engine.dispose()  # a new pool: the lookups connect again
+    db.dispose()  # a new pool: the lookups connect again
     assert tracker.answer(NUMBER).body["status"] == "delivered"
 
 
@@ -127,20 +132,17 @@ class _Broken:
         self.connection.close()
 
 
-def test_a_failed_read_is_sqlalchemys_error_and_the_next_read_recovers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url = f"sqlite:///{tmp_path / 't.db'}"
-    engine = make_engine(url)
-    ensure_schema(engine)
-    tracker = Tracker(engine, Settings(database_url=url))
+def test_a_failed_read_is_an_outage_and_the_next_read_recovers(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 't.db'}")
+    db = Database.open(settings)
+    tracker = Tracker(db, settings)
     assert tracker.answer(NUMBER).outcome == Outcome.NOT_FOUND_YET
-    readers = tracker._readers
+    readers = db._readers
     assert readers is not None
     assert readers.driver is not None
     readers.driver = _Broken(readers.driver)
-    with pytest.raises(OperationalError):  # what the web layer answers with a 503
+    with pytest.raises(DatabaseUnavailable):  # what the web layer answers with a 503
         tracker.answer(NUMBER)
     assert readers.driver is None
     assert tracker.answer(NUMBER).outcome == Outcome.NOT_FOUND_YET
-    engine.dispose()
+    db.close()

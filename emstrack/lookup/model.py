@@ -1,0 +1,288 @@
+"""The answer to "where is my item?": what a lookup found, and its JSON document.
+
+`TrackingResult` is the answer as values (the CLI and the pages use it); `to_dict` is its JSON
+document, which the API and `emstrack track --json` send. `emstrack.lookup.fastpath` builds the
+same document straight from the database's rows, through `document` and `event_to_dict`'s
+cached texts, so that the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from emstrack.domain import countries, places
+from emstrack.domain.events import CATALOGUE, Event, Status, status_label, unlisted_label
+from emstrack.domain.lang import Lang
+from emstrack.domain.problems import Problem
+from emstrack.domain.s10 import TrackingNumber
+from emstrack.domain.status import ItemState
+from emstrack.domain.times import format_iso_offset, format_offset
+from emstrack.store.items import ItemRow
+
+
+class Outcome(StrEnum):
+    FOUND = "found"
+    NOT_FOUND_YET = "not_found_yet"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+#: Event fields that may carry personal data: shown only with proof or an operator key.
+PRIVATE_EVENT_FIELDS = ("signatory", "description")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingResult:
+    """A lookup's answer. `events` are newest first."""
+
+    number: TrackingNumber
+    outcome: Outcome
+    item: ItemRow | None = None
+    events: list[Event] = field(default_factory=list)
+    state: ItemState | None = None
+    earlier_items: list[ItemRow] = field(default_factory=list)
+    diagnosis: Problem | None = None
+
+    @property
+    def status(self) -> Status | None:
+        return self.state.status if self.state else None
+
+    @property
+    def origin_country(self) -> str | None:
+        if self.item and self.item.origin_country:
+            return self.item.origin_country
+        # Otherwise where the journey began: the oldest scan's country.
+        for event in reversed(self.events):
+            if event.country or event.office_code:
+                return event.country or (event.office_code or "")[:2] or None
+        return None
+
+    @property
+    def destination_country(self) -> str | None:
+        if self.item and self.item.destination_country:
+            return self.item.destination_country
+        for event in self.events:
+            entry = event.entry
+            if entry and entry.leg == "destination" and (event.country or event.office_code):
+                return event.country or (event.office_code or "")[:2] or None
+        return None
+
+    def projection(self) -> places.Projection:
+        """How the public sees the places of this item's events (`emstrack.domain.places`)."""
+        proof = self.item.destination_postcode if self.item else None
+        return places.Projection(self.origin_country, self.destination_country, proof)
+
+    def to_dict(
+        self, lang: Lang = "en", *, private: bool = False, stored_places: bool = False
+    ) -> dict[str, Any]:
+        """The JSON answer of the API and of `emstrack track --json`.
+
+        Places are the public projection's unless `private` or `stored_places` (an operator's
+        view: the CLI shows offices as stored, and personal fields only when `private`).
+        """
+        latest = self.events[0] if self.events else None
+        shown = None if private or stored_places else self.projection()
+        return document(
+            self.number,
+            self.outcome,
+            self.status,
+            self.state.detail if self.state else None,
+            self.diagnosis,
+            self.item,
+            [event_to_dict(e, lang, private=private, shown=shown) for e in self.events],
+            self.earlier_items,
+            (self.origin_country, self.destination_country),
+            (
+                _iso(latest.occurred_local) if latest else None,
+                utc_text(latest.occurred_utc) if latest else None,
+            ),
+            lang,
+            private,
+        )
+
+
+def document(
+    tn: TrackingNumber,
+    outcome: Outcome,
+    status: Status | None,
+    status_detail: str | None,
+    diagnosis: Problem | None,
+    item: ItemRow | None,
+    event_docs: list[dict[str, Any]],
+    earlier_items: list[ItemRow],
+    countries_: tuple[str | None, str | None],
+    latest_times: tuple[str | None, str | None],
+    lang: Lang,
+    private: bool,
+) -> dict[str, Any]:
+    """`TrackingResult.to_dict` from its parts; shared with the fast path
+    (`emstrack.lookup.fastpath`), so the two cannot drift apart."""
+    out: dict[str, Any] = {
+        "number": tn.number,
+        "formatted": tn.formatted,
+        "outcome": outcome.value,
+        "status": status.value if status else None,
+        "status_detail": status_detail,
+        "status_label": status_label(status, lang) if status else None,
+        "diagnosis": diagnosis.to_dict() if diagnosis else None,
+        "item": None,
+        "events": event_docs,
+        "problems": [p.to_dict() for p in tn.problems],
+        "suggestions": [s.to_dict() for s in tn.suggestions if s.on_record or not s.needs_record],
+        "earlier_items": [_item_summary(earlier) for earlier in earlier_items],
+    }
+    if item is not None:
+        origin, destination = countries_
+        out["item"] = {
+            "number": item.number,
+            "generation": item.generation,
+            "kind": item.kind,
+            "service": tn.service,
+            "service_label": tn.service_label(lang),
+            "issuer": tn.issuer,
+            "issuing_country": tn.country,
+            "origin_country": origin,
+            "origin_country_name": cached_country_name(origin, lang),
+            "destination_country": destination,
+            "destination_country_name": cached_country_name(destination, lang),
+            "event_count": len(event_docs),
+            "last_event_local_time": latest_times[0],
+            "last_event_utc_time": latest_times[1],
+            "updated_at": utc_text(item.updated_at),
+        }
+        if private:
+            out["item"]["destination_postcode"] = item.destination_postcode
+            # False for a postcode that came only with a duplicate's extra detail: it cannot
+            # unlock anything (emstrack.ingest.writer).
+            out["item"]["destination_postcode_verified"] = item.postcode_is_proof
+    return out
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def utc_text(value: datetime | None) -> str | None:
+    """An instant as the answer writes it: UTC, to the second, with a `Z`."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def _item_summary(item: ItemRow) -> dict[str, Any]:
+    return {
+        "generation": item.generation,
+        "first_event_at": _iso(item.first_event_at),
+        "last_event_at": _iso(item.last_event_at),
+        "status": item.status,
+        "event_count": item.event_count,
+    }
+
+
+@lru_cache(maxsize=256)
+def offset_texts(offset: int) -> tuple[str, str | None, timedelta]:
+    """An offset in minutes as the answer shows it: ISO text, label, and as a timedelta."""
+    return format_iso_offset(offset), format_offset(offset), timedelta(minutes=offset)
+
+
+@lru_cache(maxsize=1024)
+def code_texts(code: str, lang: Lang) -> tuple[str, str, str | None, bool]:
+    """An event code's label, status, status detail and whether the catalogue knows it."""
+    entry = CATALOGUE.get(code)
+    if entry is None:
+        return unlisted_label(code, lang), Status.UNKNOWN.value, None, False
+    return entry.label(lang), entry.status.value, entry.detail, True
+
+
+#: `countries.country_name`, remembered: every event of every answer names its country.
+cached_country_name = lru_cache(maxsize=1024)(countries.country_name)
+
+
+def iso_seconds(value: datetime) -> str:
+    """`value.isoformat(timespec="seconds")`, faster for the usual time without microseconds."""
+    # isoformat() without arguments is the fast path; microseconds are rare in scan times.
+    return value.isoformat() if not value.microsecond else value.isoformat(timespec="seconds")
+
+
+def event_to_dict(
+    event: Event,
+    lang: Lang = "en",
+    *,
+    private: bool = False,
+    shown: places.Projection | None = None,
+) -> dict[str, Any]:
+    """One event of the history: its place as `shown` projects it (as stored without one),
+    personal fields only when `private`."""
+    # The hot path of every answer: plain values and cached texts, no aware-datetime arithmetic.
+    local = event.occurred_local
+    offset = event.utc_offset_min
+    if offset is None:
+        iso_offset = offset_label = utc = None
+    else:
+        iso_offset, offset_label, delta = offset_texts(offset)
+        utc = iso_seconds(local - delta) + "Z"
+    label, status, detail, known = code_texts(event.code, lang)
+    p: Sequence[str | None] = (
+        event.office_code,
+        event.office_name,
+        event.country,
+        event.next_office_code,
+        event.reason_code,
+        event.reason_text,
+        event.action_code,
+        event.action_text,
+        event.retention_code,
+        event.retention_text,
+    )
+    if shown is not None:
+        p = shown.fields(p)
+    out: dict[str, Any] = {
+        "code": event.code,
+        "label": label,
+        "status": status,
+        "detail": detail,
+        "local_time": iso_seconds(local),
+        "utc_offset": iso_offset,
+        "utc_offset_label": offset_label,
+        "utc_time": utc,
+        # `places.FIELDS`, in order.
+        "office_code": p[0],
+        "office_name": p[1],
+        "country": p[2],
+        "country_name": cached_country_name(p[2], lang),
+        "next_office_code": p[3],
+        "reason_code": p[4],
+        "reason_text": p[5],
+        "action_code": p[6],
+        "action_text": p[7],
+        "retention_code": p[8],
+        "retention_text": p[9],
+        "known_code": known,
+    }
+    if private:
+        for name in PRIVATE_EVENT_FIELDS:
+            out[name] = getattr(event, name)
+    return out
+
+
+def split_current(item_rows: list[ItemRow]) -> tuple[ItemRow, list[ItemRow]]:
+    """The current item (whose latest event is newest) and the others, newest first."""
+    current = max(item_rows, key=lambda item: (item.last_event_at, item.generation))
+    earlier = [item for item in item_rows if item is not current]
+    earlier.sort(key=lambda item: item.last_event_at, reverse=True)
+    return current, earlier
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A lookup's JSON answer (`TrackingResult.to_dict`), and what the API needs around it."""
+
+    number: TrackingNumber
+    outcome: Outcome
+    diagnosis: Problem | None
+    body: dict[str, Any]

@@ -1,0 +1,196 @@
+"""The `Tracker`: answers lookups against one database.
+
+A valid number costs two fixed reads on the database's raw reader (`Database.raw_reader`: on a
+SQLite file this thread's own connection, no pool checkout); an invalid one is diagnosed, its
+"did you mean" candidates checked against the records as far as the caller's allowance goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from emstrack.config import Settings
+from emstrack.domain import s10
+from emstrack.domain.lang import Lang
+from emstrack.domain.problems import Problem, Severity
+from emstrack.domain.s10 import NumberKind, Scope, TrackingNumber
+from emstrack.domain.status import order_events, state_of
+from emstrack.lookup.fastpath import found_document
+from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
+from emstrack.store.database import Database, Unit
+from emstrack.store.events import events_from_rows, history_rows
+from emstrack.store.items import ItemRow, conflicts_of, known_numbers
+
+#: What a number's reads found: its items and the current item's event rows (see
+#: `store.events.history_rows`); or, for an invalid number, the finished answer.
+_Read = tuple[list[ItemRow], list[Sequence[Any]]] | TrackingResult
+
+
+#: Called with how many "did you mean" candidates of an invalid number would be checked against
+#: the records; answers how many may be (each check tells whether a number exists, so a caller's
+#: rate limit pays for them: see `emstrack.web.deps.allowance`).
+Allowance = Callable[[int], int]
+
+
+class Tracker:
+    """Answers lookups against one database."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        #: Reads are in-process and never wait on a lock (SQLite in WAL mode).
+        self.local_reads = db.local_reads
+        # For the callers not yet given the Database (removed with the last of them).
+        self.engine = db.engine
+
+    def parse(self, raw: str, scope: Scope = Scope.ANY) -> TrackingNumber:
+        return s10.parse(
+            raw,
+            scope=scope,
+            strict=self.settings.strict_countries,
+            home_country=self.settings.home_country,
+        )
+
+    def lookup(
+        self, raw: str, scope: Scope = Scope.ANY, *, allowance: Allowance | None = None
+    ) -> TrackingResult:
+        """Answer one tracking number, as typed by a person."""
+        ((tn, read),) = self._read((raw,), scope, allowance)
+        return self._result(tn, read)
+
+    def lookup_many(
+        self, raws: Sequence[str], scope: Scope = Scope.ANY, *, allowance: Allowance | None = None
+    ) -> list[TrackingResult]:
+        """Answer several numbers, in the order given."""
+        return [self._result(tn, read) for tn, read in self._read(raws, scope, allowance)]
+
+    def answer(
+        self,
+        raw: str,
+        scope: Scope = Scope.ANY,
+        lang: Lang = "en",
+        *,
+        private: bool = False,
+        allowance: Allowance | None = None,
+    ) -> Answer:
+        """`lookup(raw, scope).to_dict(lang, private=private)`, the same bytes, made faster.
+
+        A found item's answer is built straight from the driver's rows (`fastpath`), without
+        an `Event` per row; the rare history with two events at the same instant and journey
+        step (whose order needs `order_events`' full key) takes the general path.
+        """
+        ((tn, read),) = self._read((raw,), scope, allowance)
+        return self._answer(tn, read, lang, private)
+
+    def answer_many(
+        self,
+        raws: Sequence[str],
+        scope: Scope = Scope.ANY,
+        lang: Lang = "en",
+        *,
+        private: bool = False,
+        allowance: Allowance | None = None,
+    ) -> list[Answer]:
+        """`answer` for several numbers, in the order given."""
+        read = self._read(raws, scope, allowance)
+        return [self._answer(tn, found, lang, private) for tn, found in read]
+
+    def conflicts(self, number: str, generation: int) -> list[dict[str, Any]]:
+        """For operators: the item's attribute values that disagreed with the kept ones."""
+        with self.db.read() as unit:
+            found = conflicts_of(unit, number, generation)
+        return [
+            {
+                "field": c.field,
+                "value": c.value,
+                "source": c.source,
+                "first_seen_at": utc_text(c.first_seen_at),
+            }
+            for c in found
+        ]
+
+    def _read(
+        self, raws: Sequence[str], scope: Scope, allowance: Allowance | None = None
+    ) -> list[tuple[TrackingNumber, _Read]]:
+        tns = [self.parse(raw, scope) for raw in raws]
+        if all(tn.valid for tn in tns):  # the usual case, and the hot path
+            with self.db.raw_reader() as driver:
+                paramstyle = self.db.paramstyle
+                return [(tn, history_rows(driver, paramstyle, tn.number)) for tn in tns]
+        # The invalid numbers first, in the order given: their candidates are checked against
+        # the records (and paid for by the allowance).
+        with self.db.read() as unit:
+            found: dict[int, _Read] = {
+                i: self._invalid(unit, tn, allowance) for i, tn in enumerate(tns) if not tn.valid
+            }
+        if len(found) < len(tns):
+            with self.db.raw_reader() as driver:
+                paramstyle = self.db.paramstyle
+                for i, tn in enumerate(tns):
+                    if tn.valid:
+                        found[i] = history_rows(driver, paramstyle, tn.number)
+        return [(tn, found[i]) for i, tn in enumerate(tns)]
+
+    def _result(self, tn: TrackingNumber, read: _Read) -> TrackingResult:
+        if isinstance(read, TrackingResult):
+            return read
+        item_rows, rows = read
+        if not item_rows:
+            return self._not_found(tn)
+        current, earlier = split_current(item_rows)
+        events = order_events(events_from_rows(rows))
+        # Stored events are unique per item (the dedupe key is part of the primary key).
+        return TrackingResult(
+            tn, Outcome.FOUND, current, events, state_of(events), earlier_items=earlier
+        )
+
+    def _answer(self, tn: TrackingNumber, read: _Read, lang: Lang, private: bool) -> Answer:
+        if not isinstance(read, TrackingResult) and read[0]:
+            body = found_document(tn, read[0], read[1], lang, private)
+            if body is not None:
+                return Answer(tn, Outcome.FOUND, None, body)
+        result = self._result(tn, read)
+        body = result.to_dict(lang, private=private)
+        return Answer(result.number, result.outcome, result.diagnosis, body)
+
+    def _invalid(
+        self, unit: Unit, tn: TrackingNumber, allowance: Allowance | None
+    ) -> TrackingResult:
+        candidates = s10.lookup_candidates(tn)
+        if candidates and allowance is not None:
+            # Those left unchecked are dropped by `with_known` like guesses not on record.
+            candidates = candidates[: allowance(len(candidates))]
+        known = known_numbers(unit, candidates) if candidates else set()
+        tn = tn.with_known(known)
+        errors = [p for p in tn.problems if p.severity == Severity.ERROR]
+        message = " ".join(p.message for p in errors)
+        on_record = [s for s in tn.suggestions if s.on_record]
+        if on_record:
+            message += f" Did you mean {on_record[0].number}? We have an item with that number."
+        diagnosis = Problem("invalid", message.strip(), part="number")
+        return TrackingResult(tn, Outcome.INVALID, diagnosis=diagnosis)
+
+    def _not_found(self, tn: TrackingNumber) -> TrackingResult:
+        hours = self.settings.first_scan_grace_hours
+        if tn.kind == NumberKind.DOMESTIC and tn.service != "domestic_ems":
+            diagnosis = Problem(
+                "unknown",
+                f"We have no record of {tn.formatted}. Numbers of 13 digits with this prefix "
+                "are not known EMS numbers: it may belong to another carrier.",
+                Severity.INFO,
+                part="number",
+            )
+            return TrackingResult(tn, Outcome.UNKNOWN, diagnosis=diagnosis)
+        what = tn.explanation("en").rstrip(".")
+        diagnosis = Problem(
+            "not_found_yet",
+            f"{tn.formatted} is a valid number ({what}), but it has no scan yet. The first scan "
+            f"usually appears 24–{hours} hours after the item is posted. Please try again later; "
+            f"if there is still nothing {hours} hours after posting, ask the sender to check the "
+            "number.",
+            Severity.INFO,
+            part="number",
+            extra={"grace_hours": hours},
+        )
+        return TrackingResult(tn, Outcome.NOT_FOUND_YET, diagnosis=diagnosis)
