@@ -41,8 +41,6 @@ class Tracker:
         self.settings = settings
         #: Reads are in-process and never wait on a lock (SQLite in WAL mode).
         self.local_reads = db.local_reads
-        # For the callers not yet given the Database (removed with the last of them).
-        self.engine = db.engine
 
     def parse(self, raw: str, scope: Scope = Scope.ANY) -> TrackingNumber:
         return s10.parse(
