@@ -15,12 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine
-
 from emstrack.errors import InputError
-from emstrack.store import keys as store
-from emstrack.store.engine import WRITE
-from emstrack.store.keys import KeyRow
+from emstrack.store.database import Database
+from emstrack.store.keys import (
+    KeyRow,
+    all_keys,
+    insert_key,
+    key_by_hash,
+    key_by_id,
+    mark_revoked,
+    mark_used,
+)
 
 KEY_PREFIX = "emsk_"
 #: Characters of a key kept in clear to name it in lists (`emsk_` and 7 of the random part).
@@ -50,29 +55,30 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create(engine: Engine, name: str, scope: KeyScope) -> NewKey:
+def create(db: Database, name: str, scope: KeyScope) -> NewKey:
     """Make a key, store its hash, and hand back the key (the only time it is seen)."""
     name = name.strip()
     if not name or len(name) > 64:
         raise InputError("bad_key_name", "A key's name must have 1 to 64 characters.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        row = store.add(
-            conn, name=name, scope=scope.value, prefix=key[:SHOWN], key_hash=digest(key)
+    with db.write() as unit:
+        row = insert_key(
+            unit, name=name, scope=scope.value, prefix=key[:SHOWN], key_hash=digest(key)
         )
     return NewKey(key, row)
 
 
-def list_keys(engine: Engine) -> list[KeyRow]:
-    with engine.connect() as conn:
-        return store.all_keys(conn)
+def list_keys(db: Database) -> list[KeyRow]:
+    """Every key, revoked ones included, oldest first."""
+    with db.read() as unit:
+        return all_keys(unit)
 
 
-def revoke(engine: Engine, id_or_prefix: str) -> KeyRow:
+def revoke(db: Database, id_or_prefix: str) -> KeyRow:
     """Revoke one key, named by its id or the start of its prefix (at least 8 characters)."""
     wanted = id_or_prefix.strip()
-    with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-        rows = store.all_keys(conn)
+    with db.write() as unit:
+        rows = all_keys(unit)
         if wanted.isdigit():
             matches = [r for r in rows if r.id == int(wanted)]
         elif len(wanted) >= 8:
@@ -88,22 +94,22 @@ def revoke(engine: Engine, id_or_prefix: str) -> KeyRow:
             raise InputError(
                 "unknown_key", f"{what} match {wanted!r}.", "See `emstrack keys list`."
             )
-        store.revoke(conn, matches[0].id)
-        revoked = store.by_id(conn, matches[0].id)
+        mark_revoked(unit, matches[0].id)
+        revoked = key_by_id(unit, matches[0].id)
     assert revoked is not None
     return revoked
 
 
-def authenticate(engine: Engine, key: str) -> KeyRow | None:
+def authenticate(db: Database, key: str) -> KeyRow | None:
     """The live key row for a presented key, or None when it is unknown or revoked."""
     if not key.startswith(KEY_PREFIX) or len(key) > 128:
         return None
-    with engine.connect() as conn:
-        row = store.by_hash(conn, digest(key))
+    with db.read() as unit:
+        row = key_by_hash(unit, digest(key))
     if row is None or row.revoked_at is not None:
         return None
     now = datetime.now(UTC)
     if row.last_used_at is None or now - row.last_used_at >= _TOUCH_EVERY:
-        with engine.connect().execution_options(**WRITE) as conn, conn.begin():
-            store.touch(conn, row.id, now)
+        with db.write() as unit:
+            mark_used(unit, row.id, now)
     return row

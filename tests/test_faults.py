@@ -174,7 +174,7 @@ class Feeder:
 
 
 def _ingest_key(app: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.create(app.state.engine, 'feed', KeyScope.INGEST).key}"}
+    return {"Authorization": f"Bearer {keys.create(app.state.db, 'feed', KeyScope.INGEST).key}"}
 
 
 def _wait(condition: Any, seconds: float, what: str) -> float:
@@ -199,9 +199,7 @@ def _assert_unavailable(r: httpx.Response, why: str) -> None:
 def test_postgresql_stopped_mid_run(cluster: Cluster) -> None:
     settings = Settings(database_url=cluster.url, rate_limit_key="100000/minute")
     app = create_app(settings)
-    headers = {
-        "Authorization": f"Bearer {keys.create(app.state.engine, 'feed', KeyScope.INGEST).key}"
-    }
+    headers = _ingest_key(app)
     cannot_connect = "cannot connect to the database"
     with serve(app) as http:
         feeder = Feeder(http, headers)
@@ -259,9 +257,7 @@ def test_sqlite_write_lock_held(tmp_path: Path) -> None:
     path = tmp_path / "emstrack.db"
     settings = Settings(database_url=f"sqlite:///{path}", sqlite_busy_timeout_ms=200)
     app = create_app(settings)
-    headers = {
-        "Authorization": f"Bearer {keys.create(app.state.engine, 'feed', KeyScope.INGEST).key}"
-    }
+    headers = _ingest_key(app)
     with serve(app) as http:
         assert http.post("/api/v1/events", json=_event(1), headers=headers).status_code == 200
         other = sqlite3.connect(path, isolation_level=None)
@@ -426,7 +422,7 @@ def test_postgresql_that_cannot_be_written(
     with serve(app) as http:
         assert http.post("/api/v1/events", json=_event(1), headers=headers).status_code == 200
         with _read_only_database(cluster):
-            app.state.engine.dispose()  # the pool's sessions began before the change
+            app.state.db.dispose()  # the pool's sessions began before the change
             refused = http.post("/api/v1/events", json=batch, headers=headers)
             _assert_unavailable(refused, "cannot be written to")
             number = _event(1)["tracking_number"]
@@ -436,7 +432,7 @@ def test_postgresql_that_cannot_be_written(
             events = _events_file(tmp_path, _event(2), _event(3))
             imported = cli_runner.invoke(cli, ["import", str(events), "-q"])
             _refused_in_one_line(imported, "The database cannot be written to.")
-        app.state.engine.dispose()
+        app.state.db.dispose()
         assert http.post("/api/v1/events", json=batch, headers=headers).json()["stored"] == 2
 
 

@@ -10,8 +10,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 import httpx
 import uvicorn
@@ -48,6 +48,15 @@ def serve(app: FastAPI) -> Iterator[httpx.Client]:
     """An HTTP client talking to `app` served by uvicorn on loopback; stopped on exit."""
     with serve_url(app) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
         yield http
+
+
+class ServeApp(Protocol):
+    """The `serve_app` fixture of tests/web: the app on the test database, its settings changed
+    by `changes`, and a client to it (a browser's, asking for HTML pages, when `html`)."""
+
+    def __call__(
+        self, *, html: bool = False, **changes: Any
+    ) -> AbstractContextManager[httpx.Client]: ...
 
 
 @contextmanager

@@ -36,7 +36,7 @@ def keys_create(
         raise typer.Exit(2) from None
     with _common.database(_common.settings()) as db:
         try:
-            made = keys.create(db.engine, name, key_scope)
+            made = keys.create(db, name, key_scope)
         except EmstrackError as exc:
             _common.err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc
@@ -52,7 +52,7 @@ def keys_create(
 def keys_list() -> None:
     """List the API keys (never the keys themselves)."""
     with _common.database(_common.settings()) as db:
-        rows = keys.list_keys(db.engine)
+        rows = keys.list_keys(db)
     table = Table("id", "prefix", "name", "scope", "created", "last used", "revoked")
     for row in rows:
         table.add_row(
@@ -74,7 +74,7 @@ def keys_revoke(
     """Revoke an API key: it stops working at once."""
     with _common.database(_common.settings()) as db:
         try:
-            row = keys.revoke(db.engine, key)
+            row = keys.revoke(db, key)
         except EmstrackError as exc:
             _common.err.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from exc

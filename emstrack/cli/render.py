@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from emstrack.domain.events import Status
+from emstrack.domain.lang import Lang
 from emstrack.lookup import Outcome, TrackingResult, event_to_dict
 
 _STYLE = {
@@ -20,7 +21,7 @@ _STYLE = {
 }
 
 
-def render_result(console: Console, result: TrackingResult, lang: str = "en") -> None:
+def render_result(console: Console, result: TrackingResult, lang: Lang = "en") -> None:
     doc = result.to_dict(lang)
     tn = result.number
     head = Text(tn.formatted, style="bold")

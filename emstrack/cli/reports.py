@@ -23,9 +23,9 @@ def reports_export(
     """Export the reported messages as CSV, safe to open in a spreadsheet."""
     with _common.database(_common.settings()) as db:
         if output is None:
-            count = reports.export(db.engine, sys.stdout)
+            count = reports.export(db, sys.stdout)
         else:
             with output.open("w", encoding="utf-8", newline="") as f:
-                count = reports.export(db.engine, f)
+                count = reports.export(db, f)
     where = f" to {output}" if output else ""
     _common.err.print(f"Exported {count} report{'' if count == 1 else 's'}{where}.")

@@ -1,8 +1,8 @@
 """Issuing countries of S10 numbers: ISO 3166-1 from pycountry, the UPU extras, historic codes.
 
-Whether a code is valid comes from pycountry, never from a hand list (spec s10.md §7: hand lists
-miss real issuers such as MO, GI or JE). The hand tables here only add Chinese names and the
-designated operator, for display; a code missing from them is still a valid issuer.
+Whether a code is valid comes from pycountry, never from a hand list (docs/standards/s10.md §7:
+hand lists miss real issuers such as MO, GI or JE). The hand tables here only add Chinese names
+and the designated operator, for display; a code missing from them is still a valid issuer.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import pycountry
+
+from emstrack.domain.lang import Lang
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +173,11 @@ def is_current(code: str) -> bool:
     return code in _current() or code.upper() in _current()
 
 
-def country_name(code: str | None, lang: str = "en") -> str | None:
-    """Display name in English, or Chinese when `lang` starts with "zh" and one is known."""
+def country_name(code: str | None, lang: Lang = "en") -> str | None:
+    """Display name in English, or in Chinese when one is known."""
     country = lookup(code) if code else None
     if country is None:
         return None
-    if lang.startswith("zh") and country.name_zh:
+    if lang == "zh" and country.name_zh:
         return country.name_zh
     return country.name

@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from emstrack.domain.lang import Lang
+
 
 class Status(StrEnum):
-    """The coarse status of an item (../shared/spec/events.md §3)."""
+    """The coarse status of an item (docs/standards/events.md §3)."""
 
     INFO_RECEIVED = "info_received"
     ACCEPTED = "accepted"
@@ -52,8 +54,8 @@ class EventCode:
     detail: str | None
     rank: int
 
-    def label(self, lang: str = "en") -> str:
-        return self.label_zh if lang.startswith("zh") else self.label_en
+    def label(self, lang: Lang = "en") -> str:
+        return self.label_zh if lang == "zh" else self.label_en
 
 
 _O, _T, _D = Leg.ORIGIN, Leg.TRANSIT, Leg.DESTINATION
@@ -123,21 +125,21 @@ def status_of(code: str) -> Status:
     return entry.status if entry else Status.UNKNOWN
 
 
-def unlisted_label(code: str, lang: str = "en") -> str:
+def unlisted_label(code: str, lang: Lang = "en") -> str:
     """The public label of a code not in the catalogue. Never the operator's free text, which
     may name people or places (it is a private field, shown with proof or a key)."""
-    return f"其他事件（代码 {code}）" if lang.startswith("zh") else f"Other event (code {code})"
+    return f"其他事件（代码 {code}）" if lang == "zh" else f"Other event (code {code})"
 
 
-def status_label(status: Status, lang: str = "en") -> str:
+def status_label(status: Status, lang: Lang = "en") -> str:
     en, zh = STATUS_LABELS[status]
-    return zh if lang.startswith("zh") else en
+    return zh if lang == "zh" else en
 
 
 def dedupe_key(
     code: str, occurred_local: datetime, office_code: str | None, office_name: str | None
 ) -> str:
-    """The identity of an event within one item (spec events.md §4).
+    """The identity of an event within one item (docs/standards/events.md §4).
 
     Time truncated to the minute (many sources print minutes only); office name trimmed and
     case-folded. Hashed to a fixed width so it indexes compactly.
@@ -198,7 +200,7 @@ class Event:
         entry = CATALOGUE.get(self.code)
         return entry.detail if entry else None
 
-    def label(self, lang: str = "en") -> str:
+    def label(self, lang: Lang = "en") -> str:
         """The canonical label; for a code not in the catalogue, `unlisted_label`."""
         entry = CATALOGUE.get(self.code)
         if entry:

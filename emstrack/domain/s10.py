@@ -1,9 +1,9 @@
 """UPU S10 and China domestic tracking numbers: normalise, validate, explain, suggest.
 
-Follows ../shared/spec/s10.md and china-ems.md. `parse` never raises: every finding becomes a
-`Problem`, and a format error stops the run while the check digit, service and country levels
-report together (s10.md §8). "Did you mean" candidates that are mere guesses carry
-`needs_record=True` and are shown only once `with_known` has found them in the database.
+Follows docs/standards/s10.md and docs/standards/china-ems.md. `parse` never raises: every
+finding becomes a `Problem`, and a format error stops the run while the check digit, service
+and country levels report together (s10.md §8). "Did you mean" candidates that are mere guesses
+carry `needs_record=True` and are shown only once `with_known` has found them in the database.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from string import ascii_uppercase
 from typing import Any
 
 from emstrack.domain import countries
+from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem, Severity
 
 WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
@@ -242,15 +243,15 @@ class TrackingNumber:
     def formatted(self) -> str:
         return format_grouped(self.number)
 
-    def service_label(self, lang: str = "en") -> str | None:
+    def service_label(self, lang: Lang = "en") -> str | None:
         if self.service is None:
             return None
         labels = SERVICE_LABELS[self.service]
         if self.kind is NumberKind.DOMESTIC and self.service == "domestic":
             labels = _DOMESTIC_UNKNOWN_LABEL
-        return labels[1] if lang.startswith("zh") else labels[0]
+        return labels[1] if lang == "zh" else labels[0]
 
-    def country_name(self, lang: str = "en") -> str | None:
+    def country_name(self, lang: Lang = "en") -> str | None:
         return countries.country_name(self.country, lang)
 
     @property
@@ -263,12 +264,12 @@ class TrackingNumber:
         country = countries.lookup(self.country)
         return country.operator if country else None
 
-    def explanation(self, lang: str = "en") -> str:
-        zh = lang.startswith("zh")
+    def explanation(self, lang: Lang = "en") -> str:
+        zh = lang == "zh"
         if self.kind is NumberKind.DOMESTIC:
             text = _domestic_explanation(self.number[:2], zh)
         elif self.kind is NumberKind.S10 and self.service and self.country:
-            text = self._s10_explanation(zh)
+            text = self._s10_explanation(lang)
         else:
             text = ""
         errors = [p.message for p in self.problems if p.severity == Severity.ERROR]
@@ -280,19 +281,19 @@ class TrackingNumber:
             f"{errors[0]} 其余部分：{text}" if zh else f"{errors[0]} Otherwise it reads as: {text}"
         )
 
-    def _s10_explanation(self, zh: bool) -> str:
+    def _s10_explanation(self, lang: Lang) -> str:
         assert self.service is not None
         assert self.country is not None
-        name = self.country_name("zh" if zh else "en")
+        name = self.country_name(lang)
         issuer = self.issuer
-        if zh:
+        if lang == "zh":
             by = f"，签发地：{name or '未知'}" + (f"（{issuer}）" if issuer else "")
             return f"{SERVICE_LABELS[self.service][1]}{by}。"
         by = f"issued in {name}" if name else f"from an unknown issuing country ({self.country})"
         by = f"issued by {issuer} ({name})" if issuer else by
         return f"{_NOUNS[self.service]} {by}."
 
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         return {
             "number": self.number,
             "formatted": self.formatted,

@@ -1,4 +1,4 @@
-"""An item's state, derived from its events (spec events.md §3, §4, §5 rule 7).
+"""An item's state, derived from its events (docs/standards/events.md §3, §4, §5 rule 7).
 
 The result depends only on the set of events, never on the order in which they arrived:
 

@@ -1,8 +1,9 @@
 """Event times: parse what sources write, derive UTC offsets, format offsets for people.
 
 An event time is the office's local wall-clock time, kept naive and exactly as written, plus
-an offset in minutes east of UTC when one is known (spec events.md §5). A naive time is never
-declared UTC and never read in the server's own zone: without a known offset there is no UTC.
+an offset in minutes east of UTC when one is known (docs/standards/events.md §5). A naive time
+is never declared UTC and never read in the server's own zone: without a known offset there is
+no UTC.
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ def _offset_of(parsed: datetime, text: str) -> int | None:
 
 def _parse_slow(text: str, s: str) -> tuple[datetime, int | None]:
     if m := _DOTNET_RE.fullmatch(s):
-        # The bare number may be a UTC instant or local time encoded as UTC (spec §5, open
-        # point 3): keep it as a naive wall time and leave the offset unknown.
+        # The bare number may be a UTC instant or local time encoded as UTC (open point 3 of
+        # docs/standards/events.md): keep it as a naive wall time and leave the offset unknown.
         offset = parse_offset(m["off"]) if m["off"] else None
         try:
             # One sum, so that shifting by the offset cannot overflow past the year check: a
@@ -163,7 +164,7 @@ def _parse_slow(text: str, s: str) -> tuple[datetime, int | None]:
     )
 
 
-# --- offsets from the office's country (spec §5 rules 3-5) ---------------------------------
+# --- offsets from the office's country (docs/standards/events.md §5 rules 3-5) ----------------
 
 # China has one legal time; the tz database also lists Asia/Urumqi (UTC+6, Xinjiang time).
 # zone1970.tab lists Europe/Simferopol under UA as well as RU; Ukrposhta's offices keep Kyiv time.

@@ -13,6 +13,7 @@ from typing import Any
 
 from emstrack.domain import s10
 from emstrack.domain.events import Status, status_label
+from emstrack.domain.lang import Lang
 from emstrack.lookup import Outcome, TrackingResult
 from emstrack.scamcheck import links, numbers, phrases, sender
 from emstrack.scamcheck.domains import official
@@ -60,7 +61,7 @@ class NumberFinding:
     def held_by_customs(self) -> bool:
         return self.status is Status.CUSTOMS_IMPORT and self.status_detail == "held"
 
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         return {
             "number": self.number,
             "formatted": self.formatted,
@@ -82,11 +83,10 @@ class CheckResult:
     def score(self) -> int:
         return sum(r.weight for r in self.reasons)
 
-    def advice(self, lang: str = "en") -> list[str]:
-        zh = lang.startswith("zh")
-        return [texts[1] if zh else texts[0] for texts in ADVICE.values()]
+    def advice(self, lang: Lang = "en") -> list[str]:
+        return [zh if lang == "zh" else en for en, zh in ADVICE.values()]
 
-    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
             "reasons": [r.to_dict(lang) for r in self.reasons],

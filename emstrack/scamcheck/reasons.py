@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from emstrack.domain.events import Status, status_label
+from emstrack.domain.lang import Lang
 
 STRONG, MEDIUM, WEAK, INFO = 4, 2, 1, 0
 
@@ -140,12 +141,12 @@ class Reason:
     def weight(self) -> int:
         return REASONS[self.code][0]
 
-    def message(self, lang: str = "en") -> str:
+    def message(self, lang: Lang = "en") -> str:
         _, en, zh = REASONS[self.code]
         params = dict(self.params)
         if "status" in params:  # kept as the code, said in the reader's language
             params["status"] = status_label(Status(params["status"]), lang)
-        return (zh if lang.startswith("zh") else en).format(**params)
+        return (zh if lang == "zh" else en).format(**params)
 
-    def to_dict(self, lang: str = "en") -> dict[str, str]:
+    def to_dict(self, lang: Lang = "en") -> dict[str, str]:
         return {"code": self.code, "message": self.message(lang)}

@@ -9,13 +9,11 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from emstrack.scamcheck.check import CheckResult
-from emstrack.store import reports as table
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
+from emstrack.store.database import Database, Unit
+from emstrack.store.reports import all_reports, insert_report
 
 COLUMNS = ("id", "created_at", "verdict", "reasons", "sender", "text")
 
@@ -30,19 +28,20 @@ _CELL_START = r"(?:^|(?<=[;\n])|(?<=\r)(?!\n))"
 _FORMULA = re.compile(_CELL_START + r"(?=[\s\"]*[=+\-@'\t\r])")
 
 
-def store(engine: Engine, text: str, sender: str | None, result: CheckResult) -> int:
+def keep(db: Database, text: str, sender: str | None, result: CheckResult) -> int:
     """Keep one reported message; returns its id."""
     # PostgreSQL text cannot hold NUL; a pasted message is evidence, not data to round-trip,
     # so a NUL is kept visible as the replacement character.
     text = text.replace("\x00", "\ufffd")
     sender = sender.replace("\x00", "\ufffd") if sender else None
-    return table.add(
-        engine,
-        text=text,
-        sender=(sender or None) and sender[:200],
-        verdict=result.verdict.value,
-        reasons=" ".join(r.code for r in result.reasons)[:1000],
-    )
+    with db.write() as unit:
+        return insert_report(
+            unit,
+            text=text,
+            sender=(sender or None) and sender[:200],
+            verdict=result.verdict.value,
+            reasons=" ".join(r.code for r in result.reasons)[:1000],
+        )
 
 
 def safe_cell(value: object) -> str:
@@ -63,12 +62,13 @@ def write_csv(rows: Iterable[Sequence[object]], out: TextIO) -> int:
     return count
 
 
-def _rows(engine: Engine) -> Iterator[list[object]]:
-    for values in table.every(engine):
+def _rows(unit: Unit) -> Iterator[list[object]]:
+    for values in all_reports(unit):
         values["created_at"] = values["created_at"].isoformat(timespec="seconds")
         yield [values[name] for name in COLUMNS]
 
 
-def export(engine: Engine, out: TextIO) -> int:
+def export(db: Database, out: TextIO) -> int:
     """Write every report as CSV with a header; returns how many rows were written."""
-    return write_csv(_rows(engine), out)
+    with db.read() as unit:
+        return write_csv(_rows(unit), out)

@@ -45,7 +45,7 @@ def _row(row: RowMapping) -> KeyRow:
 _COLUMNS = [c for c in api_keys.c if c.name != "key_hash"]
 
 
-def add(conn: Connection, *, name: str, scope: str, prefix: str, key_hash: str) -> KeyRow:
+def insert_key(conn: Connection, *, name: str, scope: str, prefix: str, key_hash: str) -> KeyRow:
     now = datetime.now(UTC)
     result = conn.execute(
         insert(api_keys)
@@ -59,19 +59,19 @@ def all_keys(conn: Connection) -> list[KeyRow]:
     return [_row(r) for r in conn.execute(select(*_COLUMNS).order_by(api_keys.c.id)).mappings()]
 
 
-def by_hash(conn: Connection, key_hash: str) -> KeyRow | None:
+def key_by_hash(conn: Connection, key_hash: str) -> KeyRow | None:
     row = conn.execute(select(*_COLUMNS).where(api_keys.c.key_hash == key_hash)).mappings()
     found = row.one_or_none()
     return _row(found) if found else None
 
 
-def by_id(conn: Connection, key_id: int) -> KeyRow | None:
+def key_by_id(conn: Connection, key_id: int) -> KeyRow | None:
     found = conn.execute(select(*_COLUMNS).where(api_keys.c.id == key_id)).mappings()
     row = found.one_or_none()
     return _row(row) if row else None
 
 
-def revoke(conn: Connection, key_id: int) -> None:
+def mark_revoked(conn: Connection, key_id: int) -> None:
     conn.execute(
         update(api_keys)
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
@@ -79,5 +79,5 @@ def revoke(conn: Connection, key_id: int) -> None:
     )
 
 
-def touch(conn: Connection, key_id: int, now: datetime) -> None:
+def mark_used(conn: Connection, key_id: int, now: datetime) -> None:
     conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))

@@ -16,10 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from emstrack import scamcheck
 from emstrack.lookup import Tracker
 from emstrack.scamcheck import reports
-from emstrack.web import csrf, i18n
+from emstrack.store.database import Database
+from emstrack.web import i18n
 from emstrack.web.api.check import lookup_cost, run_check
 from emstrack.web.deps import Caller, charge, client_address
-from emstrack.web.pages import render, render_form
+from emstrack.web.html import render_form, require_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,9 +51,7 @@ async def check_message(
     report: Annotated[str, Form(max_length=8)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    secret: bytes = request.app.state.page_secret
-    if not csrf.verify(secret, request.cookies.get(csrf.COOKIE), csrf_token):
-        return render(request, "error.html", 403, code=403)
+    require_token(request, csrf_token)
     context: dict[str, Any] = {"text": text, "sender": sender, "max_text": scamcheck.MAX_TEXT}
     if not text.strip():
         return _page(request, 400, empty=True, **context)
@@ -61,8 +60,9 @@ async def check_message(
     result = await run_in_threadpool(run_check, tracker, text, sender or None)
     reported = bool(report)
     if reported:
-        await run_in_threadpool(reports.store, tracker.engine, text, sender or None, result)
-    lang = "zh" if i18n.negotiate(request).startswith("zh") else "en"
+        db: Database = request.app.state.db
+        await run_in_threadpool(reports.keep, db, text, sender or None, result)
+    lang = i18n.negotiate(request)
     return _page(
         request,
         result=result,

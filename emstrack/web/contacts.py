@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from emstrack.domain.lang import Lang
+
 DEFAULT_PATH = Path(__file__).parent.parent / "data" / "support_contacts.csv"
 
 
@@ -24,8 +26,8 @@ class Contact:
     note_en: str
     note_zh: str
 
-    def note(self, locale: str) -> str:
-        return (self.note_zh or self.note_en) if locale.startswith("zh") else self.note_en
+    def note(self, lang: Lang) -> str:
+        return (self.note_zh or self.note_en) if lang == "zh" else self.note_en
 
 
 @cache

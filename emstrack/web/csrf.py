@@ -11,8 +11,19 @@ import hashlib
 import hmac
 import secrets
 
+from emstrack.errors import InputError
+
 COOKIE = "csrf"
 FIELD = "csrf_token"
+
+
+class FormExpired(InputError):
+    """A form came back without our token, or with another browser's: answered 403."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "form_expired", "This form has expired", "Reload the page and send the form again."
+        )
 
 
 def _sign(secret: bytes, nonce: str) -> str:

@@ -14,10 +14,11 @@ from emstrack import keys
 from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.lookup import Allowance, Tracker
+from emstrack.store.database import Database
 from emstrack.store.keys import KeyRow
-from emstrack.web.api.problems import ApiProblem
 from emstrack.web.clients import limit_key
-from emstrack.web.ratelimit import Limiter, LimitUnavailable
+from emstrack.web.errors import ApiProblem
+from emstrack.web.ratelimit import Limiter
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -34,6 +35,14 @@ async def _tracker(request: Request) -> Tracker:
 
 
 TrackerDep = Annotated[Tracker, Depends(_tracker)]
+
+
+async def _database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+DatabaseDep = Annotated[Database, Depends(_database)]
 
 
 async def _settings(request: Request) -> Settings:
@@ -88,9 +97,9 @@ async def _caller(
         if "authorization" in request.headers:  # present, but not a Bearer token
             raise _invalid_key(address, request)
         return Caller(address)
-    tracker: Tracker = request.app.state.tracker
+    db: Database = request.app.state.db
     # In a thread even on SQLite: noting `last_used_at` is a write, which may wait for the lock.
-    key = await run_in_threadpool(keys.authenticate, tracker.engine, credentials.credentials)
+    key = await run_in_threadpool(keys.authenticate, db, credentials.credentials)
     if key is None:
         raise _invalid_key(address, request)
     return Caller(address, key)
@@ -126,30 +135,16 @@ def _bucket(settings: Settings, caller: Caller) -> tuple[str, str]:
     return f"addr:{caller.address}", settings.rate_limit
 
 
-def unavailable(exc: LimitUnavailable) -> ApiProblem:
-    """The refusal of a strict limit whose counters cannot be reached (a page or a problem)."""
-    return ApiProblem(
-        503,
-        "rate_limit_unavailable",
-        "The request cannot be counted against its limit right now",
-        f"Please try again in {exc.retry_after} seconds.",
-        headers={"Retry-After": str(exc.retry_after)},
-    )
-
-
 def charge(request: Request, caller: Caller, cost: int = 1) -> None:
     """Count `cost` requests against the caller's limit: per key, else per address.
 
-    A key's limit fails closed (`503`) when the counters cannot be reached: a key reaches
-    private details and writes. An address's lets lookups through.
+    A key's limit fails closed (`LimitUnavailable`, a 503) when the counters cannot be reached:
+    a key reaches private details and writes. An address's lets lookups through.
     """
     settings: Settings = request.app.state.settings
     limiter: Limiter = request.app.state.limiter
     key, limit = _bucket(settings, caller)
-    try:
-        state = limiter.check(key, limit, cost, strict=caller.key is not None)
-    except LimitUnavailable as exc:
-        raise unavailable(exc) from exc
+    state = limiter.check(key, limit, cost, strict=caller.key is not None)
     request.state.ratelimit = state
     if not state.allowed:
         raise ApiProblem(

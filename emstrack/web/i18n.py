@@ -1,48 +1,29 @@
-"""Languages of the pages: English and Simplified Chinese (`zh_Hans`).
+"""The language of a page: which one the viewer wants, and dates in it.
 
 The language comes from `?lang=` in the URL, else from the `lang` cookie the language switch
-sets, else from `Accept-Language`; English when nothing matches. Messages live in Babel
-catalogues under `emstrack/locale`; after changing a template, update and compile them (from
-the repository root: the patterns in babel.cfg are relative to it):
-
-    pybabel extract -F emstrack/locale/babel.cfg --no-location -o /tmp/messages.pot .
-    pybabel update -i /tmp/messages.pot -d emstrack/locale -l zh_Hans --no-fuzzy-matching
-    pybabel compile -d emstrack/locale
-
-`tests/web/test_catalogue.py` fails when a string is missing, untranslated or not compiled.
+sets, else from `Accept-Language`; English when nothing matches. The words are the catalogue's
+(`emstrack.text.catalogue`); dates are formatted by Babel in the language's locale.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 from babel.dates import format_date, format_time, format_timedelta
-from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
+from starlette.responses import Response
 
-LOCALES = ("en", "zh_Hans")
-DEFAULT = "en"
+from emstrack.domain.lang import BABEL_LOCALE, Lang, match
+from emstrack.text.catalogue import translations
+from emstrack.web.clients import is_https
+
+DEFAULT: Lang = "en"
 COOKIE = "lang"
-LOCALE_DIR = Path(__file__).parent.parent / "locale"
-
-#: The `lang` attribute of <html> per locale.
-HTML_LANG = {"en": "en", "zh_Hans": "zh-Hans"}
 
 
-def match(value: str | None) -> str | None:
-    """Our locale for a language tag ("zh-CN", "zh", "en-GB"), or None."""
-    tag = (value or "").strip().lower().replace("_", "-")
-    if tag.startswith("zh"):
-        return "zh_Hans"
-    if tag.startswith("en"):
-        return "en"
-    return None
-
-
-def negotiate(request: Request) -> str:
+def negotiate(request: Request) -> Lang:
     """The page language: URL, then cookie, then Accept-Language, then English."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
         if found := match(candidate):
@@ -51,6 +32,13 @@ def negotiate(request: Request) -> str:
         if found := match(tag):
             return found
     return DEFAULT
+
+
+def remember(request: Request, response: Response, lang: Lang) -> None:
+    """Keep `lang` in the cookie for a year (its value is the Babel locale: `en`, `zh_Hans`)."""
+    response.set_cookie(
+        COOKIE, BABEL_LOCALE[lang], max_age=365 * 86400, samesite="lax", secure=is_https(request)
+    )
 
 
 def _accepted(header: str) -> list[str]:
@@ -70,14 +58,7 @@ def _accepted(header: str) -> list[str]:
 
 
 @cache
-def translations(locale: str) -> NullTranslations:
-    if locale == DEFAULT:
-        return NullTranslations()
-    return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
-
-
-@cache
-def environment(locale: str) -> Environment:
+def environment(lang: Lang) -> Environment:
     """One Jinja environment per language, so concurrent requests never share a gettext."""
     env = Environment(
         loader=PackageLoader("emstrack.web", "templates"),
@@ -87,16 +68,17 @@ def environment(locale: str) -> Environment:
         lstrip_blocks=True,
     )
     # The i18n extension adds this method at run time; Jinja's stubs do not know it.
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
-def local_time(value: datetime, locale: str) -> str:
+def local_time(value: datetime, lang: Lang) -> str:
     """An event's wall-clock time as people write it: "Nov 7, 2026 11:45"."""
+    locale = BABEL_LOCALE[lang]
     day = format_date(value, "medium", locale=locale)
     return f"{day} {format_time(value, 'HH:mm', locale=locale)}"
 
 
-def ago(delta: timedelta, locale: str) -> str:
+def ago(delta: timedelta, lang: Lang) -> str:
     """ "3 hours ago" / "3小时前"."""
-    return format_timedelta(-delta, add_direction=True, locale=locale, threshold=1.1)
+    return format_timedelta(-delta, add_direction=True, locale=BABEL_LOCALE[lang], threshold=1.1)

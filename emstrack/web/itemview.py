@@ -13,6 +13,7 @@ from babel.support import NullTranslations
 
 from emstrack.domain import countries
 from emstrack.domain.events import Event, Leg, Status
+from emstrack.domain.lang import Lang
 from emstrack.domain.times import format_offset
 from emstrack.lookup import TrackingResult
 from emstrack.web import i18n
@@ -84,22 +85,18 @@ def flag(code: str | None) -> str:
     return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in code.upper())
 
 
-def place_name(code: str | None, locale: str) -> str | None:
+def place_name(code: str | None, lang: Lang) -> str | None:
     if not code:
         return None
-    name = countries.country_name(code, _lang(locale)) or code
+    name = countries.country_name(code, lang) or code
     return f"{flag(code)} {name}".strip()
 
 
-def _lang(locale: str) -> str:
-    return "zh" if locale.startswith("zh") else "en"
-
-
 def headline(
-    status: Status, detail: str | None, country: str | None, locale: str, t: NullTranslations
+    status: Status, detail: str | None, country: str | None, lang: Lang, t: NullTranslations
 ) -> str:
     """The status banner in plain words: "Held by import customs in Germany"."""
-    where = countries.country_name(country, _lang(locale)) if country else None
+    where = countries.country_name(country, lang) if country else None
     texts = _headlines(status, detail, t)
     return texts[1] % {"country": where} if where else texts[0]
 
@@ -150,15 +147,14 @@ def _steps(events: list[Event], t: NullTranslations) -> list[Step]:
     ]
 
 
-def _row(e: Event, now: datetime, locale: str, t: NullTranslations, private: bool) -> Row:
+def _row(e: Event, now: datetime, lang: Lang, t: NullTranslations, private: bool) -> Row:
     """One timeline row; `e` is the public projection of the event (`TrackingResult.projection`)."""
-    lang = _lang(locale)
     office = e.office_name or e.office_code or ""
     country = countries.country_name(e.country, lang) if e.country else None
     place = ", ".join(p for p in (office, country) if p) or t.gettext("Place not given")
     offset = format_offset(e.utc_offset_min) or t.gettext("local time, offset unknown")
     utc = e.occurred_utc
-    ago = i18n.ago(now - utc, locale) if utc else None
+    ago = i18n.ago(now - utc, lang) if utc else None
     details = [text for text in (e.reason_text, e.action_text, e.retention_text) if text]
     hidden: list[tuple[str, str]] = []
     if private:
@@ -170,7 +166,7 @@ def _row(e: Event, now: datetime, locale: str, t: NullTranslations, private: boo
         label=e.label(lang),
         tone=TONE.get(e.status, "neutral"),
         place=place,
-        when=i18n.local_time(e.occurred_local, locale),
+        when=i18n.local_time(e.occurred_local, lang),
         offset=offset,
         ago=ago,
         details=details,
@@ -188,7 +184,7 @@ def _last_seen(result: TrackingResult, now: datetime) -> timedelta | None:
 
 def build(
     result: TrackingResult,
-    locale: str,
+    lang: Lang,
     t: NullTranslations,
     *,
     stale_after_days: int,
@@ -222,16 +218,16 @@ def build(
     events = [shown.event(e) for e in result.events]
     return ItemView(
         headline=headline(
-            status, state.detail if state else None, event.country if event else None, locale, t
+            status, state.detail if state else None, event.country if event else None, lang, t
         ),
         tone=TONE.get(status, "neutral"),
         steps=_steps(result.events, t),
-        rows=[_row(e, now, locale, t, private) for e in events],
-        origin=place_name(result.origin_country, locale),
-        destination=place_name(result.destination_country, locale),
+        rows=[_row(e, now, lang, t, private) for e in events],
+        origin=place_name(result.origin_country, lang),
+        destination=place_name(result.destination_country, lang),
         stale_days=since.days if stale and since else None,
         advice=[a for a in (advice, "stale" if stale else None) if a],
-        service=tn.service_label(_lang(locale)),
+        service=tn.service_label(lang),
         issuer=tn.issuer,
-        last_event_ago=i18n.ago(since, locale) if since is not None else None,
+        last_event_ago=i18n.ago(since, lang) if since is not None else None,
     )

@@ -1,4 +1,4 @@
-"""The server-rendered Track & Trace pages: home, results, support, security, error pages.
+"""The server-rendered Track & Trace pages: home, results, support, security.
 
 Everything works without JavaScript. Lookups are GET (shareable, no state change); the only
 POST is the postcode proof that unlocks personal details, guarded by a CSRF token and the
@@ -8,30 +8,28 @@ limits of `emstrack.web.unlock`. Personal data is never logged and never put in 
 from __future__ import annotations
 
 import hmac
-import inspect
 import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+from babel.support import NullTranslations
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 
 from emstrack.domain import countries, s10
-from emstrack.domain.lang import lang_of
+from emstrack.domain.lang import Lang, match
 from emstrack.domain.problems import Severity
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
 from emstrack.text import problems as problem_text
-from emstrack.web import contacts, csrf, i18n, itemview, unlock
-from emstrack.web.api.problems import ApiProblem
-from emstrack.web.clients import is_https
+from emstrack.text.catalogue import translations
+from emstrack.web import contacts, i18n, itemview, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address
-from emstrack.web.ratelimit import LimitUnavailable
+from emstrack.web.html import render, render_form, require_token
 
 MAX_NUMBERS = 50
 _STATIC = Path(__file__).parent / "static"
@@ -40,66 +38,11 @@ router = APIRouter(include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
-    """Add the pages, their static files and HTML error pages for browsers to `app`."""
+    """Add the pages and their static files to `app`."""
     secret = app.state.settings.secret_key.get_secret_value()
     app.state.page_secret = secret.encode() if secret else secrets.token_bytes(32)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)
-    json_http = app.exception_handlers[HTTPException]
-
-    async def _http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if _wants_html(request):
-            return render(request, "error.html", exc.status_code, code=exc.status_code)
-        response = json_http(request, exc)
-        return await response if inspect.isawaitable(response) else response
-
-    async def _crash(request: Request, _exc: Exception) -> Response:
-        # Never echo the exception: it can carry SQL, paths or personal data.
-        if _wants_html(request):
-            return render(request, "error.html", 500, code=500)
-        from emstrack.web.responses import problem
-
-        return problem(500, "internal_error", "Something went wrong on our side")
-
-    async def _refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiProblem)
-        if not _wants_html(request):
-            return exc.response()
-        page = render(request, "error.html", exc.status, code=exc.status)
-        page.headers.update(exc.headers or {})
-        return page
-
-    app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(ApiProblem, _refused)
-    app.add_exception_handler(Exception, _crash)
-
-
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", ""
-    )
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    locale = i18n.negotiate(request)
-    env = i18n.environment(locale)
-    other = "zh_Hans" if locale == "en" else "en"
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = env.get_template(template).render(
-        locale=locale,
-        html_lang=i18n.HTML_LANG[locale],
-        switch_url=f"/lang/{'zh' if other == 'zh_Hans' else 'en'}?next={quote(here, safe='')}",
-        switch_label="中文" if other == "zh_Hans" else "English",
-        path=request.url.path,
-        **context,
-    )
-    response = HTMLResponse(body, status_code=status)
-    if found := i18n.match(request.query_params.get("lang")):
-        response.set_cookie(
-            i18n.COOKIE, found, max_age=365 * 86400, samesite="lax", secure=is_https(request)
-        )
-    return response
 
 
 def _tracker(request: Request) -> Tracker:
@@ -157,15 +100,15 @@ async def track(request: Request, n: str = "", scope: str = "") -> Response:
         return RedirectResponse(target, status_code=303)
     too_many = len(numbers) > MAX_NUMBERS
     results = await _lookup_many(request, numbers[:MAX_NUMBERS], _scope(scope))
-    locale = i18n.negotiate(request)
-    t = i18n.translations(locale)
-    rows = [_summary(result, locale, t) for result in results]
+    lang = i18n.negotiate(request)
+    t = translations(lang)
+    rows = [_summary(result, lang, t) for result in results]
     return render(
         request, "many.html", rows=rows, too_many=too_many, numbers=n, scope=scope or "any"
     )
 
 
-def _summary(result: TrackingResult, locale: str, t: Any) -> dict[str, Any]:
+def _summary(result: TrackingResult, lang: Lang, t: NullTranslations) -> dict[str, Any]:
     state = result.state
     row: dict[str, Any] = {
         "number": result.number.number or result.number.raw,
@@ -176,14 +119,14 @@ def _summary(result: TrackingResult, locale: str, t: Any) -> dict[str, Any]:
     if result.outcome is Outcome.FOUND and state:
         event = state.event
         row["text"] = itemview.headline(
-            state.status, state.detail, event.country if event else None, locale, t
+            state.status, state.detail, event.country if event else None, lang, t
         )
         row["tone"] = itemview.TONE.get(state.status, "neutral")
         latest = result.events[0] if result.events else None
-        row["when"] = i18n.local_time(latest.occurred_local, locale) if latest else ""
+        row["when"] = i18n.local_time(latest.occurred_local, lang) if latest else ""
     elif result.outcome is Outcome.INVALID:
         errors = [p for p in result.number.problems if p.severity == Severity.ERROR]
-        row["text"] = problem_text.text(errors[0], lang_of(locale)) if errors else ""
+        row["text"] = problem_text.text(errors[0], lang) if errors else ""
         row["tone"] = "problem"
     elif result.outcome is Outcome.NOT_FOUND_YET:
         row["text"] = t.gettext("No scan yet")
@@ -199,8 +142,8 @@ async def item(request: Request, number: str, scope: str = "") -> Response:
 
 
 def _item_page(request: Request, result: TrackingResult, *, private: bool = False) -> Response:
-    locale = i18n.negotiate(request)
-    t = i18n.translations(locale)
+    lang = i18n.negotiate(request)
+    t = translations(lang)
     settings = request.app.state.settings
     context: dict[str, Any] = {"result": result, "tn": result.number, "private": private}
     # E-mail updates need the secret key that signs their links (emstrack.web.subscribepages).
@@ -208,11 +151,9 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
     status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
     if result.outcome is Outcome.FOUND:
         context["view"] = itemview.build(
-            result, locale, t, stale_after_days=settings.stale_after_days, private=private
+            result, lang, t, stale_after_days=settings.stale_after_days, private=private
         )
-        context["earlier"] = [
-            i18n.local_time(i.last_event_at, locale) for i in result.earlier_items
-        ]
+        context["earlier"] = [i18n.local_time(i.last_event_at, lang) for i in result.earlier_items]
         item = result.item
         context["can_unlock"] = bool(item and item.postcode_is_proof)
         # A postcode that came only with a duplicate's extra detail proves nothing: say so
@@ -224,36 +165,17 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
             context["postcode"] = result.item.destination_postcode
     else:
         context["problems"] = [
-            (
-                problem_text.part_label(p.part, lang_of(locale)),
-                problem_text.text(p, lang_of(locale)),
-                p.severity.value,
-            )
+            (problem_text.part_label(p.part, lang), problem_text.text(p, lang), p.severity.value)
             for p in result.number.problems
         ]
         context["suggestions"] = [
             s for s in result.number.suggestions if s.on_record or not s.needs_record
         ]
-        context["explanation"] = result.number.explanation(i18n.HTML_LANG[locale])
+        context["explanation"] = result.number.explanation(lang)
         context["grace_hours"] = settings.first_scan_grace_hours
     response = render_form(request, "item.html", status, **context)
     if private:
         response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def render_form(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """`render` for a page with a POST form: the CSRF token in the form and, if new, the cookie."""
-    secret: bytes = request.app.state.page_secret
-    token = request.cookies.get(csrf.COOKIE)
-    fresh = not csrf.is_signed(secret, token)
-    if fresh:
-        token = csrf.new_token(secret)
-    response = render(request, template, status, csrf_token=token, **context)
-    if fresh and token:
-        response.set_cookie(
-            csrf.COOKIE, token, httponly=True, samesite="strict", secure=is_https(request)
-        )
     return response
 
 
@@ -268,9 +190,7 @@ async def details(
     postcode: Annotated[str, Form(max_length=32)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    secret: bytes = request.app.state.page_secret
-    if not csrf.verify(secret, request.cookies.get(csrf.COOKIE), csrf_token):
-        return render(request, "error.html", 403, code=403)
+    require_token(request, csrf_token)
     (result,) = await _lookup_many(request, [number[:200]], Scope.ANY)
     if result.item and result.item.destination_postcode and not result.item.postcode_is_proof:
         response = _item_page(request, result)
@@ -278,22 +198,12 @@ async def details(
         return response
     expected = result.item.destination_postcode if result.item else None
     # Counted before the comparison: past a limit nobody learns whether a postcode was right.
-    try:
-        attempt = unlock.count_try(
-            request.app.state.limiter,
-            request.app.state.settings,
-            client_address(request),
-            result.number.number or result.number.raw,
-        )
-    except unlock.TooManyTries as exc:
-        minutes = max(1, -(-exc.retry_after // 60))
-        response = render(request, "error.html", 429, code=429, minutes=minutes)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except LimitUnavailable as exc:
-        response = render(request, "error.html", 503, code=503)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+    attempt = unlock.count_try(
+        request.app.state.limiter,
+        request.app.state.settings,
+        client_address(request),
+        result.number.number or result.number.raw,
+    )
     given, wanted = _postcode(postcode).encode(), _postcode(expected).encode()
     if not wanted or not hmac.compare_digest(given, wanted):
         return _with_wrong_postcode(request, result)
@@ -308,15 +218,14 @@ def _with_wrong_postcode(request: Request, result: TrackingResult) -> Response:
 
 
 def _wrong_note(request: Request) -> bytes:
-    t = i18n.translations(i18n.negotiate(request))
+    t = translations(i18n.negotiate(request))
     text = t.gettext("That postcode does not match. Please check it and try again.")
     return f'<p class="form-error" role="alert">{text}</p>'.encode()
 
 
 @router.get("/support", response_class=HTMLResponse)
 async def support(request: Request) -> Response:
-    locale = i18n.negotiate(request)
-    lang = "zh" if locale.startswith("zh") else "en"
+    lang = i18n.negotiate(request)
     directory = [
         (c, countries.country_name(c.country, lang) or c.country, itemview.flag(c.country))
         for c in contacts.load(request.app.state.settings.support_contacts_path)
@@ -332,14 +241,12 @@ async def security(request: Request) -> Response:
 @router.get("/lang/{code}")
 async def language(request: Request, code: str, next: str = "/") -> Response:
     """The language switch: remember the choice and go back where the viewer was."""
-    locale = i18n.match(code) or i18n.DEFAULT
+    lang = match(code) or i18n.DEFAULT
     # Only a path on this site: never an open redirect.
     target = (
         next if next.startswith("/") and not next.startswith("//") and "\\" not in next else "/"
     )
     target = re.sub(r"([?&])lang=[^&]*&?", r"\1", target).rstrip("?&") or "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        i18n.COOKIE, locale, max_age=365 * 86400, samesite="lax", secure=is_https(request)
-    )
+    i18n.remember(request, response, lang)
     return response

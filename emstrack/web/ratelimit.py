@@ -21,6 +21,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from emstrack.errors import LimitError
 from emstrack.web.security import add_missing_headers
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,16 @@ class _Windows:
         self._sweep_at = now + self.SWEEP_EVERY
 
 
-class LimitUnavailable(Exception):
+class LimitUnavailable(LimitError):
     """A strict limit could not be checked because its counters cannot be reached."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__("the rate-limit counters cannot be reached")
-        self.retry_after = retry_after
+        super().__init__(
+            "rate_limit_unavailable",
+            "The request cannot be counted against its limit right now",
+            retry_after,
+            f"Please try again in {retry_after} seconds.",
+        )
 
 
 class Limiter:

@@ -59,22 +59,24 @@ class SecurityHeaders:
 
 
 class BodyTooLarge(HTTPException):
-    """A request body passed the configured size; rendered as a `413` problem.
+    """A request body passed the configured size: a `413` problem, `body_too_large`.
 
-    An `HTTPException`, so that FastAPI lets it through its own body parsing unchanged.
+    Starlette's `HTTPException` rather than one of `emstrack.errors`: FastAPI lets only that
+    through its own body parsing unchanged. Raised while a handler reads the body, it is
+    answered by `emstrack.web.errors`; refused by its `Content-Length`, before any handler,
+    by `response()`.
     """
+
+    code = "body_too_large"
+    title = "The request body is too large"
 
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"The request body is larger than {limit} bytes.")
         self.limit = limit
+        self.hint = f"The limit is {limit} bytes."
 
     def response(self) -> ProblemResponse:
-        return problem(
-            413,
-            "body_too_large",
-            "The request body is too large",
-            f"The limit is {self.limit} bytes.",
-        )
+        return problem(413, self.code, self.title, self.hint)
 
 
 class BodyLimit:

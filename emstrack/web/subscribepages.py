@@ -20,10 +20,10 @@ from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.errors import InputError
 from emstrack.notify import subscriptions, tokens
-from emstrack.web import csrf, i18n
+from emstrack.web import i18n
 from emstrack.web.api.subscriptions import EMAIL_COST, mask
 from emstrack.web.deps import Caller, charge, client_address
-from emstrack.web.pages import render, render_form
+from emstrack.web.html import render_form, require_token
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,11 +67,6 @@ def _known_zone(name: str) -> bool:
         return False
 
 
-def _csrf_ok(request: Request, submitted: str) -> bool:
-    secret: bytes = request.app.state.page_secret
-    return csrf.verify(secret, request.cookies.get(csrf.COOKIE), submitted)
-
-
 @router.post("/track/{number}/subscribe", response_class=HTMLResponse)
 async def subscribe(
     request: Request,
@@ -82,20 +77,18 @@ async def subscribe(
 ) -> Response:
     if refused := _unavailable(request):
         return refused
-    if not _csrf_ok(request, csrf_token):
-        return render(request, "error.html", 403, code=403)
+    require_token(request, csrf_token)
     charge(request, Caller(client_address(request)), EMAIL_COST)
     settings = _settings(request)
-    locale = i18n.negotiate(request)
     try:
         made = await run_in_threadpool(
             subscriptions.subscribe,
-            request.app.state.tracker.engine,
+            request.app.state.db,
             settings,
             number=number[:200],
             channel="email",
             target=email,
-            lang="zh" if locale == "zh_Hans" else "en",
+            lang=i18n.negotiate(request),
             # The browser's zone (static/timezone.js), for quiet hours; a zone we do not know
             # is not the reader's fault: the default serves then.
             timezone=timezone if _known_zone(timezone) else None,
@@ -137,11 +130,10 @@ async def confirm_form(request: Request, token: TokenQuery = "") -> Response:
 async def confirm(request: Request, token: TokenForm = "", csrf_token: CsrfForm = "") -> Response:
     if refused := _unavailable(request):
         return refused
-    if not _csrf_ok(request, csrf_token):
-        return render(request, "error.html", 403, code=403)
+    require_token(request, csrf_token)
     try:
         row = await run_in_threadpool(
-            subscriptions.confirm, request.app.state.tracker.engine, _settings(request), token
+            subscriptions.confirm, request.app.state.db, _settings(request), token
         )
     except tokens.TokenError as exc:
         return _bad_token(request, exc)
@@ -176,12 +168,12 @@ async def unsubscribe(
         return refused
     # RFC 8058: a mail client's one-click POST carries no cookie; the signed token in the URL
     # is its proof, as the link itself would be.
-    if not (one_click == "One-Click" and token) and not _csrf_ok(request, csrf_token):
-        return render(request, "error.html", 403, code=403)
+    if not (one_click == "One-Click" and token):
+        require_token(request, csrf_token)
     try:
         row = await run_in_threadpool(
             subscriptions.unsubscribe,
-            request.app.state.tracker.engine,
+            request.app.state.db,
             _settings(request),
             form_token or token,
         )

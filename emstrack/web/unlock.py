@@ -18,15 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emstrack.config import Settings
+from emstrack.errors import LimitError
 from emstrack.web.ratelimit import Limiter
 
 
-class TooManyTries(Exception):
+class TooManyTries(LimitError):
     """A limit on the postcode tries is reached; `retry_after` seconds until it ends."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many postcode tries; again in {retry_after} s")
-        self.retry_after = retry_after
+        super().__init__(
+            "too_many_tries",
+            "Too many tries of this number's postcode",
+            retry_after,
+            f"Please try again in {retry_after} seconds.",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,7 @@
-"""Issuing countries: ISO 3166-1 via pycountry, UPU extras, historic codes (spec s10.md §7)."""
+"""Issuing countries: ISO 3166-1 via pycountry, UPU extras, historic codes.
+
+docs/standards/s10.md §7.
+"""
 
 from __future__ import annotations
 

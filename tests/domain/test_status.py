@@ -1,4 +1,7 @@
-"""An item's state from its events: order, status, terminal, duplicates (spec events.md §3-§5)."""
+"""An item's state from its events: order, status, terminal, duplicates.
+
+docs/standards/events.md §3-§5.
+"""
 
 from __future__ import annotations
 

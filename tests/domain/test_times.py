@@ -1,4 +1,7 @@
-"""Event times: parsing, offsets from the office's country, formatting (spec events.md §5)."""
+"""Event times: parsing, offsets from the office's country, formatting.
+
+docs/standards/events.md §5.
+"""
 
 from __future__ import annotations
 

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine
-from webclient import serve
 
 from emstrack import keys
-from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.store.database import Database
-from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
 
 
-@pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, Database(engine))) as http:
-        yield http
-
-
-def _bearer(engine: Engine, scope: KeyScope) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.create(engine, 'test', scope).key}"}
+def _bearer(db: Database, scope: KeyScope) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys.create(db, 'test', scope).key}"}
 
 
 def _load_with_personal_data(load: Loader) -> None:
@@ -93,10 +81,10 @@ def test_public_answers_never_carry_personal_data(load: Loader, client: httpx.Cl
 
 @pytest.mark.parametrize("scope", [KeyScope.READ_PRIVATE, KeyScope.ADMIN])
 def test_a_private_key_sees_personal_fields(
-    load: Loader, client: httpx.Client, engine: Engine, scope: KeyScope
+    load: Loader, client: httpx.Client, db: Database, scope: KeyScope
 ) -> None:
     _load_with_personal_data(load)
-    auth = _bearer(engine, scope)
+    auth = _bearer(db, scope)
     single = client.get(f"/api/v1/tracking/{NUMBER}", headers=auth).json()
     batch = client.post("/api/v1/tracking/batch", json={"numbers": [NUMBER]}, headers=auth)
     for body in (single, batch.json()["results"][0]):
@@ -105,10 +93,10 @@ def test_a_private_key_sees_personal_fields(
 
 
 def test_an_ingest_key_does_not_see_personal_fields(
-    load: Loader, client: httpx.Client, engine: Engine
+    load: Loader, client: httpx.Client, db: Database
 ) -> None:
     _load_with_personal_data(load)
-    auth = _bearer(engine, KeyScope.INGEST)
+    auth = _bearer(db, KeyScope.INGEST)
     body = client.get(f"/api/v1/tracking/{NUMBER}", headers=auth).json()
     assert "signatory" not in body["events"][0]
 

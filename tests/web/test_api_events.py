@@ -12,37 +12,34 @@ from factories import DELIVERED_TO_DE, history
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
-from webclient import serve
+from sqlalchemy import select
+from webclient import ServeApp
 
 from emstrack import keys
-from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.store.database import Database
 from emstrack.store.schema import events
-from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
 GOOD = history(NUMBER, *DELIVERED_TO_DE[:3])
 
 
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    small = settings.model_copy(update={"ingest_max_events": 20, "max_body_bytes": 64 * 1024})
-    with serve(create_app(small, Database(engine))) as http:
+def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
+    with serve_app(ingest_max_events=20, max_body_bytes=64 * 1024) as http:
         yield http
 
 
-def _auth(engine: Engine, scope: KeyScope = KeyScope.INGEST) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.create(engine, 'feed-a', scope).key}"}
+def _auth(db: Database, scope: KeyScope = KeyScope.INGEST) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys.create(db, 'feed-a', scope).key}"}
 
 
 def _push(client: httpx.Client, auth: dict[str, str], body: Any) -> httpx.Response:
     return client.post("/api/v1/events", json=body, headers=auth)
 
 
-def test_mixed_events_get_one_outcome_each(client: httpx.Client, engine: Engine) -> None:
-    auth = _auth(engine)
+def test_mixed_events_get_one_outcome_each(client: httpx.Client, db: Database) -> None:
+    auth = _auth(db)
     _push(client, auth, GOOD[0])
     body = {
         "events": [
@@ -73,8 +70,8 @@ def test_mixed_events_get_one_outcome_each(client: httpx.Client, engine: Engine)
     assert found["item"]["event_count"] == 3
 
 
-def test_pushing_again_stores_nothing_twice(client: httpx.Client, engine: Engine) -> None:
-    auth = _auth(engine, KeyScope.ADMIN)
+def test_pushing_again_stores_nothing_twice(client: httpx.Client, db: Database) -> None:
+    auth = _auth(db, KeyScope.ADMIN)
     first = _push(client, auth, {"events": GOOD}).json()
     again = _push(client, auth, {"events": GOOD}).json()
     assert first["stored"] == len(GOOD)
@@ -89,16 +86,16 @@ def test_no_key_is_401(client: httpx.Client) -> None:
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_a_read_key_is_403(client: httpx.Client, engine: Engine) -> None:
-    response = _push(client, _auth(engine, KeyScope.READ_PRIVATE), GOOD[0])
+def test_a_read_key_is_403(client: httpx.Client, db: Database) -> None:
+    response = _push(client, _auth(db, KeyScope.READ_PRIVATE), GOOD[0])
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"
 
 
-def test_a_revoked_key_is_401(client: httpx.Client, engine: Engine) -> None:
-    auth = _auth(engine)
+def test_a_revoked_key_is_401(client: httpx.Client, db: Database) -> None:
+    auth = _auth(db)
     assert _push(client, auth, GOOD[0]).status_code == 200
-    keys.revoke(engine, str(keys.list_keys(engine)[0].id))
+    keys.revoke(db, str(keys.list_keys(db)[0].id))
     response = _push(client, auth, GOOD[1])
     assert response.status_code == 401
     assert response.json()["code"] == "invalid_key"
@@ -116,22 +113,22 @@ def test_a_revoked_key_is_401(client: httpx.Client, engine: Engine) -> None:
     ],
 )
 def test_bad_bodies_are_problems(
-    client: httpx.Client, engine: Engine, content: bytes, status: int, code: str
+    client: httpx.Client, db: Database, content: bytes, status: int, code: str
 ) -> None:
-    response = client.post("/api/v1/events", content=content, headers=_auth(engine))
+    response = client.post("/api/v1/events", content=content, headers=_auth(db))
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
 
 
-def test_a_streamed_body_over_the_limit_is_413(client: httpx.Client, engine: Engine) -> None:
+def test_a_streamed_body_over_the_limit_is_413(client: httpx.Client, db: Database) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"events": ['
         for _ in range(100):
             yield b'{"tracking_number": "' + b"1" * 1000 + b'"},'
         yield b"{}]}"
 
-    response = client.post("/api/v1/events", content=chunks(), headers=_auth(engine))
+    response = client.post("/api/v1/events", content=chunks(), headers=_auth(db))
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
 
@@ -162,10 +159,8 @@ _event = st.dictionaries(_field | st.text(max_size=8), _json | st.text(max_size=
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-def test_junk_never_causes_a_server_error(
-    client: httpx.Client, engine: Engine, body: object
-) -> None:
-    auth = _auth(engine)
+def test_junk_never_causes_a_server_error(client: httpx.Client, db: Database, body: object) -> None:
+    auth = _auth(db)
     if isinstance(body, bytes):
         response = client.post("/api/v1/events", content=body, headers=auth)
     else:
@@ -175,10 +170,10 @@ def test_junk_never_causes_a_server_error(
 
 
 def test_the_server_names_the_source_and_a_claimed_one_stays_in_the_raw_payload(
-    client: httpx.Client, engine: Engine
+    client: httpx.Client, db: Database
 ) -> None:
-    auth = _auth(engine)  # the key is named feed-a
-    keys.create(engine, "feed-b", KeyScope.INGEST)
+    auth = _auth(db)  # the key is named feed-a
+    keys.create(db, "feed-b", KeyScope.INGEST)
     body = {
         "events": [
             GOOD[0] | {"source": "api:feed-b"},  # another key's feed
@@ -188,7 +183,7 @@ def test_the_server_names_the_source_and_a_claimed_one_stays_in_the_raw_payload(
     }
     assert _push(client, auth, body).json()["stored"] == 3
 
-    with engine.connect() as conn:
+    with db.read() as conn:
         rows = conn.execute(
             select(events.c.source, events.c.raw).where(events.c.number == NUMBER)
         ).all()

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis
-from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp, serve
 
 from emstrack import keys
 from emstrack.config import Settings
@@ -23,10 +22,9 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def tight(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
+def tight(serve_app: ServeApp) -> Iterator[httpx.Client]:
     """A server that allows 3 anonymous lookups and 5 keyed requests a minute."""
-    small = settings.model_copy(update={"rate_limit": "3/minute", "rate_limit_key": "5/minute"})
-    with serve(create_app(small, Database(engine))) as http:
+    with serve_app(rate_limit="3/minute", rate_limit_key="5/minute") as http:
         yield http
 
 
@@ -51,11 +49,11 @@ def test_a_batch_counts_one_per_number(tight: httpx.Client) -> None:
     assert tight.get(f"/api/v1/numbers/{NUMBER}").status_code == 429
 
 
-def test_a_key_has_its_own_limit(tight: httpx.Client, engine: Engine) -> None:
+def test_a_key_has_its_own_limit(tight: httpx.Client, db: Database) -> None:
     for _ in range(3):
         tight.get(f"/api/v1/tracking/{NUMBER}")
     assert tight.get(f"/api/v1/tracking/{NUMBER}").status_code == 429
-    auth = {"Authorization": f"Bearer {keys.create(engine, 'app', KeyScope.READ_PRIVATE).key}"}
+    auth = {"Authorization": f"Bearer {keys.create(db, 'app', KeyScope.READ_PRIVATE).key}"}
     statuses = [tight.get(f"/api/v1/numbers/{NUMBER}", headers=auth).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
 
@@ -100,9 +98,9 @@ def test_redis_counters_are_shared_between_processes(redis_namespace: str) -> No
     assert other.hit("addr:192.0.2.1", "3/minute")[0]
 
 
-def test_a_server_on_redis_limits(engine: Engine, settings: Settings, redis_namespace: str) -> None:
+def test_a_server_on_redis_limits(db: Database, settings: Settings, redis_namespace: str) -> None:
     small = settings.model_copy(update={"rate_limit": "2/minute", "redis_url": REDIS_URL})
-    app = create_app(small, Database(engine))
+    app = create_app(small, db)
     app.state.limiter = Limiter(REDIS_URL, namespace=redis_namespace)
     with serve(app) as http:
         statuses = [http.get(f"/api/v1/numbers/{NUMBER}").status_code for _ in range(3)]
@@ -125,11 +123,8 @@ def test_an_unreachable_redis_lets_requests_through() -> None:
         ("GET", "/healthz"),
     ],
 )
-def test_security_headers_on_every_response(
-    engine: Engine, settings: Settings, method: str, path: str
-) -> None:
-    with serve(create_app(settings, Database(engine))) as http:
-        response = http.request(method, path)
+def test_security_headers_on_every_response(client: httpx.Client, method: str, path: str) -> None:
+    response = client.request(method, path)
     csp = response.headers["content-security-policy"]
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
@@ -140,8 +135,8 @@ def test_security_headers_on_every_response(
     assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin"
 
 
-def test_openapi_documents_every_endpoint_and_error(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, Database(engine))) as http:
+def test_openapi_documents_every_endpoint_and_error(serve_app: ServeApp) -> None:
+    with serve_app() as http:
         spec = http.get("/openapi.json").json()
         assert http.get("/docs").status_code == 404  # Swagger UI would load from a CDN
     paths = spec["paths"]

@@ -13,28 +13,23 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp
 
 from emstrack import keys
-from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.store.database import Database
-from emstrack.web.app import create_app
 
 
-def test_the_api_keeps_its_documented_promises(engine: Engine, settings: Settings) -> None:
-    roomy = settings.model_copy(
-        update={
-            "rate_limit": "100000/minute",
-            "rate_limit_key": "100000/minute",
-            # Without it subscriptions answer 503, which schemathesis counts as a server error.
-            "secret_key": "x" * 40,
-        }
-    )
+def test_the_api_keeps_its_documented_promises(db: Database, serve_app: ServeApp) -> None:
+    roomy: dict[str, Any] = {
+        "rate_limit": "100000/minute",
+        "rate_limit_key": "100000/minute",
+        # Without it subscriptions answer 503, which schemathesis counts as a server error.
+        "secret_key": "x" * 40,
+    }
     # An admin key, so that the operators' endpoint is exercised beyond its 401.
-    auth = {"Authorization": f"Bearer {keys.create(engine, 'schemathesis', KeyScope.ADMIN).key}"}
-    with serve(create_app(roomy, Database(engine))) as http:
+    auth = {"Authorization": f"Bearer {keys.create(db, 'schemathesis', KeyScope.ADMIN).key}"}
+    with serve_app(**roomy) as http:
         schema = schemathesis.openapi.from_url(f"{http.base_url}/openapi.json")
         results = list(schema.get_all_operations())
         assert all(isinstance(result, Ok) for result in results)

@@ -7,35 +7,35 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp
 
 from emstrack import keys
-from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.notify import tokens
 from emstrack.store.database import Database
-from emstrack.store.notify import notices
-from emstrack.web.app import create_app
+from emstrack.store.outbox import notices
 
 NUMBER = "EE123456785CN"
 HOOK = "http://127.0.0.1:9/hooks/emstrack"
 PUBLIC_URL = "https://track.example.org"
 
 
-def notify_settings(settings: Settings, **changes: Any) -> Settings:
-    update = {"secret_key": "x" * 40, "notify_allow_private_urls": True, "public_url": PUBLIC_URL}
-    return settings.model_copy(update={**update, **changes})
+#: What subscriptions need: a secret key for their links, and here a webhook on loopback.
+NOTIFY: dict[str, Any] = {
+    "secret_key": "x" * 40,
+    "notify_allow_private_urls": True,
+    "public_url": PUBLIC_URL,
+}
 
 
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(notify_settings(settings), Database(engine))) as http:
+def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
+    with serve_app(**NOTIFY) as http:
         yield http
 
 
-def bearer(engine: Engine, scope: KeyScope, name: str = "shop") -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.create(engine, name, scope).key}"}
+def bearer(db: Database, scope: KeyScope, name: str = "shop") -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys.create(db, name, scope).key}"}
 
 
 def webhook(**extra: Any) -> dict[str, Any]:
@@ -43,9 +43,9 @@ def webhook(**extra: Any) -> dict[str, Any]:
 
 
 def test_a_webhook_is_created_once_and_its_secret_shown_once(
-    engine: Engine, client: httpx.Client
+    db: Database, client: httpx.Client
 ) -> None:
-    auth = bearer(engine, KeyScope.WEBHOOKS)
+    auth = bearer(db, KeyScope.WEBHOOKS)
     first = client.post("/api/v1/subscriptions", json=webhook(lang="zh"), headers=auth)
     assert first.status_code == 201
     body = first.json()
@@ -73,22 +73,22 @@ def test_a_webhook_is_created_once_and_its_secret_shown_once(
     [(None, 401, "invalid_key"), (KeyScope.INGEST, 403, "insufficient_scope")],
 )
 def test_a_webhook_needs_a_webhooks_key(
-    engine: Engine, client: httpx.Client, scope: KeyScope | None, status: int, code: str
+    db: Database, client: httpx.Client, scope: KeyScope | None, status: int, code: str
 ) -> None:
-    auth = bearer(engine, scope) if scope else {}
+    auth = bearer(db, scope) if scope else {}
     response = client.post("/api/v1/subscriptions", json=webhook(), headers=auth)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
 
 
-def test_an_admin_key_may_subscribe_webhooks(engine: Engine, client: httpx.Client) -> None:
-    auth = bearer(engine, KeyScope.ADMIN)
+def test_an_admin_key_may_subscribe_webhooks(db: Database, client: httpx.Client) -> None:
+    auth = bearer(db, KeyScope.ADMIN)
     assert client.post("/api/v1/subscriptions", json=webhook(), headers=auth).status_code == 201
 
 
 def test_an_email_needs_no_key_and_is_sent_only_a_confirmation(
-    engine: Engine, client: httpx.Client
+    db: Database, client: httpx.Client
 ) -> None:
     email = {"number": NUMBER, "channel": "email", "email": "alice@Example.COM", "lang": "zh"}
     response = client.post("/api/v1/subscriptions", json=email)
@@ -99,7 +99,7 @@ def test_an_email_needs_no_key_and_is_sent_only_a_confirmation(
         "email": "a***@example.com",
         "detail": response.json()["detail"],
     }
-    with engine.connect() as conn:
+    with db.read() as conn:
         (notice,) = notices(conn)
     assert notice.kind == "confirm"
     assert notice.channel == "email"
@@ -110,18 +110,18 @@ def test_an_email_needs_no_key_and_is_sent_only_a_confirmation(
     # item) and sends the same subscription's link again — the first may have been lost.
     again = client.post("/api/v1/subscriptions", json=email)
     assert (again.status_code, again.json()) == (202, response.json())
-    with engine.connect() as conn:
+    with db.read() as conn:
         both = notices(conn)
     assert [n.kind for n in both] == ["confirm", "confirm"]
     assert {n.subscription_id for n in both} == {notice.subscription_id}
 
 
 def test_a_key_holder_sees_an_email_subscription_with_the_address_masked(
-    engine: Engine, client: httpx.Client
+    db: Database, client: httpx.Client
 ) -> None:
     email = {"number": NUMBER, "channel": "email", "email": "bob@example.com"}
     response = client.post(
-        "/api/v1/subscriptions", json=email, headers=bearer(engine, KeyScope.WEBHOOKS)
+        "/api/v1/subscriptions", json=email, headers=bearer(db, KeyScope.WEBHOOKS)
     )
     assert response.status_code == 201
     body = response.json()
@@ -147,38 +147,35 @@ EMAIL = {"number": NUMBER, "channel": "email", "email": "a@example.com"}
     ],
 )
 def test_what_cannot_be_subscribed_is_422(
-    engine: Engine, client: httpx.Client, body: dict[str, Any], code: str
+    db: Database, client: httpx.Client, body: dict[str, Any], code: str
 ) -> None:
     response = client.post(
-        "/api/v1/subscriptions", json=body, headers=bearer(engine, KeyScope.WEBHOOKS)
+        "/api/v1/subscriptions", json=body, headers=bearer(db, KeyScope.WEBHOOKS)
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == code
 
 
-def test_a_private_address_is_refused_unless_allowed(engine: Engine, settings: Settings) -> None:
-    strict = notify_settings(settings, notify_allow_private_urls=False)
-    with serve(create_app(strict, Database(engine))) as http:
+def test_a_private_address_is_refused_unless_allowed(db: Database, serve_app: ServeApp) -> None:
+    with serve_app(**NOTIFY | {"notify_allow_private_urls": False}) as http:
         response = http.post(
-            "/api/v1/subscriptions", json=webhook(), headers=bearer(engine, KeyScope.WEBHOOKS)
+            "/api/v1/subscriptions", json=webhook(), headers=bearer(db, KeyScope.WEBHOOKS)
         )
     assert response.status_code == 422
     assert response.json()["code"] == "bad_url"
 
 
-def test_without_a_secret_key_subscriptions_are_unavailable(
-    engine: Engine, settings: Settings
-) -> None:
+def test_without_a_secret_key_subscriptions_are_unavailable(serve_app: ServeApp) -> None:
     email = {"number": NUMBER, "channel": "email", "email": "a@example.com"}
-    with serve(create_app(settings, Database(engine))) as http:
+    with serve_app() as http:
         response = http.post("/api/v1/subscriptions", json=email)
     assert response.status_code == 503
     assert response.json()["code"] == "subscriptions_unavailable"
 
 
-def test_show_and_end_a_subscription(engine: Engine, client: httpx.Client) -> None:
-    auth = bearer(engine, KeyScope.WEBHOOKS)
+def test_show_and_end_a_subscription(db: Database, client: httpx.Client) -> None:
+    auth = bearer(db, KeyScope.WEBHOOKS)
     made = client.post("/api/v1/subscriptions", json=webhook(), headers=auth).json()
     path = f"/api/v1/subscriptions/{made['id']}"
 
@@ -195,26 +192,26 @@ def test_show_and_end_a_subscription(engine: Engine, client: httpx.Client) -> No
     assert client.delete(path, headers=auth).status_code == 204  # again: no change
 
 
-def test_a_key_sees_only_its_own_subscriptions(engine: Engine, client: httpx.Client) -> None:
+def test_a_key_sees_only_its_own_subscriptions(db: Database, client: httpx.Client) -> None:
     made = client.post(
-        "/api/v1/subscriptions", json=webhook(), headers=bearer(engine, KeyScope.WEBHOOKS)
+        "/api/v1/subscriptions", json=webhook(), headers=bearer(db, KeyScope.WEBHOOKS)
     ).json()
     path = f"/api/v1/subscriptions/{made['id']}"
-    other = bearer(engine, KeyScope.WEBHOOKS, "another shop")
+    other = bearer(db, KeyScope.WEBHOOKS, "another shop")
     assert client.get(path, headers=other).status_code == 404
     assert client.delete(path, headers=other).status_code == 404
-    assert client.get(path, headers=bearer(engine, KeyScope.ADMIN, "ops")).status_code == 200
+    assert client.get(path, headers=bearer(db, KeyScope.ADMIN, "ops")).status_code == 200
 
 
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
 def test_show_and_end_need_a_key_and_a_known_id(
-    engine: Engine, client: httpx.Client, method: str
+    db: Database, client: httpx.Client, method: str
 ) -> None:
     assert client.request(method, "/api/v1/subscriptions/nope").status_code == 401
-    ingest = bearer(engine, KeyScope.INGEST, "scanner")
+    ingest = bearer(db, KeyScope.INGEST, "scanner")
     assert client.request(method, "/api/v1/subscriptions/nope", headers=ingest).status_code == 403
     unknown = client.request(
-        method, "/api/v1/subscriptions/nope", headers=bearer(engine, KeyScope.WEBHOOKS)
+        method, "/api/v1/subscriptions/nope", headers=bearer(db, KeyScope.WEBHOOKS)
     )
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "not_found"

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from factories import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine
-from webclient import serve
-
-from emstrack.config import Settings
-from emstrack.store.database import Database
-from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
-
-
-@pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    """An HTTP client talking to a real uvicorn server in a thread, on a free loopback port."""
-    with serve(create_app(settings, Database(engine))) as http:
-        yield http
 
 
 def test_found(load: Loader, client: httpx.Client) -> None:

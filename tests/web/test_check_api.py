@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
-from webclient import serve
+from webclient import ServeApp
 
-from emstrack.config import Settings
-from emstrack.store.database import Database
 from emstrack.store.schema import reports
-from emstrack.web.app import create_app
 
 SCAM = "USPS: pay the redelivery fee within 24 hours at https://usps-redelivery.com"
-
-
-@pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, Database(engine))) as http:
-        yield http
 
 
 def _reports(engine: Engine) -> int:
@@ -90,9 +79,8 @@ def test_bad_bodies_are_422_problems(client: httpx.Client, body: dict[str, objec
     assert response.json()["code"] == "bad_request"
 
 
-def test_counts_against_the_rate_limit(engine: Engine, settings: Settings) -> None:
-    tight = settings.model_copy(update={"rate_limit": "2/minute"})
-    with serve(create_app(tight, Database(engine))) as http:
+def test_counts_against_the_rate_limit(serve_app: ServeApp) -> None:
+    with serve_app(rate_limit="2/minute") as http:
         statuses = [
             http.post("/api/v1/check-message", json={"text": "hello"}).status_code for _ in range(3)
         ]

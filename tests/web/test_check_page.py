@@ -8,20 +8,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
-from webclient import serve
+from webclient import ServeApp
 
-from emstrack.config import Settings
-from emstrack.store.database import Database
 from emstrack.store.schema import reports
-from emstrack.web.app import create_app
 
 SCAM = "Royal Mail: pay the £1.45 shipping fee now at royalmail.co.uk.pay-fee.com"
 
 
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, Database(engine))) as http:
-        http.headers["Accept"] = "text/html"
+def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
+    with serve_app(html=True) as http:
         yield http
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import trustme
-from sqlalchemy import Engine
-from webclient import emstrack_serve, serve, serve_url
+from webclient import ServeApp, emstrack_serve, serve_url
 
 from emstrack.config import Settings
 from emstrack.store.database import Database
@@ -85,17 +85,13 @@ def test_serve_believes_only_its_trusted_proxies(database_url: str) -> None:
 # --- uvicorn started by hand (its defaults: X-Forwarded-For read for loopback peers)
 
 
-def test_uvicorn_by_hand_does_not_make_limits_spoofable(engine: Engine, settings: Settings) -> None:
-    small = settings.model_copy(update={"rate_limit": "2/minute"})
-    with serve(create_app(small, Database(engine))) as http:
+def test_uvicorn_by_hand_does_not_make_limits_spoofable(serve_app: ServeApp) -> None:
+    with serve_app(rate_limit="2/minute") as http:
         assert _statuses(http, "192.0.2.1", "192.0.2.2", "192.0.2.3") == [200, 200, 429]
 
 
-def test_uvicorn_by_hand_with_trusted_proxies_counts_per_client(
-    engine: Engine, settings: Settings
-) -> None:
-    small = settings.model_copy(update={"rate_limit": "2/minute", "trusted_proxies": "127.0.0.1"})
-    with serve(create_app(small, Database(engine))) as http:
+def test_uvicorn_by_hand_with_trusted_proxies_counts_per_client(serve_app: ServeApp) -> None:
+    with serve_app(rate_limit="2/minute", trusted_proxies="127.0.0.1") as http:
         assert _statuses(http, "192.0.2.1", "192.0.2.2", "192.0.2.1", "192.0.2.2") == [200] * 4
         assert _statuses(http, "192.0.2.1") == [429]
         assert _statuses(http, "203.0.113.5, 192.0.2.3", "203.0.113.6, 192.0.2.3") == [200] * 2
@@ -110,16 +106,10 @@ def test_uvicorn_by_hand_with_trusted_proxies_counts_per_client(
     [("64", 200), ("48", 429)],
 )
 def test_ipv6_clients_count_per_network(
-    engine: Engine, settings: Settings, prefix: str, neighbour_status: int
+    serve_app: ServeApp, prefix: str, neighbour_status: int
 ) -> None:
-    small = settings.model_copy(
-        update={
-            "rate_limit": "2/minute",
-            "trusted_proxies": "127.0.0.1",
-            "rate_limit_ipv6_prefix": int(prefix),
-        }
-    )
-    with serve(create_app(small, Database(engine))) as http:
+    limits: dict[str, Any] = {"rate_limit": "2/minute", "rate_limit_ipv6_prefix": int(prefix)}
+    with serve_app(trusted_proxies="127.0.0.1", **limits) as http:
         # One /64 (a home, a server): however many addresses it uses, one client.
         assert _statuses(http, "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:fffe") == [200] * 2
         assert _statuses(http, "2001:db8:1:2:aaaa::7") == [429]
@@ -150,7 +140,7 @@ def ca() -> trustme.CA:
 
 
 def test_cookies_are_secure_over_https(
-    engine: Engine, settings: Settings, ca: trustme.CA, tmp_path: Path
+    db: Database, settings: Settings, ca: trustme.CA, tmp_path: Path
 ) -> None:
     cert = ca.issue_cert("127.0.0.1")
     key_file, cert_file = tmp_path / "key.pem", tmp_path / "cert.pem"
@@ -158,7 +148,7 @@ def test_cookies_are_secure_over_https(
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     context = ssl.create_default_context()
     ca.configure_trust(context)
-    app = create_app(settings, Database(engine))
+    app = create_app(settings, db)
     with (
         serve_url(app, ssl_keyfile=str(key_file), ssl_certfile=str(cert_file)) as base,
         httpx.Client(base_url=base, verify=context, timeout=10) as https,
@@ -172,10 +162,9 @@ def test_cookies_are_secure_over_https(
     assert _secure(switch["lang"])
 
 
-def test_cookies_are_not_secure_over_plain_http(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, Database(engine))) as http:
-        form = _cookies(http.get("/check", params={"lang": "zh"}))
-        switch = _cookies(http.get("/lang/en", follow_redirects=False))
+def test_cookies_are_not_secure_over_plain_http(client: httpx.Client) -> None:
+    form = _cookies(client.get("/check", params={"lang": "zh"}))
+    switch = _cookies(client.get("/lang/en", follow_redirects=False))
     assert not _secure(form["csrf"])
     assert not _secure(form["lang"])
     assert not _secure(switch["lang"])

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from webclient import serve
 
 from emstrack.config import Settings
-from emstrack.store.notify import notices
+from emstrack.store.outbox import notices
 from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
@@ -42,12 +42,9 @@ def client(
             "public_url": "https://track.example.org",
         }
     )
-    app = create_app(configured)
-    try:
-        with serve(app) as http:
-            yield http
-    finally:
-        app.state.engine.dispose()
+    # The app opens the database itself, as `emstrack serve` does (and closes it at shutdown).
+    with serve(create_app(configured)) as http:
+        yield http
 
 
 def _logged(caplog: pytest.LogCaptureFixture) -> str:

@@ -17,8 +17,7 @@ import httpx
 import pytest
 import redis
 from factories import DELIVERED_TO_DE, Loader, Record, history
-from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp, serve
 
 from emstrack import keys
 from emstrack.config import Settings
@@ -52,10 +51,8 @@ def redis_down() -> str:
 
 
 @pytest.fixture
-def down(engine: Engine, settings: Settings, redis_down: str) -> Iterator[httpx.Client]:
-    with serve(
-        create_app(settings.model_copy(update={"redis_url": redis_down}), Database(engine))
-    ) as http:
+def down(serve_app: ServeApp, redis_down: str) -> Iterator[httpx.Client]:
+    with serve_app(redis_url=redis_down) as http:
         yield http
 
 
@@ -79,8 +76,8 @@ def test_the_postcode_unlock_fails_closed(load: Loader, down: httpx.Client) -> N
         assert "does not match" not in response.text
 
 
-def test_a_keys_limit_fails_closed(engine: Engine, down: httpx.Client) -> None:
-    auth = {"Authorization": f"Bearer {keys.create(engine, 'app', KeyScope.READ_PRIVATE).key}"}
+def test_a_keys_limit_fails_closed(db: Database, down: httpx.Client) -> None:
+    auth = {"Authorization": f"Bearer {keys.create(db, 'app', KeyScope.READ_PRIVATE).key}"}
     response = down.get(f"/api/v1/tracking/{NUMBER}", headers=auth)
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -123,7 +120,7 @@ def redis_namespace() -> Iterator[str]:
 
 
 def test_strict_limits_count_on_redis(
-    load: Loader, engine: Engine, settings: Settings, redis_namespace: str
+    load: Loader, db: Database, settings: Settings, redis_namespace: str
 ) -> None:
     load(*_delivered())
     small = settings.model_copy(
@@ -133,9 +130,9 @@ def test_strict_limits_count_on_redis(
             "rate_limit_postcode": "2/hour",
         }
     )
-    app = create_app(small, Database(engine))
+    app = create_app(small, db)
     app.state.limiter = Limiter(REDIS_URL, namespace=redis_namespace)
-    auth = {"Authorization": f"Bearer {keys.create(engine, 'app', KeyScope.READ_PRIVATE).key}"}
+    auth = {"Authorization": f"Bearer {keys.create(db, 'app', KeyScope.READ_PRIVATE).key}"}
     with serve(app) as http:
         keyed = [http.get(f"/api/v1/numbers/{NUMBER}", headers=auth).status_code for _ in range(3)]
         unlocks = [

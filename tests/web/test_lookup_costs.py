@@ -14,13 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, history
-from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp
 
-from emstrack.config import Settings
 from emstrack.domain import s10
-from emstrack.store.database import Database
-from emstrack.web.app import create_app
 
 TEN = [
     "EE123456785CN",
@@ -47,20 +43,16 @@ def on_record(load: Loader) -> None:
 
 
 @pytest.fixture
-def limited(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
+def limited(serve_app: ServeApp) -> Iterator[httpx.Client]:
     """A server allowing 10 anonymous lookups a minute."""
-    with serve(
-        create_app(settings.model_copy(update={"rate_limit": "10/minute"}), Database(engine))
-    ) as http:
+    with serve_app(rate_limit="10/minute") as http:
         yield http
 
 
 @pytest.fixture
-def five(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
+def five(serve_app: ServeApp) -> Iterator[httpx.Client]:
     """A server allowing 5 anonymous lookups a minute."""
-    with serve(
-        create_app(settings.model_copy(update={"rate_limit": "5/minute"}), Database(engine))
-    ) as http:
+    with serve_app(rate_limit="5/minute") as http:
         yield http
 
 
@@ -106,9 +98,8 @@ def _on_record(body: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.usefixtures("on_record")
-def test_candidates_are_all_checked_within_the_limit(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, Database(engine))) as http:
-        body = http.get(f"/api/v1/tracking/{TYPO}").json()
+def test_candidates_are_all_checked_within_the_limit(client: httpx.Client) -> None:
+    body = client.get(f"/api/v1/tracking/{TYPO}").json()
     assert sorted(_on_record(body)) == sorted(CANDIDATES)
     assert "We have an item with that number" in body["detail"]
 

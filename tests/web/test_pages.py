@@ -8,12 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, Record, history
-from sqlalchemy import Engine
-from webclient import serve
-
-from emstrack.config import Settings
-from emstrack.store.database import Database
-from emstrack.web.app import create_app
+from webclient import ServeApp
 
 NUMBER = "EE123456785CN"
 SIGNATORY = "Erika Mustermann"
@@ -21,10 +16,9 @@ POSTCODE = "10115"
 
 
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    """A browser-like HTTP client (asks for HTML) talking to a real server on loopback."""
-    with serve(create_app(settings, Database(engine))) as http:
-        http.headers["Accept"] = "text/html"
+def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
+    """A browser's client: it asks for HTML pages."""
+    with serve_app(html=True) as http:
         yield http
 
 
@@ -238,10 +232,8 @@ def test_a_domestic_number_under_international_is_still_found(
     assert "not a valid tracking number" not in page
 
 
-def test_pages_share_the_lookup_limit_per_address(engine: Engine, settings: Settings) -> None:
-    tight = settings.model_copy(update={"rate_limit": "3/minute"})
-    with serve(create_app(tight, Database(engine))) as http:
-        http.headers["Accept"] = "text/html"
+def test_pages_share_the_lookup_limit_per_address(serve_app: ServeApp) -> None:
+    with serve_app(html=True, rate_limit="3/minute") as http:
         assert http.get("/track", params={"n": "EE123456785CN, RR473124829GB"}).status_code == 200
         assert http.get("/track/EE123456785CN").status_code == 404
         refused = http.get("/track/EE123456785CN")

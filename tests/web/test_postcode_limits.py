@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 import redis
 from factories import DELIVERED_TO_DE, Loader, Record, history
-from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp, serve
 
 from emstrack.config import Settings
 from emstrack.store.database import Database
@@ -53,16 +53,19 @@ def _unlocker(http: httpx.Client) -> Unlock:
     return unlock
 
 
-def _settings(settings: Settings, **limits: str) -> Settings:
-    return settings.model_copy(update={"trusted_proxies": "127.0.0.1", **limits})
+#: The clients' addresses come from the proxy on loopback.
+PROXIED: dict[str, Any] = {"trusted_proxies": "127.0.0.1"}
 
 
 @pytest.fixture
-def server(load: Loader, engine: Engine, settings: Settings) -> Iterator[Unlock]:
+def server(load: Loader, serve_app: ServeApp) -> Iterator[Unlock]:
     """A server allowing 2 tries per address and number, and 3 wrong tries per number a day."""
     load(*_delivered())
-    small = _settings(settings, rate_limit_postcode="2/hour", rate_limit_postcode_failures="3/day")
-    with serve(create_app(small, Database(engine))) as http:
+    limits: dict[str, Any] = {
+        "rate_limit_postcode": "2/hour",
+        "rate_limit_postcode_failures": "3/day",
+    }
+    with serve_app(**PROXIED, **limits) as http:
         yield _unlocker(http)
 
 
@@ -94,12 +97,9 @@ def test_tries_are_limited_per_address(server: Unlock) -> None:
     assert SIGNATORY in server(POSTCODE, "192.0.2.2").text
 
 
-def test_right_tries_do_not_use_up_the_numbers_failures(
-    load: Loader, engine: Engine, settings: Settings
-) -> None:
+def test_right_tries_do_not_use_up_the_numbers_failures(load: Loader, serve_app: ServeApp) -> None:
     load(*_delivered())
-    small = _settings(settings, rate_limit_postcode_failures="1/day")
-    with serve(create_app(small, Database(engine))) as http:
+    with serve_app(**PROXIED, rate_limit_postcode_failures="1/day") as http:
         unlock = _unlocker(http)
         for i in range(3):
             assert unlock(POSTCODE, f"192.0.2.{i}").status_code == 200
@@ -122,11 +122,13 @@ def redis_namespace() -> Iterator[str]:
 
 
 def test_two_servers_on_redis_share_the_numbers_cap(
-    load: Loader, engine: Engine, settings: Settings, redis_namespace: str
+    load: Loader, db: Database, settings: Settings, redis_namespace: str
 ) -> None:
     load(*_delivered())
-    small = _settings(settings, rate_limit_postcode_failures="3/day", redis_url=REDIS_URL)
-    one, two = create_app(small, Database(engine)), create_app(small, Database(engine))
+    small = settings.model_copy(
+        update=PROXIED | {"rate_limit_postcode_failures": "3/day", "redis_url": REDIS_URL}
+    )
+    one, two = create_app(small, db), create_app(small, db)
     for app in (one, two):  # two server processes, one Redis
         app.state.limiter = Limiter(REDIS_URL, namespace=redis_namespace)
     with serve(one) as first, serve(two) as second:

@@ -7,33 +7,21 @@ Through the real server on loopback, on both databases.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from factories import DELIVERED_TO_DE, history
-from sqlalchemy import Engine
-from webclient import serve
 
 from emstrack import keys
-from emstrack.config import Settings
 from emstrack.keys import KeyScope
 from emstrack.store.database import Database
-from emstrack.web.app import create_app
 
 NUMBER = "EE123456785CN"
 SIGNATORY = "Erika Mustermann"
 
 
-@pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    with serve(create_app(settings, Database(engine))) as http:
-        yield http
-
-
-def _key(engine: Engine, scope: KeyScope) -> dict[str, str]:
-    return {"Authorization": f"Bearer {keys.create(engine, f'k-{scope}', scope).key}"}
+def _key(db: Database, scope: KeyScope) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys.create(db, f'k-{scope}', scope).key}"}
 
 
 def _push(client: httpx.Client, auth: dict[str, str], records: list[dict[str, Any]]) -> list[str]:
@@ -69,8 +57,8 @@ def _private_item(client: httpx.Client, auth: dict[str, str]) -> dict[str, Any]:
     return item
 
 
-def test_a_duplicate_cannot_plant_the_proof(client: httpx.Client, engine: Engine) -> None:
-    ingest = _key(engine, KeyScope.INGEST)
+def test_a_duplicate_cannot_plant_the_proof(client: httpx.Client, db: Database) -> None:
+    ingest = _key(db, KeyScope.INGEST)
     assert set(_push(client, ingest, _delivered())) == {"stored"}
     # The attack: the delivery scan again, now "carrying" a postcode of the attacker's choice.
     planted = _delivered()[-1] | {"destination_postcode": "PWN2"}
@@ -86,21 +74,21 @@ def test_a_duplicate_cannot_plant_the_proof(client: httpx.Client, engine: Engine
     assert "cannot serve as proof" in page
 
     # Operators still see what was sent, marked as unverified.
-    item = _private_item(client, _key(engine, KeyScope.READ_PRIVATE))
+    item = _private_item(client, _key(db, KeyScope.READ_PRIVATE))
     assert item["destination_postcode"] == "PWN2"
     assert item["destination_postcode_verified"] is False
 
 
-def test_the_refusal_is_in_chinese_too(client: httpx.Client, engine: Engine) -> None:
-    ingest = _key(engine, KeyScope.INGEST)
+def test_the_refusal_is_in_chinese_too(client: httpx.Client, db: Database) -> None:
+    ingest = _key(db, KeyScope.INGEST)
     _push(client, ingest, _delivered())
     _push(client, ingest, [_delivered()[-1] | {"destination_postcode": "PWN2"}])
     page = client.get(f"/track/{NUMBER}?lang=zh", headers={"Accept": "text/html"}).text
     assert "不能作为验证依据" in page
 
 
-def test_a_later_different_postcode_is_a_conflict(client: httpx.Client, engine: Engine) -> None:
-    ingest = _key(engine, KeyScope.INGEST)
+def test_a_later_different_postcode_is_a_conflict(client: httpx.Client, db: Database) -> None:
+    ingest = _key(db, KeyScope.INGEST)
     assert set(_push(client, ingest, _delivered("10115"))) == {"stored"}
     # A duplicate and a new event, both with another postcode: neither replaces the first.
     _push(client, ingest, [_delivered()[-1] | {"destination_postcode": "PWN2"}])
@@ -120,7 +108,7 @@ def test_a_later_different_postcode_is_a_conflict(client: httpx.Client, engine: 
     assert response.status_code == 200
     assert SIGNATORY in response.text
 
-    item = _private_item(client, _key(engine, KeyScope.READ_PRIVATE))
+    item = _private_item(client, _key(db, KeyScope.READ_PRIVATE))
     assert item["destination_postcode"] == "10115"
     assert item["destination_postcode_verified"] is True
     seen = {(c["field"], c["value"], c["source"]) for c in item["conflicts"]}
@@ -131,16 +119,16 @@ def test_a_later_different_postcode_is_a_conflict(client: httpx.Client, engine: 
     assert all(c["first_seen_at"].endswith("Z") for c in item["conflicts"])
 
 
-def test_a_proven_postcode_replaces_a_merged_one(client: httpx.Client, engine: Engine) -> None:
+def test_a_proven_postcode_replaces_a_merged_one(client: httpx.Client, db: Database) -> None:
     """A postcode that came with a newly stored scan is the proof, even after a merged one."""
-    ingest = _key(engine, KeyScope.INGEST)
+    ingest = _key(db, KeyScope.INGEST)
     _push(client, ingest, _delivered()[:3])
     _push(client, ingest, [_delivered()[0] | {"destination_postcode": "PWN2"}])  # duplicate
     rest = _delivered("10115")[3:]
     assert set(_push(client, ingest, rest)) == {"stored"}
     assert _unlock(client, "PWN2").status_code == 403
     assert _unlock(client, "10115").status_code == 200
-    item = _private_item(client, _key(engine, KeyScope.READ_PRIVATE))
+    item = _private_item(client, _key(db, KeyScope.READ_PRIVATE))
     assert (item["destination_postcode"], item["destination_postcode_verified"]) == (
         "10115",
         True,
@@ -150,8 +138,8 @@ def test_a_proven_postcode_replaces_a_merged_one(client: httpx.Client, engine: E
     ]
 
 
-def test_the_public_answer_says_nothing_of_it(client: httpx.Client, engine: Engine) -> None:
-    ingest = _key(engine, KeyScope.INGEST)
+def test_the_public_answer_says_nothing_of_it(client: httpx.Client, db: Database) -> None:
+    ingest = _key(db, KeyScope.INGEST)
     _push(client, ingest, _delivered("10115"))
     _push(client, ingest, [_delivered()[-1] | {"destination_postcode": "PWN2"}])
     body = client.get(f"/api/v1/tracking/{NUMBER}").json()

@@ -8,15 +8,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import DELIVERED_TO_DE, Loader, history
+from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import Engine
-from webclient import serve
+from webclient import ServeApp
 
-from emstrack.config import Settings
 from emstrack.notify import tokens
-from emstrack.store.database import Database
-from emstrack.store.notify import notices, subscriptions_of
-from emstrack.web.app import create_app
+from emstrack.store.outbox import notices
+from emstrack.store.subscriptions import subscriptions_of
 
 NUMBER = "EE123456785CN"
 SECRET = "x" * 40
@@ -24,12 +22,8 @@ ADDRESS = "alice@example.com"
 
 
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
-    configured = settings.model_copy(
-        update={"secret_key": SECRET, "public_url": "https://track.example.org"}
-    )
-    with serve(create_app(configured, Database(engine))) as http:
-        http.headers["Accept"] = "text/html"
+def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
+    with serve_app(html=True, secret_key=SECRET, public_url="https://track.example.org") as http:
         yield http
 
 
@@ -198,9 +192,8 @@ def test_pages_in_chinese(engine: Engine, client: httpx.Client) -> None:
         assert subscriptions_of(conn, "email", ADDRESS)[0].lang == "zh"
 
 
-def test_without_a_secret_key_there_is_no_form_and_503(engine: Engine, settings: Settings) -> None:
-    with serve(create_app(settings, Database(engine))) as http:
-        http.headers["Accept"] = "text/html"
+def test_without_a_secret_key_there_is_no_form_and_503(serve_app: ServeApp) -> None:
+    with serve_app(html=True) as http:
         assert "/subscribe" not in http.get("/track/RR473124829GB").text
         response = http.get("/subscriptions/confirm", params={"token": "x.y"})
         assert response.status_code == 503

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emstrack import scamcheck
 from emstrack.domain import s10
+from emstrack.domain.lang import lang_of
 from emstrack.lookup import Tracker
 from emstrack.scamcheck import numbers, reports
 from emstrack.web.api.problems import (
@@ -19,7 +20,7 @@ from emstrack.web.api.problems import (
     UNAUTHORIZED,
     openapi_extra,
 )
-from emstrack.web.deps import CallerDep, TrackerDep, charge
+from emstrack.web.deps import CallerDep, DatabaseDep, TrackerDep, charge
 from emstrack.web.responses import JSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["safety"])
@@ -102,10 +103,10 @@ def lookup_cost(text: str) -> int:
     },
 )
 async def check_message(
-    request: Request, body: CheckRequest, tracker: TrackerDep, caller: CallerDep
+    request: Request, body: CheckRequest, tracker: TrackerDep, db: DatabaseDep, caller: CallerDep
 ) -> Any:
     charge(request, caller, lookup_cost(body.text))
     result = await run_in_threadpool(run_check, tracker, body.text, body.sender)
     if body.report:
-        await run_in_threadpool(reports.store, tracker.engine, body.text, body.sender, result)
-    return JSONResponse({**result.to_dict(body.lang), "reported": body.report})
+        await run_in_threadpool(reports.keep, db, body.text, body.sender, result)
+    return JSONResponse({**result.to_dict(lang_of(body.lang)), "reported": body.report})

@@ -26,10 +26,10 @@ from emstrack.web.api.problems import (
     RATE_LIMITED,
     TOO_LARGE,
     UNAUTHORIZED,
-    ApiProblem,
     openapi_extra,
 )
 from emstrack.web.deps import CallerDep, SettingsDep, TrackerDep, charge, require
+from emstrack.web.errors import ApiProblem
 from emstrack.web.responses import JSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["operators"])
@@ -181,7 +181,7 @@ async def push_events(
         results[-1]["outcome"] = None  # filled in from the write below
     reuse = timedelta(days=settings.reuse_after_days)
     # Writes always go to a thread: on SQLite they may wait for the write lock.
-    outcome = await run_in_threadpool(record, tracker.engine, accepted, reuse_after=reuse)
+    outcome = await run_in_threadpool(record, tracker.db, accepted, reuse_after=reuse)
     written = iter(outcome.outcomes)
     for result in results:
         if result["outcome"] is None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from emstrack.domain.lang import lang_of
 from emstrack.domain.s10 import Scope
 from emstrack.web.api.language import localise_problems
 from emstrack.web.api.problems import RATE_LIMITED, UNAUTHORIZED, openapi_extra
@@ -51,8 +52,9 @@ async def explain(
 ) -> Any:
     charge(request, caller)
     tn = tracker.parse(number, scope)
-    body = tn.to_dict(lang)
-    localise_problems(body, tn.problems, lang)
+    language = lang_of(lang)
+    body = tn.to_dict(language)
+    localise_problems(body, tn.problems, language)
     if tn.valid:
         return JSONResponse(body)
     errors = [p["message"] for p in body["problems"] if p.get("severity") == "error"]

@@ -1,59 +1,10 @@
-"""The API's own refusals, as an exception the app renders as a problem document, and their
-descriptions for the OpenAPI document."""
+"""The API's problem documents as the OpenAPI document describes them: their schema, and the
+refusals a route may answer (`UNAUTHORIZED`, `RATE_LIMITED`, ...). The answers themselves are
+made by `emstrack.web.errors`."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from fastapi import FastAPI, Request
-
-from emstrack.web.responses import ProblemResponse, problem
-from emstrack.web.security import BodyTooLarge
-
-
-class ApiProblem(Exception):
-    """A refusal with an HTTP status, a stable `code` and a sentence; extras become members."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        title: str,
-        detail: str | None = None,
-        *,
-        headers: dict[str, str] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(title)
-        self.status = status
-        self.code = code
-        self.title = title
-        self.detail = detail
-        self.headers = headers
-        self.extensions = extensions
-
-    def response(self) -> ProblemResponse:
-        return problem(
-            self.status,
-            self.code,
-            self.title,
-            self.detail,
-            headers=self.headers,
-            **self.extensions,
-        )
-
-
-def install(app: FastAPI) -> None:
-    """Render `ApiProblem` and `BodyTooLarge` raised anywhere in a handler."""
-
-    @app.exception_handler(ApiProblem)
-    async def _api_problem(_request: Request, exc: ApiProblem) -> Any:
-        return exc.response()
-
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(_request: Request, exc: BodyTooLarge) -> Any:
-        return exc.response()
-
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",

@@ -21,8 +21,8 @@ from emstrack.domain import s10
 from emstrack.errors import InputError
 from emstrack.keys import KeyScope
 from emstrack.lookup import Tracker
-from emstrack.notify import subscriptions, tokens
-from emstrack.store.notify import SubscriptionRow
+from emstrack.notify import subscriptions
+from emstrack.store.subscriptions import SubscriptionRow
 from emstrack.web.api.problems import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -30,10 +30,10 @@ from emstrack.web.api.problems import (
     RATE_LIMITED,
     TOO_LARGE,
     UNAUTHORIZED,
-    ApiProblem,
     Responses,
 )
 from emstrack.web.deps import Caller, CallerDep, SettingsDep, TrackerDep, charge, require
+from emstrack.web.errors import ApiProblem
 from emstrack.web.responses import JSONResponse
 
 router = APIRouter(prefix="/api/v1", tags=["subscriptions"])
@@ -179,14 +179,6 @@ def _document(settings: Settings, row: SubscriptionRow, unsubscribe_url: str) ->
     return doc
 
 
-def _unavailable(exc: tokens.NotConfigured) -> ApiProblem:
-    return ApiProblem(503, exc.code, exc.message, exc.hint)
-
-
-def _refused(exc: InputError) -> ApiProblem:
-    return ApiProblem(422, exc.code, exc.message, exc.hint)
-
-
 @router.post(
     "/subscriptions",
     summary="Subscribe to an item's changes of status",
@@ -231,7 +223,7 @@ async def create(
     try:
         made = await run_in_threadpool(
             subscriptions.subscribe,
-            tracker.engine,
+            tracker.db,
             settings,
             number=body.number,
             channel=body.channel,
@@ -240,11 +232,9 @@ async def create(
             timezone=body.timezone,
             key_id=caller.key.id if trusted and caller.key else None,
         )
-    except tokens.NotConfigured as exc:
-        raise _unavailable(exc) from None
     except InputError as exc:
         if trusted or exc.code != "too_many_subscriptions":
-            raise _refused(exc) from None
+            raise
         # Full or not, a stranger gets the same answer: no oracle of what an address follows.
         made = None
     if not trusted:
@@ -269,7 +259,7 @@ IdPath = Annotated[str, Path(max_length=64, description="The subscription's `id`
 async def _own(tracker: Tracker, caller: Caller, sub_id: str) -> SubscriptionRow:
     """The subscription `sub_id` if the caller's key may see it: its own, or any for `admin`."""
     require(caller, KeyScope.WEBHOOKS)
-    row = await run_in_threadpool(subscriptions.by_id, tracker.engine, sub_id)
+    row = await run_in_threadpool(subscriptions.by_id, tracker.db, sub_id)
     assert caller.key is not None  # require() let it through
     if row is None or (caller.key.scope != KeyScope.ADMIN and row.key_id != caller.key.id):
         raise ApiProblem(404, "not_found", "There is no such subscription")
@@ -296,10 +286,7 @@ async def show(
 ) -> Any:
     charge(request, caller)
     row = await _own(tracker, caller, sub_id)
-    try:
-        unsubscribe_url = subscriptions.links(settings, row)["unsubscribe"]
-    except tokens.NotConfigured as exc:
-        raise _unavailable(exc) from None
+    unsubscribe_url = subscriptions.links(settings, row)["unsubscribe"]
     return JSONResponse(_document(settings, row, unsubscribe_url))
 
 
@@ -323,5 +310,5 @@ async def show(
 async def end(request: Request, sub_id: IdPath, tracker: TrackerDep, caller: CallerDep) -> Any:
     charge(request, caller)
     row = await _own(tracker, caller, sub_id)
-    await run_in_threadpool(subscriptions.end, tracker.engine, row.number, row.id, "ended_by_api")
+    await run_in_threadpool(subscriptions.end, tracker.db, row.number, row.id, "ended_by_api")
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from emstrack.domain.lang import lang_of
 from emstrack.domain.s10 import Scope
 from emstrack.lookup import Outcome, Tracker
 from emstrack.web.api.language import localise_problems
@@ -18,10 +19,10 @@ from emstrack.web.api.problems import (
     TOO_LARGE,
     TRACKING_RESULT_SCHEMA,
     UNAUTHORIZED,
-    ApiProblem,
     openapi_extra,
 )
 from emstrack.web.deps import CallerDep, allowance, charge
+from emstrack.web.errors import ApiProblem
 from emstrack.web.responses import JSONResponse, ProblemResponse, problem
 
 router = APIRouter(prefix="/api/v1", tags=["tracking"])
@@ -97,14 +98,20 @@ async def track(
     tracker: Tracker = request.app.state.tracker
     charge(request, caller)
     private = caller.private
+    language = lang_of(lang)
     answer = partial(
-        tracker.answer, number, scope, lang, private=private, allowance=allowance(request, caller)
+        tracker.answer,
+        number,
+        scope,
+        language,
+        private=private,
+        allowance=allowance(request, caller),
     )
     # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never waits
     # for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
     result = answer() if tracker.local_reads else await run_in_threadpool(answer)
     body = result.body
-    localise_problems(body, result.number.problems, lang)
+    localise_problems(body, result.number.problems, language)
     if result.outcome == Outcome.FOUND:
         if private:
             await run_in_threadpool(_with_conflicts, tracker, body)
@@ -171,18 +178,19 @@ async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -
             limit=MAX_BATCH,
         )
     charge(request, caller, count)
+    language = lang_of(body.lang)
     answer = partial(
         tracker.answer_many,
         body.numbers,
         body.scope,
-        body.lang,
+        language,
         private=caller.private,
         allowance=allowance(request, caller),
     )
     results = answer() if tracker.local_reads else await run_in_threadpool(answer)
     docs = []
     for result in results:
-        localise_problems(result.body, result.number.problems, body.lang)
+        localise_problems(result.body, result.number.problems, language)
         if caller.private and result.outcome == Outcome.FOUND:
             await run_in_threadpool(_with_conflicts, tracker, result.body)
         docs.append(result.body)

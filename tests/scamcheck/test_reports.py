@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from emstrack.cli import app
 from emstrack.scamcheck import check, reports
+from emstrack.store.database import Database
 
 
 @pytest.mark.parametrize(
@@ -80,14 +80,14 @@ def test_no_exported_cell_reads_as_a_formula_and_values_come_back(rows: list[lis
             assert cell.lstrip()[:1] not in tuple("=+-@") or cell.startswith("'"), (cell, data)
 
 
-def _report(engine: Engine, text: str, sender: str | None) -> None:
-    reports.store(engine, text, sender, check(text, sender))
+def _report(db: Database, text: str, sender: str | None) -> None:
+    reports.keep(db, text, sender, check(text, sender))
 
 
-def test_export_to_a_file(runner: CliRunner, engine: Engine, tmp_path: Path) -> None:
-    _report(engine, "=cmd|' /C calc'!A0 pay at bit.ly/x", "+8613800138000")
-    _report(engine, "您的包裹已被退回，请点击 ems-cn.top 补缴运费", None)
-    _report(engine, " =1+1 pay the duty at bit.ly/x;=cmd|' /C calc'!A0", " @admin")
+def test_export_to_a_file(runner: CliRunner, db: Database, tmp_path: Path) -> None:
+    _report(db, "=cmd|' /C calc'!A0 pay at bit.ly/x", "+8613800138000")
+    _report(db, "您的包裹已被退回，请点击 ems-cn.top 补缴运费", None)
+    _report(db, " =1+1 pay the duty at bit.ly/x;=cmd|' /C calc'!A0", " @admin")
     target = tmp_path / "reports.csv"
     result = runner.invoke(app, ["reports", "export", "--output", str(target)])
     assert result.exit_code == 0, result.output
@@ -111,9 +111,9 @@ def test_export_to_stdout_when_empty(runner: CliRunner) -> None:
     assert "Exported 0 reports." in result.stderr
 
 
-def test_a_nul_in_a_reported_message_is_kept_visible(engine: Engine) -> None:
+def test_a_nul_in_a_reported_message_is_kept_visible(db: Database) -> None:
     text = "pay now\x00 at https://usps-redelivery.com"
-    reports.store(engine, text, "+1\x00555", check(text, None))
+    reports.keep(db, text, "+1\x00555", check(text, None))
     out = io.StringIO()
-    assert reports.export(engine, out) == 1
+    assert reports.export(db, out) == 1
     assert "pay now\ufffd at" in out.getvalue()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from emstrack import keys
 from emstrack.cli import app
 from emstrack.keys import KeyScope
+from emstrack.store.database import Database
 
 
 def _create(runner: CliRunner, name: str, scope: str) -> str:
@@ -21,10 +22,10 @@ def _create(runner: CliRunner, name: str, scope: str) -> str:
 
 
 def test_create_shows_the_key_once_and_stores_only_its_hash(
-    runner: CliRunner, engine: Engine
+    runner: CliRunner, db: Database
 ) -> None:
     key = _create(runner, "feed-a", "ingest")
-    with engine.connect() as conn:
+    with db.read() as conn:
         dump = str(conn.execute(text("SELECT * FROM api_keys")).all())
     assert key not in dump
     assert key[12:] not in dump  # nothing of the secret part beyond the shown prefix
@@ -36,23 +37,23 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(
     assert key not in listing.stdout
 
 
-def test_authenticate_and_revoke_by_prefix(runner: CliRunner, engine: Engine) -> None:
+def test_authenticate_and_revoke_by_prefix(runner: CliRunner, db: Database) -> None:
     key = _create(runner, "app", "read_private")
-    row = keys.authenticate(engine, key)
+    row = keys.authenticate(db, key)
     assert row is not None
     assert row.scope == "read_private"
-    assert keys.list_keys(engine)[0].last_used_at is not None
+    assert keys.list_keys(db)[0].last_used_at is not None
     result = runner.invoke(app, ["keys", "revoke", key[:10]])
     assert result.exit_code == 0, result.output
     assert "revoked" in result.stdout
-    assert keys.authenticate(engine, key) is None
-    assert keys.list_keys(engine)[0].revoked_at is not None
+    assert keys.authenticate(db, key) is None
+    assert keys.list_keys(db)[0].revoked_at is not None
 
 
-def test_revoke_by_id(runner: CliRunner, engine: Engine) -> None:
-    made = keys.create(engine, "ops", KeyScope.ADMIN)
+def test_revoke_by_id(runner: CliRunner, db: Database) -> None:
+    made = keys.create(db, "ops", KeyScope.ADMIN)
     assert runner.invoke(app, ["keys", "revoke", str(made.row.id)]).exit_code == 0
-    assert keys.authenticate(engine, made.key) is None
+    assert keys.authenticate(db, made.key) is None
 
 
 @pytest.mark.parametrize("reference", ["999", "emsk_zzzzzzz", "emsk"])
@@ -69,9 +70,9 @@ def test_an_unknown_scope_is_refused(runner: CliRunner) -> None:
 
 
 @pytest.mark.parametrize("presented", ["", "emsk_", "emsk_" + "A" * 43, "x" * 500])
-def test_unknown_keys_do_not_authenticate(engine: Engine, presented: str) -> None:
-    keys.create(engine, "ops", KeyScope.ADMIN)
-    assert keys.authenticate(engine, presented) is None
+def test_unknown_keys_do_not_authenticate(db: Database, presented: str) -> None:
+    keys.create(db, "ops", KeyScope.ADMIN)
+    assert keys.authenticate(db, presented) is None
 
 
 def test_admin_allows_every_scope() -> None:
