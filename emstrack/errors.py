@@ -5,7 +5,8 @@
     │   ├── RecordError         ingest.records: an event record, with every reason
     │   ├── TimeParseError      domain.times: a time or a UTC offset we cannot read
     │   ├── TokenError          notify.tokens: a link's token, malformed, forged or too old
-    │   └── UnsafeURL           notify.webhook: a webhook URL we will not call
+    │   ├── UnsafeURL           notify.webhook: a webhook URL we will not call
+    │   └── FormExpired         web.csrf: a form without this browser's signed token           403
     ├── NotConfigured           the operator has not set up what this needs                    503
     ├── DatabaseError           the database cannot serve us, or needs an operator first       503
     │   └── DatabaseUnavailable   not now: gone, locked, read-only, disk full     503, Retry-After
@@ -29,12 +30,16 @@ Foreign exceptions are mapped onto these at the boundary where they happen, so t
 see only these: the database drivers' in `emstrack.store.errors`, the HTTP clients' in the
 channels' clients, a parser's where a file, a message or a time is read.
 
-Outside the tree on purpose: Python's own `ValueError`, `TypeError` and `RuntimeError` for a
-caller that breaks a function's contract or a state that cannot happen (a naive `now` for the
-demo, a Telegram text limit too small to split at, a demo generator that stopped): bugs to fix,
-not answers to give. And pydantic's `ValidationError` for settings and request bodies (our
-validators raise `ValueError` inside it, as pydantic asks): the web answers a request's as 422
-`bad_request`, the CLI a bad setting as one line and exit status 2.
+Outside the tree on purpose: `web.security.BodyTooLarge` (413 `body_too_large`) is Starlette's
+`HTTPException`, the only kind FastAPI lets through its parsing of a request body. Python's own
+`ValueError`, `TypeError` and `RuntimeError` mean that a caller broke a function's contract, or
+that a state which cannot happen came about (a naive `now` for the demo, a Telegram text limit
+too small to split at, a demo generator that stopped): bugs to fix, not answers to give.
+Pydantic's `ValidationError` says that settings or a request body are not valid (our validators
+raise `ValueError` inside it, as pydantic asks): the web answers a request's as 422
+`bad_request`, the CLI a bad setting as one line and exit status 2. And two that are no errors:
+the `SystemExit` of `store/migrations/env.py` run by hand, and `_Refused` of
+`channels.wechat.replay`, which only rolls a unit of work back and never leaves its module.
 """
 
 from __future__ import annotations

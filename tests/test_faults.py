@@ -298,7 +298,7 @@ def _posted_once(path: Path) -> dict[str, str]:
     headers = _ingest_key(writable)
     with serve(writable) as http:
         assert http.post("/api/v1/events", json=_event(1), headers=headers).status_code == 200
-    writable.state.engine.dispose()
+    writable.state.db.dispose()
     return headers
 
 
@@ -340,7 +340,7 @@ def test_sqlite_file_that_cannot_be_written(tmp_path: Path) -> None:
             "/api/v1/events", json={"events": [_event(2), _event(3)]}, headers=headers
         )
         assert again.json()["stored"] == 2
-    writable.state.engine.dispose()
+    writable.state.db.dispose()
 
 
 def _conninfo(cluster: Cluster) -> str:
@@ -515,7 +515,7 @@ def test_cli_on_a_database_that_cannot_be_reached(
 
 
 def test_cli_import_with_postgresql_stopped_mid_write(cluster: Cluster, tmp_path: Path) -> None:
-    create_app(Settings(database_url=cluster.url)).state.engine.dispose()  # the schema
+    create_app(Settings(database_url=cluster.url)).state.db.close()  # the schema
     events = _events_file(tmp_path, _event(1), _event(2))
     command = [sys.executable, "-c", "from emstrack.cli import main; main()"]
     env = {**os.environ, "EMSTRACK_DATABASE_URL": cluster.url, "COLUMNS": "200"}

@@ -28,7 +28,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     else:
         database.ensure_schema(settings.auto_migrate)
     db = database
-    engine = db.engine
     accesslog.install()
 
     @asynccontextmanager
@@ -52,7 +51,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.engine = engine
     app.state.tracker = Tracker(db, settings)
     app.state.limiter = Limiter(settings.redis_url)
     app.include_router(tracking.router)

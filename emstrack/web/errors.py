@@ -34,7 +34,6 @@ from emstrack.errors import (
     LimitError,
     NotConfigured,
 )
-from emstrack.store.errors import DRIVER_ERRORS, database_error
 from emstrack.web.csrf import FormExpired
 from emstrack.web.html import render
 from emstrack.web.ratelimit import LimitUnavailable
@@ -120,13 +119,6 @@ def _database(exc: DatabaseError) -> Answer:
     return Answer(503, exc.code, exc.message, headers={"Retry-After": RETRY_AFTER})
 
 
-def _driver(exc: Exception) -> Answer | None:
-    # A driver's error that no unit of work mapped. Never a word of its message: it can carry
-    # the URL, paths, SQL or values. One that is not an outage is a bug: None, answered 500.
-    error = database_error(exc)
-    return None if error is None else _unavailable(error)
-
-
 def _http(exc: HTTPException) -> Answer:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return Answer(exc.status_code, code, str(exc.detail), headers=exc.headers or {})
@@ -146,7 +138,7 @@ def _validation(exc: RequestValidationError) -> Answer:
 
 #: Per exception class, what the client is told. A request is never answered 2xx unless its
 #: writes were committed, so a client retries what was refused: nothing accepted is lost.
-RULES: Final[dict[type[Exception], Callable[[Any], Answer | None]]] = {
+RULES: Final[dict[type[Exception], Callable[[Any], Answer]]] = {
     ApiProblem: _problem,
     FormExpired: _ours(403),
     InputError: _ours(422),
@@ -155,23 +147,22 @@ RULES: Final[dict[type[Exception], Callable[[Any], Answer | None]]] = {
     LimitUnavailable: _limit(503),
     DatabaseUnavailable: _unavailable,
     DatabaseError: _database,
-    **dict.fromkeys(DRIVER_ERRORS, _driver),
     BodyTooLarge: _too_large,
     HTTPException: _http,
     RequestValidationError: _validation,
 }
 
-#: The answer to a bug: an exception without a rule, or a driver's error that is no outage.
+#: The answer to a bug: an exception without a rule.
 BUG: Final = Answer(500, "internal_error", "Something went wrong on our side")
 
 
-def answer(exc: Exception) -> Answer | None:
-    """What the client is told of `exc` by `RULES`; None when it is a bug."""
+def answer(exc: Exception) -> Answer:
+    """What the client is told of `exc`: by the rule of its nearest class, else `BUG`."""
     for kind in type(exc).__mro__:
         rule = RULES.get(kind)
         if rule is not None:
             return rule(exc)
-    return None
+    return BUG
 
 
 def _wants_page(request: Request) -> bool:
@@ -193,20 +184,14 @@ def _respond(request: Request, found: Answer) -> Response:
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
-    found = answer(exc)
-    if found is None:
-        raise exc  # to `_bug`, outside the app
-    return _respond(request, found)
-
-
-async def _bug(request: Request, _exc: Exception) -> Response:
-    # Starlette calls this one from its outermost middleware and then raises the exception
-    # again, so that the server logs it with its traceback.
-    return _respond(request, BUG)
+    return _respond(request, answer(exc))
 
 
 def install(app: FastAPI) -> None:
-    """Answer the exceptions of `RULES` by the table, and any other as a bug."""
-    for kind in RULES:
+    """Answer the exceptions of `RULES` by the table, and any other as a bug.
+
+    Starlette answers `Exception` from its outermost middleware and then raises it again, so
+    that the server logs a bug with its traceback; the others are answered inside the app.
+    """
+    for kind in (*RULES, Exception):
         app.add_exception_handler(kind, _handle)
-    app.add_exception_handler(Exception, _bug)
