@@ -14,7 +14,6 @@ import secrets
 from emstrack.errors import InputError
 
 COOKIE = "csrf"
-FIELD = "csrf_token"
 
 
 class FormExpired(InputError):
