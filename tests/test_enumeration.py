@@ -20,7 +20,8 @@ from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
-from emstrack.domain.s10 import check_digit, format_grouped
+from emstrack.domain.s10 import check_digit
+from emstrack.domain.tracking_number import format_grouped
 from emstrack.lookup import PRIVATE_EVENT_FIELDS
 from emstrack.store.database import Database
 from emstrack.store.schema import events, items

@@ -44,7 +44,8 @@ import emstrack
 from emstrack.cli import app
 from emstrack.config import Settings
 from emstrack.domain.problems import Severity
-from emstrack.domain.s10 import MAX_LENGTH, Scope, check_digit, parse
+from emstrack.domain.s10 import MAX_LENGTH, check_digit, parse
+from emstrack.domain.tracking_number import Scope
 from emstrack.errors import InputError
 from emstrack.ingest.files import ImportSummary, import_file
 from emstrack.store.database import Database

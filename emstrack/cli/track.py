@@ -23,7 +23,7 @@ def track(
 ) -> None:
     """Show where items are: status and history, newest first."""
     from emstrack.domain.lang import lang_of
-    from emstrack.domain.s10 import Scope
+    from emstrack.domain.tracking_number import Scope
     from emstrack.lookup import Tracker
 
     language = lang_of(lang)

@@ -1,9 +1,10 @@
-"""UPU S10 and China domestic tracking numbers: normalise, validate, explain, suggest.
+"""UPU S10 and China domestic tracking numbers: normalise, check, parse, suggest.
 
 Follows docs/standards/s10.md and docs/standards/china-ems.md. `parse` never raises: every
 finding becomes a `Problem`, and a format error stops the run while the check digit, service
 and country levels report together (s10.md §8). "Did you mean" candidates that are mere guesses
 carry `needs_record=True` and are shown only once `with_known` has found them in the database.
+What `parse` answers, a `TrackingNumber`, and its words are in `domain.tracking_number`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
-from collections.abc import Collection
-from dataclasses import dataclass, replace
-from enum import StrEnum
 from functools import lru_cache
 from string import ascii_uppercase
-from typing import Any
 
 from emstrack.domain import countries
-from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem, Severity
+from emstrack.domain.tracking_number import (
+    EMS_PREFIXES,
+    EXTENDED_PREFIXES,
+    NumberKind,
+    Scope,
+    Suggestion,
+    TrackingNumber,
+    format_grouped,
+)
 
 WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 MAX_LENGTH = 64  # longer input is reported as too long without further analysis
@@ -47,8 +52,6 @@ _DROP_CATEGORIES = frozenset({"Pd", "Zs", "Zl", "Zp", "Cc", "Cf"})
 _TO_DIGIT = str.maketrans("OQDILSBZ", "00011582")
 _TO_LETTER = str.maketrans("01", "OI")
 
-_EMS_PREFIXES = frozenset({"10", "11", "50", "51", "95", "97"})
-_EXTENDED_PREFIXES = frozenset({"12", "52", "98", "99"})  # china-ems.md §2: [L], less certain
 _SHAPES = "an international (S10) number has 13 characters: 2 letters, 9 digits and 2 letters"
 _SHAPES += " (like EE 123 456 785 CN), and a China domestic EMS number has 13 digits"
 
@@ -89,13 +92,6 @@ def check_digit(serial: str) -> int:
     return _digit_for(_weighted(serial))
 
 
-def format_grouped(number: str) -> str:
-    """ "EE 123 456 785 CN" for a compact S10 number; anything else unchanged."""
-    if len(number) != 13 or not _S10.fullmatch(number):
-        return number
-    return f"{number[:2]} {number[2:5]} {number[5:8]} {number[8:11]} {number[11:]}"
-
-
 def _classify_rule(si: str) -> str:
     a, b = si[0], si[1]
     if a in "JKSTW":
@@ -122,59 +118,6 @@ def classify(si: str) -> str:
         raise ValueError(f"a service indicator is 2 letters A-Z, got {si!r}") from None
 
 
-SERVICE_LABELS: dict[str, tuple[str, str]] = {
-    "ems": ("EMS (Express Mail Service)", "EMS 特快专递"),
-    "parcel": ("Parcel post", "国际包裹"),
-    "ecommerce_parcel": ("E-commerce parcel", "电子商务包裹"),
-    "registered": ("Registered letter post", "挂号函件"),
-    "insured": ("Insured letter post", "保价函件"),
-    "letter_tracked": ("Tracked letter post", "可跟踪函件"),
-    "m_bag": ("M bag (printed matter)", "M 袋（印刷品专袋）"),
-    "ibrs": ("International Business Reply Service", "国际商业回函"),
-    "letter_untracked_goods": ("Letter post with goods (customs declaration)", "含物品的平常函件"),
-    "domestic": ("Domestic or bilateral use only", "国内或双边专用"),
-    "unassigned": ("Unassigned service code", "未分配的业务代码"),
-    "reserved": ("Reserved service code (never issued)", "保留业务代码（不签发）"),
-    "domestic_ems": ("China EMS domestic", "EMS 国内特快专递"),
-}
-# A 13-digit number outside the EMS prefixes is "domestic" too, but not in the S10 sense.
-_DOMESTIC_UNKNOWN_LABEL = ("China domestic number (carrier unknown)", "国内单号（承运商未知）")
-
-# Explanations of 13-digit numbers by prefix group, (English, Chinese): EMS never as a fact.
-_DOMESTIC_TEXT = {
-    "ems": (
-        "A 13-digit China EMS domestic number (probably EMS; these numbers have no check digit, "
-        "so only the length and digits were checked).",
-        "13 位中国国内 EMS 单号（很可能是 EMS；此类单号没有校验位，只检查了长度和数字）。",
-    ),
-    "extended": (
-        "A 13-digit China domestic number (possibly EMS, though prefix {prefix} is less certain; "
-        "these numbers have no check digit, so only the length and digits were checked).",
-        "13 位中国国内单号（可能是 EMS，但前缀 {prefix} 不太确定；只检查了长度和数字）。",
-    ),
-    "unknown": (
-        "A 13-digit China domestic number; prefix {prefix} is not a known EMS prefix, so it may "
-        "belong to another carrier such as Yunda (only the length and digits were checked).",
-        "13 位中国国内单号；前缀 {prefix} 不是已知的 EMS 前缀，可能属于其他快递公司（如韵达）。",
-    ),
-}
-
-# Short nouns for explanation sentences ("EMS item issued by China Post (China).").
-_NOUNS = {
-    "ems": "EMS item",
-    "parcel": "Parcel",
-    "ecommerce_parcel": "E-commerce parcel",
-    "registered": "Registered letter-post item",
-    "insured": "Insured letter-post item",
-    "letter_tracked": "Tracked letter-post item",
-    "m_bag": "M bag",
-    "ibrs": "Business reply item",
-    "letter_untracked_goods": "Letter-post item with goods",
-    "domestic": "Item for domestic or bilateral use",
-    "unassigned": "Item with an unassigned service code",
-    "reserved": "Item with a reserved service code",
-}
-
 _REASONS = {
     "check_digit": "check digit corrected",
     "transposition": "two neighbouring digits swapped",
@@ -186,150 +129,6 @@ _REASONS = {
     "extra_digit": "one extra digit removed",
     "extra_characters": "other characters removed",
 }
-
-
-class NumberKind(StrEnum):
-    S10 = "s10"
-    DOMESTIC = "domestic"
-    INVALID = "invalid"
-
-
-class Scope(StrEnum):
-    ANY = "any"
-    INTERNATIONAL = "international"
-    DOMESTIC = "domestic"
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A fully valid S10 number the user may have meant, with a stable `reason` code."""
-
-    number: str
-    reason: str
-    message: str
-    on_record: bool = False
-    needs_record: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "formatted": format_grouped(self.number),
-            "reason": self.reason,
-            "message": self.message,
-            "on_record": self.on_record,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class TrackingNumber:
-    """The outcome of `parse`: the parts as written, the findings and the suggestions."""
-
-    raw: str
-    number: str
-    kind: NumberKind
-    service_indicator: str | None
-    serial: str | None
-    check_digit: int | None
-    country: str | None
-    service: str | None
-    problems: tuple[Problem, ...]
-    suggestions: tuple[Suggestion, ...]
-
-    @property
-    def valid(self) -> bool:
-        return all(p.severity != Severity.ERROR for p in self.problems)
-
-    @property
-    def formatted(self) -> str:
-        return format_grouped(self.number)
-
-    def service_label(self, lang: Lang = "en") -> str | None:
-        if self.service is None:
-            return None
-        labels = SERVICE_LABELS[self.service]
-        if self.kind is NumberKind.DOMESTIC and self.service == "domestic":
-            labels = _DOMESTIC_UNKNOWN_LABEL
-        return labels[1] if lang == "zh" else labels[0]
-
-    def country_name(self, lang: Lang = "en") -> str | None:
-        return countries.country_name(self.country, lang)
-
-    @property
-    def issuer(self) -> str | None:
-        """The operator that issued the number; None when unknown or not attributable."""
-        if self.kind is NumberKind.DOMESTIC:
-            return "China Post" if self.service == "domestic_ems" else None
-        if self.kind is NumberKind.INVALID or self.country is None:
-            return None
-        country = countries.lookup(self.country)
-        return country.operator if country else None
-
-    def explanation(self, lang: Lang = "en") -> str:
-        zh = lang == "zh"
-        if self.kind is NumberKind.DOMESTIC:
-            text = _domestic_explanation(self.number[:2], zh)
-        elif self.kind is NumberKind.S10 and self.service and self.country:
-            text = self._s10_explanation(lang)
-        else:
-            text = ""
-        errors = [p.message for p in self.problems if p.severity == Severity.ERROR]
-        if not errors:
-            return text
-        if not text:
-            return errors[0]
-        return (
-            f"{errors[0]} 其余部分：{text}" if zh else f"{errors[0]} Otherwise it reads as: {text}"
-        )
-
-    def _s10_explanation(self, lang: Lang) -> str:
-        assert self.service is not None
-        assert self.country is not None
-        name = self.country_name(lang)
-        issuer = self.issuer
-        if lang == "zh":
-            by = f"，签发地：{name or '未知'}" + (f"（{issuer}）" if issuer else "")
-            return f"{SERVICE_LABELS[self.service][1]}{by}。"
-        by = f"issued in {name}" if name else f"from an unknown issuing country ({self.country})"
-        by = f"issued by {issuer} ({name})" if issuer else by
-        return f"{_NOUNS[self.service]} {by}."
-
-    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "formatted": self.formatted,
-            "raw": self.raw,
-            "kind": self.kind.value,
-            "valid": self.valid,
-            "service_indicator": self.service_indicator,
-            "serial": self.serial,
-            "check_digit": self.check_digit,
-            "country": self.country,
-            "country_name": self.country_name(lang),
-            "service": self.service,
-            "service_label": self.service_label(lang),
-            "issuer": self.issuer,
-            "explanation": self.explanation(lang),
-            "problems": [p.to_dict() for p in self.problems],
-            "suggestions": [
-                s.to_dict() for s in self.suggestions if s.on_record or not s.needs_record
-            ],
-        }
-
-    def with_known(self, known: Collection[str]) -> TrackingNumber:
-        """Mark suggestions found in `known` as on record, first; drop unknown guesses."""
-        kept = [
-            replace(s, on_record=True) if s.number in known else s
-            for s in self.suggestions
-            if s.number in known or not s.needs_record
-        ]
-        kept.sort(key=lambda s: not s.on_record)  # stable: original order within each group
-        return replace(self, suggestions=tuple(kept))
-
-
-def _domestic_explanation(prefix: str, zh: bool) -> str:
-    group = "ems" if prefix in _EMS_PREFIXES else "unknown"
-    group = "extended" if prefix in _EXTENDED_PREFIXES else group
-    return _DOMESTIC_TEXT[group][zh].format(prefix=prefix)
 
 
 def _suggest(number: str, reason: str, needs_record: bool = False, note: str = "") -> Suggestion:
@@ -512,11 +311,11 @@ def _parse_digits(raw: str, n: str, scope: Scope) -> TrackingNumber:
         msg += "choose Domestic."
         problems.append(Problem("domestic_in_international_scope", msg, part="number"))
     service = "domestic_ems"
-    if prefix in _EXTENDED_PREFIXES:
+    if prefix in EXTENDED_PREFIXES:
         msg = f"Prefix {prefix} is only sometimes EMS; the number may belong to another China Post "
         msg += "service or another carrier."
         problems.append(Problem("domestic_extended_prefix", msg, Severity.INFO, part="number"))
-    elif prefix not in _EMS_PREFIXES:
+    elif prefix not in EMS_PREFIXES:
         service = "domestic"
         msg = f"{prefix} is not a known EMS prefix; this 13-digit number may belong to another "
         msg += "carrier such as Yunda."

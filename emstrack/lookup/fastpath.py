@@ -19,7 +19,7 @@ from typing import Any
 from emstrack.domain import places
 from emstrack.domain.events import CATALOGUE, TERMINAL, Status
 from emstrack.domain.lang import Lang
-from emstrack.domain.s10 import TrackingNumber
+from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.lookup.model import (
     PRIVATE_EVENT_FIELDS,
     Outcome,

@@ -19,9 +19,9 @@ from emstrack.domain import countries, places
 from emstrack.domain.events import CATALOGUE, Event, Status, status_label, unlisted_label
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem
-from emstrack.domain.s10 import TrackingNumber
 from emstrack.domain.status import ItemState
 from emstrack.domain.times import format_iso_offset, format_offset
+from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.store.items import ItemRow
 
 

@@ -14,8 +14,8 @@ from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem, Severity
-from emstrack.domain.s10 import NumberKind, Scope, TrackingNumber
 from emstrack.domain.status import order_events, state_of
+from emstrack.domain.tracking_number import NumberKind, Scope, TrackingNumber
 from emstrack.lookup.fastpath import found_document
 from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
 from emstrack.store.database import Database, Unit

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from emstrack.domain import s10
-from emstrack.domain.s10 import TrackingNumber
+from emstrack.domain.tracking_number import TrackingNumber
 
 # Two letters, nine digits (maybe grouped by spaces), two letters; or 13 digits alone.
 _S10_LIKE = re.compile(

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from emstrack.domain import countries, s10
 from emstrack.domain.lang import Lang, match
 from emstrack.domain.problems import Severity
-from emstrack.domain.s10 import Scope
+from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
 from emstrack.text import problems as problem_text
 from emstrack.text.catalogue import translations

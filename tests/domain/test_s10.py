@@ -11,19 +11,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from emstrack.domain.problems import Severity
-from emstrack.domain.s10 import (
+from emstrack.domain.s10 import WEIGHTS, check_digit, classify, lookup_candidates, normalise, parse
+from emstrack.domain.tracking_number import (
     SERVICE_LABELS,
-    WEIGHTS,
     NumberKind,
     Scope,
     Suggestion,
     TrackingNumber,
-    check_digit,
-    classify,
     format_grouped,
-    lookup_candidates,
-    normalise,
-    parse,
 )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
-from emstrack.domain.s10 import Scope
+from emstrack.domain.tracking_number import Scope
 from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup import Outcome, Tracker, TrackingResult
 from emstrack.lookup.fastpath import found_document

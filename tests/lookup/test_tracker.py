@@ -6,7 +6,7 @@ import pytest
 from factories import DELIVERED_TO_DE, Loader, history
 
 from emstrack.config import Settings
-from emstrack.domain.s10 import Scope
+from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Outcome, Tracker
 from emstrack.store.database import Database
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from emstrack.domain.lang import lang_of
-from emstrack.domain.s10 import Scope
+from emstrack.domain.tracking_number import Scope
 from emstrack.web.api.language import localise_problems
 from emstrack.web.api.problems import RATE_LIMITED, UNAUTHORIZED, openapi_extra
 from emstrack.web.api.tracking import LangQuery, ScopeQuery

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from emstrack.domain.lang import lang_of
-from emstrack.domain.s10 import Scope
+from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Outcome, Tracker
 from emstrack.web.api.language import localise_problems
 from emstrack.web.api.problems import (
