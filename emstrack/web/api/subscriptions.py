@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from emstrack.config import Settings
 from emstrack.domain import s10
+from emstrack.domain.lang import Lang
 from emstrack.errors import InputError
 from emstrack.keys import KeyScope
 from emstrack.lookup import Tracker
@@ -70,7 +71,7 @@ class SubscriptionRequest(BaseModel):
         description="The address to write to: required for `email`, refused otherwise.",
         examples=["alice@example.com"],
     )
-    lang: Literal["en", "zh"] = Field("en", description="Language of the notices: en or zh.")
+    lang: Lang = Field("en", description="Language of the notices: en or zh.")
     timezone: str | None = Field(
         None,
         max_length=64,
