@@ -25,7 +25,7 @@ from emstrack.domain.lang import Lang, match
 from emstrack.domain.problems import Severity
 from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
-from emstrack.text import problems as problem_text
+from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.web import contacts, i18n, itemview, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address
@@ -126,7 +126,7 @@ def _summary(result: TrackingResult, lang: Lang, t: NullTranslations) -> dict[st
         row["when"] = i18n.local_time(latest.occurred_local, lang) if latest else ""
     elif result.outcome is Outcome.INVALID:
         errors = [p for p in result.number.problems if p.severity == Severity.ERROR]
-        row["text"] = problem_text.text(errors[0], lang) if errors else ""
+        row["text"] = problems.text(errors[0], lang) if errors else ""
         row["tone"] = "problem"
     elif result.outcome is Outcome.NOT_FOUND_YET:
         row["text"] = t.gettext("No scan yet")
@@ -165,7 +165,7 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
             context["postcode"] = result.item.destination_postcode
     else:
         context["problems"] = [
-            (problem_text.part_label(p.part, lang), problem_text.text(p, lang), p.severity.value)
+            (problems.part_label(p.part, lang), problems.text(p, lang), p.severity.value)
             for p in result.number.problems
         ]
         context["suggestions"] = [

@@ -13,7 +13,7 @@ from emstrack.domain import s10
 from emstrack.domain.lang import lang_of
 from emstrack.lookup import Tracker
 from emstrack.scamcheck import numbers, reports
-from emstrack.web.api.problems import (
+from emstrack.web.api.openapi import (
     BAD_REQUEST,
     RATE_LIMITED,
     TOO_LARGE,

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from emstrack.ingest.records import FIELDS, REQUIRED, IncomingEvent, RecordError, parse_record
 from emstrack.ingest.writer import record
 from emstrack.keys import KeyScope
-from emstrack.web.api.problems import (
+from emstrack.web.api.openapi import (
     FORBIDDEN,
     PROBLEM_SCHEMA,
     RATE_LIMITED,

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 import emstrack
 from emstrack.errors import DatabaseUnavailable
-from emstrack.web.api.problems import openapi_extra
+from emstrack.web.api.openapi import openapi_extra
 from emstrack.web.deps import DatabaseDep
 from emstrack.web.errors import RETRY_AFTER, ApiProblem
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem
-from emstrack.text import problems as problem_text
+from emstrack.text import problems
 
 
-def localise_problems(doc: dict[str, Any], problems: tuple[Problem, ...], lang: Lang) -> None:
+def localise_problems(doc: dict[str, Any], found: tuple[Problem, ...], lang: Lang) -> None:
     """Put each problem's `message` in `lang` (in place); English stays the domain's sentence."""
     if lang == "en":
         return
-    for item, found in zip(doc.get("problems", []), problems, strict=False):
-        item["message"] = problem_text.text(found, lang)
+    for item, problem in zip(doc.get("problems", []), found, strict=False):
+        item["message"] = problems.text(problem, lang)

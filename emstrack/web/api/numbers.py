@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from emstrack.domain.lang import lang_of
 from emstrack.domain.tracking_number import Scope
 from emstrack.web.api.language import localise_problems
-from emstrack.web.api.problems import RATE_LIMITED, UNAUTHORIZED, openapi_extra
+from emstrack.web.api.openapi import RATE_LIMITED, UNAUTHORIZED, openapi_extra
 from emstrack.web.api.tracking import LangQuery, ScopeQuery
 from emstrack.web.deps import CallerDep, TrackerDep, charge
 from emstrack.web.responses import JSONResponse, problem

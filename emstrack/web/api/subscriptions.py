@@ -24,7 +24,7 @@ from emstrack.keys import KeyScope
 from emstrack.lookup import Tracker
 from emstrack.notify import subscriptions
 from emstrack.store.subscriptions import SubscriptionRow
-from emstrack.web.api.problems import (
+from emstrack.web.api.openapi import (
     BAD_REQUEST,
     FORBIDDEN,
     PROBLEM_SCHEMA,

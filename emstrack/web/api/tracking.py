@@ -13,7 +13,7 @@ from emstrack.domain.lang import lang_of
 from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Outcome, Tracker
 from emstrack.web.api.language import localise_problems
-from emstrack.web.api.problems import (
+from emstrack.web.api.openapi import (
     BAD_REQUEST,
     RATE_LIMITED,
     TOO_LARGE,
