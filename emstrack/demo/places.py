@@ -13,6 +13,8 @@ from itertools import accumulate
 
 @dataclass(frozen=True, slots=True)
 class Office:
+    """A post office, sorting centre or office of exchange, and its time zone."""
+
     code: str | None
     name: str
     country: str
@@ -23,6 +25,8 @@ class Office:
 
 @dataclass(frozen=True, slots=True)
 class Region:
+    """The offices of one region that an item passes through."""
+
     impc: Office  # office of exchange
     sorting: tuple[Office, ...]  # sorting centres an inbound item passes, in order
     places: tuple[Office, ...]  # post offices, named by postcode, that post and deliver

@@ -83,6 +83,8 @@ _Scan = tuple[int, str, Office, dict[str, Any] | None]  # minute, code, office, 
 
 @dataclass(frozen=True, slots=True)
 class Lane:
+    """Where one item goes: from a posting office to a delivery office, and how."""
+
     origin: Region
     posting: Office
     dest: Region
