@@ -66,7 +66,8 @@ def test_every_relative_link_leads_to_a_file_of_the_project(page: Path) -> None:
 def test_every_file_the_docs_name_is_there(page: Path) -> None:
     """A module or test moved or renamed takes its mentions in the docs along."""
     named = re.findall(r"`((?:emstrack|tests|bench|docs)/[\w/.*-]+)`", page.read_text("utf-8"))
-    missing = [path for path in named if not any(ROOT.glob(path))]
+    shipped = [path for path in named if not path.startswith("bench/out")]  # made by the benchmarks
+    missing = [path for path in shipped if not any(ROOT.glob(path))]
     assert not missing, f"{page.relative_to(ROOT)} names files that are not there: {missing}"
 
 
