@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, select
 
 from emstrack.domain.events import Event
 from emstrack.store.items import (
@@ -30,7 +30,6 @@ from emstrack.store.items import (
 )
 from emstrack.store.schema import events
 from emstrack.store.values import (
-    aware,
     chunks,
     local_dt,
     placeholder,
@@ -49,7 +48,6 @@ HISTORY_EVENT_FIELDS: Final[tuple[str, ...]] = tuple(
 )
 _LOCAL = EVENT_FIELDS.index("occurred_local")
 _INGESTED = EVENT_FIELDS.index("ingested_at")
-_EVENT_COLUMNS = [events.c[name] for name in EVENT_FIELDS]
 
 
 @dataclass(slots=True)
@@ -65,13 +63,6 @@ class StoredEvent:
     raw: list[Any] | None = field(default_factory=list)
 
 
-def event_from_row(row: Sequence[Any]) -> Event:
-    """An `Event` from a SQLAlchemy row of `EVENT_FIELDS`."""
-    values = dict(zip(EVENT_FIELDS, row, strict=True))
-    values["ingested_at"] = aware(values["ingested_at"])
-    return Event(**values)
-
-
 def _event_from_driver(row: Sequence[Any]) -> Event:
     """An `Event` from a driver's row of `EVENT_FIELDS` or of `HISTORY_EVENT_FIELDS`."""
     values = list(row)
@@ -84,21 +75,6 @@ def _event_from_driver(row: Sequence[Any]) -> Event:
 def events_from_rows(rows: Iterable[Sequence[Any]]) -> list[Event]:
     """The events of rows of `HISTORY_EVENT_FIELDS` (`history_rows`)."""
     return [_event_from_driver(row) for row in rows]
-
-
-_EVENTS_OF_ITEM = select(*_EVENT_COLUMNS).where(
-    events.c.number == bindparam("number"), events.c.generation == bindparam("generation")
-)
-
-
-def events_of(conn: Connection, number: str, generation: int) -> list[Event]:
-    """The events of one item, in storage order (callers order them)."""
-    found = conn.execute(_EVENTS_OF_ITEM, {"number": number, "generation": generation}).all()
-    return [event_from_row(row) for row in found]
-
-
-def count_events(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
 
 def events_for(
@@ -138,25 +114,16 @@ def event_raw(conn: Connection, number: str, generation: int, key: str) -> list[
 # --- the lookup's reads ----------------------------------------------------------------------
 
 
-def item_history(conn: Connection, number: str) -> tuple[list[ItemRow], list[Event]]:
-    """The lookup's two range reads: every item of `number`, and the current item's events
-    (without their ingest time).
-
-    The current item is the one whose latest event is newest (normally the last generation).
-    """
-    driver = conn.connection.driver_connection
-    rows, found = history_rows(driver, conn.dialect.paramstyle, number)
-    return rows, events_from_rows(found)
-
-
 def history_rows(
     driver: Any, paramstyle: str, number: str
 ) -> tuple[list[ItemRow], list[Sequence[Any]]]:
-    """`item_history` on a DB-API connection, with the events as the driver's rows.
+    """The lookup's two range reads, on a DB-API connection (`Database.raw_reader`): every item
+    of `number`, and the rows of the current item's events (`events_from_rows` makes them
+    `Event`s; the API's fast path reads them as they are).
 
+    The current item is the one whose latest event is newest (normally the last generation).
     Event rows hold `HISTORY_EVENT_FIELDS` in that order, `occurred_local` as the driver gives
-    it (ISO text on SQLite, a datetime elsewhere; `values.local_dt` reads both). For callers
-    that turn rows into answers directly, without an `Event` each (the API's fast path).
+    it (ISO text on SQLite, a datetime elsewhere; `values.local_dt` reads both).
     """
     sql = _history_sql(paramstyle)
     cursor = driver.cursor()

@@ -10,18 +10,18 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from emstrack.config import Settings
 from emstrack.demo import BATCH_EVENTS, DemoSummary, generate, load_demo
 from emstrack.domain import s10
-from emstrack.domain.events import CATALOGUE, Status
+from emstrack.domain.events import CATALOGUE, Event, Status
 from emstrack.domain.status import derive
 from emstrack.ingest.records import IncomingEvent
 from emstrack.ingest.writer import record
 from emstrack.store import schema
 from emstrack.store.database import Database
-from emstrack.store.events import count_events, events_of, item_history
+from emstrack.store.events import events_from_rows, history_rows
 from emstrack.store.items import ItemRow, count_items
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)  # a Sunday, on the night Europe changes clocks
@@ -77,10 +77,23 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database,
     db.close()
 
 
+def _history(db: Database, number: str) -> tuple[list[ItemRow], list[Event]]:
+    """Every item of `number`, and the events of the current one (the lookup's reads)."""
+    with db.raw_reader() as driver:
+        rows, event_rows = history_rows(driver, db.paramstyle, number)
+    return rows, events_from_rows(event_rows)
+
+
 def _current(db: Database, number: str) -> ItemRow:
-    with db.read() as conn:
-        rows, _ = item_history(conn, number)
+    rows, _ = _history(db, number)
     return max(rows, key=lambda row: (row.last_event_at, row.generation))
+
+
+def _counts(db: Database) -> tuple[int, int]:
+    """How many items and how many events are stored."""
+    with db.read() as conn:
+        events = conn.execute(select(func.count()).select_from(schema.events)).scalar_one()
+        return count_items(conn), int(events)
 
 
 # --- generation ------------------------------------------------------------------------------
@@ -200,9 +213,8 @@ def test_mix_of_scenarios_and_length_of_histories() -> None:
 
 def test_load_reports_what_it_stored(loaded: tuple[Database, DemoSummary]) -> None:
     db, summary = loaded
-    with db.read() as conn:
-        assert summary.items == count_items(conn) == ITEMS
-        assert summary.events == count_events(conn)
+    assert (summary.items, summary.events) == _counts(db)
+    assert summary.items == ITEMS
     events = _events()
     # Exact duplicates and a thinner first report are in the feed; they are stored once.
     assert summary.events == len({(i.number, i.event.key) for i in events}) < len(events)
@@ -230,8 +242,7 @@ def test_examples_for_every_scenario_the_server_offers(
 def test_unknown_code_example_shows_an_unknown_code(loaded: tuple[Database, DemoSummary]) -> None:
     db, summary = loaded
     item = _current(db, summary.examples["unknown_code"])
-    with db.read() as conn:
-        events = events_of(conn, item.number, item.generation)
+    _, events = _history(db, item.number)
     unknown = [e for e in events if e.code not in CATALOGUE]
     assert unknown
     assert unknown[0].description
@@ -246,8 +257,7 @@ def test_inbound_and_domestic_examples(loaded: tuple[Database, DemoSummary]) -> 
     domestic = _current(db, summary.examples["domestic"])
     assert domestic.kind == "domestic"
     assert (domestic.origin_country, domestic.destination_country) == ("CN", "CN")
-    with db.read() as conn:
-        codes = {e.code for e in events_of(conn, domestic.number, domestic.generation)}
+    codes = {e.code for e in _history(db, domestic.number)[1]}
     assert codes <= {"EMA", "EDD", "EDE", "EMG", "EDG", "EMH", "EMI"}
 
 
@@ -267,8 +277,7 @@ def test_recent_and_stale_examples_are_placed_before_now(
 
 def test_reused_number_has_two_generations(loaded: tuple[Database, DemoSummary]) -> None:
     db, summary = loaded
-    with db.read() as conn:
-        rows, _ = item_history(conn, summary.examples["reused"])
+    rows, _ = _history(db, summary.examples["reused"])
     assert [row.generation for row in rows] == [1, 2]
     old, new = rows
     assert old.status == Status.DELIVERED.value
@@ -277,11 +286,9 @@ def test_reused_number_has_two_generations(loaded: tuple[Database, DemoSummary])
 
 def test_loading_again_stores_nothing_twice(loaded: tuple[Database, DemoSummary]) -> None:
     db, first = loaded
-    with db.read() as conn:
-        before = count_events(conn), count_items(conn)
+    before = _counts(db)
     again = load_demo(db, items=ITEMS, seed=1, now=NOW)
-    with db.read() as conn:
-        assert (count_events(conn), count_items(conn)) == before
+    assert _counts(db) == before
     assert (again.items, again.events) == (0, 0)
     assert again.examples == first.examples
 
