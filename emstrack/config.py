@@ -1,7 +1,7 @@
 """Settings: one typed object read from `EMSTRACK_*` environment variables, validated at start.
 
-Every setting has a default and a description; `tests/test_docs.py` fails if the README's
-configuration table misses one.
+Every setting has a default and a description; `tests/test_docs.py` fails if the table in
+docs/configuration.md misses one.
 """
 
 from __future__ import annotations

@@ -123,7 +123,8 @@ _NAMES = {
     "VI": "US Virgin Islands",
 }
 
-# UPU operator codes outside ISO 3166-1 (s10.md §7); ZZ is deliberately absent: office codes only.
+# UPU operator codes outside ISO 3166-1 (docs/standards/s10.md §7); ZZ is deliberately absent:
+# office codes only.
 _UPU_EXTRA = {
     "XZ": ("Kosovo", "Kosovo Post"),
     "QM": ("Republika Srpska (Bosnia and Herzegovina)", "Poste Srpske"),

@@ -2,8 +2,9 @@
 
 Follows docs/standards/s10.md and docs/standards/china-ems.md. `parse` never raises: every
 finding becomes a `Problem`, and a format error stops the run while the check digit, service
-and country levels report together (s10.md §8). "Did you mean" candidates that are mere guesses
-carry `needs_record=True` and are shown only once `with_known` has found them in the database.
+and country levels report together (docs/standards/s10.md §8). "Did you mean" candidates that
+are mere guesses carry `needs_record=True` and are shown only once `with_known` has found them
+in the database.
 What `parse` answers, a `TrackingNumber`, and its words are in `domain.tracking_number`.
 """
 
@@ -31,10 +32,11 @@ WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
 MAX_LENGTH = 64  # longer input is reported as too long without further analysis
 _MAX_RAW = 1024  # never even normalise more than this
 
-# A wrong check digit has ~9 one-digit corrections (s10.md §3). The product promise is to offer
-# the numbers one edit away that a person most likely meant — the check digit itself corrected,
-# one adjacent swap — with items on record first; other single-digit repairs of the serial are
-# shown only for items on record. Set to True to show the first kind only when on record too.
+# A wrong check digit has ~9 one-digit corrections (docs/standards/s10.md §3). The product
+# promise is to offer the numbers one edit away that a person most likely meant — the check
+# digit itself corrected, one adjacent swap — with items on record first; other single-digit
+# repairs of the serial are shown only for items on record. Set to True to show the first kind
+# only when on record too.
 GUESSES_NEED_RECORD = False
 
 _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})")
@@ -86,7 +88,7 @@ def _weighted(serial: str) -> int:
 
 
 def check_digit(serial: str) -> int:
-    """The S10 check digit of an 8-digit serial (s10.md §3)."""
+    """The S10 check digit of an 8-digit serial (docs/standards/s10.md §3)."""
     if len(serial) != 8 or not (serial.isascii() and serial.isdigit()):
         raise ValueError(f"an S10 serial is 8 digits, got {serial!r}")
     return _digit_for(_weighted(serial))
@@ -111,7 +113,7 @@ _SERVICE = {a + b: _classify_rule(a + b) for a in ascii_uppercase for b in ascii
 
 
 def classify(si: str) -> str:
-    """The service range of a 2-letter service indicator (s10.md §6)."""
+    """The service range of a 2-letter service indicator (docs/standards/s10.md §6)."""
     try:
         return _SERVICE[si]
     except KeyError:

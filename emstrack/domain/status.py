@@ -6,7 +6,8 @@ The result depends only on the set of events, never on the order in which they a
   Without one there is no instant, yet a total order is needed, so the office's wall-clock time
   stands in for it on the same axis. This is an approximation (wrong by up to the office's
   offset against events whose offset is known) used only to order; it is never stored or shown
-  as UTC. (Spec §5 rule 7 would keep the source's order here; that depends on arrival.)
+  as UTC. (docs/standards/events.md §5 rule 7 would keep the source's order here; that
+  depends on arrival.)
   Events at the same moment are ordered by the journey: catalogue `rank` (EMA before EMC
   before EMI), codes outside the catalogue after every known code, then code, office code,
   office name, dedupe key, and finally the event's full repr so that no two different events

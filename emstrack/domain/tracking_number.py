@@ -20,7 +20,9 @@ from emstrack.domain.problems import Problem, Severity
 _GROUPED = re.compile(r"[A-Z]{2}[0-9]{9}[A-Z]{2}")
 
 EMS_PREFIXES = frozenset({"10", "11", "50", "51", "95", "97"})
-EXTENDED_PREFIXES = frozenset({"12", "52", "98", "99"})  # china-ems.md §2: [L], less certain
+EXTENDED_PREFIXES = frozenset(
+    {"12", "52", "98", "99"}
+)  # docs/standards/china-ems.md §2: [L], less certain
 
 
 def format_grouped(number: str) -> str:

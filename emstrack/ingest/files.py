@@ -138,7 +138,7 @@ def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_
         raise InputError(
             "missing_columns",
             f"{path.name}: the header row lacks {', '.join(missing)}; it has {found}.",
-            "The first row must name the columns; see the README for the field list.",
+            "The first row must name the columns; see docs/import.md for the field list.",
         )
 
     def rows() -> Iterator[_Row]:

@@ -20,7 +20,7 @@ from emstrack.domain.events import Event
 from emstrack.domain.times import TimeParseError, offset_for, parse_event_time, parse_offset
 from emstrack.errors import InputError
 
-#: The fields of an event record, as documented in the README. The first three are required.
+#: The fields of an event record, as documented in docs/import.md. The first three are required.
 REQUIRED = ("tracking_number", "event_code", "event_time")
 OPTIONAL = (
     "utc_offset",

@@ -4,7 +4,7 @@ A delivery carries three headers. `X-Emstrack-Event-Id` is stable across retries
 can drop repeats. `X-Emstrack-Timestamp` is the sending time in Unix seconds, and
 `X-Emstrack-Signature` is `sha256=` + hex HMAC-SHA256 of `"{timestamp}." + body` under the
 subscription's secret. A receiver verifies with the standard library alone: `VERIFY_SNIPPET`
-below is a function to copy (the README shows the same).
+below is a function to copy (docs/channels.md shows the same).
 
 The URL is a door into the operator's network (SSRF): it is checked when the subscription is
 made (`check_url_syntax`, no DNS) and again at every send (`check_url`), and the request goes to

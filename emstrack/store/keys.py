@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from emstrack.store.schema import api_keys
+from emstrack.store.values import aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +22,8 @@ class KeyRow:
     last_used_at: datetime | None
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back aware columns naive; they are UTC by construction.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def _row(row: RowMapping) -> KeyRow:
-    created = _aware(row["created_at"])
+    created = aware(row["created_at"])
     assert created is not None
     return KeyRow(
         id=row["id"],
@@ -37,8 +31,8 @@ def _row(row: RowMapping) -> KeyRow:
         scope=row["scope"],
         prefix=row["prefix"],
         created_at=created,
-        revoked_at=_aware(row["revoked_at"]),
-        last_used_at=_aware(row["last_used_at"]),
+        revoked_at=aware(row["revoked_at"]),
+        last_used_at=aware(row["last_used_at"]),
     )
 
 

@@ -25,6 +25,7 @@ from emstrack.store.subscriptions import (
     live_subscriptions,
     new_id,
 )
+from emstrack.store.values import aware
 
 
 class OutboxState:
@@ -36,13 +37,6 @@ class OutboxState:
 
 #: Statuses after which a subscription has nothing more to tell: one last notice, then it ends.
 FINAL_STATUSES = frozenset({"delivered"})
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back aware columns naive; they are UTC by construction.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +62,7 @@ class OutboxRow:
         values = dict(row._mapping)
         values["payload"] = orjson.loads(values["payload"])
         for name in ("next_attempt_at", "lease_until", "created_at", "sent_at"):
-            values[name] = _aware(values[name])
+            values[name] = aware(values[name])
         return cls(**values)
 
 

@@ -6,7 +6,7 @@ distributed PostgreSQL (Citus: `create_distributed_table('items', 'number')`, th
 `events` with `colocate_with => 'items'`).
 
 `generation` tells apart items that share a number: an S10 number may be reused by its operator
-after 12 months (spec s10.md §9). The first item seen with a number is generation 1.
+after 12 months (docs/standards/s10.md §9). The first item seen with a number is generation 1.
 """
 
 from __future__ import annotations

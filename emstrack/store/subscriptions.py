@@ -11,19 +11,13 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from emstrack.store.schema import items, subscriptions
+from emstrack.store.values import aware
 
 
 class SubscriptionState:
     PENDING = "pending"  # e-mail: waiting for the address's owner to confirm
     ACTIVE = "active"
     ENDED = "ended"
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back aware columns naive; they are UTC by construction.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def new_id(prefix: str = "") -> str:
@@ -51,7 +45,7 @@ class SubscriptionRow:
     def of(cls, row: Any) -> SubscriptionRow:
         values = dict(row._mapping)
         for name in ("created_at", "confirmed_at", "ended_at"):
-            values[name] = _aware(values[name])
+            values[name] = aware(values[name])
         return cls(**values)
 
 

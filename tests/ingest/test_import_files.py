@@ -469,7 +469,7 @@ def test_a_missing_required_column_fails_the_whole_file(
         import_file(db, path, settings)
     assert caught.value.code == "missing_columns"
     assert caught.value.message.startswith(message)
-    assert "README" in (caught.value.hint or "")
+    assert "docs/import.md" in (caught.value.hint or "")
     assert count_events(db) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if "events" in p.name) == ["events.csv"]
 

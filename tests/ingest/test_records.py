@@ -1,4 +1,6 @@
-"""One incoming record checked and made an event (README: fields; docs/standards/events.md §4, §5).
+"""One incoming record checked and made an event.
+
+Fields: docs/import.md; rules: docs/standards/events.md §4, §5.
 
 A record is accepted whole or rejected with every reason at once; values are never cut or
 changed; a local time without a known offset never becomes UTC.

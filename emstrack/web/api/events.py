@@ -38,7 +38,7 @@ REJECTED = "rejected"
 
 _EVENT_SCHEMA: dict[str, Any] = {
     "title": "Event",
-    "description": "A scan event with the field names of the file import (see the README). "
+    "description": "A scan event with the field names of the file import (see docs/import.md). "
     "Other fields are kept in the event's raw payload.",
     "type": "object",
     "required": list(REQUIRED),
