@@ -8,6 +8,7 @@ raw text and has status `unknown`.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -29,11 +30,13 @@ class Status(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     DELIVERED = "delivered"
     TERMINATED = "terminated"
+    RETURNING = "returning"
+    RETURNED = "returned"
     UNKNOWN = "unknown"
 
 
 #: Statuses that end an item's journey: a later non-terminal scan does not undo them.
-TERMINAL = frozenset({Status.DELIVERED, Status.TERMINATED})
+TERMINAL = frozenset({Status.DELIVERED, Status.TERMINATED, Status.RETURNED})
 
 
 class Leg(StrEnum):
@@ -111,8 +114,38 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.DELIVERY_FAILED: ("Delivery attempted", "投递未成功"),
     Status.DELIVERED: ("Delivered", "已妥投"),
     Status.TERMINATED: ("Stopped", "已终止"),
+    Status.RETURNING: ("Being returned to sender", "退回中"),
+    Status.RETURNED: ("Returned to sender", "已退回寄件人"),
     Status.UNKNOWN: ("Status unknown", "状态未知"),
 }  # fmt: skip
+
+
+#: The codes whose action (or reason) can say that the item goes back to its sender
+#: (docs/standards/events.md §3, "Return journeys"): a failed delivery, customs' hold, the end
+#: of the import.
+RETURN_CODES = frozenset({"EMH", "EME", "EDX"})
+
+#: What a return says, as one clause of an action or reason text, normalised (`_clauses`). The
+#: UPU's numeric action codes are not known to the project (docs/standards/events.md §7), so
+#: the texts decide, by exact lookup of a whole clause and never by a substring: "Refused by
+#: addressee, returned to sender" is a return; "not returned to sender" is not.
+RETURN_PHRASES = frozenset({
+    "returned to sender", "return to sender", "returned to the sender", "return to the sender",
+    "being returned to sender", "to be returned to sender", "sent back to sender",
+    "returned to origin", "return to origin", "retour à l'expéditeur", "renvoyé à l'expéditeur",
+    "退回", "退回寄件人", "退回原寄地", "退回原寄件人", "已退回", "退件", "退回发件人",
+})  # fmt: skip
+
+_CLAUSE_BREAKS = re.compile(r"[,;:.()\[\]，；：。（）、/|]+| - | – | — ")
+
+
+def _clauses(text: str) -> list[str]:
+    return [" ".join(part.split()).casefold() for part in _CLAUSE_BREAKS.split(text)]
+
+
+def says_return(*texts: str | None) -> bool:
+    """Whether one of an event's action or reason texts says the item goes back to its sender."""
+    return any(clause in RETURN_PHRASES for text in texts if text for clause in _clauses(text))
 
 
 def describe(code: str) -> EventCode | None:

@@ -16,19 +16,34 @@ The result depends only on the set of events, never on the order in which they a
   not replace it; only unknown codes give `unknown`; no events give `info_received`.
 - Terminal. Once an item is delivered or terminated, a later non-terminal scan (a stray
   `EMH` after `EMI`) does not undo it; among terminal events the newest wins.
+- Returns (docs/standards/events.md §3, "Return journeys"). An item is `returning` from the
+  first event that turns it round: an `EMH`, `EME` or `EDX` whose action or reason says it goes
+  back to the sender (`events.says_return`), or a scan in the country of origin after one
+  abroad. That overrides a termination before it (`EDX` "refused, returned to sender" and then
+  scans on the way back). A later `EMI` makes it `returned` (terminal), unless it was delivered
+  in another country than the origin: then it is `delivered` after all. An `EMI` in the
+  destination before any turn ends the journey: later scans do not start a return.
 - Duplicates. Events with the same dedupe key are one event: the first ingested is kept and
   the others only fill its empty fields (`events.merge`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, reduce
 from typing import Final
 
-from emstrack.domain.events import CATALOGUE, TERMINAL, Event, Status, merge
+from emstrack.domain.events import (
+    CATALOGUE,
+    RETURN_CODES,
+    TERMINAL,
+    Event,
+    Status,
+    merge,
+    says_return,
+)
 
 _UNKNOWN_RANK: Final = len(CATALOGUE) + 1
 
@@ -43,6 +58,7 @@ class ItemState:
     latest: Event | None  # the newest event of all, possibly one with an unknown code
     delivered: bool
     terminal: bool
+    cause: Event | None = None  # returning / returned: the event that turned the item round
 
 
 _SortKey = tuple[datetime, int, str, str, str]
@@ -115,9 +131,72 @@ def derive(events: Iterable[Event]) -> ItemState:
     return state_of(dedupe(events))
 
 
+#: What the return rules read of an event: code, country, office code, reason and action text.
+Facts = tuple[str, str | None, str | None, str | None, str | None]
+
+
+def _country(country: str | None, office_code: str | None) -> str | None:
+    if country:
+        return country
+    if office_code and office_code[:2].isalpha():
+        return office_code[:2].upper()
+    return None
+
+
+def return_journey(facts: Sequence[Facts]) -> tuple[int, int | None] | None:
+    """Where a return began and the `EMI` that ended it, as indexes into `facts` (oldest first);
+    None when the item was never turned round. Shared with `emstrack.lookup.fastpath`."""
+    origin: str | None = None
+    abroad = False
+    start: int | None = None
+    for i, (code, country, office, reason, action) in enumerate(facts):
+        if code not in CATALOGUE:
+            continue
+        where = _country(country, office)
+        if start is None:
+            if where is not None:
+                if origin is None:
+                    origin = where
+                elif where != origin:
+                    abroad = True
+                elif abroad:
+                    start = i  # back in the country of origin
+            if start is None and code in RETURN_CODES and says_return(action, reason):
+                start = i
+        if code == "EMI":
+            if start is not None and (where is None or where == origin):
+                return start, i
+            return None  # delivered where it was going: a later scan is a stray one
+    return None if start is None else (start, None)
+
+
+def _facts(e: Event) -> Facts:
+    return e.code, e.country, e.office_code, e.reason_text, e.action_text
+
+
 def state_of(history: list[Event]) -> ItemState:
     """The state of a history that is already de-duplicated and ordered newest first."""
-    event: Event | None = None  # the newest known event, unless a terminal one exists
+    turn = return_journey([_facts(e) for e in reversed(history)])
+    if turn is not None:
+        start, end = turn
+        last = len(history) - 1
+        cause = history[last - start]
+        if end is not None:
+            event: Event | None = history[last - end]
+            status = Status.RETURNED
+        else:
+            event = next(e for e in history if e.code in CATALOGUE)
+            status = Status.RETURNING
+        return ItemState(
+            status=status,
+            detail=None,
+            event=event,
+            latest=history[0],
+            delivered=False,
+            terminal=status in TERMINAL,
+            cause=cause,
+        )
+    event = None  # the newest known event, unless a terminal one exists
     entry = None
     for e in history:
         found = CATALOGUE.get(e.code)

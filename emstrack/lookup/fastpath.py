@@ -19,6 +19,7 @@ from typing import Any
 from emstrack.domain import places
 from emstrack.domain.events import CATALOGUE, TERMINAL, Status
 from emstrack.domain.lang import Lang
+from emstrack.domain.status import return_journey
 from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.lookup.model import (
     PRIVATE_EVENT_FIELDS,
@@ -38,6 +39,13 @@ _LOCAL = HISTORY_EVENT_FIELDS.index("occurred_local")
 _OFFSET = HISTORY_EVENT_FIELDS.index("utc_offset_min")
 _OFFICE = HISTORY_EVENT_FIELDS.index("office_code")
 _COUNTRY = HISTORY_EVENT_FIELDS.index("country")
+#: A row's `status.Facts`: what the return rules read.
+_FACTS = itemgetter(
+    *(
+        HISTORY_EVENT_FIELDS.index(name)
+        for name in ("code", "country", "office_code", "reason_text", "action_text")
+    )
+)
 #: A row's values of `places.FIELDS`, in that order: what a projection takes.
 _PLACES = itemgetter(*(HISTORY_EVENT_FIELDS.index(name) for name in places.FIELDS))
 #: (field, column) of the personal fields, shown only when private.
@@ -145,9 +153,11 @@ def found_document(
                 doc[name] = row[at]
         docs.append(doc)
 
-    # `state_of`: the newest terminal event, else the newest of a known code, sets the status.
+    # `state_of`: a return journey; else the newest terminal event, else the newest of a known
+    # code, sets the status.
+    turn = return_journey([_FACTS(row) for *_, row in reversed(keyed)])
     setter = None
-    for _, entry, _, _, _ in keyed:
+    for _, entry, _, _, _ in keyed if turn is None else ():
         if entry is None:
             continue
         if entry.status in TERMINAL:
@@ -155,7 +165,10 @@ def found_document(
             break
         if setter is None:
             setter = entry
-    if setter is not None:
+    if turn is not None:
+        status_ = Status.RETURNING if turn[1] is None else Status.RETURNED
+        status_detail = None
+    elif setter is not None:
         status_, status_detail = setter.status, setter.detail
     else:
         status_, status_detail = (Status.UNKNOWN if keyed else Status.INFO_RECEIVED), None

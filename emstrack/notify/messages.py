@@ -148,6 +148,19 @@ def _render(name: str, **context: Any) -> str:
     return _templates().get_template(name).render(**context)
 
 
+#: The last notice's closing line (English, Chinese), by final status (store.outbox).
+_FINAL = {
+    Status.DELIVERED.value: (
+        "The item has been delivered: this is the last e-mail about it.",
+        "邮件已妥投，这是关于该邮件的最后一封通知。",
+    ),
+    Status.RETURNED.value: (
+        "The item is back with its sender: this is the last e-mail about it.",
+        "邮件已退回寄件人，这是关于该邮件的最后一封通知。",
+    ),
+}
+
+
 def mail(row: OutboxRow, settings: Settings, lang: Lang) -> Mail:
     """The e-mail of a notice (a status change, or the confirmation of a new subscription)."""
     urls = links(row, settings)
@@ -171,7 +184,7 @@ def mail(row: OutboxRow, settings: Settings, lang: Lang) -> Mail:
             "previous": label(row.payload.get("previous_status"), lang),
             "summary": _summary(row, lang),
             "event": event,
-            "final": row.payload.get("status") == Status.DELIVERED,
+            "final": _FINAL.get(row.payload.get("status") or "", ("", ""))[zh],
         }
         text = _render("status.txt", **context)
         html = _render("status.html", **context)

@@ -270,7 +270,7 @@ class Worker:
             if sub.state != SubscriptionState.PENDING:
                 return f"the subscription is {sub.state}: nothing to confirm"
             return None
-        if sub.state == SubscriptionState.ENDED and sub.ended_reason != "delivered":
+        if sub.state == SubscriptionState.ENDED and sub.ended_reason not in outbox.FINAL_STATUSES:
             return f"the subscription ended ({sub.ended_reason or 'ended'})"
         event = row.payload.get("event")
         instant = event_instant(event) if isinstance(event, dict) else None

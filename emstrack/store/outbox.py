@@ -36,7 +36,7 @@ class OutboxState:
 
 
 #: Statuses after which a subscription has nothing more to tell: one last notice, then it ends.
-FINAL_STATUSES = frozenset({"delivered"})
+FINAL_STATUSES = frozenset({"delivered", "returned"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,7 @@ def _event_payload(event: Event | None) -> dict[str, Any] | None:
 
 def enqueue_status_changes(conn: Connection, changes: Iterable[StatusChange], now: datetime) -> int:
     """In the caller's transaction: a notice for every active subscription whose number's status
-    changed to one it has not been told; the last one (delivered) ends the subscription.
+    changed to one it has not been told; the last one (delivered, returned) ends the subscription.
     Returns how many notices were written."""
     by_number: dict[str, StatusChange] = {}
     for change in changes:
@@ -129,7 +129,11 @@ def enqueue_status_changes(conn: Connection, changes: Iterable[StatusChange], no
             .values(
                 last_status=change.status,
                 **(
-                    {"state": SubscriptionState.ENDED, "ended_at": now, "ended_reason": "delivered"}
+                    {
+                        "state": SubscriptionState.ENDED,
+                        "ended_at": now,
+                        "ended_reason": change.status,
+                    }
                     if final
                     else {}
                 ),

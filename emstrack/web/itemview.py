@@ -40,6 +40,8 @@ TONE = {
     Status.DELIVERY_FAILED: "problem",
     Status.TERMINATED: "problem",
     Status.AWAITING_PICKUP: "attention",
+    Status.RETURNING: "problem",
+    Status.RETURNED: "problem",
 }
 
 
@@ -126,6 +128,11 @@ def _headlines(status: Status, detail: str | None, t: NullTranslations) -> tuple
         ),
         Status.DELIVERED: (_("Delivered"), _("Delivered in %(country)s")),
         Status.TERMINATED: (_("Stopped, will not be delivered"), _("Stopped in %(country)s")),
+        Status.RETURNING: (
+            _("Being returned to sender"),
+            _("Being returned to sender, last seen in %(country)s"),
+        ),
+        Status.RETURNED: (_("Returned to sender"), _("Returned to sender in %(country)s")),
     }
     return table.get(status, (_("Status unknown"), _("Status unknown")))
 

@@ -250,6 +250,14 @@ def test_state_follows_the_rules(events: list[Event]) -> None:
     history = dedupe(events)
     known = [e for e in history if e.status is not Status.UNKNOWN]
     assert state.latest == (history[0] if history else None)
+    if state.status in (Status.RETURNING, Status.RETURNED):
+        # Turned round (§3 "Return journeys"): the cause and the newest event are known ones.
+        assert state.cause in known
+        assert state.event in known
+        assert state.terminal is (state.status is Status.RETURNED)
+        assert state.status is Status.RETURNING or state.event.code == "EMI"
+        return
+    assert state.cause is None
     assert state.terminal is any(e.status in TERMINAL for e in known)
     if not events:
         assert state.status is Status.INFO_RECEIVED
@@ -258,3 +266,77 @@ def test_state_follows_the_rules(events: list[Event]) -> None:
     elif not state.terminal:
         assert state.event == known[0]
     assert state.event is None or state.status is state.event.status
+
+
+# --- return journeys (docs/standards/events.md §3, "Return journeys")
+
+_TO_DE = CN_DE[:10]  # posted in Beijing, out for delivery in Berlin
+_BERLIN = {"office": None, "office_name": "Zustellbasis Berlin"}
+
+
+def _after(*events: Event) -> list[Event]:
+    return [*_TO_DE, *events]
+
+
+@pytest.mark.parametrize(
+    ("history", "status", "cause"),
+    [
+        pytest.param(
+            _after(_de("EMH", D(2024, 3, 6, 13), **_BERLIN, reason_text="Refused by addressee",
+                       action_text="Returned to sender")),
+            Status.RETURNING, "EMH", id="failed delivery, action: return",
+        ),
+        pytest.param(
+            _after(_de("EMH", D(2024, 3, 6, 13), **_BERLIN, reason_text="Addressee absent",
+                       action_text="Notice left; collect within 7 days")),
+            Status.DELIVERY_FAILED, None, id="failed delivery, action: notice",
+        ),
+        pytest.param(
+            _after(_de("EDX", D(2024, 3, 8, 9), reason_text="Refused, returned to sender")),
+            Status.RETURNING, "EDX", id="import ended, reason: returned",
+        ),
+        pytest.param(
+            _after(_de("EDX", D(2024, 3, 8, 9), reason_text="Seized and destroyed by customs")),
+            Status.TERMINATED, None, id="import ended, reason: destroyed",
+        ),
+        pytest.param(
+            _after(_de("EDX", D(2024, 3, 8, 9), reason_text="Not returned to sender")),
+            Status.TERMINATED, None, id="a clause is matched whole, never a substring",
+        ),
+        pytest.param(
+            _after(_de("EME", D(2024, 3, 8, 9), retention_text="Prohibited",
+                       action_text="退回原寄地")),
+            Status.RETURNING, "EME", id="customs hold, action in Chinese: return",
+        ),
+        pytest.param(
+            _after(_de("EDX", D(2024, 3, 8, 9), reason_text="Unclaimed"),
+                   _de("EMB", D(2024, 3, 10, 9)), _cn("EMD", D(2024, 3, 14, 9), "CNSHAD")),
+            Status.RETURNING, "EMD", id="scanned in the origin again after the destination",
+        ),
+        pytest.param(
+            _after(_de("EDX", D(2024, 3, 8, 9), reason_text="Refused, returned to sender"),
+                   _de("EMB", D(2024, 3, 10, 9)), _de("EMC", D(2024, 3, 11, 9)),
+                   _cn("EMD", D(2024, 3, 14, 9), "CNSHAD"), _cn("EMI", D(2024, 3, 18, 9))),
+            Status.RETURNED, "EDX", id="delivered back in the origin",
+        ),
+        pytest.param(
+            _after(_de("EMH", D(2024, 3, 6, 13), **_BERLIN, action_text="Return to sender"),
+                   _de("EMI", D(2024, 3, 7, 10), **_BERLIN)),
+            Status.DELIVERED, None, id="return begun, delivered in the destination after all",
+        ),
+        pytest.param(
+            [*CN_DE, _cn("EMD", D(2024, 3, 20, 9), "CNSHAD")],
+            Status.DELIVERED, None, id="delivered in the destination: a later scan is stray",
+        ),
+        pytest.param(
+            [_cn("EMA", D(2024, 3, 1, 9)), _cn("EDD", D(2024, 3, 2, 9), "CNSHAD"),
+             _cn("EMI", D(2024, 3, 3, 9), "CNSHAD")],
+            Status.DELIVERED, None, id="domestic: delivered at home is delivered",
+        ),
+    ],
+)  # fmt: skip
+def test_return_journeys(history: list[Event], status: Status, cause: str | None) -> None:
+    state = derive(history)
+    assert state.status is status
+    assert (state.cause.code if state.cause else None) == cause
+    assert state.terminal is (status in TERMINAL)

@@ -66,7 +66,7 @@ def test_every_demo_item_answers_as_the_general_path(demo: tuple[Tracker, list[s
         assert not isinstance(read, TrackingResult)
         fast += found_document(tn, *read, "en", False) is not None
     # The demo's scenarios: every kind of history, unknown codes and terminations included.
-    assert {"delivered", "in_transit", "customs_import", "terminated"} <= statuses
+    assert {"delivered", "in_transit", "customs_import", "terminated", "returning"} <= statuses
     assert unknown_codes
     assert fast == len(numbers)  # no two demo events share an instant and a journey step
 

@@ -196,6 +196,36 @@ def test_delivery_sends_a_last_notice_and_ends_the_subscription(
     assert len(_notices(db)) == 1
 
 
+#: After `DELIVERED_TO_DE[:9]` (out for delivery in Berlin): refused, and back to Beijing.
+_RETURNED_TO_CN = (
+    ("EMH", "2026-11-07T11:45", "DEBERB", "DE"),  # "Refused by addressee", "Returned to sender"
+    ("EMB", "2026-11-09T10:00", "DEFRAA", "DE"),
+    ("EMC", "2026-11-10T22:00", "DEFRAA", "DE"),
+    ("EMD", "2026-11-12T07:00", "CNBJSD", "CN"),
+    ("EMI", "2026-11-14T15:00", "CNBJSD", "CN"),
+)
+
+
+def test_a_return_is_told_once_and_the_sender_having_it_back_is_the_last_notice(
+    db: Database, notify_settings: Settings, load: Loader
+) -> None:
+    made = _subscribe(db, notify_settings)
+    load(*history(NUMBER, *DELIVERED_TO_DE[:9]))
+    back = history(NUMBER, *_RETURNED_TO_CN)
+    back[0].update(reason_text="Refused by addressee", action_text="Returned to sender")
+    for record in back[:4]:  # the refusal, then three scans on the way back: one notice
+        load(record)
+    told = [n.payload["status"] for n in _notices(db)]
+    assert told[-1] == "returning"
+    assert told.count("returning") == 1
+    load(back[4])
+    assert [n.payload["status"] for n in _notices(db)][-1] == "returned"
+    with db.read() as conn:
+        row = subscription(conn, NUMBER, made.row.id)
+    assert row is not None
+    assert (row.state, row.ended_reason) == (SubscriptionState.ENDED, "returned")
+
+
 def test_subscribing_after_the_first_scans_notifies_only_later_changes(
     db: Database, notify_settings: Settings, load: Loader
 ) -> None:
