@@ -21,6 +21,7 @@ from rich.table import Table
 from emstrack.cli import _common
 from emstrack.config import Settings
 from emstrack.errors import DatabaseError, EmstrackError
+from emstrack.ingest import profiles
 from emstrack.ingest.files import import_file
 from emstrack.store.database import Database
 
@@ -34,6 +35,12 @@ def import_(
         int | None, typer.Option(min=1, max=100_000, help="Events per transaction.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Source profile: a built-in name (see `emstrack sources list`) or a .toml file."
+        ),
+    ] = profiles.DEFAULT,
 ) -> None:
     """Import scan events from files: nothing lost, nothing stored twice.
 
@@ -41,11 +48,15 @@ def import_(
     rows were imported, 3 when some were rejected, 1 when a file could not be read at all or
     the database could not take the events (the import stops there; run it again later).
     """
+    try:
+        chosen = profiles.load(profile)
+    except EmstrackError as exc:
+        _common.fail(str(exc))
     settings = _common.settings()
     if batch_size:
         settings = settings.model_copy(update={"import_batch_size": batch_size})
     with _common.database(settings) as db:
-        failed, rejected = _import_files(db, files, settings, quiet)
+        failed, rejected = _import_files(db, files, settings, quiet, chosen)
     if failed:
         raise typer.Exit(1)
     if rejected:
@@ -60,7 +71,7 @@ def _advance(progress: Progress, task: TaskID, done: int) -> None:
 
 
 def _import_files(
-    db: Database, files: list[Path], settings: Settings, quiet: bool
+    db: Database, files: list[Path], settings: Settings, quiet: bool, profile: profiles.Profile
 ) -> tuple[bool, bool]:
     failed = rejected = False
     table = Table("file", "read", "new", "duplicate", "rejected", "rejects file")
@@ -84,6 +95,7 @@ def _import_files(
                     path,
                     settings,
                     on_progress=partial(_advance, progress, task),
+                    profile=profile,
                 )
             except DatabaseError:
                 raise  # the next file would fail the same way: stop here, with one line

@@ -210,6 +210,14 @@ class Event:
     signatory: str | None = None
     description: str | None = None
     source: str | None = None
+    # An operator event (docs/import.md): the profile that read it, the rule that mapped its
+    # text (None: unmapped), its public labels and its effect (`domain.operator.Effect`). Kept
+    # before `ingested_at`: the store reads rows into an Event by position.
+    profile: str | None = None
+    rule: str | None = None
+    label_en: str | None = None
+    label_zh: str | None = None
+    effect: str | None = None
     ingested_at: datetime | None = None
     raw: dict[str, Any] | None = field(default=None, compare=False)
 
@@ -242,6 +250,10 @@ class Event:
 
     @property
     def key(self) -> str:
+        if self.effect is not None:
+            # An operator event is its text, not its (stand-in) code: remapping keeps the key.
+            text = " ".join((self.description or "").casefold().split())
+            return dedupe_key(f"~{text}", self.occurred_local, self.office_code, self.office_name)
         return dedupe_key(self.code, self.occurred_local, self.office_code, self.office_name)
 
 

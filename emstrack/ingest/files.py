@@ -23,7 +23,14 @@ from typing import IO, Any, cast
 
 from emstrack.config import Settings
 from emstrack.errors import InputError
-from emstrack.ingest.records import REQUIRED, IncomingEvent, RecordError, parse_record
+from emstrack.ingest.profiles import Profile
+from emstrack.ingest.records import (
+    PROFILE_REQUIRED,
+    REQUIRED,
+    IncomingEvent,
+    RecordError,
+    parse_record,
+)
 from emstrack.ingest.writer import record
 from emstrack.store.database import Database
 
@@ -104,7 +111,9 @@ _SAVE_AS_UTF8 = (
 )
 
 
-def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_Row]]:
+def _csv_rows(
+    text: io.TextIOWrapper, path: Path, profile: Profile | None = None
+) -> tuple[list[str], Iterator[_Row]]:
     sample = text.read(64 * 1024)
     delimiter = ","
     # Only the delimiter is taken from the header line: the sniffer's guesses about quoting,
@@ -130,7 +139,10 @@ def _csv_rows(text: io.TextIOWrapper, path: Path) -> tuple[list[str], Iterator[_
             "not_utf8", f"{path.name}: the header row is not UTF-8 text.", _SAVE_AS_UTF8
         )
     names = [name.strip().lower() for name in header]
-    missing = [name for name in REQUIRED if name not in names]
+    if profile is not None and profile.uses_texts:
+        missing = [n for n in PROFILE_REQUIRED if not profile.has_column(n, names)]
+    else:
+        missing = [name for name in REQUIRED if name not in names]
     if missing:
         found = ", ".join(names) or "no columns"
         if len(found) > 200:  # a file without a header row: its first row, cut short
@@ -234,8 +246,11 @@ def import_file(
     settings: Settings,
     *,
     on_progress: Progress | None = None,
+    profile: Profile | None = None,
 ) -> ImportSummary:
-    """Import one file; returns the counts. Raises `InputError` only for a file-wide problem."""
+    """Import one file, read by `profile` (None: the `upu` format); returns the counts.
+
+    Raises `InputError` only for a file-wide problem."""
     fmt = file_format(path)
     if not path.is_file():
         raise InputError("no_such_file", f"{path}: no such file.")
@@ -243,7 +258,7 @@ def import_file(
     raw, text = _open_text(path)
     try:
         with raw, text:
-            _import_stream(db, path, fmt, raw, text, settings, summary, on_progress)
+            _import_stream(db, path, fmt, raw, text, settings, summary, on_progress, profile)
     except (OSError, EOFError, zlib.error) as exc:
         # A corrupt or truncated compressed file: the batches before this point are stored.
         raise InputError(
@@ -264,9 +279,10 @@ def _import_stream(
     settings: Settings,
     summary: ImportSummary,
     on_progress: Progress | None,
+    profile: Profile | None = None,
 ) -> None:
     if fmt == "csv":
-        header, rows = _csv_rows(text, path)
+        header, rows = _csv_rows(text, path, profile)
     else:
         header, rows = None, _jsonl_rows(text)
     rejects = _Rejects(path, fmt, header)
@@ -304,6 +320,7 @@ def _import_stream(
                         home_country=settings.home_country,
                         strict=settings.strict_countries,
                         now=received,
+                        profile=profile,
                     )
                 )
             except RecordError as exc:

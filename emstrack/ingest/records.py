@@ -17,8 +17,11 @@ import orjson
 
 from emstrack.domain import s10
 from emstrack.domain.events import Event
+from emstrack.domain.operator import STAND_IN, Effect
 from emstrack.domain.times import TimeParseError, offset_for, parse_event_time, parse_offset
 from emstrack.errors import InputError
+from emstrack.ingest.privacy import scrub
+from emstrack.ingest.profiles import Profile
 
 #: The fields of an event record, as documented in docs/import.md. The first three are required.
 REQUIRED = ("tracking_number", "event_code", "event_time")
@@ -42,6 +45,9 @@ OPTIONAL = (
     "source",
 )
 FIELDS = REQUIRED + OPTIONAL
+#: With a profile (docs/import.md, "Profiles"): the text replaces the code; a code may be given.
+PROFILE_REQUIRED = ("tracking_number", "event_time", "description")
+PROFILE_OPTIONAL = ("event_code", "description_en", "description_zh", "region")
 
 # Longest value accepted per field: the column widths of the store.
 _MAX_LENGTH = {
@@ -66,6 +72,7 @@ _MAX_LENGTH = {
     "description": 1000,
     "source": 100,
 }
+_PROFILE_MAX_LENGTH = {**_MAX_LENGTH, "description_en": 1000, "description_zh": 1000, "region": 8}
 _COUNTRY_FIELDS = ("country", "origin_country", "destination_country")
 _EVENT_CODE = re.compile(r"[A-Z0-9]{2,8}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -119,8 +126,18 @@ def parse_record(
     home_country: str = "CN",
     strict: bool = False,
     now: datetime | None = None,
+    profile: Profile | None = None,
 ) -> IncomingEvent:
-    """Check one record and build its event, or raise `RecordError` with every reason."""
+    """Check one record and build its event, or raise `RecordError` with every reason.
+
+    With a `profile` that reads texts, the row's texts give the event (`_read_texts`)."""
+    by_text = profile is not None and profile.uses_texts
+    limits, required = _MAX_LENGTH, REQUIRED
+    original = record
+    if by_text:
+        assert profile is not None
+        record = profile.rename(dict(record))
+        limits, required = _PROFILE_MAX_LENGTH, PROFILE_REQUIRED
     try:
         # The raw payload is stored as JSON: it must be JSON, and its text valid Unicode.
         orjson.dumps(record)
@@ -131,7 +148,7 @@ def parse_record(
     for name, given in record.items():
         if given is None or given == "":
             continue
-        limit = _MAX_LENGTH.get(name)
+        limit = limits.get(name)
         if limit is None:
             continue  # an extra field: kept in the raw payload
         value: str | None
@@ -153,7 +170,7 @@ def parse_record(
             reasons.append(f"{name}: contains a NUL character")
         else:
             values[name] = value
-    for name in REQUIRED:
+    for name in required:
         missing = values.get(name) is None
         if missing and not any(r.startswith(f"{name}:") for r in reasons):
             reasons.append(f"{name}: required and missing")
@@ -211,8 +228,17 @@ def parse_record(
     # Every way to reach here with one of these None has added a reason above.
     assert number is not None
     assert kind is not None
-    assert code is not None
     assert local is not None
+
+    operator: dict[str, str | None] = {}
+    if by_text:
+        assert profile is not None
+        code, operator = _read_texts(profile, values, code)
+        if values.get("country") is None and profile.country:
+            values["country"] = profile.country
+        if offset is None and values.get("country") == profile.country:
+            offset = profile.offset_at(local, values.get("office_name"), values.get("region"))
+    assert code is not None
 
     if offset is None:
         offset = offset_for(values.get("country"), local, values.get("office_code"))
@@ -236,8 +262,9 @@ def parse_record(
         description=get("description"),
         source=get("source") or source,
         ingested_at=now or datetime.now(UTC),
+        **operator,
         # The payload verbatim, extra fields included.
-        raw=dict(record),
+        raw=dict(original),
     )
     return IncomingEvent(
         number=number,
@@ -248,3 +275,45 @@ def parse_record(
         destination_postcode=values.get("destination_postcode"),
         event=event,
     )
+
+
+def _read_texts(
+    profile: Profile, values: dict[str, str | None], code: str | None
+) -> tuple[str, dict[str, str | None]]:
+    """The event code and operator fields of a row read by its texts (docs/import.md).
+
+    A code the row gives wins; else the profile's first matching rule; else an unmapped
+    operator event, its label the row's own text without personal data. `description` becomes
+    every distinct text of the row, kept whole for operators."""
+    main, en, zh = (
+        values.get("description"),
+        values.get("description_en"),
+        values.get("description_zh"),
+    )
+    texts = list(dict.fromkeys(t for t in (main, zh, en) if t))
+    values["description"] = " / ".join(texts)[:1000]
+    fields: dict[str, str | None] = {"profile": profile.name}
+    if code is not None:
+        return code, fields
+    found = profile.match(main, en, zh)
+    fields["rule"] = found.rule
+    if found.event_code is not None:
+        return found.event_code, fields
+    effect = found.effect or Effect.NONE
+    fields["effect"] = effect.value
+    if found.rule is not None:
+        fields["label_en"], fields["label_zh"] = found.label_en, found.label_zh
+    else:
+
+        def public(text: str | None) -> str | None:
+            clean = scrub(
+                text or "",
+                region=profile.country,
+                name_fields=profile.name_fields,
+                postcode=profile.postcode,
+            )
+            return clean[:1000] or None
+
+        fields["label_en"] = public(en or main)
+        fields["label_zh"] = public(zh or main)
+    return STAND_IN[effect], fields

@@ -17,9 +17,10 @@ from operator import itemgetter
 from typing import Any
 
 from emstrack.domain import places
-from emstrack.domain.events import CATALOGUE, TERMINAL, Status
+from emstrack.domain.events import CATALOGUE, TERMINAL, Event, Status
 from emstrack.domain.lang import Lang
-from emstrack.domain.status import return_journey
+from emstrack.domain.operator import public_label
+from emstrack.domain.status import ItemState, return_journey
 from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.lookup.model import (
     PRIVATE_EVENT_FIELDS,
@@ -31,14 +32,19 @@ from emstrack.lookup.model import (
     offset_texts,
     split_current,
 )
-from emstrack.store.events import HISTORY_EVENT_FIELDS
+from emstrack.store.events import HISTORY_EVENT_FIELDS, events_from_rows
 from emstrack.store.items import ItemRow
+from emstrack.text.headline import headline
 
 _CODE = HISTORY_EVENT_FIELDS.index("code")
 _LOCAL = HISTORY_EVENT_FIELDS.index("occurred_local")
 _OFFSET = HISTORY_EVENT_FIELDS.index("utc_offset_min")
 _OFFICE = HISTORY_EVENT_FIELDS.index("office_code")
 _COUNTRY = HISTORY_EVENT_FIELDS.index("country")
+#: An operator event's effect and labels (`model.event_to_dict`).
+_OPERATOR = itemgetter(
+    *(HISTORY_EVENT_FIELDS.index(name) for name in ("effect", "label_en", "label_zh"))
+)
 #: A row's `status.Facts`: what the return rules read.
 _FACTS = itemgetter(
     *(
@@ -108,11 +114,10 @@ def found_document(
                 break
 
     # `TrackingResult.projection`: the public sees places without postcodes.
-    shown = (
-        None
-        if private
-        else places.Projection(origin, destination, current.destination_postcode).fields
+    projection = (
+        None if private else places.Projection(origin, destination, current.destination_postcode)
     )
+    shown = None if projection is None else projection.fields
     docs = []
     for (when, _), _, local_text, texts, row in keyed:
         code = row[code_at]
@@ -125,6 +130,9 @@ def found_document(
                 when.isoformat() if not when.microsecond else when.isoformat(timespec="seconds")
             ) + "Z"
         label, status, detail, known = code_texts(code, lang)
+        effect, label_en, label_zh = _OPERATOR(row)
+        if effect is not None:
+            label = public_label(label_en, label_zh, lang)
         p = _PLACES(row) if shown is None else shown(_PLACES(row))
         doc: dict[str, Any] = {
             "code": code,
@@ -156,22 +164,49 @@ def found_document(
     # `state_of`: a return journey; else the newest terminal event, else the newest of a known
     # code, sets the status.
     turn = return_journey([_FACTS(row) for *_, row in reversed(keyed)])
+    # The status's entry, and the indexes in `keyed` of its event and of a return's cause.
     setter = None
-    for _, entry, _, _, _ in keyed if turn is None else ():
-        if entry is None:
-            continue
-        if entry.status in TERMINAL:
-            setter = entry
-            break
-        if setter is None:
-            setter = entry
+    event_at: int | None = None
+    cause_at: int | None = None
+    if turn is None:
+        for i, (_, entry, _, _, _) in enumerate(keyed):
+            if entry is None:
+                continue
+            if entry.status in TERMINAL:
+                setter, event_at = entry, i
+                break
+            if setter is None:
+                setter, event_at = entry, i
     if turn is not None:
         status_ = Status.RETURNING if turn[1] is None else Status.RETURNED
         status_detail = None
+        last = len(keyed) - 1
+        cause_at = last - turn[0]
+        if turn[1] is None:
+            event_at = next(i for i, k in enumerate(keyed) if k[1] is not None)
+        else:
+            event_at = last - turn[1]
     elif setter is not None:
         status_, status_detail = setter.status, setter.detail
     else:
         status_, status_detail = (Status.UNKNOWN if keyed else Status.INFO_RECEIVED), None
+
+    # `TrackingResult.shown_state`: the headline's events, built from their rows only.
+    def shown_event(i: int | None) -> Event | None:
+        if i is None:
+            return None
+        (event,) = events_from_rows([keyed[i][4]])
+        return event if projection is None else projection.event(event)
+
+    state = ItemState(
+        status=status_,
+        detail=status_detail,
+        event=shown_event(event_at),
+        latest=shown_event(0) if keyed else None,
+        delivered=status_ is Status.DELIVERED,
+        terminal=status_ in TERMINAL,
+        cause=shown_event(cause_at),
+    )
 
     # The newest event's times: `_iso` and `utc_text` give the same texts as the event's fields.
     latest = (docs[0]["local_time"], docs[0]["utc_time"]) if docs else (None, None)
@@ -180,6 +215,7 @@ def found_document(
         Outcome.FOUND,
         status_,
         status_detail,
+        headline(state, lang),
         None,
         current,
         docs,

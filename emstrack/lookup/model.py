@@ -9,7 +9,7 @@ cached texts, so that the two cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -18,11 +18,13 @@ from typing import Any
 from emstrack.domain import countries, places
 from emstrack.domain.events import CATALOGUE, Event, Status, status_label, unlisted_label
 from emstrack.domain.lang import Lang
+from emstrack.domain.operator import public_label
 from emstrack.domain.problems import Problem
 from emstrack.domain.status import ItemState
 from emstrack.domain.times import format_iso_offset, format_offset
 from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.store.items import ItemRow
+from emstrack.text.headline import headline
 
 
 class Outcome(StrEnum):
@@ -77,6 +79,18 @@ class TrackingResult:
         proof = self.item.destination_postcode if self.item else None
         return places.Projection(self.origin_country, self.destination_country, proof)
 
+    def shown_state(self, shown: places.Projection | None) -> ItemState | None:
+        """The state with its events as `shown` projects them (as stored without one)."""
+        state = self.state
+        if state is None or shown is None:
+            return state
+        return replace(
+            state,
+            event=shown.event(state.event) if state.event else None,
+            latest=shown.event(state.latest) if state.latest else None,
+            cause=shown.event(state.cause) if state.cause else None,
+        )
+
     def to_dict(
         self, lang: Lang = "en", *, private: bool = False, stored_places: bool = False
     ) -> dict[str, Any]:
@@ -87,11 +101,13 @@ class TrackingResult:
         """
         latest = self.events[0] if self.events else None
         shown = None if private or stored_places else self.projection()
+        state = self.shown_state(shown) if self.outcome is Outcome.FOUND else None
         return document(
             self.number,
             self.outcome,
             self.status,
             self.state.detail if self.state else None,
+            headline(state, lang) if state else None,
             self.diagnosis,
             self.item,
             [event_to_dict(e, lang, private=private, shown=shown) for e in self.events],
@@ -111,6 +127,7 @@ def document(
     outcome: Outcome,
     status: Status | None,
     status_detail: str | None,
+    headline: str | None,
     diagnosis: Problem | None,
     item: ItemRow | None,
     event_docs: list[dict[str, Any]],
@@ -129,6 +146,7 @@ def document(
         "status": status.value if status else None,
         "status_detail": status_detail,
         "status_label": status_label(status, lang) if status else None,
+        "headline": headline,
         "diagnosis": diagnosis.to_dict() if diagnosis else None,
         "item": None,
         "events": event_docs,
@@ -227,6 +245,8 @@ def event_to_dict(
         iso_offset, offset_label, delta = offset_texts(offset)
         utc = iso_seconds(local - delta) + "Z"
     label, status, detail, known = code_texts(event.code, lang)
+    if event.effect is not None:  # an operator event: its profile's label (docs/import.md)
+        label = public_label(event.label_en, event.label_zh, lang)
     p: Sequence[str | None] = (
         event.office_code,
         event.office_name,

@@ -100,6 +100,13 @@ events = Table(
     Column("signatory", String(200)),
     Column("description", String(1000)),
     Column("source", String(100)),
+    # An operator event (docs/import.md): its profile, the rule that mapped its text (NULL:
+    # unmapped), its public labels (personal data removed) and its effect.
+    Column("profile", String(64)),
+    Column("rule", String(64)),
+    Column("label_en", String(1000)),
+    Column("label_zh", String(1000)),
+    Column("effect", String(24)),
     # The payload(s) as received, as a JSON array: a duplicate adds its own payload here.
     Column("raw", Text, nullable=False),
     Column("ingested_at", DateTime(timezone=True), nullable=False),

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from emstrack.ingest import profiles
 from emstrack.ingest.records import FIELDS, REQUIRED, IncomingEvent, RecordError, parse_record
 from emstrack.ingest.writer import record
 from emstrack.keys import KeyScope
@@ -150,10 +151,22 @@ def _records(body: bytes, limit: int) -> list[Any]:
     },
 )
 async def push_events(
-    request: Request, tracker: TrackerDep, caller: CallerDep, settings: SettingsDep
+    request: Request,
+    tracker: TrackerDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    profile: Annotated[
+        str,
+        Query(
+            description="The source profile that reads the events (docs/import.md): `upu` "
+            "(each event with its `event_code`), `chinapost`, `usps`. With a profile other "
+            "than `upu` an event needs `tracking_number`, `event_time` and `description`."
+        ),
+    ] = profiles.DEFAULT,
 ) -> Any:
     require(caller, KeyScope.INGEST)
     charge(request, caller)
+    chosen = profiles.builtin(profile)
     records = _records(await request.body(), settings.ingest_max_events)
     assert caller.key is not None
     source = f"api:{caller.key.name}"
@@ -172,6 +185,7 @@ async def push_events(
                 home_country=settings.home_country,
                 strict=settings.strict_countries,
                 now=received,
+                profile=chosen,
             )
         except RecordError as exc:
             results[-1]["reasons"] = exc.reasons

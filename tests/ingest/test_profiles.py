@@ -1,0 +1,237 @@
+"""Source profiles (docs/import.md, "Profiles"): every rule of the built-in profiles, their time
+rules, a bad profile's error, and texts no rule maps kept as operator events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from emstrack.domain.operator import NO_EFFECT_CODE, STAND_IN, Effect
+from emstrack.errors import InputError
+from emstrack.ingest import profiles
+from emstrack.ingest.records import RecordError, parse_record
+
+NUMBER = "EE123456785CN"
+
+# (text, English text, rule, UPU code or None, effect or None): every rule of `chinapost`.
+CHINAPOST = [
+    ("收寄局收寄", None, "collection", "EMA", None),
+    ("收寄局收寄 / Collection", None, "collection", "EMA", None),
+    ("【池州市邮政分公司】已收寄，揽投员：张三，电话：13905661234", None, "collection", "EMA",
+     None),
+    ("", "Collection", "collection", "EMA", None),
+    ("到达AnHuiShengChiZhouShi处理中心", "Arrival at Sorting Center", "sorting-arrival", None,
+     Effect.ORIGIN_TRANSIT),
+    ("离开合肥处理中心，发往上海", "Departure from Sorting Center", "sorting-departure", None,
+     Effect.ORIGIN_TRANSIT),
+    ("出口总包互封开拆", "Opening", "export-opening", None, Effect.ORIGIN_TRANSIT),
+    ("出口总包互封封发", None, "export-closing", "EMC", None),
+    ("海关出口审单完毕", None, "export-customs", "EXC", None),
+    ("交航", "", "handed-to-airline", None, Effect.DEPARTED_ORIGIN),
+    ("到达寄达地", "Arrival at inward office of exchange", "arrival-destination", "EMD", None),
+    ("安排投递", "Out for delivery", "out-for-delivery", "EDG", None),
+    ("未妥投", "Unsuccessful delivery", "unsuccessful-delivery", "EMH", None),
+    ("未妥投，收件人不在", None, "unsuccessful-delivery", "EMH", None),
+    ("妥投", "Final delivery", "final-delivery", "EMI", None),
+    ("已签收，他人代收", None, "final-delivery", "EMI", None),
+]  # fmt: skip
+
+# The same for `usps`.
+USPS = [
+    ("USPS in possession of item", "accepted", "EMA", None),
+    ("USPS picked up item", "accepted", "EMA", None),
+    ("Arrived at USPS Regional Facility", "arrived-facility", None, Effect.DESTINATION_TRANSIT),
+    ("Departed USPS Regional Facility", "departed-facility", None, Effect.DESTINATION_TRANSIT),
+    ("Processed Through Facility", "processed", None, Effect.DESTINATION_TRANSIT),
+    ("processed   through  usps facility", "processed", None, Effect.DESTINATION_TRANSIT),
+    ("In Transit to Next Facility", "in-transit", None, Effect.DESTINATION_TRANSIT),
+    ("Inbound Into Customs", "customs", None, Effect.IMPORT_CUSTOMS),
+    ("Customs Clearance Processing Complete", "customs-released", "EDC", None),
+    ("Arrived at Post Office", "arrived-post-office", "EMG", None),
+    ("Out for Delivery", "out-for-delivery", "EDG", None),
+    ("Out for Delivery, Expected Delivery by 9:00pm", "out-for-delivery", "EDG", None),
+    ("Notice Left (No Authorized Recipient Available)", "notice-left", "EMH", None),
+    ("Available for Pickup", "available-for-pickup", "EDH", None),
+    ("Delivered, In/At Mailbox", "delivered", "EMI", None),
+    ("Delivered, Front Door/Porch", "delivered", "EMI", None),
+    ("DELIVERED", "delivered", "EMI", None),
+]  # fmt: skip
+
+
+def _read(profile: str, **fields: str) -> tuple[str, str | None, str | None, str | None]:
+    record = {"tracking_number": NUMBER, "event_time": "2026-11-24 09:30", **fields}
+    event = parse_record(record, profile=profiles.load(profile)).event
+    return event.code, event.rule, event.effect, event.label_en
+
+
+@pytest.mark.parametrize(("text", "english", "rule", "code", "effect"), CHINAPOST)
+def test_chinapost_rules(
+    text: str, english: str | None, rule: str, code: str | None, effect: Effect | None
+) -> None:
+    fields = {"description": text or english or "", "description_en": english or ""}
+    got_code, got_rule, got_effect, label = _read("chinapost", **fields)
+    assert (got_rule, got_effect) == (rule, effect)
+    assert got_code == (code or STAND_IN[effect or Effect.NONE])
+    assert (label is not None) == (effect is not None)  # an operator event has its label
+
+
+@pytest.mark.parametrize(("text", "rule", "code", "effect"), USPS)
+def test_usps_rules(text: str, rule: str, code: str | None, effect: Effect | None) -> None:
+    got_code, got_rule, got_effect, _ = _read("usps", description=text)
+    assert (got_rule, got_effect) == (rule, effect)
+    assert got_code == (code or STAND_IN[effect or Effect.NONE])
+
+
+@pytest.mark.parametrize(
+    ("name", "table"), [("chinapost", [r[2] for r in CHINAPOST]), ("usps", [r[1] for r in USPS])]
+)
+def test_every_rule_is_in_its_table(name: str, table: list[str]) -> None:
+    assert {rule.id for rule in profiles.load(name).rules} == set(table)
+
+
+def test_the_builtin_profiles() -> None:
+    assert profiles.builtin_names() == ["chinapost", "upu", "usps"]
+    assert not profiles.load("upu").uses_texts
+
+
+@pytest.mark.parametrize(
+    ("profile", "text", "english", "label_en", "label_zh"),
+    [
+        # Unmapped: kept, no effect, its own words as the label, the postman's phone gone.
+        ("chinapost", "揽投员姓名：李四,联系电话:13905661234 请保持电话畅通", "", "请保持电话畅通",
+         "请保持电话畅通"),
+        ("chinapost", "包裹在安徽池州 247000 滞留", "Held in Chizhou", "Held in Chizhou",
+         "包裹在安徽池州 滞留"),
+        ("usps", "Reminder to pick up your item, call +1 212-736-5000", "",
+         "Reminder to pick up your item, call", "Reminder to pick up your item, call"),
+        ("usps", "Forwarded to 10001-1234", "", "Forwarded to", "Forwarded to"),
+    ],
+)  # fmt: skip
+def test_an_unmapped_text_is_kept_without_personal_data(
+    profile: str, text: str, english: str, label_en: str, label_zh: str
+) -> None:
+    record = {"tracking_number": NUMBER, "event_time": "2026-11-24 09:30", "description": text}
+    if english:
+        record["description_en"] = english
+    event = parse_record(record, profile=profiles.load(profile)).event
+    assert (event.code, event.rule, event.effect) == (NO_EFFECT_CODE, None, "none")
+    assert (event.label_en, event.label_zh) == (label_en, label_zh)
+    assert text in (event.description or "")  # the whole text stays, for operators
+
+
+@pytest.mark.parametrize(
+    ("profile", "fields", "offset"),
+    [
+        ("chinapost", {}, 480),  # China: UTC+8 all year
+        ("chinapost", {"office_name": "20110600"}, 480),
+        ("chinapost", {"country": "DE"}, 60),  # a scan abroad: that country's rule
+        ("chinapost", {"utc_offset": "+09:00"}, 540),  # the row's own offset wins
+        ("usps", {"office_name": "JAMAICA, NY 11431"}, -300),
+        ("usps", {"office_name": "LOS ANGELES, CA 90052"}, -480),
+        ("usps", {"office_name": "HONOLULU, HI"}, -600),
+        ("usps", {"region": "az"}, -420),
+        ("usps", {"office_name": "NETWORK DISTRIBUTION CENTER"}, None),  # never guessed
+        ("usps", {"office_name": "DALLAS, TX 75260"}, None),  # a state of two zones
+    ],
+)
+def test_time_rules(profile: str, fields: dict[str, str], offset: int | None) -> None:
+    record = {
+        "tracking_number": NUMBER,
+        "event_time": "2026-11-24 09:30",
+        "description": "Processed Through Facility",
+        **fields,
+    }
+    assert parse_record(record, profile=profiles.load(profile)).event.utc_offset_min == offset
+
+
+def test_usps_summer_time() -> None:
+    record = {
+        "tracking_number": NUMBER,
+        "event_time": "2026-07-04 09:30",
+        "description": "Out for Delivery",
+        "office_name": "BROOKLYN, NY 11256",
+    }
+    event = parse_record(record, profile=profiles.load("usps")).event
+    assert event.utc_offset_min == -240
+    assert event.occurred_local == datetime(2026, 7, 4, 9, 30)
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"event_time": "2026-11-24 09:30", "description": "交航"}, "tracking_number: required"),
+        ({"tracking_number": NUMBER, "description": "交航"}, "event_time: required"),
+        ({"tracking_number": NUMBER, "event_time": "2026-11-24 09:30"}, "description: required"),
+        ({"mailno": NUMBER, "optime": "yesterday", "desc": "交航"}, "event_time:"),
+    ],
+)
+def test_a_row_without_what_a_profile_needs_is_rejected(
+    record: dict[str, str], reason: str
+) -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_record(record, profile=profiles.load("chinapost"))
+    assert any(r.startswith(reason) for r in caught.value.reasons)
+
+
+def test_column_aliases() -> None:
+    record = {"MailNo": NUMBER, "opTime": "2026-11-24 09:30", "desc": "妥投", "opName": "CHIZHOU"}
+    event = parse_record(record, profile=profiles.load("chinapost")).event
+    assert (event.code, event.office_name, event.raw) == ("EMI", "CHIZHOU", record)
+
+
+_GOOD = """
+name = "mine"
+[[rule]]
+id = "scan"
+match = ["Scanned"]
+effect = "origin_transit"
+en = "Scanned"
+zh = "已扫描"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name = ", "not valid TOML"),
+        ("title = 'x'", "needs 'name'"),
+        ("name = 'Mine!'", "'name' must be"),
+        (_GOOD.replace('effect = "origin_transit"', 'effect = "flying"'),
+         "rule 1 (scan): effect 'flying' is not one of none, accepted"),
+        (_GOOD.replace('effect = "origin_transit"', 'effect = "accepted"\nevent_code = "EMA"'),
+         "rule 1 (scan) needs exactly one of"),
+        (_GOOD.replace('match = ["Scanned"]', 'pattern = ["(unclosed"]'),
+         "rule 1 (scan): pattern '(unclosed' is not valid"),
+        (_GOOD.replace('match = ["Scanned"]', ""), "rule 1 (scan) needs 'match' or 'pattern'"),
+        (_GOOD.replace('zh = "已扫描"', ""), "rule 1 (scan) needs 'zh'"),
+        (_GOOD + _GOOD.replace('name = "mine"', ""), "rule 2 (scan): the id is used"),
+        ("name = 'x'\n[time]\nutc_offset = '+25:00'", "[time] utc_offset"),
+        ("name = 'x'\n[time.zones]\nNY = 'America/Nowhere'", "no time zone named"),
+    ],
+)  # fmt: skip
+def test_a_bad_profile_says_where(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        profiles.load(str(path))
+    assert caught.value.code == "bad_profile"
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_a_profile_file(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(_GOOD, encoding="utf-8")
+    assert _read(str(path), description="  SCANNED ") == (
+        "EMB",
+        "scan",
+        "origin_transit",
+        "Scanned",
+    )
+
+
+def test_an_unknown_profile_name() -> None:
+    with pytest.raises(InputError, match="no profile named 'dhl'; built in: chinapost, upu, usps"):
+        profiles.load("dhl")
