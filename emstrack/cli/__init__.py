@@ -1,11 +1,11 @@
 """The `emstrack` command: track, import, serve, demo, worker, outbox, telegram, keys, reports,
-db. One module per command or group; what they share is in `_common`."""
+sources, db. One module per command or group; what they share is in `_common`."""
 
 from __future__ import annotations
 
 import typer
 
-from emstrack.cli import db, demo, ingest, keys, notify, reports, serve, track
+from emstrack.cli import db, demo, ingest, keys, notify, reports, serve, sources, track
 from emstrack.cli.ingest import EXIT_SOME_REJECTED
 
 __all__ = ["EXIT_SOME_REJECTED", "app", "main"]
@@ -23,6 +23,7 @@ app.command()(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(reports.app, name="reports")
+app.add_typer(sources.app, name="sources")
 app.command()(notify.worker)
 app.add_typer(notify.outbox_app, name="outbox")
 app.add_typer(notify.telegram_app, name="telegram")

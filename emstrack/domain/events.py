@@ -250,8 +250,10 @@ class Event:
 
     @property
     def key(self) -> str:
-        if self.effect is not None:
-            # An operator event is its text, not its (stand-in) code: remapping keeps the key.
+        if self.profile is not None:
+            # An event read through a profile is its text, not the code a rule gave it: a
+            # changed rule (`emstrack sources remap`) keeps the key, and a feed read again
+            # finds its events.
             text = " ".join((self.description or "").casefold().split())
             return dedupe_key(f"~{text}", self.occurred_local, self.office_code, self.office_name)
         return dedupe_key(self.code, self.occurred_local, self.office_code, self.office_name)

@@ -12,7 +12,7 @@ into the older generation: the outcome does not depend on the order in which eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -389,3 +389,48 @@ def write_fresh(db: Database, plan: Plan) -> BatchResult | None:
         now = plan.items[0].created_at if plan.items else datetime.now(UTC)
         outbox.enqueue_status_changes(unit, plan.changes, now)
     return plan.result
+
+
+def remap(
+    db: Database,
+    numbers: Sequence[str],
+    change: Callable[[Event], Event | None],
+    *,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Rewrite the events of `numbers` that `change` changes, and settle their items' status
+    again, in one transaction; the count of events and of items changed.
+
+    The dedupe key stays (an event read through a profile is keyed by its text), so running it
+    again changes nothing more; notices of status changes are queued as an import queues them.
+    """
+    sqlite = db.dialect == "sqlite"
+    with db.write() as unit:
+        work = _Batch(
+            unit,
+            items_for(unit, numbers),
+            events_for(unit, numbers),
+            timedelta(days=365),
+            now or datetime.now(UTC),
+        )
+        for ident, stored_events in work.events.items():
+            for key, stored in stored_events.items():
+                new = change(stored.event)
+                if new is None or new == stored.event:
+                    continue
+                stored.event = new
+                stored.raw = work._raw(ident, key)
+                work.changed_keys.add((*ident, key))
+                work.dirty.add(ident)
+        changed_items = work.settle()
+        write_changes(
+            unit,
+            deleted_items=[],
+            new_items=[],
+            changed_items=changed_items,
+            new_events=[],
+            changed_events=work.rows(work.changed_keys, sqlite),
+            conflicts=[],
+        )
+        outbox.enqueue_status_changes(unit, work.changes, work.now)
+    return len(work.changed_keys), len(changed_items)

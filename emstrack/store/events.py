@@ -12,12 +12,12 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from emstrack.domain.events import Event
 from emstrack.store.items import (
@@ -30,6 +30,7 @@ from emstrack.store.items import (
 )
 from emstrack.store.schema import events
 from emstrack.store.values import (
+    aware,
     chunks,
     local_dt,
     placeholder,
@@ -317,3 +318,42 @@ def write_changes(
             cursor.executemany(sql["insert_conflict"], _adapt(rows, _CONFLICT_TIMES, sqlite))
     finally:
         cursor.close()
+
+
+# An unmapped operator event: read through a profile, no rule mapped its text (docs/import.md).
+_UNMAPPED = (events.c.profile.is_not(None), events.c.rule.is_(None), events.c.effect == "none")
+
+
+@dataclass(frozen=True, slots=True)
+class UnmappedText:
+    """One distinct text no rule mapped: how often it was stored, and when last."""
+
+    profile: str
+    text: str
+    count: int
+    last_ingested_at: datetime | None
+
+
+def unmapped_texts(conn: Connection, source: str | None = None) -> list[UnmappedText]:
+    """The distinct unmapped texts (of one `source`, or all), newest first."""
+    last = func.max(events.c.ingested_at)
+    query = (
+        select(events.c.profile, events.c.description, func.count(), last)
+        .where(*_UNMAPPED)
+        .group_by(events.c.profile, events.c.description)
+        .order_by(last.desc(), events.c.description)
+    )
+    if source is not None:
+        query = query.where(events.c.source == source)
+    return [
+        UnmappedText(profile, text or "", count, aware(at))
+        for profile, text, count, at in conn.execute(query)
+    ]
+
+
+def unmapped_numbers(conn: Connection, profile: str | None = None) -> list[str]:
+    """The numbers with unmapped events (of one `profile`, or any), in order."""
+    query = select(events.c.number).where(*_UNMAPPED).distinct().order_by(events.c.number)
+    if profile is not None:
+        query = query.where(events.c.profile == profile)
+    return list(conn.execute(query).scalars())

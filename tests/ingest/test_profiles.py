@@ -235,3 +235,12 @@ def test_a_profile_file(tmp_path: Path) -> None:
 def test_an_unknown_profile_name() -> None:
     with pytest.raises(InputError, match="no profile named 'dhl'; built in: chinapost, upu, usps"):
         profiles.load("dhl")
+
+
+def test_the_example_in_the_docs() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    profile = profiles.parse(example, "docs/import.md")
+    assert profile.utc_offset_min == 120
+    assert profile.match("Arrived at OSLO hub").rule == "hub"
+    assert profile.match("received at counter").event_code == "EMA"

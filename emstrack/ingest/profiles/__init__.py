@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from importlib import resources
@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from emstrack.domain.operator import Effect, normalise_text
+from emstrack.domain.events import Event
+from emstrack.domain.operator import STAND_IN, Effect, normalise_text
 from emstrack.domain.times import TimeParseError, parse_offset
 from emstrack.errors import InputError
 
@@ -129,6 +130,31 @@ class Profile:
             return None  # unknown: never guessed as UTC
         delta = ZoneInfo(zone).utcoffset(local)
         return None if delta is None else int(delta.total_seconds() // 60)
+
+    def remap(self, event: Event) -> Event | None:
+        """An unmapped event of this profile as the current rules read it; None if unchanged.
+
+        The stored `description` joins the row's texts with " / " (`records`): each part is
+        matched, and the whole."""
+        if event.rule is not None or event.effect != Effect.NONE.value:
+            return None
+        text = event.description or ""
+        found = self.match(text, *text.split(" / "))
+        if found.rule is None:
+            return None
+        if found.event_code is not None:
+            code, effect, en, zh = found.event_code, None, None, None
+        else:
+            effect = found.effect or Effect.NONE
+            code, en, zh = STAND_IN[effect], found.label_en, found.label_zh
+        return replace(
+            event,
+            code=code,
+            rule=found.rule,
+            effect=effect.value if effect else None,
+            label_en=en,
+            label_zh=zh,
+        )
 
 
 def _match(rule: Rule) -> Match:
