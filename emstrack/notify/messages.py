@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from emstrack.config import Settings
 from emstrack.domain.events import CATALOGUE, Status, status_label
 from emstrack.domain.lang import Lang
+from emstrack.domain.operator import public_label
 from emstrack.domain.places import FIELDS, Projection
 from emstrack.notify import tokens
 from emstrack.notify.mail import Mail
@@ -65,7 +66,10 @@ def _event(row: OutboxRow, lang: Lang = "en") -> dict[str, Any] | None:
     stored = tuple(_text(event.get(name)) for name in FIELDS)
     shown = dict(zip(FIELDS, _PUBLIC.fields(stored), strict=True))
     place = {name: shown[name] for name in FIELDS if name in event}
-    return {**event, **place, "label": entry.label(lang) if entry else event.get("code")}
+    label = entry.label(lang) if entry else event.get("code")
+    if "label_en" in event:  # an operator event: its profile's label, not its stand-in code's
+        label = public_label(_text(event["label_en"]), _text(event.get("label_zh")), lang)
+    return {**event, **place, "label": label}
 
 
 def _text(value: Any) -> str | None:

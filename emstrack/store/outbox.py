@@ -85,7 +85,7 @@ def _event_payload(event: Event | None) -> dict[str, Any] | None:
     # The public fields only: a notice goes wherever the subscriber pointed it.
     if event is None:
         return None
-    return {
+    payload = {
         "code": event.code,
         "local_time": event.occurred_local.isoformat(timespec="seconds"),
         "utc_offset_min": event.utc_offset_min,
@@ -93,6 +93,9 @@ def _event_payload(event: Event | None) -> dict[str, Any] | None:
         "office_name": event.office_name,
         "country": event.country,
     }
+    if event.effect is not None:  # an operator event: its public labels (docs/import.md)
+        payload |= {"label_en": event.label_en, "label_zh": event.label_zh}
+    return payload
 
 
 def enqueue_status_changes(conn: Connection, changes: Iterable[StatusChange], now: datetime) -> int:
