@@ -209,7 +209,9 @@ def parse_record(
         try:
             local, offset = parse_event_time(values["event_time"] or "")
         except TimeParseError as exc:
-            reasons.append(f"event_time: {exc}")
+            local = profile.parse_time(values["event_time"] or "") if by_text and profile else None
+            if local is None:
+                reasons.append(f"event_time: {exc}")
     if values.get("utc_offset"):
         try:
             given = parse_offset(values["utc_offset"] or "")

@@ -8,6 +8,7 @@ import csv
 from pathlib import Path
 
 import orjson
+import pytest
 from eventfiles import count_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from emstrack.cli import app
 from emstrack.config import Settings
 from emstrack.ingest import profiles
+from emstrack.ingest.files import import_file
 from emstrack.ingest.records import RecordError, parse_record
 from emstrack.ingest.writer import record
 from emstrack.lookup import Tracker
@@ -180,3 +182,39 @@ def test_no_row_is_ever_dropped(db: Database, rows: list[dict[str, str]], profil
     assert len(outcomes) == len(batch)
     assert set(outcomes) <= {"stored", "duplicate"}
     assert len(rows) == outcomes.count("stored") + outcomes.count("duplicate") + rejected
+
+
+_CELL = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([NUMBER, "EE123456799CN", "EE123456794CN", "", "hello"]),
+            st.sampled_from(["2026-11-20 10:05", "November 24, 2026, 9:30 am", "", "soon"]),
+            st.one_of(_TEXT, _CELL),
+            st.one_of(_TEXT, _CELL),
+        ),
+        max_size=10,
+    )
+)
+def test_no_row_of_a_file_is_ever_dropped(
+    db: Database, tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, ...]]
+) -> None:
+    """A file read through a profile: read = new + duplicate + rejected, rejects in their file."""
+    path = tmp_path_factory.mktemp("feed") / "usps.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["tracking", "eventTime", "event", "description_en"])
+        writer.writerows(rows)
+    summary = import_file(
+        db, path, Settings(database_url="sqlite://"), profile=profiles.load("usps")
+    )
+    assert summary.read == summary.new + summary.duplicate + summary.rejected
+    if summary.rejected:
+        assert summary.rejects_path is not None
+        with summary.rejects_path.open(encoding="utf-8", newline="") as f:
+            assert len(list(csv.DictReader(f))) == summary.rejected

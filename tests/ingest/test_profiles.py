@@ -244,3 +244,19 @@ def test_the_example_in_the_docs() -> None:
     assert profile.utc_offset_min == 120
     assert profile.match("Arrived at OSLO hub").rule == "hub"
     assert profile.match("received at counter").event_code == "EMA"
+
+
+@pytest.mark.parametrize(
+    ("given", "local"),
+    [
+        ("November 24, 2026, 9:30 am", datetime(2026, 11, 24, 9, 30)),
+        ("December 1, 2026 4:05 PM", datetime(2026, 12, 1, 16, 5)),
+        ("11/24/2026 09:30 PM", datetime(2026, 11, 24, 21, 30)),
+        ("2026-11-24T09:30", datetime(2026, 11, 24, 9, 30)),
+    ],
+)
+def test_usps_times_as_printed(given: str, local: datetime) -> None:
+    record = {"tracking_number": NUMBER, "event_time": given, "description": "Delivered"}
+    event = parse_record(record, profile=profiles.load("usps")).event
+    assert event.occurred_local == local
+    assert event.utc_offset_min is None  # no state given: unknown, never UTC

@@ -80,6 +80,18 @@ class Profile:
     name_fields: tuple[str, ...] = ()
     postcode: re.Pattern[str] | None = None
     rules: tuple[Rule, ...] = ()
+    time_formats: tuple[str, ...] = ()
+
+    def parse_time(self, text: str) -> datetime | None:
+        """A local time in one of the feed's own formats (`[time] formats`, `strptime`'s
+        codes: "November 24, 2026, 9:30 am"), without an offset; None if none fits."""
+        given = " ".join(text.split())
+        for form in self.time_formats:
+            try:
+                return datetime.strptime(given, form)
+            except ValueError:
+                continue
+        return None
 
     @property
     def uses_texts(self) -> bool:
@@ -268,6 +280,7 @@ def _build(doc: dict[str, Any], text: str, where: str) -> Profile:
         name_fields=_texts(privacy, "name_fields", "[privacy]"),
         postcode=_regex(privacy, "postcode", "[privacy]"),
         rules=tuple(rules),
+        time_formats=_texts(time, "formats", "[time]"),
     )
 
 
