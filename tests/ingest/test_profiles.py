@@ -244,6 +244,7 @@ def test_the_example_in_the_docs() -> None:
     assert profile.utc_offset_min == 120
     assert profile.match("Arrived at OSLO hub").rule == "hub"
     assert profile.match("received at counter").event_code == "EMA"
+    assert profile.parse_time("24.11.2026 09:30") == datetime(2026, 11, 24, 9, 30)
 
 
 @pytest.mark.parametrize(
