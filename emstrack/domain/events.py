@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from emstrack.domain.lang import Lang
+from emstrack.domain.operator import public_label
 
 
 class Status(StrEnum):
@@ -242,7 +243,10 @@ class Event:
         return entry.detail if entry else None
 
     def label(self, lang: Lang = "en") -> str:
-        """The canonical label; for a code not in the catalogue, `unlisted_label`."""
+        """The canonical label; for a code not in the catalogue, `unlisted_label`; for an
+        operator event, its profile's (docs/import.md)."""
+        if self.effect is not None:
+            return public_label(self.label_en, self.label_zh, lang)
         entry = CATALOGUE.get(self.code)
         if entry:
             return entry.label(lang)

@@ -218,3 +218,11 @@ def test_no_row_of_a_file_is_ever_dropped(
         assert summary.rejects_path is not None
         with summary.rejects_path.open(encoding="utf-8", newline="") as f:
             assert len(list(csv.DictReader(f))) == summary.rejected
+
+
+def test_the_page_shows_the_operator_labels(db: Database, settings: Settings) -> None:
+    for step in JOURNEY[:8]:
+        _store(db, step[0], _row(step))
+    events = Tracker(db, settings).lookup(NUMBER).events
+    assert [e.label("en") for e in events[:2]] == ["请联系投递员", "Handed over to the airline"]
+    assert events[1].label("zh") == "交航"
