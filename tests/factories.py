@@ -61,3 +61,6 @@ DELIVERED_TO_DE = (
     ("EDG", "2026-11-07T08:00", "DEBERB", "DE"),
     ("EMI", "2026-11-07T11:45", "DEBERB", "DE"),
 )
+
+#: The local Redis the tests of shared limits talk to (they skip, saying so, without one).
+REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -14,12 +14,15 @@ the settings.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+import redis
+from factories import REDIS_URL
 from webclient import ServeApp, serve
 
 from emstrack.config import Settings
@@ -46,3 +49,18 @@ def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
     """A client of the app with the test settings, asking for JSON."""
     with serve_app() as http:
         yield http
+
+
+@pytest.fixture
+def redis_namespace() -> Iterator[str]:
+    """A key prefix of its own on the local Redis, cleaned up after; skips without a server."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.skip(f"no Redis server at {REDIS_URL}: {exc}")
+    namespace = f"emstrack-test-{uuid.uuid4().hex}"
+    yield namespace
+    for key in client.scan_iter(f"*{namespace}*"):
+        client.delete(key)
+    client.close()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
+from factories import REDIS_URL
 from webclient import ServeApp, serve
 
 from emstrack import keys
@@ -18,7 +17,6 @@ from emstrack.web.app import create_app
 from emstrack.web.ratelimit import Limiter
 
 NUMBER = "EE123456785CN"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -69,20 +67,6 @@ def test_the_limiter_contract_for_pages() -> None:
     assert not allowed
     assert 0 < reset <= 3600
     assert limiter.hit("postcode:RR473124829GB", "2/hour")[0]
-
-
-@pytest.fixture
-def redis_namespace() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"no Redis server at {REDIS_URL}: {exc}")
-    namespace = f"emstrack-test-{uuid.uuid4().hex}"
-    yield namespace
-    for key in client.scan_iter(f"*{namespace}*"):
-        client.delete(key)
-    client.close()
 
 
 def test_redis_counters_are_shared_between_processes(redis_namespace: str) -> None:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import socket
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import redis
-from factories import DELIVERED_TO_DE, Loader, Record, history
+from factories import DELIVERED_TO_DE, REDIS_URL, Loader, Record, history
 from webclient import ServeApp, serve
 
 from emstrack import keys
@@ -30,7 +28,6 @@ from emstrack.web.ratelimit import Limiter
 NUMBER = "EE123456785CN"
 SIGNATORY = "Erika Mustermann"
 POSTCODE = "10115"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _delivered() -> list[Record]:
@@ -103,20 +100,6 @@ def test_candidates_are_not_checked_without_counters(load: Loader, down: httpx.C
     body = down.get(f"/api/v1/tracking/{typo}").json()
     assert body["outcome"] == "invalid"
     assert not [s for s in body["suggestions"] if s["on_record"]]
-
-
-@pytest.fixture
-def redis_namespace() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"no Redis server at {REDIS_URL}: {exc}")
-    namespace = f"emstrack-test-{uuid.uuid4().hex}"
-    yield namespace
-    for key in client.scan_iter(f"*{namespace}*"):
-        client.delete(key)
-    client.close()
 
 
 def test_strict_limits_count_on_redis(

@@ -8,14 +8,12 @@ clients at different addresses come through a trusted proxy on loopback (`X-Forw
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-import redis
-from factories import DELIVERED_TO_DE, Loader, Record, history
+from factories import DELIVERED_TO_DE, REDIS_URL, Loader, Record, history
 from webclient import ServeApp, serve
 
 from emstrack.config import Settings
@@ -26,7 +24,6 @@ from emstrack.web.ratelimit import Limiter
 NUMBER = "EE123456785CN"
 SIGNATORY = "Erika Mustermann"
 POSTCODE = "10115"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 Unlock = Callable[[str, str], httpx.Response]
 
@@ -105,20 +102,6 @@ def test_right_tries_do_not_use_up_the_numbers_failures(load: Loader, serve_app:
             assert unlock(POSTCODE, f"192.0.2.{i}").status_code == 200
         assert unlock("99999", "192.0.2.9").status_code == 403
         assert unlock(POSTCODE, "192.0.2.1").status_code == 429
-
-
-@pytest.fixture
-def redis_namespace() -> Iterator[str]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        pytest.skip(f"no Redis server at {REDIS_URL}: {exc}")
-    namespace = f"emstrack-test-{uuid.uuid4().hex}"
-    yield namespace
-    for key in client.scan_iter(f"*{namespace}*"):
-        client.delete(key)
-    client.close()
 
 
 def test_two_servers_on_redis_share_the_numbers_cap(
