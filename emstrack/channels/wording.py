@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import Final
 
 from emstrack.config import Settings
-from emstrack.domain import countries
-from emstrack.domain.events import Event, status_label
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Severity
-from emstrack.domain.times import format_offset
 from emstrack.lookup import Outcome, TrackingResult
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
+from emstrack.text.headline import headline
 
 #: Numbers looked up per message, as in the scam checker; more are mentioned, not answered.
 MAX_NUMBERS: Final = 10
@@ -138,16 +136,14 @@ class Words:
         }
 
     def result(self, result: TrackingResult) -> str:
-        """One number's block: number, status in plain words, latest event, page link."""
+        """One number's block: number, where the item is (`text.headline`), page link."""
         tn = result.number
         if result.outcome is Outcome.INVALID:
             return self._invalid(result)
         lines = [tn.number]
-        if result.outcome is Outcome.FOUND and result.status is not None:
-            lines.append(status_label(result.status, self.lang))
-            if result.events:
-                # A chat is public: the place without postcodes (emstrack.domain.places).
-                lines.append(self._event(result.projection().event(result.events[0])))
+        state = result.shown_state(result.projection())  # a chat is public: no postcodes
+        if result.outcome is Outcome.FOUND and state is not None:
+            lines.append(headline(state, self.lang))
         elif result.outcome is Outcome.NOT_FOUND_YET:
             lines.append(
                 self._("Valid, no scan yet; first scans often appear 24–%(hours)d h after posting.")
@@ -157,15 +153,6 @@ class Words:
             lines.append(self._("No record: it may belong to another carrier"))
         lines.append(self._link(tn.number))
         return "\n".join(lines)
-
-    def _event(self, event: Event) -> str:
-        when = event.occurred_local.strftime("%Y-%m-%d %H:%M")
-        offset = format_offset(event.utc_offset_min)
-        when += f" ({offset})" if offset else self._(" (local time)")
-        country = countries.country_name(event.country, self.lang) if event.country else None
-        office = event.office_name or event.office_code
-        place = ", ".join(p for p in (office, country) if p)
-        return " · ".join(p for p in (when, place, event.label(self.lang)) if p)
 
     def _invalid(self, result: TrackingResult) -> str:
         tn = result.number

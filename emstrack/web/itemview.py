@@ -12,25 +12,31 @@ from datetime import UTC, datetime, timedelta
 from babel.support import NullTranslations
 
 from emstrack.domain import countries
-from emstrack.domain.events import Event, Leg, Status
+from emstrack.domain.events import Event, Status
 from emstrack.domain.lang import Lang
 from emstrack.domain.times import format_offset
+from emstrack.domain.tracking_number import NumberKind
 from emstrack.lookup import TrackingResult
+from emstrack.text.headline import headline as summary
 from emstrack.web import i18n
 
-ACCEPTED, TRANSIT, CUSTOMS, OUT, DELIVERED = range(5)
+#: The steps of the outbound line, in order; a domestic item's has no customs step.
+POSTED, TRANSIT, CUSTOMS, TO_DOOR, OUT, DELIVERED = range(6)
 
-#: How far along each status is; in-transit scans after import customs count as past customs.
-_STEP = {
-    Status.ACCEPTED: ACCEPTED,
-    Status.CUSTOMS_EXPORT: TRANSIT,
-    Status.IN_TRANSIT: TRANSIT,
-    Status.CUSTOMS_IMPORT: CUSTOMS,
-    Status.OUT_FOR_DELIVERY: OUT,
-    Status.AWAITING_PICKUP: OUT,
-    Status.DELIVERY_FAILED: OUT,
-    Status.DELIVERED: DELIVERED,
+#: Which step each code puts the item in (docs/standards/events.md §1): an item is in a step
+#: while its newest known scan is, so released by customs (`EDC`) is on the way to the door.
+_PHASE = {
+    "EMA": POSTED,
+    **dict.fromkeys(("EMB", "EXA", "EXB", "EXC", "EXD", "EXX", "EMC"), TRANSIT),
+    **dict.fromkeys(("EMJ", "EMK", "EMD", "EDA"), TRANSIT),
+    **dict.fromkeys(("EDB", "EME", "EDX"), CUSTOMS),
+    **dict.fromkeys(("EDC", "EMF", "EDD", "EDE", "EMG", "EDF"), TO_DOOR),
+    **dict.fromkeys(("EDG", "EDH", "EMH"), OUT),
+    "EMI": DELIVERED,
 }
+
+#: The return line: on the way back, in the origin country again, with the sender.
+BACK, HOME, RETURNED = range(3)
 
 #: The tone of a status on the page: a colour *and* a word, never a colour alone.
 TONE = {
@@ -68,6 +74,7 @@ class Row:
 @dataclass(frozen=True, slots=True)
 class ItemView:
     headline: str
+    summary: str  # the facts: `text.headline`, as the API's `headline` and the bots say them
     tone: str
     steps: list[Step]
     rows: list[Row]
@@ -137,21 +144,48 @@ def _headlines(status: Status, detail: str | None, t: NullTranslations) -> tuple
     return table.get(status, (_("Status unknown"), _("Status unknown")))
 
 
-def _steps(events: list[Event], t: NullTranslations) -> list[Step]:
-    _ = t.gettext
-    labels = [_("Posted"), _("In transit"), _("Customs"), _("Out for delivery"), _("Delivered")]
-    reached = -1
-    for e in events:
-        step = _STEP.get(e.status, -1)
-        entry = e.entry
-        if entry and e.status is Status.IN_TRANSIT and entry.leg is Leg.DESTINATION:
-            step = CUSTOMS if entry.code not in ("EMD", "EDA") else TRANSIT
-        reached = max(reached, step)
-    done_all = reached == DELIVERED
+def _line(labels: list[str], current: int, done_all: bool = False) -> list[Step]:
     return [
-        Step(label, "done" if i < reached or done_all else "current" if i == reached else "todo")
+        Step(label, "done" if i < current or done_all else "current" if i == current else "todo")
         for i, label in enumerate(labels)
     ]
+
+
+def _steps(result: TrackingResult, t: NullTranslations) -> list[Step]:
+    """The progress line: the outbound one, without customs for a domestic item, or the return
+    line for an item on its way back; the current step is where the newest known scan is."""
+    _ = t.gettext
+    state = result.state
+    status = state.status if state else Status.UNKNOWN
+    event = state.event if state else None
+    if status is Status.RETURNING or status is Status.RETURNED:
+        labels = [_("Being returned"), _("Back in the origin country"), _("Returned to sender")]
+        if status is Status.RETURNED:
+            return _line(labels, RETURNED, done_all=True)
+        origin = result.origin_country
+        home = event is not None and origin is not None and event.country == origin
+        return _line(labels, HOME if home else BACK)
+    origin, destination = result.origin_country, result.destination_country
+    domestic = result.number.kind is NumberKind.DOMESTIC or (
+        origin is not None and origin == destination
+    )
+    labels = [
+        _("Posted"),
+        _("In transit"),
+        _("Customs"),
+        _("To the delivery office"),
+        _("Out for delivery"),
+        _("Delivered"),
+    ]
+    phase = _PHASE.get(event.code, -1) if event else -1
+    if domestic:
+        # No customs: the scans of the sorting centres are the transit.
+        del labels[CUSTOMS]
+        if event is not None and event.code in ("EDD", "EDE"):
+            phase = TRANSIT
+        elif phase > CUSTOMS:
+            phase -= 1
+    return _line(labels, phase, done_all=status is Status.DELIVERED)
 
 
 def _row(e: Event, now: datetime, lang: Lang, t: NullTranslations, private: bool) -> Row:
@@ -223,12 +257,14 @@ def build(
     # of the items delivered there).
     shown = result.projection()
     events = [shown.event(e) for e in result.events]
+    shown_state = result.shown_state(shown)
     return ItemView(
         headline=headline(
             status, state.detail if state else None, event.country if event else None, lang, t
         ),
+        summary=summary(shown_state, lang) if shown_state else "",
         tone=TONE.get(status, "neutral"),
-        steps=_steps(result.events, t),
+        steps=_steps(result, t),
         rows=[_row(e, now, lang, t, private) for e in events],
         origin=place_name(result.origin_country, lang),
         destination=place_name(result.destination_country, lang),

@@ -91,12 +91,9 @@ def test_a_number_on_record_gets_its_status_event_and_link(
 
 
 @pytest.mark.usefixtures("delivered")
-def test_the_latest_event_has_its_place_and_label(bot: Bot) -> None:
+def test_the_reply_leads_with_the_headline_of_the_api_and_the_page(bot: Bot) -> None:
     reply = bot(NUMBER)
-    latest = reply.splitlines()[2]
-    assert latest.startswith("2026-11-07 11:45")
-    assert "DEBERB" in latest
-    assert "Germany" in latest
+    assert reply.splitlines()[1] == "Delivered on 2026-11-07 11:45 (UTC+1) at DEBERB, Germany."
 
 
 @pytest.mark.parametrize(

@@ -45,9 +45,18 @@ TRACKING_RESULT_SCHEMA: dict[str, Any] = {
         "number": {"type": "string"},
         "formatted": {"type": "string"},
         "outcome": {"enum": ["found", "not_found_yet", "invalid", "unknown"]},
-        "status": {"type": ["string", "null"]},
+        "status": {
+            "description": "docs/api.md: the coarse status; `returning` and `returned` for a "
+            "return to the sender",
+            "type": ["string", "null"],
+        },
         "status_detail": {"type": ["string", "null"]},
         "status_label": {"type": ["string", "null"]},
+        "headline": {
+            "description": "Where the item is, in one or two sentences in the answer's language: "
+            "the latest event with its place and local time, and what follows (found items)",
+            "type": ["string", "null"],
+        },
         "diagnosis": {"type": ["object", "null"]},
         "item": {"type": ["object", "null"]},
         "events": {"type": "array", "items": {"type": "object"}},
