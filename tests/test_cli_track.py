@@ -37,6 +37,7 @@ def test_people_see_status_and_timeline(load: Loader, runner: CliRunner) -> None
     assert "EE 123 456 785 CN" in result.stdout
     assert "Delivered" in result.stdout
     assert "China → Germany" in result.stdout
+    assert "Delivered on 2026-11-07 11:45 (UTC+1) at DEBERB, Germany." in result.stdout
     assert "UTC+8" in result.stdout
 
 

@@ -14,6 +14,8 @@ from emstrack.lookup import Outcome, TrackingResult, event_to_dict
 _STYLE = {
     Status.DELIVERED: "bold green",
     Status.TERMINATED: "bold red",
+    Status.RETURNING: "bold red",
+    Status.RETURNED: "bold red",
     Status.DELIVERY_FAILED: "bold yellow",
     Status.CUSTOMS_IMPORT: "bold yellow",
     Status.CUSTOMS_EXPORT: "bold yellow",
@@ -35,6 +37,8 @@ def render_result(console: Console, result: TrackingResult, lang: Lang = "en") -
         console.print(head)
         facts = [f for f in (item["service_label"], item["issuer"], route) if f]
         console.print("  " + " · ".join(facts), style="dim")
+        if doc["headline"]:
+            console.print("  " + escape(doc["headline"]))
     else:
         head.append("  ")
         head.append(result.outcome.value.replace("_", " "), style="bold red")
