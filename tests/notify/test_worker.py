@@ -22,6 +22,7 @@ from hookreceiver import Receiver, receiving
 
 from emstrack.config import Settings
 from emstrack.domain import s10
+from emstrack.domain.lang import Lang
 from emstrack.notify import messages, subscriptions, tokens
 from emstrack.notify.mail import Mail
 from emstrack.notify.senders import EmailSender, Result, Sender, WebhookSender
@@ -473,6 +474,31 @@ def test_chat_text_reads_as_one_line_then_the_links(notify_settings: Settings) -
         f"Unsubscribe: send 'unsubscribe {NUMBER}'",
     ]
     assert messages.chat_text(_row(), notify_settings, "zh").startswith(f"{NUMBER}：已妥投 — ")
+
+
+@pytest.mark.parametrize(
+    ("status", "lang", "subject", "last"),
+    [
+        ("returning", "en", f"{NUMBER}: Being returned to sender", None),
+        ("returning", "zh", f"{NUMBER}：退回中", None),
+        ("returned", "en", f"{NUMBER}: Returned to sender",
+         "The item is back with its sender: this is the last e-mail about it."),
+        ("returned", "zh", f"{NUMBER}：已退回寄件人",
+         "邮件已退回寄件人，这是关于该邮件的最后一封通知。"),
+        ("delivered", "en", f"{NUMBER}: Delivered",
+         "The item has been delivered: this is the last e-mail about it."),
+    ],
+)  # fmt: skip
+def test_a_return_is_worded_and_the_sender_having_it_back_closes(
+    notify_settings: Settings, status: str, lang: Lang, subject: str, last: str | None
+) -> None:
+    row = _row(payload={**_row().payload, "status": status})
+    mail = messages.mail(row, notify_settings, lang)
+    assert mail.subject == subject
+    assert ("last e-mail" in mail.text or "最后一封" in mail.text) is (last is not None)
+    if last:
+        assert last in mail.text
+        assert last in mail.html
 
 
 def test_event_instant_uses_the_offset_or_else_takes_local_time_as_utc() -> None:
