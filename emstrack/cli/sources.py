@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.markup import escape
+from rich.progress import Progress
 from rich.table import Table
 
 from emstrack.cli import _common
@@ -104,7 +105,11 @@ def remap(
         with db.read() as conn:
             numbers = unmapped_numbers(conn, chosen.name if chosen else None)
         events = items = 0
-        for start in range(0, len(numbers), _REMAP_CHUNK):
-            done = remap_events(db, numbers[start : start + _REMAP_CHUNK], change)
-            events, items = events + done[0], items + done[1]
+        with Progress(console=_common.err, transient=True) as progress:
+            task = progress.add_task("Remapping items", total=len(numbers))
+            for start in range(0, len(numbers), _REMAP_CHUNK):
+                chunk = numbers[start : start + _REMAP_CHUNK]
+                done = remap_events(db, chunk, change)
+                events, items = events + done[0], items + done[1]
+                progress.advance(task, len(chunk))
     _common.out.print(f"{events:,} events mapped; {items:,} items' status settled again.")

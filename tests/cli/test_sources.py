@@ -65,7 +65,7 @@ def test_remap_applies_the_new_rules_once(
     )
     tracker = Tracker(db, settings)
     assert tracker.lookup(NUMBER).status == "accepted"  # the unmapped scan sets nothing
-    assert runner.invoke(app, ["sources", "remap"]).output.startswith("0 events mapped")
+    assert runner.invoke(app, ["sources", "remap"]).output.strip().startswith("0 events mapped")
     # The operator extends the profile: the scan becomes "out for delivery".
     extended = profiles.load("chinapost").text + (
         '\n[[rule]]\nid = "loaded"\nmatch = ["包裹已装车"]\nevent_code = "EDG"\n'
@@ -78,7 +78,7 @@ def test_remap_applies_the_new_rules_once(
     assert tracker.lookup(NUMBER).status == "out_for_delivery"
     assert tracker.answer(NUMBER).body["events"][0]["label"] == "Out for delivery"
     again = runner.invoke(app, ["sources", "remap", "--profile", str(path)])
-    assert again.output.startswith("0 events mapped")
+    assert again.output.strip().startswith("0 events mapped")
     assert runner.invoke(app, ["sources", "unmapped", "--json"]).output == ""
     # The same feed read again with the new rules finds its events.
     chinapost = profiles.load(str(path))
