@@ -23,6 +23,9 @@ The result depends only on the set of events, never on the order in which they a
   scans on the way back). A later `EMI` makes it `returned` (terminal), unless it was delivered
   in another country than the origin: then it is `delivered` after all. An `EMI` in the
   destination before any turn ends the journey: later scans do not start a return.
+  A return that no scan announces: an `EMI` in the country of origin (or, where it has no
+  country, at the office that accepted the item) after a customs hold (export customs at
+  home, import customs abroad) makes the item `returned`, the hold its cause.
 - Duplicates. Events with the same dedupe key are one event: the first ingested is kept and
   the others only fill its empty fields (`events.merge`).
 """
@@ -131,8 +134,18 @@ def derive(events: Iterable[Event]) -> ItemState:
     return state_of(dedupe(events))
 
 
-#: What the return rules read of an event: code, country, office code, reason and action text.
-Facts = tuple[str, str | None, str | None, str | None, str | None]
+#: What the return rules read of an event: code, country, office code, office name, reason and
+#: action text.
+Facts = tuple[str, str | None, str | None, str | None, str | None, str | None]
+
+#: Customs holds as the catalogue marks them (detail "held"): export customs (`EXB`) and import
+#: customs (`EME`). A delivery in the origin after one is a return (docs/standards/events.md §3).
+_EXPORT_HOLDS: Final = frozenset(
+    c for c, e in CATALOGUE.items() if e.status is Status.CUSTOMS_EXPORT and e.detail == "held"
+)
+_IMPORT_HOLDS: Final = frozenset(
+    c for c, e in CATALOGUE.items() if e.status is Status.CUSTOMS_IMPORT and e.detail == "held"
+)
 
 
 def _country(country: str | None, office_code: str | None) -> str | None:
@@ -143,16 +156,32 @@ def _country(country: str | None, office_code: str | None) -> str | None:
     return None
 
 
+def _offices(code: str | None, name: str | None) -> set[tuple[str, str]]:
+    """An office's identities: its code, its name (trimmed, case-folded)."""
+    found = set()
+    if code and code.strip():
+        found.add(("code", code.strip().upper()))
+    if name and name.strip():
+        found.add(("name", " ".join(name.split()).casefold()))
+    return found
+
+
 def return_journey(facts: Sequence[Facts]) -> tuple[int, int | None] | None:
     """Where a return began and the `EMI` that ended it, as indexes into `facts` (oldest first);
     None when the item was never turned round. Shared with `emstrack.lookup.fastpath`."""
     origin: str | None = None
     abroad = False
     start: int | None = None
-    for i, (code, country, office, reason, action) in enumerate(facts):
+    # The latest customs hold (export customs at home, import customs abroad): a delivery in
+    # the origin after it is a return that no scan announced.
+    hold: int | None = None
+    posting: set[tuple[str, str]] = set()  # the offices that accepted the item
+    for i, (code, country, office, name, reason, action) in enumerate(facts):
         if code not in CATALOGUE:
             continue
         where = _country(country, office)
+        if code == "EMA":
+            posting |= _offices(office, name)
         if start is None:
             if where is not None:
                 if origin is None:
@@ -163,15 +192,27 @@ def return_journey(facts: Sequence[Facts]) -> tuple[int, int | None] | None:
                     start = i  # back in the country of origin
             if start is None and code in RETURN_CODES and says_return(action, reason):
                 start = i
+            # A hold counts only where the origin is known: a feed that starts abroad must not
+            # make the destination its origin.
+            if origin is not None and (
+                (code in _EXPORT_HOLDS and where in (None, origin))
+                or (code in _IMPORT_HOLDS and where is not None and where != origin)
+            ):
+                hold = i
         if code == "EMI":
             if start is not None and (where is None or where == origin):
                 return start, i
+            if hold is not None and (
+                where == origin
+                or (where is None and not posting.isdisjoint(_offices(office, name)))
+            ):
+                return hold, i  # delivered back home after customs held it
             return None  # delivered where it was going: a later scan is a stray one
     return None if start is None else (start, None)
 
 
 def _facts(e: Event) -> Facts:
-    return e.code, e.country, e.office_code, e.reason_text, e.action_text
+    return e.code, e.country, e.office_code, e.office_name, e.reason_text, e.action_text
 
 
 def state_of(history: list[Event]) -> ItemState:

@@ -49,7 +49,7 @@ _OPERATOR = itemgetter(
 _FACTS = itemgetter(
     *(
         HISTORY_EVENT_FIELDS.index(name)
-        for name in ("code", "country", "office_code", "reason_text", "action_text")
+        for name in ("code", "country", "office_code", "office_name", "reason_text", "action_text")
     )
 )
 #: A row's values of `places.FIELDS`, in that order: what a projection takes.

@@ -278,6 +278,15 @@ def _after(*events: Event) -> list[Event]:
     return [*_TO_DE, *events]
 
 
+_POSTING: dict[str, Any] = {"office": "", "office_name": "Beijing Chaoyang 100020"}
+# Posted in Beijing, held by export customs, never leaves China.
+_HELD_AT_EXPORT = [
+    *CN_DE[:2],
+    _cn("EXA", D(2024, 3, 1, 20, 5)),
+    _cn("EXB", D(2024, 3, 1, 22, 30), retention_text="Lithium batteries not allowed"),
+]
+
+
 @pytest.mark.parametrize(
     ("history", "status", "cause"),
     [
@@ -332,6 +341,51 @@ def _after(*events: Event) -> list[Event]:
             [_cn("EMA", D(2024, 3, 1, 9)), _cn("EDD", D(2024, 3, 2, 9), "CNSHAD"),
              _cn("EMI", D(2024, 3, 3, 9), "CNSHAD")],
             Status.DELIVERED, None, id="domestic: delivered at home is delivered",
+        ),
+        # A return that no scan announces: a customs hold, then a delivery in the origin.
+        pytest.param(
+            [*_HELD_AT_EXPORT, _cn("EMI", D(2024, 3, 9, 11), **_POSTING)],
+            Status.RETURNED, "EXB", id="export hold, delivered at the posting office",
+        ),
+        pytest.param(
+            [*_HELD_AT_EXPORT, _cn("EMI", D(2024, 3, 9, 11), "CNSHAD")],
+            Status.RETURNED, "EXB", id="export hold, delivered elsewhere in the origin",
+        ),
+        pytest.param(
+            [*_HELD_AT_EXPORT,
+             Event("EMI", D(2024, 3, 9, 11), office_name=" beijing  CHAOYANG 100020")],
+            Status.RETURNED, "EXB", id="export hold, delivered at the posting office, no country",
+        ),
+        pytest.param(
+            [*_HELD_AT_EXPORT, Event("EMI", D(2024, 3, 9, 11), office_name="Filiale 101")],
+            Status.DELIVERED, None, id="export hold, delivered somewhere unknown: no guess",
+        ),
+        pytest.param(
+            [*_HELD_AT_EXPORT, _cn("EXC", D(2024, 3, 2, 1)), *CN_DE[2:]],
+            Status.DELIVERED, None, id="export hold, released, delivered in the destination",
+        ),
+        pytest.param(
+            [*CN_DE[:6], _de("EMB", D(2024, 3, 12, 9)), _de("EMC", D(2024, 3, 13, 22)),
+             _cn("EMD", D(2024, 3, 15, 7), "CNSHAD"), _cn("EMI", D(2024, 3, 17, 15), **_POSTING)],
+            Status.RETURNED, "EMD", id="import hold abroad, scans back home, delivered",
+        ),
+        pytest.param(
+            [*CN_DE[:6], Event("EMC", D(2024, 3, 13, 22), office_name="Frankfurt"),
+             Event("EMI", D(2024, 3, 17, 15), office_name="Beijing Chaoyang 100020")],
+            Status.RETURNED, "EME", id="import hold abroad, delivered at the posting office",
+        ),
+        pytest.param(
+            CN_DE, Status.DELIVERED, None, id="import hold in the destination, delivered there",
+        ),
+        pytest.param(
+            [_de("EMD", D(2024, 3, 3, 14)), _de("EME", D(2024, 3, 4, 9)),
+             _de("EDC", D(2024, 3, 5, 11)), _de("EMI", D(2024, 3, 7, 10), "DEBERB")],
+            Status.DELIVERED, None, id="a feed from the destination only: no origin to go back to",
+        ),
+        pytest.param(
+            [_cn("EMA", D(2024, 3, 1, 9), **_POSTING), _cn("EDD", D(2024, 3, 2, 9), "CNSHAD"),
+             _cn("EMI", D(2024, 3, 3, 9), **_POSTING)],
+            Status.DELIVERED, None, id="domestic: delivered by the posting office",
         ),
     ],
 )  # fmt: skip
