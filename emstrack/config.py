@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     strict_countries: bool = Field(
         default=False,
         description="Reject S10 numbers whose country suffix is not a known issuer (otherwise a "
-        "warning).",
+        "warning). A suffix no country has (XX, ZZ) is always rejected; this setting decides for "
+        "the codes people write for another (UK for GB, EL for GR).",
     )
     reuse_after_days: int = Field(
         default=365,

@@ -3,12 +3,19 @@
 Whether a code is valid comes from pycountry, never from a hand list (docs/standards/s10.md §7:
 hand lists miss real issuers such as MO, GI or JE). The hand tables here only add Chinese names
 and the designated operator, for display; a code missing from them is still a valid issuer.
+
+What pycountry cannot know is data with its source, in `emstrack/data/`: the codes the UPU
+itself assigns to operators (`s10_upu_country_codes.csv`) and the codes people write for another
+(`s10_country_confusions.csv`, UK for GB). The ISO codes are not copied there: a copy would drift
+from the maintained package the standard tells us to trust.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 
 import pycountry
 
@@ -123,19 +130,47 @@ _NAMES = {
     "VI": "US Virgin Islands",
 }
 
-# UPU operator codes outside ISO 3166-1 (docs/standards/s10.md §7); ZZ is deliberately absent:
-# office codes only.
-_UPU_EXTRA = {
-    "XZ": ("Kosovo", "Kosovo Post"),
-    "QM": ("Republika Srpska (Bosnia and Herzegovina)", "Poste Srpske"),
-    "QN": ("Bosnia and Herzegovina (Croatian Post Mostar)", "Croatian Post Mostar"),
+
+def data_rows(name: str) -> list[dict[str, str]]:
+    """The rows of a CSV file in `emstrack/data/`, by column name."""
+    text = files("emstrack").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+#: UPU operator codes outside ISO 3166-1, each row with its source (docs/standards/s10.md §7);
+#: ZZ is deliberately absent: the UPU uses it for office codes only.
+UPU_CODES: dict[str, tuple[str, str]] = {
+    r["code"]: (r["name"], r["operator"]) for r in data_rows("s10_upu_country_codes.csv")
 }
 
 # pycountry maps CS to two withdrawn countries, so one name from it would be a coin toss.
 _CS_NAME = "Serbia and Montenegro (or, before 1993, Czechoslovakia)"
 
-#: Codes people write that are not ISO 3166-1, and the code an S10 number uses instead.
-COMMON_MISTAKES: dict[str, str] = {"UK": "GB", "EL": "GR"}
+#: Codes people write that no post issues under, and the code an S10 number uses instead; the
+#: reason for each row is in the data file.
+COMMON_MISTAKES: dict[str, str] = {
+    r["written"]: r["meant"] for r in data_rows("s10_country_confusions.csv")
+}
+
+# QWERTY rows: a key's neighbours are beside it and, the rows being staggered, the two keys
+# touching it in the row above and below.
+_QWERTY = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
+
+
+def _keyboard() -> dict[str, str]:
+    near: dict[str, str] = {}
+    for r, row in enumerate(_QWERTY):
+        above = _QWERTY[r - 1] if r > 0 else ""
+        below = _QWERTY[r + 1] if r < 2 else ""
+        for c, key in enumerate(row):
+            keys = [row[i] for i in (c - 1, c + 1) if 0 <= i < len(row)]
+            keys += [above[i] for i in (c, c + 1) if i < len(above)]
+            keys += [below[i] for i in (c - 1, c) if 0 <= i < len(below)]
+            near[key] = "".join(keys)
+    return near
+
+
+_NEAR = _keyboard()
 
 
 def _entry(code: str, name: str, operator: str | None, kind: str) -> Country:
@@ -154,7 +189,7 @@ def _table() -> dict[str, Country]:
         name = _NAMES.get(c.alpha_2) or getattr(c, "common_name", None) or c.name
         zh = _DISPLAY.get(c.alpha_2)
         table[c.alpha_2] = _entry(c.alpha_2, name, zh[1] if zh else None, "iso")
-    for code, (name, operator) in _UPU_EXTRA.items():
+    for code, (name, operator) in UPU_CODES.items():
         table[code] = _entry(code, name, operator, "upu_extra")
     return table
 
@@ -172,6 +207,28 @@ def lookup(code: str) -> Country | None:
 def is_current(code: str) -> bool:
     """Whether `code` may issue S10 numbers today: ISO 3166-1 alpha-2 or XZ, QM, QN."""
     return code in _current() or code.upper() in _current()
+
+
+def is_user_assigned(code: str) -> bool:
+    """Whether ISO 3166-1 leaves `code` to its users: AA, QM–QZ, XA–XZ and ZZ.
+
+    The UPU takes a few of them for operators (XZ, QM, QN: `is_current` says so); any other is
+    a code no postal operator issues numbers under.
+    """
+    code = code.upper()
+    return code in ("AA", "ZZ") or (code[:1] == "Q" and code[1:] >= "M") or code[:1] == "X"
+
+
+def near_codes(code: str) -> list[str]:
+    """Current codes one keystroke away: one letter replaced by a neighbouring QWERTY key."""
+    code = code.upper()
+    out: list[str] = []
+    for i, letter in enumerate(code):
+        for key in _NEAR.get(letter, ""):
+            near = code[:i] + key + code[i + 1 :]
+            if near not in out and is_current(near):
+                out.append(near)
+    return out
 
 
 def country_name(code: str | None, lang: Lang = "en") -> str | None:

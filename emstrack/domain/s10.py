@@ -245,7 +245,14 @@ def _parse_s10(raw: str, n: str, m: re.Match[str], scope: Scope, strict: bool) -
         problems.append(Problem("unassigned_service", msg, Severity.WARNING, part="service"))
     fixed_cc = cc
     if not current:
-        problems.append(_country_problem(cc, strict))
+        problem = _country_problem(cc, strict)
+        problems.append(problem)
+        if problem.severity is Severity.ERROR:
+            # Codes one keystroke away only if on record: most neighbours are real countries.
+            meant = countries.COMMON_MISTAKES.get(cc)
+            for near in (c for c in countries.near_codes(cc) if c != meant):
+                note = f"{cc} → {near}"
+                suggestions.append(_suggest(n[:11] + near, "country_code", True, note))
         fixed_cc = countries.COMMON_MISTAKES.get(cc, cc)
         if fixed_cc != cc:
             suggestions.append(
@@ -259,7 +266,13 @@ def _parse_s10(raw: str, n: str, m: re.Match[str], scope: Scope, strict: bool) -
 
 
 def _country_problem(cc: str, strict: bool) -> Problem:
-    severity = Severity.ERROR if strict else Severity.WARNING
+    """A code no one assigned is always an error; a habit (UK) or an old code a warning.
+
+    `strict` (the setting `strict_countries`) makes the habits errors too; historic codes stay
+    warnings, since old data holds them (docs/standards/s10.md §7–8).
+    """
+    user_assigned = countries.is_user_assigned(cc)
+    severity = Severity.ERROR if strict or user_assigned else Severity.WARNING
     if fixed := countries.COMMON_MISTAKES.get(cc):
         msg = f"{cc} is not an ISO country code; the code for {countries.country_name(fixed)} is "
         msg += f"{fixed}."
@@ -271,9 +284,17 @@ def _country_problem(cc: str, strict: bool) -> Problem:
         msg += "very old or mistyped."
         extra = {"found": cc, "country_name": country.name}
         return Problem("historic_country", msg, Severity.WARNING, part="country", extra=extra)
-    msg = f"{cc} is not a known country code, so the postal operator that issued this number is "
-    msg += "unknown; check the two letters at the end."
-    return Problem("unknown_country", msg, severity, part="country", extra={"found": cc})
+    if user_assigned:
+        msg = f"{cc} is not a country code: ISO 3166 leaves it to private use, so no postal "
+    else:
+        msg = f"{cc} is not a country code: no country has it, so no postal "
+    msg += "operator issues numbers ending in it; check the two letters at the end."
+    return Problem(
+        "unknown_country",
+        msg,
+        part="country",
+        extra={"found": cc, "user_assigned": user_assigned},
+    )
 
 
 def _digit_candidates(

@@ -268,8 +268,9 @@ def test_cs_is_named_honestly() -> None:
 
 
 @pytest.mark.parametrize("code", ["ZZ", "XX", "AA", "QZ"])
-def test_unknown_country_is_a_warning_unless_strict(code: str) -> None:
-    assert codes(parse(f"EE123456785{code}")) == {"unknown_country": Severity.WARNING}
+def test_unknown_country_is_an_error_even_when_not_strict(code: str) -> None:
+    # Codes no country has: tests/domain/test_s10_countries.py has the whole table.
+    assert codes(parse(f"EE123456785{code}")) == {"unknown_country": Severity.ERROR}
     assert codes(parse(f"EE123456785{code}", strict=True)) == {"unknown_country": Severity.ERROR}
 
 
