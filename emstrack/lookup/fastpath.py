@@ -19,7 +19,7 @@ from typing import Any
 from emstrack.domain import places
 from emstrack.domain.events import CATALOGUE, TERMINAL, Event, Status
 from emstrack.domain.lang import Lang
-from emstrack.domain.operator import public_label
+from emstrack.domain.operator import NO_EFFECT_CODE, public_label
 from emstrack.domain.status import ItemState, return_journey
 from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.lookup.model import (
@@ -133,6 +133,7 @@ def found_document(
         effect, label_en, label_zh = _OPERATOR(row)
         if effect is not None:
             label = public_label(label_en, label_zh, lang)
+            code, known = NO_EFFECT_CODE, False  # no UPU code (`model.event_to_dict`)
         p = _PLACES(row) if shown is None else shown(_PLACES(row))
         doc: dict[str, Any] = {
             "code": code,

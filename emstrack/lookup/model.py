@@ -18,7 +18,7 @@ from typing import Any
 from emstrack.domain import countries, places
 from emstrack.domain.events import CATALOGUE, Event, Status, status_label, unlisted_label
 from emstrack.domain.lang import Lang
-from emstrack.domain.operator import public_label
+from emstrack.domain.operator import NO_EFFECT_CODE, public_label
 from emstrack.domain.problems import Problem
 from emstrack.domain.status import ItemState
 from emstrack.domain.times import format_iso_offset, format_offset
@@ -244,9 +244,13 @@ def event_to_dict(
     else:
         iso_offset, offset_label, delta = offset_texts(offset)
         utc = iso_seconds(local - delta) + "Z"
-    label, status, detail, known = code_texts(event.code, lang)
+    code = event.code
+    label, status, detail, known = code_texts(code, lang)
     if event.effect is not None:  # an operator event: its profile's label (docs/import.md)
         label = public_label(event.label_en, event.label_zh, lang)
+        # It has no UPU code: the catalogue code stored for it only lends it its effect's
+        # status (`domain.operator.STAND_IN`), and is not shown as the scan's code.
+        code, known = NO_EFFECT_CODE, False
     p: Sequence[str | None] = (
         event.office_code,
         event.office_name,
@@ -262,7 +266,7 @@ def event_to_dict(
     if shown is not None:
         p = shown.fields(p)
     out: dict[str, Any] = {
-        "code": event.code,
+        "code": code,
         "label": label,
         "status": status,
         "detail": detail,

@@ -226,3 +226,20 @@ def test_the_page_shows_the_operator_labels(db: Database, settings: Settings) ->
     events = Tracker(db, settings).lookup(NUMBER).events
     assert [e.label("en") for e in events[:2]] == ["请联系投递员", "Handed over to the airline"]
     assert events[1].label("zh") == "交航"
+
+
+def test_an_operator_event_shows_no_upu_code(db: Database, settings: Settings) -> None:
+    """A scan the profile maps to an operator event has no UPU code: `OPR` in the answer, with
+    the status its effect declares; a text the profile maps to a UPU code shows that code."""
+    for step in JOURNEY:
+        _store(db, step[0], _row(step))
+    events = Tracker(db, settings).answer(NUMBER).body["events"]
+    by_label = {e["label"]: e for e in events}
+    sorting = by_label["Arrived at sorting centre"]
+    assert (sorting["code"], sorting["known_code"], sorting["status"]) == (
+        "OPR",
+        False,
+        "in_transit",
+    )
+    assert by_label["Delivered"]["code"] == "EMI"
+    assert by_label["Delivered"]["known_code"] is True
