@@ -209,9 +209,14 @@ def parse_record(
         try:
             local, offset = parse_event_time(values["event_time"] or "")
         except TimeParseError as exc:
-            local = profile.parse_time(values["event_time"] or "") if by_text and profile else None
+            reason = str(exc)
+            if by_text and profile:
+                try:
+                    local = profile.parse_time(values["event_time"] or "")
+                except TimeParseError as contradiction:  # AM/PM against a 24-hour clock
+                    reason = str(contradiction)
             if local is None:
-                reasons.append(f"event_time: {exc}")
+                reasons.append(f"event_time: {reason}")
     if values.get("utc_offset"):
         try:
             given = parse_offset(values["utc_offset"] or "")

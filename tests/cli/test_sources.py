@@ -31,11 +31,12 @@ def _store(db: Database, source: str, number: str, *steps: tuple[str, str]) -> N
 def test_list_and_show(runner: CliRunner) -> None:
     listed = runner.invoke(app, ["sources", "list"])
     assert listed.exit_code == 0
-    for name in ("upu", "chinapost", "usps"):
+    for name in ("upu", "chinapost", "usps", "upu-names"):
         assert name in listed.output
-    shown = runner.invoke(app, ["sources", "show", "chinapost"])
-    assert shown.exit_code == 0
-    assert shown.output == profiles.load("chinapost").text
+    for name in ("chinapost", "upu-names"):
+        shown = runner.invoke(app, ["sources", "show", name])
+        assert shown.exit_code == 0
+        assert shown.output == profiles.load(name).text
     missing = runner.invoke(app, ["sources", "show", "dhl"])
     assert missing.exit_code == 1
     assert "no profile named 'dhl'" in missing.output

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from emstrack.domain.events import CATALOGUE
 from emstrack.domain.operator import NO_EFFECT_CODE, STAND_IN, Effect
 from emstrack.errors import InputError
 from emstrack.ingest import profiles
@@ -60,6 +61,63 @@ USPS = [
 ]  # fmt: skip
 
 
+# The same for `upu-names`: the UPU's names, exactly, and their variants (by the patterns).
+UPU_NAMES = [
+    ("Posting/collection", "posting", "EMA"),
+    ("POSTING / COLLECTION", "posting", "EMA"),
+    ("Item posting or collection", "posting", "EMA"),
+    ("Posted / collected", "posting", "EMA"),
+    ("Arrival at outward office of exchange", "arrival-outward", "EMB"),
+    ("arrived at the outward office of exchange", "arrival-outward", "EMB"),
+    ("Item presented to export customs/security", "export-customs-presented", "EXA"),
+    ("Presented to export customs or security", "export-customs-presented", "EXA"),
+    ("Item held by export customs/security", "export-customs-held", "EXB"),
+    ("Held by export customs", "export-customs-held", "EXB"),
+    ("Item returned from export customs/security", "export-customs-released", "EXC"),
+    ("Released by export customs", "export-customs-released", "EXC"),
+    ("Item held at outward office of exchange", "held-outward", "EXD"),
+    ("Export cancelled", "export-cancelled", "EXX"),
+    ("Item export canceled", "export-cancelled", "EXX"),
+    ("Departure from outward office of exchange", "departure-outward", "EMC"),
+    ("Dispatch from the outward office of exchange", "departure-outward", "EMC"),
+    ("Item left outward office of exchange", "departure-outward", "EMC"),
+    ("Arrival at transit office of exchange", "arrival-transit", "EMJ"),
+    ("Departure from transit office of exchange", "departure-transit", "EMK"),
+    ("Departed from a transit office of exchange", "departure-transit", "EMK"),
+    ("Arrival at inward office of exchange", "arrival-inward", "EMD"),
+    ("Item arrived at inward office of exchange", "arrival-inward", "EMD"),
+    ("Held at inward office of exchange", "held-inward", "EDA"),
+    ("Item presented to import customs", "import-customs-presented", "EDB"),
+    ("presented to the import customs", "import-customs-presented", "EDB"),
+    ("Held by import customs", "import-customs-held", "EME"),
+    ("Handed over to customs", "import-customs-held", "EME"),
+    ("Item handed over to customs", "import-customs-held", "EME"),
+    ("Item returned from customs", "import-customs-released", "EDC"),
+    ("Released by the import customs", "import-customs-released", "EDC"),
+    ("Departure from inward office of exchange", "departure-inward", "EMF"),
+    ("Departed inward office of exchange", "departure-inward", "EMF"),
+    ("Item into sorting centre", "into-sorting-centre", "EDD"),
+    ("Item out of sorting center", "out-of-sorting-centre", "EDE"),
+    ("Arrival at delivery office", "arrival-delivery-office", "EMG"),
+    ("arrival at the  delivery office", "arrival-delivery-office", "EMG"),
+    ("Item held at delivery depot/delivery office", "held-delivery-office", "EDF"),
+    ("Held at the delivery office", "held-delivery-office", "EDF"),
+    ("Out for delivery", "out-for-delivery", "EDG"),
+    ("Item out for physical delivery", "out-for-delivery", "EDG"),
+    ("Item arrived at collection point for pick-up", "collection-point", "EDH"),
+    ("Ready for pickup at the collection point", "collection-point", "EDH"),
+    ("Unsuccessful (attempted) delivery", "unsuccessful-delivery", "EMH"),
+    ("Attempted/unsuccessful delivery", "unsuccessful-delivery", "EMH"),
+    ("attempted or unsuccessful delivery", "unsuccessful-delivery", "EMH"),
+    ("Unsuccessful delivery", "unsuccessful-delivery", "EMH"),
+    ("Item attempted delivery", "unsuccessful-delivery", "EMH"),
+    ("Final delivery", "final-delivery", "EMI"),
+    ("FINAL DELIVERY", "final-delivery", "EMI"),
+    ("Delivered", "final-delivery", "EMI"),
+    ("Import terminated", "import-terminated", "EDX"),
+]  # fmt: skip
+
+
 def _read(profile: str, **fields: str) -> tuple[str, str | None, str | None, str | None]:
     record = {"tracking_number": NUMBER, "event_time": "2026-11-24 09:30", **fields}
     event = parse_record(record, profile=profiles.load(profile)).event
@@ -84,15 +142,44 @@ def test_usps_rules(text: str, rule: str, code: str | None, effect: Effect | Non
     assert got_code == (code or STAND_IN[effect or Effect.NONE])
 
 
+@pytest.mark.parametrize(("text", "rule", "code"), UPU_NAMES)
+def test_upu_names_rules(text: str, rule: str, code: str) -> None:
+    assert _read("upu-names", description=text)[:3] == (code, rule, None)
+
+
 @pytest.mark.parametrize(
-    ("name", "table"), [("chinapost", [r[2] for r in CHINAPOST]), ("usps", [r[1] for r in USPS])]
+    "text",
+    [
+        "Held by customs",  # export or import: no certain code
+        "Final delivery attempt failed",  # contains a name, is not one
+        "Not delivered",
+        "Arrival at sorting centre",  # origin or destination: no certain code
+        "Posting/collection, Beijing",
+    ],
+)
+def test_upu_names_maps_no_text_it_is_not_sure_of(text: str) -> None:
+    code, rule, effect, label = _read("upu-names", description=text)
+    assert (code, rule, effect, label) == (NO_EFFECT_CODE, None, "none", text)
+
+
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [
+        ("chinapost", [r[2] for r in CHINAPOST]),
+        ("usps", [r[1] for r in USPS]),
+        ("upu-names", [r[1] for r in UPU_NAMES]),
+    ],
 )
 def test_every_rule_is_in_its_table(name: str, table: list[str]) -> None:
     assert {rule.id for rule in profiles.load(name).rules} == set(table)
 
 
+def test_upu_names_has_a_rule_for_every_catalogue_code() -> None:
+    assert {rule.event_code for rule in profiles.load("upu-names").rules} == set(CATALOGUE)
+
+
 def test_the_builtin_profiles() -> None:
-    assert profiles.builtin_names() == ["chinapost", "upu", "usps"]
+    assert profiles.builtin_names() == ["chinapost", "upu", "upu-names", "usps"]
     assert not profiles.load("upu").uses_texts
 
 
@@ -233,7 +320,9 @@ def test_a_profile_file(tmp_path: Path) -> None:
 
 
 def test_an_unknown_profile_name() -> None:
-    with pytest.raises(InputError, match="no profile named 'dhl'; built in: chinapost, upu, usps"):
+    with pytest.raises(
+        InputError, match="no profile named 'dhl'; built in: chinapost, upu, upu-names, usps"
+    ):
         profiles.load("dhl")
 
 

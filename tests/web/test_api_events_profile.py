@@ -45,6 +45,29 @@ def test_texts_read_by_a_profile(client: httpx.Client, db: Database) -> None:
     assert PHONE not in response.text + str(found)
 
 
+def test_upu_names_over_the_api(client: httpx.Client, db: Database) -> None:
+    """`?profile=upu-names`: the UPU's names as their codes; a time whose AM contradicts its
+    24-hour clock is that event's rejection alone."""
+    body = {
+        "events": [
+            {"tracking_number": NUMBER, "event_time": "2026-11-20 09:15 AM",
+             "description": "Posting/collection", "country": "CN"},
+            {"tracking_number": NUMBER, "event_time": "2026-11-20 18:30 PM",
+             "description": "arrival at the outward office of exchange", "country": "CN"},
+            {"tracking_number": NUMBER, "event_time": "2026-11-20 19:30 AM",
+             "description": "Departure from outward office of exchange", "country": "CN"},
+        ]
+    }  # fmt: skip
+    response = client.post("/api/v1/events?profile=upu-names", json=body, headers=_auth(db))
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["outcome"] for r in results] == ["stored", "stored", "rejected"]
+    assert "19:30 is a 24-hour time, which contradicts AM" in results[2]["reasons"][0]
+    found = client.get(f"/api/v1/tracking/{NUMBER}").json()
+    assert [e["code"] for e in found["events"]] == ["EMB", "EMA"]
+    assert found["events"][0]["local_time"].startswith("2026-11-20T18:30")
+
+
 @pytest.mark.parametrize("profile", ["dhl", "../../etc/passwd.toml", "/tmp/mine.toml"])
 def test_only_builtin_profiles(client: httpx.Client, db: Database, profile: str) -> None:
     response = client.post(

@@ -84,13 +84,17 @@ class Profile:
 
     def parse_time(self, text: str) -> datetime | None:
         """A local time in one of the feed's own formats (`[time] formats`, `strptime`'s
-        codes: "November 24, 2026, 9:30 am"), without an offset; None if none fits."""
+        codes: "November 24, 2026, 9:30 am"), without an offset; None if none fits.
+
+        A format with both `%H` and `%p` reads a 24-hour clock printed with AM/PM
+        (`_mixed_clock`); `TimeParseError` if the two contradict each other ("13:45 AM")."""
         given = " ".join(text.split())
         for form in self.time_formats:
             try:
-                return datetime.strptime(given, form)
+                local = datetime.strptime(given, form)
             except ValueError:
                 continue
+            return _mixed_clock(local, given) if "%H" in form and "%p" in form else local
         return None
 
     @property
@@ -167,6 +171,32 @@ class Profile:
             label_en=en,
             label_zh=zh,
         )
+
+
+_MERIDIEM = re.compile(r"(?<![a-z])([ap])m(?![a-z])", re.IGNORECASE)
+
+
+def _mixed_clock(local: datetime, given: str) -> datetime:
+    """The time a feed means by an hour printed with AM/PM that may be on a 24-hour clock.
+
+    `strptime` ignores `%p` beside `%H`. Hours 1 to 12 read as a 12-hour clock does ("01:45 PM"
+    is 13:45, "12:10 AM" 00:10); 13 to 23 with PM and 00 with AM are as printed, the AM/PM
+    redundant; 13 to 23 with AM, or 00 with PM, contradict themselves and are refused, never
+    guessed (docs/import.md, "upu-names")."""
+    found = _MERIDIEM.findall(given)
+    if not found:  # pragma: no cover - strptime matched a %p, so AM or PM is there
+        return local
+    pm = found[-1].lower() == "p"
+    hour = local.hour
+    if (hour > 12 and not pm) or (hour == 0 and pm):
+        clock = f"{hour:02d}:{local.minute:02d}"
+        raise TimeParseError(
+            f"{given!r}: {clock} is a 24-hour time, which contradicts {'PM' if pm else 'AM'}; "
+            f"write {clock} without AM/PM, or the hour the feed meant"
+        )
+    if hour <= 12:
+        hour = hour % 12 + (12 if pm else 0)
+    return local.replace(hour=hour)
 
 
 def _match(rule: Rule) -> Match:

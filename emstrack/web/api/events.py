@@ -159,8 +159,9 @@ async def push_events(
         str,
         Query(
             description="The source profile that reads the events (docs/import.md): `upu` "
-            "(each event with its `event_code`), `chinapost`, `usps`. With a profile other "
-            "than `upu` an event needs `tracking_number`, `event_time` and `description`."
+            "(each event with its `event_code`), `chinapost`, `usps`, `upu-names`. With a "
+            "profile other than `upu` an event needs `tracking_number`, `event_time` and "
+            "`description`."
         ),
     ] = profiles.DEFAULT,
 ) -> Any:
