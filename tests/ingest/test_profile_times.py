@@ -19,7 +19,7 @@ UPU_NAMES = profiles.load("upu-names")
 
 
 @pytest.mark.parametrize(
-    ("given", "local"),
+    ("printed", "local"),
     [
         ("2026-11-24 13:45 PM", datetime(2026, 11, 24, 13, 45)),  # redundant PM
         ("2026-11-24 01:45 PM", datetime(2026, 11, 24, 13, 45)),  # 12-hour clock
@@ -41,25 +41,25 @@ UPU_NAMES = profiles.load("upu-names")
         ("2026-11-24T13:45", datetime(2026, 11, 24, 13, 45)),  # ISO 8601, as every profile
     ],
 )
-def test_times_as_printed(given: str, local: datetime) -> None:
-    record = {"tracking_number": NUMBER, "event_time": given, "description": "Final delivery"}
+def test_times_as_printed(printed: str, local: datetime) -> None:
+    record = {"tracking_number": NUMBER, "event_time": printed, "description": "Final delivery"}
     assert parse_record(record, profile=UPU_NAMES).event.occurred_local == local
 
 
 @pytest.mark.parametrize(
-    ("given", "clash"),
+    ("printed", "clash"),
     [
         ("2026-11-24 13:45 AM", "13:45 is a 24-hour time, which contradicts AM"),
         ("24.11.2026 23:00 am", "23:00 is a 24-hour time, which contradicts AM"),
         ("2026-11-24 00:30 PM", "00:30 is a 24-hour time, which contradicts PM"),
     ],
 )
-def test_a_contradictory_time_rejects_its_row_saying_why(given: str, clash: str) -> None:
-    record = {"tracking_number": NUMBER, "event_time": given, "description": "Final delivery"}
+def test_a_contradictory_time_rejects_its_row_saying_why(printed: str, clash: str) -> None:
+    record = {"tracking_number": NUMBER, "event_time": printed, "description": "Final delivery"}
     with pytest.raises(RecordError) as caught:
         parse_record(record, profile=UPU_NAMES)
     assert caught.value.reasons == [
-        f"event_time: {given!r}: {clash}; write "
+        f"event_time: {printed!r}: {clash}; write "
         f"{clash[:5]} without AM/PM, or the hour the feed meant"
     ]
 
