@@ -138,7 +138,8 @@ def test_every_number_is_valid_and_described_as_the_parser_does() -> None:
         assert {(i.kind, i.service) for i in events} == {(parsed.kind.value, parsed.service)}
 
 
-def test_the_numbers_are_the_ones_of_the_spec() -> None:
+def test_the_numbers_are_the_ones_of_the_standards() -> None:
+    """S10 and China EMS numbering as docs/standards/s10.md and china-ems.md §2 give them."""
     numbers = list(_by_number())
     domestic = [n for n in numbers if n.isdigit()]
     assert domestic

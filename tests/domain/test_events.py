@@ -1,4 +1,4 @@
-"""The event catalogue: every UPU code of the spec, its labels, leg and status."""
+"""The event catalogue: every UPU code of docs/standards/events.md §1, with labels, leg, status."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from emstrack.domain.events import (
 )
 
 # docs/standards/events.md §1 and §3: code, leg, status, detail.
-SPEC = [
+STANDARD = [
     ("EMA", "origin", "accepted", None),
     ("EMB", "origin", "in_transit", None),
     ("EXA", "origin", "customs_export", "presented"),
@@ -49,8 +49,8 @@ SPEC = [
 ]
 
 
-@pytest.mark.parametrize(("code", "leg", "status", "detail"), SPEC)
-def test_every_spec_code_is_catalogued(
+@pytest.mark.parametrize(("code", "leg", "status", "detail"), STANDARD)
+def test_every_standard_code_is_catalogued(
     code: str, leg: str, status: str, detail: str | None
 ) -> None:
     entry = CATALOGUE[code]
@@ -60,8 +60,8 @@ def test_every_spec_code_is_catalogued(
     assert entry.label("zh") == entry.label_zh
 
 
-def test_catalogue_is_exactly_the_spec() -> None:
-    assert set(CATALOGUE) == {row[0] for row in SPEC}
+def test_catalogue_is_exactly_the_standard() -> None:
+    assert set(CATALOGUE) == {row[0] for row in STANDARD}
 
 
 @pytest.mark.parametrize("code", ["EML", "EMX", "ZZZ", "", "delivered"])

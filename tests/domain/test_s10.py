@@ -1,4 +1,5 @@
-"""S10 and China domestic numbers: the vectors of spec s10.md and china-ems.md, and properties."""
+"""S10 and China domestic numbers: the vectors of docs/standards/s10.md and china-ems.md, and
+properties."""
 
 from __future__ import annotations
 
