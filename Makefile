@@ -77,7 +77,10 @@ UPGRADE ?= --upgrade
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
   --generate-hashes --custom-compile-command "make lock" $(UPGRADE)
 
-lock: $(VENV)/.installed-dev
+# Only uv is needed (not an install from the locks, which lag pyproject.toml when a dependency
+# was just added there).
+lock: | $(BIN)/python
+	test -x $(BIN)/uv || $(PIP) install uv
 	$(UV_COMPILE) --extra dev -o requirements-dev.lock
 	$(UV_COMPILE) -c requirements-dev.lock -o requirements.lock
 
