@@ -1,8 +1,10 @@
 """The conversation both bots hold, WeChat's and Telegram's: one chat message in, one answer out.
 
 A message is read as a command (help, subscribe, unsubscribe, track) or as text that quotes
-tracking numbers, spelled any way the web form accepts. Anything else gets a short help text:
-never an error dump, never the user's long input echoed back. The sentences are in
+tracking numbers, spelled any way the web form accepts. Text that is more than numbers, a message
+pasted or forwarded to ask "is this really from the post?", is checked by `scamcheck` as on the
+web page `/check` (see `reading`), and its numbers are tracked as usual. Anything else gets a
+short help text: never an error dump, never the user's long input echoed back. The sentences are in
 `emstrack.channels.wording`; the platforms' length limits are applied by their senders (WeChat's
 `text_reply` truncates, Telegram's `split_text` splits), and the answers stay compact anyway.
 """
@@ -11,18 +13,23 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import IntEnum
 from functools import partial
 from typing import Protocol
 
+from emstrack import scamcheck
 from emstrack.channels.wording import MAX_NUMBERS, Words
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.domain.lang import Lang, match
 from emstrack.errors import InputError, NotConfigured
-from emstrack.lookup import Outcome, Tracker, TrackingResult
+from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
 from emstrack.notify import subscriptions
+from emstrack.scamcheck import links
+from emstrack.scamcheck import numbers as quoted
 from emstrack.store.channel_seen import first_sighting
 from emstrack.store.database import Database
 
@@ -66,6 +73,67 @@ _WORDS = (
     ("track", "track"),
 )
 _HELP_WORDS = frozenset({"help", "帮助", "?", "？", "h", "菜单", "menu"})
+
+# What is left of a message once its numbers are taken out: ideographs, and words of letters.
+_IDEOGRAPH = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORD = re.compile(r"[^\W\d_]+")
+# A link, or the placeholder a published warning puts where the link was ("[link]", "[链接]").
+_LINKISH = re.compile(
+    r"https?://|www\.|[\[<【(（]\s*(?:link|url|链接|鏈接|连结|連結|网址|網址)[^\]>】)）]{0,20}[\]>】)）]",
+    re.I,
+)
+
+
+class Reading(IntEnum):
+    """How a plain-text message is read: as numbers, or as a message to check as well.
+
+    A forwarded message, or a text with a link (or a link's placeholder: "[link]", "[链接]") is
+    a MESSAGE: checked, its verdict always shown, then its numbers tracked. Otherwise its
+    tracking numbers are taken out and what is left is counted: fewer than `SHORT_WORDS` words
+    and `SHORT_IDEOGRAPHS` Chinese characters is PLAIN ("EE123456785 is late", "hello"), read
+    as it always was. `MESSAGE_WORDS` words or `MESSAGE_IDEOGRAPHS` characters, not in the first
+    person, is a MESSAGE (a notice speaks to "you", "您"). Anything between, or in the first
+    person ("where is EE123456785CN please", "我的邮件到哪了", a long question about one's own
+    parcel), is SHORT: a question as often as a scam. Its words (without the numbers, which a
+    person asking about their own item would only find "not on record") are checked, and only
+    when they carry a sign of a scam is it answered as a MESSAGE; otherwise as PLAIN.
+    """
+
+    PLAIN = 0
+    SHORT = 1
+    MESSAGE = 2
+
+
+SHORT_WORDS, SHORT_IDEOGRAPHS = 3, 6
+MESSAGE_WORDS, MESSAGE_IDEOGRAPHS = 6, 10
+# "I", "my", "我" (not "我们", "我司": the "we" of a notice, real or not).
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|mine)\b|我(?![们們司])", re.I)
+
+
+def reading(text: str, *, forwarded: bool = False) -> Reading:
+    """How `text` (plain text, not a command) is read: see `Reading`."""
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT])
+    pieces = [s10.normalise(piece) for piece in s10.split_entries(text)]
+    if pieces and all(_numberish(piece) for piece in pieces):
+        return Reading.PLAIN  # numbers only, however typed: forwarded or not
+    rest = _without_numbers(text)  # so that "EE.123.456.785.CN" is no host name
+    if forwarded and text.strip():
+        return Reading.MESSAGE
+    if _LINKISH.search(rest) or next(links.hosts(rest), None) is not None:
+        return Reading.MESSAGE
+    ideographs = len(_IDEOGRAPH.findall(rest))
+    words = len(_WORD.findall(_IDEOGRAPH.sub(" ", rest)))
+    if words < SHORT_WORDS and ideographs < SHORT_IDEOGRAPHS:
+        return Reading.PLAIN
+    if (words >= MESSAGE_WORDS or ideographs >= MESSAGE_IDEOGRAPHS) and not _FIRST_PERSON.search(
+        rest
+    ):
+        return Reading.MESSAGE
+    return Reading.SHORT
+
+
+def _without_numbers(text: str) -> str:
+    return _IN_TEXT.sub(" ", unicodedata.normalize("NFKC", text))
 
 
 class Verdict(Protocol):
@@ -172,6 +240,9 @@ def _intent(text: str, bot_username: str | None) -> tuple[str, str] | None:
             # "subscribed" or "tracking" are words of a sentence, not commands.
             if word.isascii() and rest[:1].isalpha():
                 continue
+            # Nor is "Track your parcel: https://…", the start of a pasted message.
+            if reading(rest) is Reading.MESSAGE:
+                break
             return intent, rest
     return "", stripped
 
@@ -195,16 +266,19 @@ def answer(
     lang: str | None,
     sender: str | None = None,
     bot_username: str | None = None,
+    forwarded: bool = False,
 ) -> str | None:
     """The bot's reply to `text` from `user` (an OpenID, a chat id) on `channel`; None when the
     message is a command addressed to another bot than `bot_username`.
 
     Each number looked up counts one against the limits of `sender` (the person, when not
-    `user` itself) and of the channel; over either, the reply says when to try again.
+    `user` itself) and of the channel, and a message checked at least one (as on the web); over
+    either limit, the reply says when to try again. A `forwarded` message is checked unless it
+    is only numbers, and holds no command.
     """
     text = text[:MAX_INPUT]
     words = Words(language(text, channel, lang), channel, bot.settings)
-    read = _intent(text, bot_username)
+    read = ("", text.strip()) if forwarded else _intent(text, bot_username)
     if read is None:
         return None
     intent, rest = read
@@ -215,6 +289,8 @@ def answer(
     numbers = find_numbers(rest)
     if intent == "unsubscribe":
         return _unsubscribe(bot, numbers, channel, user, words)
+    if intent == "" and _to_check(bot, rest, forwarded):
+        return _checked(bot, rest, numbers, words, channel, sender or user)
     if not numbers:
         return words.subscribe_usage() if intent == "subscribe" else words.short_help()
     numbers, extra = numbers[:MAX_NUMBERS], len(numbers)
@@ -231,6 +307,66 @@ def answer(
     else:
         lines.extend(words.result(result) for result in results)
     return "\n\n".join(lines)
+
+
+def _to_check(bot: Bot, text: str, forwarded: bool) -> bool:
+    """Whether plain `text` is answered with the check's verdict (see `Reading`)."""
+    level = reading(text, forwarded=forwarded)
+    if level is not Reading.SHORT:
+        return level is Reading.MESSAGE
+    # Without lookups, so costing nothing: the words alone.
+    probe = scamcheck.check(
+        _without_numbers(text), None, official_domains=bot.settings.official_domain_list
+    )
+    return probe.verdict is not scamcheck.Verdict.NO_RED_FLAGS
+
+
+def _checked(
+    bot: Bot, text: str, numbers: list[str], words: Words, channel: str, sender: str
+) -> str:
+    """The check's answer to a pasted message, then its numbers tracked (see `Reading`).
+
+    It costs what the web charges, one per valid number the check looks up and at least one,
+    with the numbers tracked besides; each number is looked up once for both.
+    """
+    tracked, extra = numbers[:MAX_NUMBERS], len(numbers)
+    cost = max(1, len(dict.fromkeys([*tracked, *_quoted(text)])))
+    refused = _over_limit(bot, channel, sender, cost)
+    if refused is not None:
+        return words.slow_down(refused.reset)
+    key, limit = f"chat:{channel}:{sender}", bot.settings.rate_limit_chat
+    lookup = _LookUpOnce(bot.tracker, partial(bot.limits.take, key, limit))
+    result = scamcheck.check(
+        text, None, lookup=lookup, official_domains=bot.settings.official_domain_list
+    )
+    blocks = [words.check(result)]
+    if extra > MAX_NUMBERS:
+        blocks.append(words.too_many(extra))
+    blocks.extend(words.result(found) for found in lookup(tracked))
+    return "\n\n".join(blocks)
+
+
+def _quoted(text: str) -> list[str]:
+    """The numbers `scamcheck.check` looks up in `text`: the valid ones it finds."""
+    found = (s10.parse(raw) for raw in quoted.candidates(text[: scamcheck.MAX_TEXT]))
+    return [tn.number for tn in found if tn.valid]
+
+
+class _LookUpOnce:
+    """`Tracker.lookup_many` remembering its answers, so that the numbers the check looks up
+    are not looked up (nor paid for) again when they are tracked."""
+
+    def __init__(self, tracker: Tracker, allowance: Allowance) -> None:
+        self._tracker = tracker
+        self._allowance = allowance
+        self._found: dict[str, TrackingResult] = {}
+
+    def __call__(self, numbers: Sequence[str]) -> list[TrackingResult]:
+        missing = [n for n in dict.fromkeys(numbers) if n not in self._found]
+        if missing:
+            results = self._tracker.lookup_many(missing, allowance=self._allowance)
+            self._found.update(zip(missing, results, strict=True))
+        return [self._found[n] for n in numbers]
 
 
 def _over_limit(bot: Bot, channel: str, sender: str, cost: int) -> Verdict | None:

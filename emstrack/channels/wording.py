@@ -13,6 +13,7 @@ from emstrack.config import Settings
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Severity
 from emstrack.lookup import Outcome, TrackingResult
+from emstrack.scamcheck import CheckResult, Verdict
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline
@@ -29,6 +30,24 @@ _WECHAT_COMMANDS: Final[dict[Lang, dict[str, str]]] = {
 # How a list of numbers is written: "A, B" and "A or B"; "A、B" and "A 或 B".
 _AND: Final[dict[Lang, str]] = {"en": ", ", "zh": "、"}
 _OR: Final[dict[Lang, str]] = {"en": " or ", "zh": " 或 "}
+
+
+#: Reasons shown in a chat, strongest first; the page `/check` shows them all.
+MAX_REASONS: Final = 4
+
+# The check's own sentences (verdict, reasons, advice) come from `scamcheck` in either language;
+# these are the few words around them, in English and Chinese side by side as `scamcheck` has them.
+_CHECK: Final[dict[str, tuple[str, str]]] = {
+    "why": ("Why:", "原因："),
+    "advice": ("What to do:", "建议："),
+    "more": ("All the reasons: %(url)s", "全部原因：%(url)s"),
+    "hotline": (
+        "Cheated, or unsure? In China call the anti-fraud hotline 96110.",
+        "如已受骗或拿不准，请拨打全国反诈专线 96110。",
+    ),
+}
+#: The national anti-fraud hotline of China (国家反诈中心).
+ANTI_FRAUD_HOTLINE: Final = "96110"
 
 
 def N_(message: str) -> str:
@@ -168,3 +187,38 @@ class Words:
             lines.append(self._("Did you mean %(numbers)s?") % {"numbers": numbers})
             lines.append(self._link(meant[0]))
         return "\n".join(lines)
+
+    def check(self, result: CheckResult, *, cut_to: int = MAX_REASONS) -> str:
+        """The check's answer: its headline, the reasons (weighing ones first, at most
+        `cut_to`, and the page's address when there are more) and the advice."""
+        title, sentence = _headline(result, self.lang)
+        lines = [title, sentence]
+        reasons = sorted(result.reasons, key=lambda r: r.weight <= 0)  # stable: the check's order
+        if reasons:
+            lines.append(self._check("why"))
+            lines.extend(f"- {r.message(self.lang)}" for r in reasons[:cut_to])
+            if len(reasons) > cut_to:
+                url = f"{self.settings.public_url.rstrip('/')}/check"
+                lines.append(self._check("more") % {"url": url})
+        advice = result.advice(self.lang)
+        if self.lang == "zh" and not any(ANTI_FRAUD_HOTLINE in line for line in advice):
+            advice = [*advice, self._check("hotline")]
+        lines.append(self._check("advice"))
+        lines.extend(f"- {line}" for line in advice)
+        return "\n".join(lines)
+
+    def _check(self, key: str) -> str:
+        en, zh = _CHECK[key]
+        return zh if self.lang == "zh" else en
+
+
+def _headline(result: CheckResult, lang: Lang) -> tuple[str, str]:
+    made = getattr(result, "headline", None)  # TEMPORARY until scamcheck has it
+    if made is not None:
+        title, sentence = made(lang)
+        return str(title), str(sentence)
+    return {
+        Verdict.LIKELY_SCAM: ("Likely a scam", "x"),
+        Verdict.SUSPICIOUS: ("Suspicious", "x"),
+        Verdict.NO_RED_FLAGS: ("No red flags", "x"),
+    }[result.verdict]

@@ -37,6 +37,7 @@ def update_handler(bot: Bot, api: BotAPI) -> Callable[[Update], None]:
                 # The person, in a group too; a chat without a sender counts as one.
                 sender=str(update.user_id if update.user_id is not None else update.chat_id),
                 bot_username=api.username(),
+                forwarded=update.forwarded,
             )
         except Exception:
             log.exception("telegram: answering update %d failed", update.update_id)

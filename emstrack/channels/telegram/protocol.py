@@ -67,7 +67,12 @@ def valid_secret_token(value: str) -> bool:
 
 @dataclass(frozen=True)
 class Update:
-    """What we use of one update; `chat_id` is None for kinds other than a (edited) message."""
+    """What we use of one update; `chat_id` is None for kinds other than a (edited) message.
+
+    `text` is the message's text, or the caption of a photo or document; `forwarded` says the
+    message was forwarded from elsewhere (it has a `forward_origin`, or the older `forward_*`
+    fields): a message someone received and asks about, never a command to us.
+    """
 
     update_id: int
     chat_id: int | None
@@ -75,6 +80,7 @@ class Update:
     text: str | None
     language_code: str | None
     message_id: int | None
+    forwarded: bool = False
 
 
 def parse_update(data: object) -> Update:
@@ -101,10 +107,15 @@ def parse_update(data: object) -> Update:
         update_id=update_id,
         chat_id=chat_id,
         user_id=_int(sender, "id"),
-        text=_str(message, "text"),
+        text=_str(message, "text") or _str(message, "caption"),
         language_code=_str(sender, "language_code"),
         message_id=_int(message, "message_id"),
+        forwarded=any(key in message for key in _FORWARDED),
     )
+
+
+# What marks a forwarded message: `forward_origin` since Bot API 7.0, the others before it.
+_FORWARDED = ("forward_origin", "forward_from", "forward_from_chat", "forward_sender_name")
 
 
 def _int(data: dict[object, object], key: str, *, required: bool = False) -> int | None:
