@@ -6,6 +6,7 @@ Pure logic: the database is reached only through the `lookup` function handed in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,7 +16,8 @@ from emstrack.domain import s10
 from emstrack.domain.events import Status, status_label
 from emstrack.domain.lang import Lang
 from emstrack.lookup import Outcome, TrackingResult
-from emstrack.scamcheck import links, numbers, phrases, sender
+from emstrack.scamcheck import asks, links, numbers, phrases, sender
+from emstrack.scamcheck.asks import Kind
 from emstrack.scamcheck.domains import official
 from emstrack.scamcheck.reasons import Reason
 
@@ -31,6 +33,34 @@ class Verdict(StrEnum):
     NO_RED_FLAGS = "no_red_flags"
 
 
+#: The verdict's title and its one sentence, in English and Chinese: what a page, a bot or an
+#: app shows first. `no_red_flags` never reassures: finding no sign proves nothing.
+HEADLINES: dict[Verdict, tuple[tuple[str, str], tuple[str, str]]] = {
+    Verdict.LIKELY_SCAM: (
+        ("This is very likely a scam.", "Do not open its links, do not pay and do not reply."),
+        ("这很可能是诈骗信息。", "请勿打开其中的链接，不要付款，也不要回复。"),
+    ),
+    Verdict.SUSPICIOUS: (
+        (
+            "This message looks suspicious.",
+            "Do not act on it through the message: track the item here by its number, and ask "
+            "the post through its official hotline.",
+        ),
+        ("这条信息可疑。", "请勿按信息操作：在本站输入单号自行查询，或拨打官方客服热线核实。"),
+    ),
+    Verdict.NO_RED_FLAGS: (
+        (
+            "We found none of the usual signs of a scam.",
+            "That does not prove the message is genuine: track the item here by its number, "
+            "never through a link.",
+        ),
+        (
+            "我们没有发现常见的诈骗迹象。",
+            "但这并不能证明信息是真的：请在本站输入单号查询，切勿通过链接查询。",
+        ),
+    ),
+}
+
 ADVICE: dict[str, tuple[str, str]] = {
     "track_here": (
         "Track the item yourself: type its number on this site rather than opening a link.",
@@ -44,7 +74,29 @@ ADVICE: dict[str, tuple[str, str]] = {
         "Never pay, or give card details or codes, through a link in a message.",
         "切勿通过信息中的链接付款，或提供银行卡信息、验证码。",
     ),
+    "customs_never_call": (
+        "Customs and the police never call you about a parcel to ask for money or for a "
+        "transfer to a \u201csafe account\u201d; hang up and call the official number yourself.",
+        "海关、公安不会因包裹打电话要求您转账或汇入“安全账户”；请挂断电话，自行拨打官方电话核实。",
+    ),
+    "anti_fraud_hotline": (
+        "In China, report a fraud attempt or ask for help on the national anti-fraud hotline "
+        "96110.",
+        "如遇诈骗或有疑问，请拨打全国反诈专线 96110 咨询或举报。",
+    ),
 }
+#: Advice given in every language, and in Chinese only (96110 is the mainland's hotline: a
+#: reader in English gets it where the message is about a call from "customs" or the police).
+_ALWAYS = ("track_here", "call_hotline", "never_pay_via_links")
+#: The requests that make a delivery message suspicious on their own (a plain "call us" does not).
+REQUEST_REASONS = frozenset(
+    {
+        "payment_request", "fee_with_link", "personal_data", "reschedule_request",
+        "card_or_secret", "call_authority", "crime_claim", "attachment_request", "press_key",
+        "remote_access", "compensation_offer", "call_unknown_number", "problem_with_link",
+    }
+)  # fmt: skip
+_AUTHORITY_REASONS = frozenset({"call_authority", "crime_claim", "remote_access", "press_key"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,12 +135,25 @@ class CheckResult:
     def score(self) -> int:
         return sum(r.weight for r in self.reasons)
 
+    def headline(self, lang: Lang = "en") -> tuple[str, str]:
+        """The verdict's title and its one sentence."""
+        en, zh = HEADLINES[self.verdict]
+        return zh if lang == "zh" else en
+
     def advice(self, lang: Lang = "en") -> list[str]:
-        return [zh if lang == "zh" else en for en, zh in ADVICE.values()]
+        codes = list(_ALWAYS)
+        if any(r.code in _AUTHORITY_REASONS for r in self.reasons):
+            codes.append("customs_never_call")
+        if lang == "zh" or "customs_never_call" in codes:
+            codes.append("anti_fraud_hotline")
+        return [ADVICE[code][1 if lang == "zh" else 0] for code in codes]
 
     def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
+        title, sentence = self.headline(lang)
         return {
             "verdict": self.verdict.value,
+            "headline": title,
+            "summary": sentence,
             "reasons": [r.to_dict(lang) for r in self.reasons],
             "advice": self.advice(lang),
             "tracking_numbers": [n.to_dict(lang) for n in self.numbers],
@@ -105,17 +170,27 @@ def check(
     """Judge a message that claims to come from a post."""
     known = official(official_domains)
     text = text[:MAX_TEXT]
-    said = phrases.normalised(text)
-    reasons = [links.judge(host, known) for host in links.hosts(text)]
+    reasons = [links.judge(host, known) for host in links.hosts(links.refanged(text))]
+    shown = bool(reasons)
+    if claimed := links.named_operator(text, known):
+        # "USPS: …" with a link elsewhere than USPS's own site: the message contradicts itself.
+        reasons = [
+            Reason("link_not_operators", {"domain": r.params["domain"], "brand": claimed})
+            if r.code == "link_unofficial"
+            else r
+            for r in reasons
+        ]
     unofficial_link = any(r.code != "link_official" for r in reasons)
-    if phrases.mentions(said, phrases.FEE):
-        reasons.append(Reason("fee_with_link" if unofficial_link else "payment_request"))
-    if phrases.mentions(said, phrases.CARD_OR_SECRET):
-        reasons.append(Reason("card_or_secret"))
-    if phrases.mentions(said, phrases.PERSONAL):
-        reasons.append(Reason("personal_data"))
-    if phrases.mentions(said, phrases.URGENCY):
-        reasons.append(Reason("urgency"))
+    read = {ask.kind: ask for ask in asks.read(text)}
+    if Kind.LINK in read and not shown:  # "[link]", "点击链接": a link we are not shown
+        reasons.append(Reason("link_hidden", {"words": read[Kind.LINK].words}))
+        unofficial_link = True
+    asked = _requests(read, unofficial_link, shown and not unofficial_link)
+    reasons += asked
+    requests = [r for r in asked if r.code in REQUEST_REASONS]
+    if Kind.PRESSURE in read:
+        reasons.append(Reason("urgency", {"words": read[Kind.PRESSURE].words}))
+    said = phrases.normalised(text)
     found, number_reasons = _numbers(text, lookup, phrases.mentions(said, phrases.HELD))
     reasons += number_reasons
     if sender_hint and (signal := sender.judge(sender_hint, known)):
@@ -129,7 +204,75 @@ def check(
         if score >= SUSPICIOUS_AT
         else Verdict.NO_RED_FLAGS
     )
+    # What the post's own advice says: a message that asks for money, details, a click to keep
+    # the delivery or a call about customs is suspicious whatever else it says, and a scam
+    # when it also links elsewhere than the operator's site or presses for time.
+    if requests and verdict is Verdict.NO_RED_FLAGS:
+        verdict = Verdict.SUSPICIOUS
+    if requests and verdict is Verdict.SUSPICIOUS and (unofficial_link or Kind.PRESSURE in read):
+        verdict = Verdict.LIKELY_SCAM
     return CheckResult(verdict, reasons, found)
+
+
+#: Hotlines the posts and couriers publish (China's 5-digit service numbers, 400/800 numbers
+#: are anyone's): a message that asks you to call one of these asks nothing unusual.
+HOTLINES = frozenset(
+    {
+        "11183", "11185", "95338", "95311", "95554", "95546", "95543", "950616", "95500",
+        "18002758777", "03457740740", "08457740740", "03448000888", "137678", "131318",
+        "18662977678", "8662977678",
+    }
+)  # fmt: skip
+_PHONE = re.compile(r"\+?\d[\d \-()]{3,}\d")
+
+
+def _hotline_only(words: str) -> bool:
+    """True when every number a call request gives is a published hotline; a request that
+    gives none ("请速致电客服") points to a number elsewhere in the message, or to a masked one."""
+    numbers = [re.sub(r"\D", "", n) for n in _PHONE.findall(words)]
+    return bool(numbers) and all(n in HOTLINES for n in numbers)
+
+
+def _requests(
+    read: dict[Kind, asks.Ask], unofficial_link: bool, official_only: bool
+) -> list[Reason]:
+    """The reasons for what the message asks the reader to do (claims of crime included)."""
+    found: list[Reason] = []
+    if pay := read.get(Kind.PAY):
+        code = "fee_with_link" if unofficial_link else "payment_request"
+        found.append(Reason(code, {"words": pay.words}))
+    if details := read.get(Kind.DETAILS):
+        found.append(Reason("personal_data", {"words": details.words}))
+    # Rearranging a delivery on the operator's own site (every link official) is what genuine
+    # notices offer; through a hidden or foreign link it is the classic smishing request.
+    if (again := read.get(Kind.RESCHEDULE)) and not official_only:
+        found.append(Reason("reschedule_request", {"words": again.words}))
+    if secret := read.get(Kind.SECRET):
+        found.append(Reason("card_or_secret", {"words": secret.words}))
+    if call := read.get(Kind.CALL):
+        if Kind.AUTHORITY in read or Kind.CRIME in read:
+            found.append(Reason("call_authority", {"words": call.words}))
+        elif not ({Kind.COURIER, Kind.HELP} & read.keys()) and not _hotline_only(call.words):
+            # "请速致电客服 0xxx…": a call-back to a number of the message's own, not the
+            # courier's: the post publishes its numbers, it does not ask you to call new ones.
+            found.append(Reason("call_unknown_number", {"words": call.words}))
+        else:
+            found.append(Reason("call_request", {"words": call.words}))
+    if (problem := read.get(Kind.PROBLEM)) and unofficial_link:
+        found.append(Reason("problem_with_link", {"words": problem.words}))
+    if crime := read.get(Kind.CRIME):
+        found.append(Reason("crime_claim", {"words": crime.words}))
+    if attachment := read.get(Kind.ATTACHMENT):
+        found.append(Reason("attachment_request", {"words": attachment.words}))
+    if key := read.get(Kind.PRESS_KEY):
+        found.append(Reason("press_key", {"words": key.words}))
+    if remote := read.get(Kind.REMOTE):
+        found.append(Reason("remote_access", {"words": remote.words}))
+    if offer := read.get(Kind.COMPENSATION):
+        found.append(Reason("compensation_offer", {"words": offer.words}))
+    elif lost := read.get(Kind.LOST):
+        found.append(Reason("lost_claim", {"words": lost.words}))
+    return found
 
 
 def _unique(reasons: list[Reason]) -> list[Reason]:

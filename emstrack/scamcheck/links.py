@@ -39,6 +39,20 @@ _CONFUSABLE = str.maketrans("аеорсухіјѕԁԛԝһӏοαυνɡɑ", "aeopc
 _DIGIT_AS_LETTER = str.maketrans("0135", "oles")
 
 
+_DEFANGED = (
+    (re.compile(r"\bhxxp(s?)(?=://)", re.I), r"http\1"),
+    (re.compile(r"\s?(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\))\s?", re.I), "."),
+)
+
+
+def refanged(text: str) -> str:
+    """A text whose "defanged" links ("hxxps://evil[.]top", as warnings print them) are links
+    again, so that their hosts are judged like any other."""
+    for pattern, replacement in _DEFANGED:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def hosts(text: str) -> Iterator[str]:
     """The host names and addresses linked in `text`, each once, in order."""
     seen: set[str] = set()
@@ -87,6 +101,33 @@ def judge(host: str, official: Official) -> Reason:
     if imitated := misspelled(domain, official):
         return Reason("link_misspelled", {"domain": host, "brand": imitated})
     return Reason("link_unofficial", {"domain": domain})
+
+
+#: Names a message gives itself in Chinese, and the brand word each stands for.
+CHINESE_NAMES = {
+    "中国邮政": "chinapost", "邮政ems": "ems", "ems": "ems", "邮政": "chinapost",
+    "顺丰": "sfexpress", "中通": "zto", "圆通": "yto", "韵达": "yundaex", "申通": "sto",
+    "极兔": "jtexpress", "京东物流": "jdl", "菜鸟": "cainiao", "丰巢": "fcbox",
+    "香港邮政": "hongkongpost", "中华邮政": "chunghwapost", "黑猫": "tcat",
+}  # fmt: skip
+_NAME_SPACES = re.compile(r"[\s\-_.]+")
+
+
+def named_operator(text: str, official: Official) -> str | None:
+    """The post or courier a message names itself after ("Royal Mail", "USPS", "中国邮政"), as
+    the operator's name; None when it names none we know."""
+    lowered = unicodedata.normalize("NFKC", text[:2000]).lower()
+    words = set(re.findall(r"[a-z0-9]+", lowered))
+    compact = _NAME_SPACES.sub("", lowered)
+    for brand, operator in official.brands.items():
+        if not brand.isalpha():
+            continue
+        if brand in words or (len(brand) >= 6 and brand in compact):
+            return operator
+    for name, brand in CHINESE_NAMES.items():
+        if name in compact and brand in official.brands:
+            return official.brands[brand]
+    return None
 
 
 def _decode(host: str) -> str:

@@ -62,10 +62,97 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "信息要求通过链接支付费用（运费、重新派送费、关税），邮政从不以这种方式收费。",
     ),
     "payment_request": (
-        WEAK,
-        "It mentions a payment. Pay only on the official site that you open yourself, or at the "
+        MEDIUM,
+        "It asks you to pay (\u201c{words}\u201d). Posts do not collect fees, duties or taxes "
+        "through a message: pay only on the official site that you open yourself, or at the "
         "counter.",
-        "信息提到付款。请只在您自己打开的官网或在营业网点付款。",
+        "信息要求您付款（“{words}”）。邮政不会通过短信或邮件收取费用、关税或税款：请只在您自己打开的"
+        "官网或在营业网点付款。",
+    ),
+    "reschedule_request": (
+        MEDIUM,
+        "It asks you to act through the message to rearrange, release or keep the delivery "
+        "(\u201c{words}\u201d): the classic lure of fake delivery texts. Track the item by its "
+        "number on the official site instead.",
+        "信息要求您通过它重新安排、领取或保住包裹（“{words}”），这是虚假快递短信的典型诱饵。"
+        "请改为在官网输入单号查询。",
+    ),
+    "call_request": (
+        WEAK,
+        "It asks you to call, reply or add a contact (\u201c{words}\u201d): use only the number "
+        "on the operator's official site.",
+        "信息要求您致电、回复或添加联系人（“{words}”）：请只使用官网公布的电话。",
+    ),
+    "call_authority": (
+        STRONG,
+        "It asks you to call or contact someone about customs, the police, compensation or a "
+        "refund (\u201c{words}\u201d): the \u201ccustoms officer\u201d and \u201crefund\u201d "
+        "scams start exactly like this.",
+        "信息要求您就海关、公安、理赔或退款事宜致电或联系某人（“{words}”）：冒充海关、快递理赔的诈骗"
+        "正是这样开始的。",
+    ),
+    "crime_claim": (
+        STRONG,
+        "It claims that your item holds contraband or drugs, or involves the police or a crime "
+        "(\u201c{words}\u201d): a post never tells you that by text or phone.",
+        "信息声称您的邮件含有违禁品、毒品或涉及公安、犯罪（“{words}”）：邮政绝不会通过短信或电话这样"
+        "通知您。",
+    ),
+    "link_not_operators": (
+        MEDIUM,
+        "The message speaks as {brand}, but its link goes to {domain}, which is not a domain of "
+        "{brand}.",
+        "信息自称来自 {brand}，但链接却指向 {domain}，这不是 {brand} 的域名。",
+    ),
+    "attachment_request": (
+        3,
+        "It asks you to open, download or print an attached file (\u201c{words}\u201d): posts do "
+        "not send labels or forms to print; such files carry malware.",
+        "信息要求您打开、下载或打印附件（“{words}”）：邮政不会发送需要打印的面单或表格，这类附件常带有"
+        "恶意软件。",
+    ),
+    "press_key": (
+        MEDIUM,
+        "It is a recorded call that asks you to press a key (\u201c{words}\u201d): posts do not "
+        "call about parcels with recorded messages; hang up.",
+        "这是要求您按键的语音电话（“{words}”）：邮政不会用语音电话通知包裹事宜，请直接挂断。",
+    ),
+    "remote_access": (
+        STRONG,
+        "It asks you to share your screen or install an app for remote help or a meeting "
+        "(\u201c{words}\u201d): whoever asks that wants to see your bank codes.",
+        "信息要求您共享屏幕或下载远程协助、会议软件（“{words}”）：这样做的人是想看到您的银行验证码。",
+    ),
+    "compensation_offer": (
+        MEDIUM,
+        "It offers compensation or a refund (\u201c{words}\u201d): a post settles a claim only "
+        "when you file one through its official site or counter, never by calling you first.",
+        "信息主动提出理赔或退款（“{words}”）：邮政和快递只会在您通过官方渠道申请后处理理赔，"
+        "不会主动联系您赔付。",
+    ),
+    "lost_claim": (
+        WEAK,
+        "It says the item was lost or damaged (\u201c{words}\u201d): check it by its number on "
+        "the official site before you believe it.",
+        "信息称邮件丢失或损坏（“{words}”）：请先在官网输入单号核实。",
+    ),
+    "call_unknown_number": (
+        MEDIUM,
+        "It asks you to call or contact a number or account that it gives itself "
+        "(\u201c{words}\u201d): call only the hotline on the operator's official site.",
+        "信息要求您拨打或联系它自己给出的号码或账号（“{words}”）：请只拨打官网公布的客服热线。",
+    ),
+    "problem_with_link": (
+        MEDIUM,
+        "It says the delivery has a problem (\u201c{words}\u201d) and sends you to a link that "
+        "is not the operator's: the usual shape of a fake delivery message.",
+        "信息称投递出现问题（“{words}”），并引导您打开非官方链接：这是虚假快递信息的典型套路。",
+    ),
+    "link_hidden": (
+        WEAK,
+        "It points to a link that is not shown (\u201c{words}\u201d): judge the message by what it "
+        "asks, and never open such a link.",
+        "信息指向一个未显示的链接（“{words}”）：请根据其要求判断，切勿打开此类链接。",
     ),
     "card_or_secret": (
         3,

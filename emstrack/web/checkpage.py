@@ -63,10 +63,13 @@ async def check_message(
         db: Database = request.app.state.db
         await run_in_threadpool(reports.keep, db, text, sender or None, result)
     lang = i18n.negotiate(request)
+    headline, summary = result.headline(lang)
     return _page(
         request,
         result=result,
         verdict=result.verdict.value,
+        headline=headline,
+        summary=summary,
         tone=TONE[result.verdict],
         reasons=[(r.code, r.message(lang), r.weight) for r in result.reasons],
         advice=result.advice(lang),

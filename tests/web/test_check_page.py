@@ -49,7 +49,7 @@ def test_the_security_page_links_to_the_checker(client: httpx.Client) -> None:
 def test_a_scam_in_english(client: httpx.Client, engine: Engine) -> None:
     response = _submit(client, text=SCAM)
     assert response.status_code == 200
-    assert "This is very likely a scam" in response.text
+    assert "This is very likely a scam." in response.text
     assert 'data-code="link_lookalike"' in response.text
     assert "royalmail.co.uk.pay-fee.com" in response.text
     assert "11183" in response.text
@@ -66,8 +66,17 @@ def test_a_scam_in_chinese(client: httpx.Client) -> None:
 
 def test_no_red_flags(client: httpx.Client) -> None:
     response = _submit(client, text="Your parcel was delivered. Track it at www.ems.com.cn")
-    assert "We found no red flags" in response.text
+    assert "We found none of the usual signs of a scam." in response.text
+    # Never a reassurance: finding no sign proves nothing.
+    assert "That does not prove the message is genuine" in response.text
     assert 'data-code="link_official"' in response.text
+
+
+def test_no_red_flags_in_chinese(client: httpx.Client) -> None:
+    response = _submit(client, "zh", text="您的邮件已妥投。查询请访问 www.ems.com.cn")
+    assert "我们没有发现常见的诈骗迹象" in response.text
+    assert "并不能证明信息是真的" in response.text
+    assert "96110" in response.text
 
 
 def test_report_is_stored_only_when_ticked(client: httpx.Client, engine: Engine) -> None:

@@ -52,9 +52,23 @@ _REASON = {
 }
 CHECK_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["verdict", "reasons", "advice", "tracking_numbers", "reported"],
+    "required": [
+        "verdict",
+        "headline",
+        "summary",
+        "reasons",
+        "advice",
+        "tracking_numbers",
+        "reported",
+    ],
     "properties": {
         "verdict": {"type": "string", "enum": [v.value for v in scamcheck.Verdict]},
+        "headline": {"type": "string", "description": "The verdict as a title, in `lang`."},
+        "summary": {
+            "type": "string",
+            "description": "What to do, in one sentence; for `no_red_flags` it says that finding "
+            "no sign proves nothing.",
+        },
         "reasons": {"type": "array", "items": _REASON},
         "advice": {"type": "array", "items": {"type": "string"}},
         "tracking_numbers": {"type": "array", "items": {"type": "object"}},
@@ -86,7 +100,9 @@ def lookup_cost(text: str) -> int:
 @router.post(
     "/check-message",
     summary="Check whether a message claiming to be from the post is genuine",
-    description="Weighs the links, what the message asks for, its urgency, the tracking numbers "
+    description="Judges the message by what it asks the reader to do (pay, give details, follow "
+    "a link to rearrange or release the delivery, call a number about customs, the police or "
+    "compensation), and weighs the links, its urgency, the tracking numbers "
     "it quotes (against our records) and the sender into a `verdict`: `likely_scam`, "
     "`suspicious` or `no_red_flags`, with `reasons` (a stable `code` and a sentence each) and "
     "`advice`. Nothing is stored unless `report` is true. Counts against the rate limit as one "

@@ -1,0 +1,240 @@
+"""What a message asks the reader to do, and what it claims: the checker's main evidence.
+
+The post's own advice judges a delivery message by its request: a post or courier does not ask,
+in a text or an e-mail, for a fee, duty or tax, for an address or personal details, for a click
+to rearrange, release or keep a delivery, or for a call to a "customs officer", and it never
+tells you that your parcel holds drugs or interests the police. A statement of fact (delivered,
+out for delivery, a pickup code, "collect it within 18 days") asks for none of these, and a
+sentence that warns ("we will never ask for your card details") is read as the warning it is.
+
+The text is read sentence by sentence, lower-cased, with full-width forms folded (NFKC) and
+traditional Chinese converted to simplified (OpenCC's `tw2sp`, which also maps Taiwan's and Hong
+Kong's words: 連結 → 链接, 簡訊 → 短信), so that one table serves both scripts. Each table is a
+list of regular expressions; an `Ask` records which one matched and the words it matched, so a
+reason can quote them and the reports can count them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from opencc import OpenCC
+
+
+class Kind(StrEnum):
+    PAY = "pay"  # a fee, duty, tax, postage, redelivery or storage charge
+    DETAILS = "details"  # confirm or update an address, personal or identity details
+    RESCHEDULE = "reschedule"  # rearrange, release, collect or keep the item through the message
+    CALL = "call"  # call, reply, press a key, add a contact
+    AUTHORITY = "authority"  # a call or contact about customs, police, a claim or a refund
+    CRIME = "crime"  # the item holds contraband or drugs, or the police are involved
+    SECRET = "secret"  # card details, a password, a one-time code
+    PRESSURE = "pressure"  # a deadline or a threat: return, destruction, "last chance"
+    LINK = "link"  # the message points to a link it does not show ("[link]", "点击链接")
+    ATTACHMENT = "attachment"  # open, download or print an attached file (a label, a form)
+    COMPENSATION = "compensation"  # an offer of compensation or a refund for a lost item
+    LOST = "lost"  # the item is said to be lost or damaged
+    PRESS_KEY = "press_key"  # a recorded call: "press 9", "按9号键"
+    REMOTE = "remote"  # share the screen, install a remote-control or meeting app
+    PROBLEM = "problem"  # the item is said to be stopped: on hold, undeliverable, abnormal
+    COURIER = "courier"  # the person to call is the courier or postman (a normal thing to give)
+    HELP = "help"  # a number offered for questions ("Any questions? Call …"), not a request
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    kind: Kind
+    words: str  # what matched, as normalised
+
+
+_CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+
+
+@cache
+def _to_simplified() -> OpenCC:
+    return OpenCC("tw2sp")
+
+
+def normalise(text: str) -> str:
+    """Full-width folded, lower-cased, one space between words, Chinese in simplified script."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if _CJK.search(text):
+        text = _to_simplified().convert(text)
+    return _SPACES.sub(" ", text)
+
+
+# A sentence ends at . ! ? followed by a space, or at Chinese punctuation, or a line break: not
+# inside "£1.99" or "royalmail.com".
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|[。！？；;\n]+|(?<=[!?])")
+
+
+def sentences(normalised: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(normalised) if s and s.strip()]
+
+
+def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p) for p in patterns)
+
+
+# A sentence that warns against scams rather than asking anything: its requests are not asked.
+WARNING = _rx(
+    r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|require|charge you|collect)",
+    r"^(?:please )?(?:do not|don't|never)\b",
+    r"\b(?:scam|scams|scammers?|fraudsters?|phishing|smishing|beware)\b",
+    r"\b(?:report it|forward (?:it|the message|suspicious)|7726|action ?fraud)",
+    r"(?:不会|绝不|决不|从不|从来不|并不会|不曾)[^，。]{0,12}?(?:要求|索要|索取|发送|致电|以|通过|让|收取|询问)",
+    r"切勿|请勿|谨防|警惕|提防|防骗|骗子|反诈|举报|不要轻信|不要点击|不要向",
+    r"(?:防范|防止|是|为|属于|电信|网络|谨防|警惕)诈骗|诈骗(?:分子|份子|短信|电话|信息|行为|手段|话术|套路|团伙)",
+)
+
+TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
+    Kind.PAY: _rx(
+        # English: a verb of paying, or a charge said to be due.
+        r"\b(?:pay|repay|settle|cover)\b(?! (?:attention|a visit))",
+        r"\b(?:make|complete|confirm|submit|finali[sz]e) (?:a |the |your )?(?:small )?(?:payment|settlement)",
+        r"\bsettlement of\b",
+        r"\bpayment (?:is |was )?(?:required|due|needed|pending|outstanding|owed|has not been|not received|failed|declined)",
+        r"\b(?:fee|fees|charge|charges|duty|duties|tax|taxes|postage|cost|costs|balance|amount|vat|toll)\b[^.]{0,30}?\b(?:is |are |still |remains? )*(?:due|owed|outstanding|unpaid|payable|pending|required|to be paid|must be paid|has not been paid|have not been paid|not been paid|not paid)\b",
+        r"\b(?:unpaid|outstanding|pending|additional|extra|small|nominal|remaining) (?:delivery |shipping |customs |import |postage |redelivery |handling )?(?:fee|fees|charge|charges|duty|duties|tax|taxes|postage|payment|balance|amount|shipping)\b",
+        r"\b(?:redelivery|re-delivery|customs|import|storage|handling|processing|clearance|release|warehouse|address correction|rescheduling) (?:fee|fees|charge|charges|cost|duty|duties|tax)\b",
+        r"[£$€¥] ?\d+(?:[.,]\d{1,2})?\b[^.]{0,40}?\b(?:fee|charge|duty|tax|postage|shipping|due|owed|payment)",
+        r"\b(?:fee|charge|duty|tax|postage|shipping cost|payment) of (?:only |just )?(?:[£$€¥]|usd|gbp|aud|cad|eur|nzd|hkd) ?\d",
+        # Chinese: a verb of paying, or a charge said to be owed.
+        r"(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝)|(?<!到)付款|转账|汇款)",
+        r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
+        r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
+    ),
+    Kind.DETAILS: _rx(
+        r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|check|enter|reconfirm|review) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
+        r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
+        r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
+        r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
+        r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
+        r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
+        r"(?:更新|完善|补充|填写|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下)?(?:收货|收件|派送|配送|投递|正确的|详细|完整)?(?:地址|信息|资料|身份|个人信息)",
+        r"实名认证|身份验证|身份证号|身份证照片",
+    ),
+    Kind.RESCHEDULE: _rx(
+        r"\b(?:reschedul|re-schedul|rearrang|re-arrang|rebook|re-book|redeliver|re-deliver)\w*+(?! (?:fee|charge|cost|payment))",
+        r"\b(?:choose|select|pick|book|arrange|schedule|set) (?:a |your |the )?(?:new |another |preferred |convenient )(?:delivery|slot|time|date|day)",
+        r"\b(?:release|unlock|unfreeze|claim|recover|reclaim) (?:your |the |this )?(?:parcel|package|item|shipment|order)",
+        r"\b(?:avoid|prevent)\b[^.]{0,30}?\breturn",
+        r"\bto (?:receive|get|collect|claim) (?:your |the )?(?:parcel|package|item|shipment|delivery|order)\b[^.]{0,30}?\b(?:click|tap|visit|follow|go to|open)\b",
+        r"\b(?:click|tap|visit|follow|open|go to)\b[^.]{0,25}?\b(?:link|url|here|below)\b[^.]{0,40}?\bto (?:re|confirm|pay|update|release|arrange|avoid|schedule|receive|claim|get|collect|verify|complete|continue|proceed)",
+        r"(?:申请|预约|选择|安排|办理)[^，。]{0,4}?(?:重新|二次|再次)?(?:派送|投递|配送|送货|签收|领取)",
+        r"(?:重新|二次|再次)(?:派送|投递|配送)[^，。]{0,6}?(?:请|需|点击|申请|预约|登录)",
+        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认|查看详情|恢复)",
+        r"(?:以免|避免|否则)[^，。]{0,10}?(?:退回|退件|销毁|作废)",
+        r"领取(?:赔偿|理赔|退款|补偿)",
+    ),
+    Kind.CALL: _rx(
+        r"\b(?:call|phone|ring|dial|contact|whatsapp|text us|text back)\b[^.]{0,30}?\+?\d[\d \-()]{6,}\d",
+        r"\b(?:call|phone|ring|contact) (?:us|our (?:agent|office|team|customer service|department)|customer service|the (?:number|agent|officer|courier|department))\b",
+        r"\breply (?:with )?(?:\"?y\"?|yes|1|stop)\b|\breply (?:to )?(?:this (?:message|text)|with)",
+        r"(?:致电|拨打|回电|回拨|来电|速电|电联|打电话)[^，。]{0,10}?(?:客服|专员|工作人员|热线|电话|以下|\d)(?:[^，。]{0,8}?\+?\d[\d\- ]{3,}\d)?",
+        r"(?:联系|咨询)(?:客服|专员|我们|工作人员|负责人|快递员)?[^，。]{0,6}?(?:电话|热线)?[:：]?\s?\+?\d[\d\- ]{6,}",
+        r"人工客服",
+        r"回复\s?[0-9a-z是否]|\breply (?:with )?(?:\"?y\"?|yes|\d)\b",
+        r"加(?:一下)?(?:微信|qq|好友|客服)|添加(?:微信|qq|客服|好友)|扫(?:描)?(?:码|二维码)|\b(?:add|message) (?:us|me) on (?:whatsapp|wechat|telegram)\b",
+    ),
+    Kind.AUTHORITY: _rx(
+        r"\b(?:customs officer|customs agent|customs department|border force|police|officer|investigat|court|warrant|refund|compensation|reimburse)\w*\b",
+        r"海关|公安|警方|警察|民警|检察|法院|理赔|赔偿|赔付|退款|退费|补偿",
+    ),
+    Kind.CRIME: _rx(
+        r"\b(?:illegal|illicit|prohibited|contraband|drugs?|narcotics?|cocaine|heroin|money laundering|counterfeit (?:goods|items)|arrest|warrant|criminal|smuggl)\w*",
+        r"违禁品|违禁物品|违法物品|毒品|洗钱|涉嫌|涉案|走私|通缉|冻结|刑事|立案|拘留|假护照|护照.{0,4}(?:违规|违法)",
+    ),
+    Kind.SECRET: _rx(
+        r"\b(?:(?<!calling )card number|card details|credit card|debit card|bank card|cvv|cvc|expiry date|password|pin code|pin number|verification code|one-time code|one time code|otp|bank account|login details|security code|passcode)\b",
+        r"银行卡|信用卡|卡号|安全码|网银|cvv",
+        r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?:验证码|密码|动态码|校验码|有效期)",
+    ),
+    Kind.PRESSURE: _rx(
+        r"\bwithin (?:the next )?\d+ ?(?:hours?|hrs?|h|days?|business days|working days)\b",
+        r"\b(?:in|next) (?:24|48|72|12) ?(?:hours?|hrs?|h)\b",
+        r"\b(?:immediately|urgent|urgently|asap|as soon as possible|final notice|last notice|final warning|final attempt|last attempt|last chance|today only|expires?|expiring|deadline|act now|right away|before it is too late)\b",
+        r"\b(?:will|shall|may) be (?:returned|destroyed|disposed|discarded|cancelled|canceled|sent back|auctioned|confiscated|seized|held|suspended|deleted)\b",
+        r"\b(?:return(?:ed)? to (?:the )?sender|legal action|penalt(?:y|ies)|(?:go|goes|sent|send) back to (?:the )?sender)\b",
+        r"\d+ ?(?:小时|个小时|天|日|个工作日)内|立即|马上|尽快|立刻|速速|请速|最后通知|最后一次|逾期|否则|紧急|限时|过期|作废|销毁|退回|罚款|法律责任|冻结",
+    ),
+    Kind.LINK: _rx(
+        r"[\[<({（【](?:link|url|website|web address|link removed|redacted|removed|hyperlink|网址|链接|连结)[\]>)}）】]",
+        r"\bhxxps?://|\blink removed\b|\blink redacted\b",
+        r"\[\.\]|\(\.\)",
+        r"\b(?:www\.)?x{3,}\.[a-z]{2,}",
+        r"(?:点击|点开|打开|进入|访问|复制)[^，。]{0,6}?(?:链接|网址|下方|以下)",
+        r"\b(?:click|tap|follow|visit|open) (?:on )?(?:the |this |our )?(?:link|url|button)\b",
+    ),
+    Kind.ATTACHMENT: _rx(
+        r"\b(?:attached|attachment|enclosed)\b[^.]{0,60}?\b(?:label|form|invoice|receipt|document|file|notice|details|waybill)",
+        r"\b(?:download|open|print|fill in|fill out|complete|review)\b[^.]{0,40}?\b(?:the |your )?(?:attached|attachment|enclosed)",
+        r"\b(?:label|form|invoice|waybill|receipt)\b[^.]{0,30}?\b(?:is |are )?(?:attached|enclosed)",
+        r"\bprint (?:out )?(?:your |the |this )?(?:shipping |delivery |shipment )?label",
+        r"(?:下载|打开|查看|填写|打印)[^，。]{0,6}?附件|附件[^，。]{0,6}?(?:面单|单据|表格|文件)",
+    ),
+    Kind.PROBLEM: _rx(
+        r"\b(?:on hold|held|suspended|undeliverable|undelivered|could not be delivered|couldn't be delivered|cannot be delivered|can't be delivered|unable to (?:deliver|be delivered)|not able to deliver|delivery (?:failed|attempt failed|was unsuccessful|problem|issue)|failed (?:delivery|to deliver)|unsuccessful delivery|missed (?:delivery|you)|pending (?:delivery|shipment)|stopped|stuck|detained|returned to (?:our )?(?:warehouse|depot|sender))\b",
+        r"异常|无法派送|无法投递|无法送达|未能送达|派送失败|投递失败|配送失败|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|派送不成功",
+    ),
+    Kind.COURIER: _rx(
+        r"\b(?:courier|driver|postman|postwoman|postie|delivery agent)\b",
+        r"快递员|投递员|派件员|配送员|派送员|快递小哥|送货员|邮递员|驿站",
+    ),
+    Kind.HELP: _rx(
+        r"\b(?:any questions|if you have (?:any )?questions|questions\?|for (?:more )?(?:information|help|assistance|details)|need (?:any )?help|can we help|help cent(?:re|er))",
+        r"如有疑问|如有问题|如需帮助|如需咨询|如有任何问题|有任何疑问|如有需要",
+    ),
+    Kind.COMPENSATION: _rx(
+        r"\b(?:compensation|compensate|reimburse\w*|refund(?:ed|s)?|claim (?:form|payment)|double (?:the )?(?:refund|compensation))\b",
+        r"理赔|赔付|赔偿|退款|退费|补偿|赔款|退还(?:运费|货款)",
+    ),
+    Kind.LOST: _rx(
+        r"\b(?:parcel|package|item|shipment|order)\b[^.]{0,30}?\b(?:was |has been |is |got )?(?:lost|damaged|missing|destroyed)\b",
+        r"(?:丢失|遗失|丢了|丢件|损坏|破损|受损|被冲走|泡坏|泡毁|弄丢|烧毁)",
+    ),
+    Kind.PRESS_KEY: _rx(
+        r"\bpress (?:\d|one|nine|zero|the \w+ key)\b",
+        r"(?:请|详情|咨询|查询|人工)?按[0-9一二三九零][号键]?|转人工|人工台|人工服务",
+    ),
+    Kind.REMOTE: _rx(
+        r"\b(?:screen ?shar\w*|share (?:your|the) screen|remote (?:access|control|desktop|assistance)|anydesk|teamviewer|quick ?support)\b",
+        r"屏幕共享|共享屏幕|远程(?:指导|操作|协助|控制|会议)|会议号|下载(?:[^，。]{0,6}?)(?:会议|app|软件|应用)|腾讯会议|钉钉会议|zoom",
+    ),
+}
+
+#: The kinds the reader is asked to do something by (the others are claims or context).
+REQUESTS = frozenset(
+    {
+        Kind.PAY, Kind.DETAILS, Kind.RESCHEDULE, Kind.CALL, Kind.SECRET, Kind.ATTACHMENT,
+        Kind.PRESS_KEY, Kind.REMOTE,
+    }
+)  # fmt: skip
+
+
+def is_warning(sentence: str) -> bool:
+    return any(p.search(sentence) for p in WARNING)
+
+
+def read(text: str) -> list[Ask]:
+    """Every kind the message asks or claims, once each, with the words of its first match.
+
+    `text` is the message as received; warning sentences are left out.
+    """
+    found: dict[Kind, Ask] = {}
+    for sentence in sentences(normalise(text)):
+        if is_warning(sentence):
+            continue
+        for kind, patterns in TABLES.items():
+            if kind in found:
+                continue
+            for pattern in patterns:
+                if match := pattern.search(sentence):
+                    found[kind] = Ask(kind, match.group(0).strip())
+                    break
+    return list(found.values())

@@ -1,0 +1,163 @@
+"""Judged by what a message asks the reader to do: every kind of request, in English and in both
+Chinese scripts, and the statements and warnings that ask nothing.
+
+The first table holds the kinds issue 13 lists as let through before (paraphrased from public
+warnings); the rest are written here, one row per rule, so that a rule that stops matching fails
+by name. Figures on real messages are in `test_corpus.py`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from emstrack.scamcheck import Verdict, check
+from emstrack.scamcheck.asks import Kind, normalise, read, sentences
+
+FLAGGED = {Verdict.SUSPICIOUS, Verdict.LIKELY_SCAM}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your parcel is waiting. A small delivery charge is still due.",
+        "Import duty unpaid on your package; settle within 48 hours or it goes back to the sender.",
+        "We missed you today. Choose a new delivery slot: [link]",
+        "您的包裹被海关扣留，需要补缴税款",
+        "您的快递里查出违禁品，已被海关扣押",
+        "您的郵件地址不完整，無法派送，請點擊連結更新地址。",
+        "您有一个包裹未领取，请速致电客服 0xxx-xxxxxxx",
+    ],
+)
+def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
+    assert check(text).verdict in FLAGGED
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "verdict"),
+    [
+        # Paying anything: alone suspicious, with pressure or a foreign link a scam.
+        ("A redelivery fee of £1.99 is outstanding.", "payment_request", Verdict.SUSPICIOUS),
+        ("Storage charges are due on your item.", "payment_request", Verdict.SUSPICIOUS),
+        ("Pay the customs duty within 24 hours.", "payment_request", Verdict.LIKELY_SCAM),
+        ("Pay £2.99 at https://rm-fees.top/pay", "fee_with_link", Verdict.LIKELY_SCAM),
+        ("您的包裹需缴纳关税后才能派送", "payment_request", Verdict.SUSPICIOUS),
+        ("您的包裹運費未付，請點擊連結補繳", "fee_with_link", Verdict.LIKELY_SCAM),
+        # Confirming or updating details.
+        ("Please confirm your delivery address to receive the parcel.", "personal_data", None),
+        ("We could not verify the given address.", "personal_data", Verdict.SUSPICIOUS),
+        ("Your address is incomplete, update it here: [link]", "personal_data", None),
+        ("您的地址不详，请完善收货信息", "personal_data", Verdict.SUSPICIOUS),
+        ("您的收件地址有誤，請重新填寫", "personal_data", Verdict.SUSPICIOUS),
+        # Rearranging, releasing, avoiding a return, through the message.
+        ("Reschedule your delivery at http://parcel-slot.info", "reschedule_request", None),
+        ("To release your parcel, tap the link: [link]", "reschedule_request", None),
+        ("Act now to avoid your parcel being returned.", "reschedule_request", None),
+        ("请点击链接申请重新派送", "reschedule_request", Verdict.LIKELY_SCAM),
+        # Calling, replying, pressing keys, adding contacts.
+        ("Call our customs officer on 020 7946 0000 about your parcel.", "call_authority", None),
+        ("您的快递涉及理赔，请添加客服微信", "call_authority", Verdict.LIKELY_SCAM),
+        ("您有一个包裹未领取，请致电客服 021-55550000", "call_unknown_number", None),
+        ("您有一件挂号信未领取，详情请按9号键", "press_key", Verdict.SUSPICIOUS),
+        (
+            "This is the post office. Press 1 to speak to an agent about your parcel.",
+            "press_key",
+            None,
+        ),
+        ("请下载会议软件，开启屏幕共享，指导您领取赔偿", "remote_access", Verdict.LIKELY_SCAM),
+        # Claims a post never makes.
+        ("Drugs were found in your package; it has been seized.", "crime_claim", None),
+        ("您的包裹涉嫌洗钱，已被冻结", "crime_claim", Verdict.LIKELY_SCAM),
+        ("您的快递丢失了，我们将双倍赔付", "compensation_offer", Verdict.SUSPICIOUS),
+        # Card details and codes.
+        ("Enter your card number to complete the delivery.", "card_or_secret", None),
+        ("请告诉我您收到的验证码", "card_or_secret", Verdict.SUSPICIOUS),
+        # Attachments to open or print.
+        ("We could not deliver your parcel. Print the attached label.", "attachment_request", None),
+        # A problem and a link that is not the operator's.
+        ("Your package is on hold: https://pkg-status.top/x", "problem_with_link", None),
+        ("USPS: your package is waiting, see https://usps-care.com", "link_lookalike", None),
+        ("USPS: track it at https://pkgtrack.top/a", "link_not_operators", Verdict.SUSPICIOUS),
+    ],
+)
+def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
+    result = check(text)
+    assert code in {r.code for r in result.reasons}, result.reasons
+    assert result.verdict in FLAGGED
+    if verdict is not None:
+        assert result.verdict is verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your parcel was delivered today at 10:42 and left with your neighbour at number 12.",
+        "Your parcel is out for delivery. Track it at https://www.royalmail.com/track-your-item",
+        "Your parcel is ready to collect from the Post Office. Please collect it within 18 days, "
+        "or it will be returned to the sender.",
+        "Delivered to your porch. We will never send you an unsolicited message asking for your "
+        "password or card details.",
+        "Royal Mail will never ask you to pay a fee by text. Report suspicious messages to 7726.",
+        "【中国邮政】您的邮件EE319390717CN已妥投，感谢使用。",
+        "【菜鸟驿站】您的包裹已到XX驿站，请凭取件码 3-2-1021 及时领取。",
+        "【中国邮政】您的邮件正在投递，投递员张师傅，电话 13800138000，请保持电话畅通。",
+        "【速递易】凭密码 AB1234 到小区快递柜取件，超24小时收费。",
+        "提醒：近期有诈骗分子冒充快递客服，以快递丢失理赔为由要求转账，均为诈骗。",
+        "【中華郵政】您的包裹已送達i郵箱，取件驗證碼 123456，請於3日內取件。",
+        "如有疑问，请致电 11183。",
+        "Your DPD parcel is due today between 10:15 and 11:15. Change your delivery at "
+        "https://www.dpd.co.uk/apps/x",
+        "Any questions? Call customer service at 1-888-555-0100.",
+    ],
+)
+def test_statements_and_warnings_are_not_requests(text: str) -> None:
+    assert check(text).verdict is Verdict.NO_RED_FLAGS, check(text).reasons
+
+
+def test_traditional_chinese_reads_as_simplified() -> None:
+    assert normalise("請點擊連結更新地址") == "请点击链接更新地址"
+    assert normalise("ＥＭＳ：包裹") == "ems:包裹"
+
+
+def test_sentences_do_not_split_amounts_or_domains() -> None:
+    assert sentences("pay £1.99 at royalmail.com. then wait") == [
+        "pay £1.99 at royalmail.com.",
+        "then wait",
+    ]
+
+
+def test_a_warning_sentence_asks_nothing() -> None:
+    assert read("We will never ask you to pay a redelivery fee by text.") == []
+    assert read("邮政不会以短信要求您补缴关税。") == []
+    # … but a threat that uses "do not" still asks.
+    kinds = {ask.kind for ask in read("If you do not pay within 24 hours, it will be returned.")}
+    assert {Kind.PAY, Kind.PRESSURE} <= kinds
+
+
+def test_defanged_links_are_judged() -> None:
+    codes = {r.code for r in check("Pay here: hxxps://royalmail-fee[.]top/x").reasons}
+    assert "link_lookalike" in codes
+
+
+@pytest.mark.parametrize(
+    ("verdict", "lang", "words"),
+    [
+        ("no_red_flags", "en", "does not prove the message is genuine"),
+        ("no_red_flags", "zh", "并不能证明信息是真的"),
+    ],
+)
+def test_no_red_flags_never_reassures(verdict: str, lang: str, words: str) -> None:
+    result = check("Hello.")
+    assert result.verdict.value == verdict
+    title, sentence = result.headline(lang)  # type: ignore[arg-type]
+    assert words in sentence
+    body = result.to_dict(lang)  # type: ignore[arg-type]
+    assert body["headline"] == title
+    assert body["summary"] == sentence
+
+
+def test_chinese_advice_names_the_anti_fraud_hotline() -> None:
+    result = check("您的包裹被海关扣留，需要补缴税款")
+    assert any("96110" in line for line in result.advice("zh"))
+    assert any("11183" in line for line in result.advice("zh"))
+    assert not any("96110" in line for line in check("Pay the fee.").advice("en"))
+    assert any("96110" in line for line in check("您的包裹涉嫌洗钱").advice("en"))
