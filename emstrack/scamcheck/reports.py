@@ -1,4 +1,5 @@
-"""Reported messages: stored only when a person asks, exported as CSV for the operator.
+"""Reported messages: stored only when a person asks, exported as CSV for the operator, and
+summarised for the operator by what recurs among them (`recurring`).
 
 The export guards against CSV injection (see `safe_cell`): wherever a spreadsheet could see a
 cell begin, a formula's first character is defused with a `'` put in front.
@@ -9,11 +10,13 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import TextIO
 
+from emstrack.scamcheck import recurring
 from emstrack.scamcheck.check import CheckResult
 from emstrack.store.database import Database, Unit
-from emstrack.store.reports import all_reports, insert_report
+from emstrack.store.reports import all_reports, insert_report, reports_since
 
 COLUMNS = ("id", "created_at", "verdict", "reasons", "sender", "text")
 
@@ -72,3 +75,21 @@ def export(db: Database, out: TextIO) -> int:
     """Write every report as CSV with a header; returns how many rows were written."""
     with db.read() as unit:
         return write_csv(_rows(unit), out)
+
+
+def recurring_summary(
+    db: Database,
+    *,
+    since: datetime | None = None,
+    min_reports: int = 2,
+    official_domains: Iterable[str] = (),
+) -> recurring.Summary:
+    """What recurs among the reports made since `since` (all when None): see `recurring`."""
+    with db.read() as unit:
+        found = (
+            recurring.Report(row["id"], row["text"], row["sender"], row["created_at"])
+            for row in reports_since(unit, since)
+        )
+        return recurring.summarise(
+            found, min_reports=min_reports, official_domains=official_domains
+        )

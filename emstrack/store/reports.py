@@ -1,4 +1,5 @@
-"""Reported messages in the `reports` table: added one at a time, read back in order."""
+"""Reported messages in the `reports` table: added one at a time, read back in order (all, or
+those since a time)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,17 @@ def insert_report(
 
 def all_reports(conn: Connection) -> Iterator[dict[str, Any]]:
     """Every report, oldest first, with an aware `created_at`."""
-    for row in conn.execute(select(reports).order_by(reports.c.id)).mappings():
+    return reports_since(conn, None)
+
+
+def reports_since(conn: Connection, since: datetime | None) -> Iterator[dict[str, Any]]:
+    """The reports made at or after `since` (an aware time; None: all), oldest first, with an
+    aware `created_at`."""
+    query = select(reports).order_by(reports.c.id)
+    if since is not None:
+        # SQLite keeps the time naive, in UTC: compared as UTC it orders as on PostgreSQL.
+        query = query.where(reports.c.created_at >= since.astimezone(UTC))
+    for row in conn.execute(query).mappings():
         values = dict(row)
         if values["created_at"].tzinfo is None:  # SQLite: naive, UTC by construction
             values["created_at"] = values["created_at"].replace(tzinfo=UTC)
