@@ -25,6 +25,7 @@ occurrence: a domain linked five times in one message counts once. Only what is 
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -211,7 +212,15 @@ def domains_of(text: str, sender: str | None = None) -> set[str]:
     hosts = list(links.hosts(text))
     if sender and (match := _EMAIL.search(sender)):
         hosts.append(match.group(1).lower())
-    return {registrable(host) or host for host in hosts}
+    return {host if _is_address(host) else registrable(host) or host for host in hosts}
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def phones_of(text: str, sender: str | None = None) -> set[str]:
