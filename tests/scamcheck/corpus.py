@@ -27,6 +27,9 @@ from urllib.parse import urlsplit
 HERE = Path(__file__).resolve().parent
 FOLDER = HERE.parent / "data" / "scamcorpus"
 LANGS = ("en", "zh-Hans", "zh-Hant")
+#: The languages the figures are given and guarded for: Chinese in either script is one language
+#: (the checker reads traditional as simplified); each script is also shown on its own.
+LANGUAGES: dict[str, tuple[str, ...]] = {"en": ("en",), "zh": ("zh-Hans", "zh-Hant")}
 LABELS = ("scam", "genuine")
 FIELDS = ("id", "label", "lang", "text", "sender", "channel", "imitates", "source", "publisher")
 CODE_HOSTS = {
@@ -134,7 +137,9 @@ def table(
     """(part, language, figures) for each part and language, then each part's "all"."""
     for part in parts:
         chosen = [r for r in all_rows if r.split == part]
-        for lang in LANGS:
+        for language, langs in LANGUAGES.items():
+            yield part, language, figures(r for r in chosen if r.lang in langs)
+        for lang in LANGS[1:]:
             yield part, lang, figures(r for r in chosen if r.lang == lang)
         yield part, "all", figures(chosen)
 

@@ -51,7 +51,7 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         # Rearranging, releasing, avoiding a return, through the message.
         ("Reschedule your delivery at http://parcel-slot.info", "reschedule_request", None),
         ("To release your parcel, tap the link: [link]", "reschedule_request", None),
-        ("Act now to avoid your parcel being returned.", "reschedule_request", None),
+        ("Click the link to avoid your parcel being returned: [link]", "reschedule_request", None),
         ("请点击链接申请重新派送", "reschedule_request", Verdict.LIKELY_SCAM),
         # Calling, replying, pressing keys, adding contacts.
         ("Call our customs officer on 020 7946 0000 about your parcel.", "call_authority", None),
