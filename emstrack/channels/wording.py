@@ -2,7 +2,9 @@
 
 The English text is the message id of the one gettext catalogue (`emstrack.text.catalogue`),
 which the pages share; the lookup's own texts (status and event labels, country names, the
-problems of a number) are reused where they exist.
+problems of a number) are reused where they exist. The answer to a checked message (`Words.check`)
+is the checker's own sentences, with the few words around them kept beside it, English and
+Chinese side by side, as `scamcheck` keeps its sentences.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from emstrack.config import Settings
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Severity
 from emstrack.lookup import Outcome, TrackingResult
-from emstrack.scamcheck import CheckResult, Verdict
+from emstrack.scamcheck import CheckResult
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline
@@ -40,14 +42,8 @@ MAX_REASONS: Final = 4
 _CHECK: Final[dict[str, tuple[str, str]]] = {
     "why": ("Why:", "原因："),
     "advice": ("What to do:", "建议："),
-    "more": ("All the reasons: %(url)s", "全部原因：%(url)s"),
-    "hotline": (
-        "Cheated, or unsure? In China call the anti-fraud hotline 96110.",
-        "如已受骗或拿不准，请拨打全国反诈专线 96110。",
-    ),
+    "more": ("Every reason: paste the message on %(url)s", "全部原因：将信息粘贴到 %(url)s 查看"),
 }
-#: The national anti-fraud hotline of China (国家反诈中心).
-ANTI_FRAUD_HOTLINE: Final = "96110"
 
 
 def N_(message: str) -> str:
@@ -191,7 +187,7 @@ class Words:
     def check(self, result: CheckResult, *, cut_to: int = MAX_REASONS) -> str:
         """The check's answer: its headline, the reasons (weighing ones first, at most
         `cut_to`, and the page's address when there are more) and the advice."""
-        title, sentence = _headline(result, self.lang)
+        title, sentence = result.headline(self.lang)
         lines = [title, sentence]
         reasons = sorted(result.reasons, key=lambda r: r.weight <= 0)  # stable: the check's order
         if reasons:
@@ -200,25 +196,11 @@ class Words:
             if len(reasons) > cut_to:
                 url = f"{self.settings.public_url.rstrip('/')}/check"
                 lines.append(self._check("more") % {"url": url})
-        advice = result.advice(self.lang)
-        if self.lang == "zh" and not any(ANTI_FRAUD_HOTLINE in line for line in advice):
-            advice = [*advice, self._check("hotline")]
+        # In Chinese the advice names the anti-fraud hotline 96110 besides the EMS hotline.
         lines.append(self._check("advice"))
-        lines.extend(f"- {line}" for line in advice)
+        lines.extend(f"- {line}" for line in result.advice(self.lang))
         return "\n".join(lines)
 
     def _check(self, key: str) -> str:
         en, zh = _CHECK[key]
         return zh if self.lang == "zh" else en
-
-
-def _headline(result: CheckResult, lang: Lang) -> tuple[str, str]:
-    made = getattr(result, "headline", None)  # TEMPORARY until scamcheck has it
-    if made is not None:
-        title, sentence = made(lang)
-        return str(title), str(sentence)
-    return {
-        Verdict.LIKELY_SCAM: ("Likely a scam", "x"),
-        Verdict.SUSPICIOUS: ("Suspicious", "x"),
-        Verdict.NO_RED_FLAGS: ("No red flags", "x"),
-    }[result.verdict]

@@ -63,14 +63,8 @@ def verdict_of(text: str) -> scamcheck.CheckResult:
 
 
 def headline(text: str, lang: Lang) -> str:
-    result = verdict_of(text)
-    made = getattr(result, "headline", None)  # scamcheck's headline, once it has one
-    if made is None:
-        return {"likely_scam": "Likely a scam", "suspicious": "Suspicious"}.get(
-            result.verdict.value, "No red flags"
-        )
-    title, _ = made(lang)
-    return str(title)
+    title, _ = verdict_of(text).headline(lang)
+    return title
 
 
 def first_reason(text: str, lang: Lang) -> str:
@@ -298,9 +292,15 @@ def test_a_short_question_is_answered_as_its_numbers(chat: Chat, load: Loader) -
     assert chat("where is RR473124829GB please") == chat("RR473124829GB")
 
 
-@pytest.mark.parametrize("text", ["hello", "hello how are you", "call me at +86 138 0013"])
+@pytest.mark.parametrize("text", ["hello", "hello how are you", "my number is +86 138 0013"])
 def test_a_text_without_numbers_or_signs_gets_the_short_help(chat: Chat, text: str) -> None:
     assert chat(text) == chat("hello")
+
+
+def test_a_short_text_with_a_sign_of_a_scam_gets_the_verdict(chat: Chat) -> None:
+    text = "call me at +86 138 0013"  # a request to call a number the message gives
+    assert verdict_of(text).verdict is not scamcheck.Verdict.NO_RED_FLAGS
+    assert chat(text).startswith(headline(text, "en"))
 
 
 def test_a_pasted_message_without_numbers_is_still_checked(chat: Chat) -> None:
