@@ -125,11 +125,8 @@ def reading(text: str, *, forwarded: bool = False) -> Reading:
     words = len(_WORD.findall(_IDEOGRAPH.sub(" ", rest)))
     if words < SHORT_WORDS and ideographs < SHORT_IDEOGRAPHS:
         return Reading.PLAIN
-    if (words >= MESSAGE_WORDS or ideographs >= MESSAGE_IDEOGRAPHS) and not _FIRST_PERSON.search(
-        rest
-    ):
-        return Reading.MESSAGE
-    return Reading.SHORT
+    long = words >= MESSAGE_WORDS or ideographs >= MESSAGE_IDEOGRAPHS
+    return Reading.MESSAGE if long and not _FIRST_PERSON.search(rest) else Reading.SHORT
 
 
 def _without_numbers(text: str) -> str:

@@ -308,6 +308,19 @@ def test_a_pasted_message_without_numbers_is_still_checked(chat: Chat) -> None:
     assert chat(text).startswith(headline(text, "en"))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Track your parcel at https://usps-track.com now",
+        "订阅服务异常，请点击 http://ems-cn.top 处理",
+    ],
+)
+def test_a_pasted_message_that_starts_like_a_command_is_checked(chat: Chat, text: str) -> None:
+    lang: Lang = "zh" if text.startswith("订阅") else "en"
+    assert chat(text, lang).startswith(headline(text, lang))
+    assert chat("track EE123456785CN").startswith(NUMBER)  # a command stays one
+
+
 def test_reasons_are_cut_for_a_chat_weighing_ones_first(chat: Chat) -> None:
     scam = SCAM_EN + " Confirm your address and card number, ref EE123456789CN."
     reasons = verdict_of(scam).reasons
