@@ -42,6 +42,8 @@ class Kind(StrEnum):
     REMOTE = "remote"  # share the screen, install a remote-control or meeting app
     PROBLEM = "problem"  # the item is said to be stopped: on hold, undeliverable, abnormal
     COURIER = "courier"  # the person to call is the courier or postman (a normal thing to give)
+    REPLY = "reply"  # "reply Y", "回复1": the reply confirms the number or activates a link
+    ADD_CONTACT = "add_contact"  # add a WeChat/QQ friend, scan a QR code, message on WhatsApp
     HELP = "help"  # a number offered for questions ("Any questions? Call …"), not a request
 
 
@@ -102,22 +104,22 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:fee|fees|charge|charges|duty|duties|tax|taxes|postage|cost|costs|balance|amount|vat|toll)\b[^.]{0,30}?\b(?:is |are |still |remains? )*(?:due|owed|outstanding|unpaid|payable|pending|required|to be paid|must be paid|has not been paid|have not been paid|not been paid|not paid)\b",
         r"\b(?:unpaid|outstanding|pending|additional|extra|small|nominal|remaining) (?:delivery |shipping |customs |import |postage |redelivery |handling )?(?:fee|fees|charge|charges|duty|duties|tax|taxes|postage|payment|balance|amount|shipping)\b",
         r"\b(?:redelivery|re-delivery|customs|import|storage|handling|processing|clearance|release|warehouse|address correction|rescheduling) (?:fee|fees|charge|charges|cost|duty|duties|tax)\b",
-        r"[£$€¥] ?\d+(?:[.,]\d{1,2})?\b[^.]{0,40}?\b(?:fee|charge|duty|tax|postage|shipping|due|owed|payment)",
+        r"[£$€¥] ?\d+(?:[.,]\d{1,2})?\b[^.]{0,40}?\b(?:fee|charge|duty|postage|due|owed|payment)",
         r"\b(?:fee|charge|duty|tax|postage|shipping cost|payment) of (?:only |just )?(?:[£$€¥]|usd|gbp|aud|cad|eur|nzd|hkd) ?\d",
         # Chinese: a verb of paying, or a charge said to be owed.
-        r"(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝)|(?<!到)付款|转账|汇款)",
+        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝)|(?<!到)付款|转账|汇款)",
         r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
         r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
     ),
     Kind.DETAILS: _rx(
-        r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|check|enter|reconfirm|review) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
+        r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
         r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
         r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
         r"(?:更新|完善|补充|填写|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下)?(?:收货|收件|派送|配送|投递|正确的|详细|完整)?(?:地址|信息|资料|身份|个人信息)",
-        r"实名认证|身份验证|身份证号|身份证照片",
+        r"(?:进行|完成|需要|需|请)[^，。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
     ),
     Kind.RESCHEDULE: _rx(
         r"\b(?:reschedul|re-schedul|rearrang|re-arrang|rebook|re-book|redeliver|re-deliver)\w*+(?! (?:fee|charge|cost|payment))",
@@ -134,13 +136,12 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.CALL: _rx(
         r"\b(?:call|phone|ring|dial|contact|whatsapp|text us|text back)\b[^.]{0,30}?\+?\d[\d \-()]{6,}\d",
         r"\b(?:call|phone|ring|contact) (?:us|our (?:agent|office|team|customer service|department)|customer service|the (?:number|agent|officer|courier|department))\b",
-        r"\breply (?:with )?(?:\"?y\"?|yes|1|stop)\b|\breply (?:to )?(?:this (?:message|text)|with)",
-        r"(?:致电|拨打|回电|回拨|来电|速电|电联|打电话)[^，。]{0,10}?(?:客服|专员|工作人员|热线|电话|以下|\d)(?:[^，。]{0,8}?\+?\d[\d\- ]{3,}\d)?",
+        r"(?:致电|拨打|回电|回拨|速电|电联|打电话)(?:[^，。]{0,12}?\+?\d[\d\- ]{3,}\d)?",
         r"(?:联系|咨询)(?:客服|专员|我们|工作人员|负责人|快递员)?[^，。]{0,6}?(?:电话|热线)?[:：]?\s?\+?\d[\d\- ]{6,}",
         r"人工客服",
+        r"(?:请|需|需要|务必)[^，。]{0,4}?(?:联系|联络|咨询|致电|拨打|回电|转接|接通)",
+        r"(?:转接|接通|转到)[^，。]{0,6}?(?:海关|公安|警方|民警|检察|法院|专员|工作人员)",
         r"(?:服务|客服|咨询|查询)(?:电话|热线)[:：]?\s?\+?\d[\d\- ]{5,}\d",
-        r"回复\s?[0-9a-z是否]|\breply (?:with )?(?:\"?y\"?|yes|\d)\b",
-        r"加(?:一下)?(?:微信|qq|好友|客服)|添加(?:微信|qq|客服|好友)|扫(?:描)?(?:码|二维码)|\b(?:add|message) (?:us|me) on (?:whatsapp|wechat|telegram)\b",
     ),
     Kind.AUTHORITY: _rx(
         r"\b(?:customs officer|customs agent|customs department|border force|police|officer|investigat|court|warrant|refund|compensation|reimburse)\w*\b",
@@ -153,7 +154,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.SECRET: _rx(
         r"\b(?:(?<!calling )card number|card details|credit card|debit card|bank card|cvv|cvc|expiry date|password|pin code|pin number|verification code|one-time code|one time code|otp|bank account|login details|security code|passcode)\b",
         r"银行卡|信用卡|卡号|安全码|网银|cvv",
-        r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?:验证码|密码|动态码|校验码|有效期)",
+        r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?<!取件)(?<!取货)(?<!提货)(?<!开箱)(?:验证码|密码|动态码|校验码|有效期)",
     ),
     Kind.PRESSURE: _rx(
         r"\bwithin (?:the next )?\d+ ?(?:hours?|hrs?|h|days?|business days|working days)\b",
@@ -179,24 +180,35 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:label|form|invoice|waybill|receipt)\b[^.]{0,30}?\b(?:is |are )?(?:attached|enclosed)",
         r"\bprint (?:out )?(?:your |the |this )?(?:shipping |delivery |shipment )?label",
         r"\bprint (?:it|this|them|it out)\b",
+        r"\b(?:print|download)\b[^.]{0,30}?\b(?:receipt|reciept|label|invoice|waybill|form)\b",
+        r"\b(?:in|see|open|check) (?:the |this |our )?(?:e-?mail )?attach(?:ment|ed file)s?\b",
         r"\b(?:invoice|label|receipt|waybill|form|document)\b[^.]{0,30}?\b(?:download|downloaded)\b|\bdownload\b[^.]{0,30}?\b(?:invoice|label|receipt|waybill|form|document)\b",
         r"(?:下载|打开|查看|填写|打印)[^，。]{0,6}?附件|附件[^，。]{0,6}?(?:面单|单据|表格|文件)",
     ),
     Kind.PROBLEM: _rx(
         r"\b(?:on hold|held|suspended|undeliverable|undelivered|could not be delivered|couldn't be delivered|cannot be delivered|can't be delivered|unable to (?:deliver|be delivered)|not able to deliver|delivery (?:failed|attempt failed|was unsuccessful|problem|issue)|failed (?:delivery|to deliver)|unsuccessful delivery|missed (?:delivery|you)|pending (?:delivery|shipment)|stopped|stuck|detained|returned to (?:our )?(?:warehouse|depot|sender))\b",
-        r"异常|无法派送|无法投递|无法送达|未能送达|派送失败|投递失败|配送失败|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|派送不成功",
+        r"异常|无法派送|无法投递|无法送达|未能送达|派送失败|投递失败|配送失败|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|未签收|派送不成功",
     ),
     Kind.COURIER: _rx(
         r"\b(?:courier|driver|postman|postwoman|postie|delivery agent)\b",
-        r"快递员|投递员|派件员|配送员|派送员|快递小哥|送货员|邮递员|驿站",
+        r"快递员|投递员|派件员|配送员|派送员|快递小哥|送货员|邮递员|驿站|卖家|买家|商家|店家|物业|门卫|收发室",
+        r"\b(?:seller|retailer|store|shop|merchant|property staff|concierge|reception)\b",
     ),
     Kind.HELP: _rx(
-        r"\b(?:any questions|if you have (?:any )?questions|questions\?|for (?:more )?(?:information|help|assistance|details)|need (?:any )?help|can we help|help cent(?:re|er))",
-        r"如有疑问|如有问题|如需帮助|如需咨询|如有任何问题|有任何疑问|如有需要",
+        r"\b(?:any (?:issues|problems|concerns)|feel free to|if you have (?:any )?(?:issues|problems|concerns)|any questions|if you have (?:any )?questions|questions\?|for (?:more )?(?:information|help|assistance|details)|need (?:any )?help|can we help|help cent(?:re|er))",
+        r"(?:若|如|如果)有(?:任何)?(?:疑问|问题)|如有疑问|如有问题|如需帮助|如需咨询|如有任何问题|有任何疑问|如有需要",
+    ),
+    Kind.REPLY: _rx(
+        r"\breply (?:with )?(?:\"?y\"?|yes|\d)\b|\breply (?:to )?this (?:message|text)\b",
+        r"回复\s?[0-9a-z是否]",
+    ),
+    Kind.ADD_CONTACT: _rx(
+        r"(?:加|添加)[^，。]{0,6}?(?:微信|qq|好友)|添加(?:客服|专员)|扫(?:描)?(?:码|二维码)|微信号|qq号|\b(?:add|message|text) (?:us|me) on (?:whatsapp|wechat|telegram|line)\b",
     ),
     Kind.COMPENSATION: _rx(
         r"\b(?:compensation|compensate|reimburse\w*|refund(?:ed|s)?|claim (?:form|payment)|double (?:the )?(?:refund|compensation))\b",
-        r"理赔|赔付|赔偿|(?<!办理)(?<!申请)(?<!处理)退款|退费|补偿|赔款|退还(?:运费|货款)|双倍|三倍",
+        r"理赔|赔付|赔偿|补偿|赔款|退还(?:运费|货款)|双倍|三倍|退费",
+        r"(?:为|给|帮|替|向)您[^，。]{0,4}?退款|退款[^，。]{0,6}?(?:到账|链接|流程|操作|专员)|(?<!办理)(?<!申请)(?<!处理)(?<!与卖家)退款(?![^。]{0,12}?(?:卖家|商家|店家))",
     ),
     Kind.LOST: _rx(
         r"\b(?:parcel|package|item|shipment|order)\b[^.]{0,30}?\b(?:was |has been |is |got )?(?:lost|damaged|missing|destroyed)\b",
@@ -204,7 +216,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     ),
     Kind.PRESS_KEY: _rx(
         r"\bpress (?:\d|one|nine|zero|the \w+ key)\b",
-        r"(?:请|详情|咨询|查询|人工)?按[0-9一二三九零][号键]?|转人工|人工台|人工服务",
+        r"(?:请|详情|咨询|查询|人工)?按\s?[0-9一二三九零]\s?[号键]?|转人工|人工台|人工服务",
     ),
     Kind.REMOTE: _rx(
         r"\b(?:screen ?shar\w*|share (?:your|the) screen|remote (?:access|control|desktop|assistance)|anydesk|teamviewer|quick ?support)\b",
@@ -216,9 +228,28 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
 REQUESTS = frozenset(
     {
         Kind.PAY, Kind.DETAILS, Kind.RESCHEDULE, Kind.CALL, Kind.SECRET, Kind.ATTACHMENT,
-        Kind.PRESS_KEY, Kind.REMOTE,
+        Kind.PRESS_KEY, Kind.REMOTE, Kind.ADD_CONTACT,
     }
 )  # fmt: skip
+
+
+# A clause that states a charge for later ("超过18小时需支付保管费", "a fee applies after 7 days")
+# is the locker's or the office's policy, not a request to pay now.
+POLICY = re.compile(
+    r"(?:超过|超出|超时|逾期|过期)[^，,]{0,8}?(?:小时|天|日|分钟)|\bafter \d+ (?:days?|hours?)\b|"
+    r"\b(?:if|when) (?:it is )?not (?:collected|picked up)\b"
+)
+# A clause about avoiding a loss ("为避免鲜活商品损坏，请尽快取件") claims no loss.
+AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
+#: The clauses in which a kind's match does not count.
+_NOT_IN_CLAUSE = {Kind.PAY: POLICY, Kind.LOST: AVOIDING}
+_CLAUSE_END = re.compile(r"[，,、]")
+
+
+def _clause(sentence: str, at: int) -> str:
+    start = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, at)), default=0)
+    end = _CLAUSE_END.search(sentence, at)
+    return sentence[start : end.start() if end else len(sentence)]
 
 
 def is_warning(sentence: str) -> bool:
@@ -238,7 +269,12 @@ def read(text: str) -> list[Ask]:
             if kind in found:
                 continue
             for pattern in patterns:
-                if match := pattern.search(sentence):
+                for match in pattern.finditer(sentence):
+                    unless = _NOT_IN_CLAUSE.get(kind)
+                    if unless and unless.search(_clause(sentence, match.start())):
+                        continue
                     found[kind] = Ask(kind, match.group(0).strip())
+                    break
+                if kind in found:
                     break
     return list(found.values())

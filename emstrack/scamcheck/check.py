@@ -94,6 +94,7 @@ REQUEST_REASONS = frozenset(
         "payment_request", "fee_with_link", "personal_data", "reschedule_request",
         "card_or_secret", "call_authority", "crime_claim", "attachment_request", "press_key",
         "remote_access", "compensation_offer", "call_unknown_number", "problem_with_link",
+        "add_contact",
     }
 )  # fmt: skip
 _AUTHORITY_REASONS = frozenset({"call_authority", "crime_claim", "remote_access", "press_key"})
@@ -214,6 +215,8 @@ def check(
     return CheckResult(verdict, reasons, found)
 
 
+#: What makes a call-back request a lure: a problem with the item, a loss, an offer, a hurry.
+_TROUBLE = frozenset({Kind.PROBLEM, Kind.LOST, Kind.COMPENSATION, Kind.PRESSURE})
 #: Hotlines the posts and couriers publish (China's 5-digit service numbers, 400/800 numbers
 #: are anyone's): a message that asks you to call one of these asks nothing unusual.
 HOTLINES = frozenset(
@@ -223,6 +226,7 @@ HOTLINES = frozenset(
         "18662977678", "8662977678",
     }
 )  # fmt: skip
+_CJK = re.compile("[\u3400-\u9fff]")
 _PHONE = re.compile(r"\+?\d[\d \-()]{3,}\d")
 
 
@@ -230,7 +234,9 @@ def _hotline_only(words: str) -> bool:
     """True when every number a call request gives is a published hotline; a request that
     gives none ("请速致电客服") points to a number elsewhere in the message, or to a masked one."""
     numbers = [re.sub(r"\D", "", n) for n in _PHONE.findall(words)]
-    return bool(numbers) and all(n in HOTLINES for n in numbers)
+    if not numbers:  # "请速致电客服" names a number to call; "contact us" names none
+        return not _CJK.search(words)
+    return all(n in HOTLINES for n in numbers)
 
 
 def _requests(
@@ -249,15 +255,24 @@ def _requests(
         found.append(Reason("reschedule_request", {"words": again.words}))
     if secret := read.get(Kind.SECRET):
         found.append(Reason("card_or_secret", {"words": secret.words}))
-    if call := read.get(Kind.CALL):
+    if add := read.get(Kind.ADD_CONTACT):
         if Kind.AUTHORITY in read or Kind.CRIME in read:
-            found.append(Reason("call_authority", {"words": call.words}))
-        elif not ({Kind.COURIER, Kind.HELP} & read.keys()) and not _hotline_only(call.words):
-            # "请速致电客服 0xxx…": a call-back to a number of the message's own, not the
-            # courier's: the post publishes its numbers, it does not ask you to call new ones.
-            found.append(Reason("call_unknown_number", {"words": call.words}))
+            found.append(Reason("call_authority", {"words": add.words}))
         else:
-            found.append(Reason("call_request", {"words": call.words}))
+            found.append(Reason("add_contact", {"words": add.words}))
+    if call := read.get(Kind.CALL):
+        # The courier, the seller, a hotline the post publishes, a number offered for questions.
+        normal = bool({Kind.COURIER, Kind.HELP} & read.keys()) or _hotline_only(call.words)
+        if (Kind.AUTHORITY in read or Kind.CRIME in read) and not normal:
+            found.append(Reason("call_authority", {"words": call.words}))
+        elif not normal and (_TROUBLE & read.keys()):
+            # "您有一个包裹未领取，请速致电客服 0xxx…": a call-back about trouble with the item,
+            # to a number of the message's own: the post publishes its numbers and does not
+            # ask you to call new ones about a held or lost parcel.
+            found.append(Reason("call_unknown_number", {"words": call.words}))
+        # A call to the courier, the seller or a published hotline is what notices give.
+    if reply := read.get(Kind.REPLY):
+        found.append(Reason("reply_request", {"words": reply.words}))
     if (problem := read.get(Kind.PROBLEM)) and unofficial_link:
         found.append(Reason("problem_with_link", {"words": problem.words}))
     if crime := read.get(Kind.CRIME):

@@ -114,9 +114,16 @@ _NAME_SPACES = re.compile(r"[\s\-_.]+")
 
 
 def named_operator(text: str, official: Official) -> str | None:
-    """The post or courier a message names itself after ("Royal Mail", "USPS", "中国邮政"), as
-    the operator's name; None when it names none we know."""
-    lowered = unicodedata.normalize("NFKC", text[:2000]).lower()
+    """The post or courier a message speaks as ("USPS: …", "Royal Mail: your parcel…",
+    "【中国邮政】…"), as the operator's name; None when it names none we know.
+
+    Only the message's opening (its first line's first words) and its end (where a Chinese SMS
+    puts its 【signature】) are read: a shop's notice that the order "shipped via USPS" speaks
+    as the shop, and may well link to the shop's own tracking page.
+    """
+    folded = unicodedata.normalize("NFKC", text[:2000]).strip()
+    first = folded.splitlines()[0] if folded else ""
+    lowered = (first[:48] + " " + folded[-24:]).lower()
     words = set(re.findall(r"[a-z0-9]+", lowered))
     compact = _NAME_SPACES.sub("", lowered)
     for brand, operator in official.brands.items():

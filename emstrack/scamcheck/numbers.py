@@ -25,6 +25,16 @@ def candidates(text: str) -> list[str]:
     return found[:MAX_NUMBERS]
 
 
+_PLACEHOLDER_SERIALS = frozenset({"12345678", "01234567", "23456789", "87654321"})
+
+
 def bad_check_digit(tn: TrackingNumber) -> bool:
-    """True when the number is shaped right but its check digit is wrong (an invented number)."""
+    """True when the number is shaped right but its check digit is wrong (an invented number).
+
+    A placeholder serial (all one digit, "12345678"), as examples and anonymised copies print,
+    is no invention meant to deceive, and is not counted.
+    """
+    serial = tn.number[2:10] if len(tn.number) == 13 else ""
+    if serial.isdigit() and (len(set(serial)) == 1 or serial in _PLACEHOLDER_SERIALS):
+        return False
     return any(p.code == "check_digit" for p in tn.problems)

@@ -77,11 +77,11 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "信息要求您通过它重新安排、领取或保住包裹（“{words}”），这是虚假快递短信的典型诱饵。"
         "请改为在官网输入单号查询。",
     ),
-    "call_request": (
+    "reply_request": (
         WEAK,
-        "It asks you to call, reply or add a contact (\u201c{words}\u201d): use only the number "
-        "on the operator's official site.",
-        "信息要求您致电、回复或添加联系人（“{words}”）：请只使用官网公布的电话。",
+        "It asks you to reply (\u201c{words}\u201d): a reply tells the sender your number is in "
+        "use, and some fake messages need one before their link opens.",
+        "信息要求您回复（“{words}”）：回复会让对方确认您的号码有效，有些虚假信息需要回复后链接才能打开。",
     ),
     "call_authority": (
         STRONG,
@@ -131,10 +131,17 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "不会主动联系您赔付。",
     ),
     "lost_claim": (
-        WEAK,
+        MEDIUM,
         "It says the item was lost or damaged (\u201c{words}\u201d): check it by its number on "
         "the official site before you believe it.",
         "信息称邮件丢失或损坏（“{words}”）：请先在官网输入单号核实。",
+    ),
+    "add_contact": (
+        MEDIUM,
+        "It asks you to add a contact, scan a code or move to another app (\u201c{words}\u201d): "
+        "a post does not handle your item through a personal WeChat, QQ or WhatsApp account.",
+        "信息要求您添加联系人、扫码或转到其他应用（“{words}”）："
+        "邮政不会通过个人微信、QQ 等账号处理您的邮件。",
     ),
     "call_unknown_number": (
         MEDIUM,

@@ -298,7 +298,7 @@ def test_a_text_without_numbers_or_signs_gets_the_short_help(chat: Chat, text: s
 
 
 def test_a_short_text_with_a_sign_of_a_scam_gets_the_verdict(chat: Chat) -> None:
-    text = "call me at +86 138 0013"  # a request to call a number the message gives
+    text = "urgent: call me at +86 138 0013"  # a hurried call-back to a number of its own
     assert verdict_of(text).verdict is not scamcheck.Verdict.NO_RED_FLAGS
     assert chat(text).startswith(headline(text, "en"))
 

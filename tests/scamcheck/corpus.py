@@ -12,6 +12,11 @@ development part only; the held-out part is measured, never read for tuning.
     python tests/scamcheck/corpus.py --dev --misses --why   # while tuning: the dev part only
 
 The held-out part's mistakes are never printed: reading them would be tuning on them.
+
+Figures are on whole messages. A reviewer who never ran the checker marked each row `whole`
+(false for an excerpt the source cut — one sentence of a longer message, a subject line without
+its body, a call's opening line — or for a text that is no message, such as a tracking-status
+line); excerpts are counted on a line of their own.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Row:
     text: str
     sender: str | None
     source: str
+    whole: bool = True  # a whole message, not an excerpt or a status line (see the module doc)
 
     @property
     def site(self) -> str:
@@ -90,6 +96,7 @@ def rows(folder: Path = FOLDER) -> list[Row]:
                             raw["text"],
                             raw.get("sender"),
                             raw["source"],
+                            raw.get("whole", True),
                         )
                     )
     return found
@@ -134,14 +141,16 @@ def figures(part: Iterable[Row]) -> Figures:
 def table(
     all_rows: list[Row], parts: tuple[str, ...] = ("heldout", "dev")
 ) -> Iterator[tuple[str, str, Figures]]:
-    """(part, language, figures) for each part and language, then each part's "all"."""
+    """(part, language, figures) for each part and language, then each part's "all"; whole
+    messages only, then the excerpts of each part on their own line."""
     for part in parts:
-        chosen = [r for r in all_rows if r.split == part]
+        chosen = [r for r in all_rows if r.split == part and r.whole]
         for language, langs in LANGUAGES.items():
             yield part, language, figures(r for r in chosen if r.lang in langs)
         for lang in LANGS[1:]:
             yield part, lang, figures(r for r in chosen if r.lang == lang)
         yield part, "all", figures(chosen)
+        yield part, "excerpts", figures(r for r in all_rows if r.split == part and not r.whole)
 
 
 def _why(row: Row) -> str:

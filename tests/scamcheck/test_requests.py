@@ -68,6 +68,10 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ("Drugs were found in your package; it has been seized.", "crime_claim", None),
         ("您的包裹涉嫌洗钱，已被冻结", "crime_claim", Verdict.LIKELY_SCAM),
         ("您的快递丢失了，我们将双倍赔付", "compensation_offer", Verdict.SUSPICIOUS),
+        ("您的快递在运输中丢失，我们将为您办理退款", "compensation_offer", Verdict.SUSPICIOUS),
+        ("您的包裹被海关扣留，正在为您转接海关工作人员", "call_authority", Verdict.LIKELY_SCAM),
+        ("您的快递已到，请添加快递员微信领取", "add_contact", Verdict.SUSPICIOUS),
+        ("Reply Y, then tap the link again to activate it.", "reply_request", None),
         # Card details and codes.
         ("Enter your card number to complete the delivery.", "card_or_secret", None),
         ("请告诉我您收到的验证码", "card_or_secret", Verdict.SUSPICIOUS),
@@ -104,6 +108,13 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "提醒：近期有诈骗分子冒充快递客服，以快递丢失理赔为由要求转账，均为诈骗。",
         "【中華郵政】您的包裹已送達i郵箱，取件驗證碼 123456，請於3日內取件。",
         "如有疑问，请致电 11183。",
+        "【丰巢】您的快件已存入丰巢柜，取件码 123456，超过18小时需支付保管费0.5元。",
+        "【顺丰速运】您的到付快件今日派送，运费18元，请准备好零钱。",
+        "訂單編號：123 包裹已到指定門市，如需辦理退款，請與賣家聯絡。",
+        "您的邮件正在海关查验，如有疑问请致电 11183。",
+        "Your order has been delivered. Having any issues with your order? Feel free to "
+        "contact us.",
+        "Reply STOP to opt out of delivery texts.",
         "Your DPD parcel is due today between 10:15 and 11:15. Change your delivery at "
         "https://www.dpd.co.uk/apps/x",
         "Any questions? Call customer service at 1-888-555-0100.",

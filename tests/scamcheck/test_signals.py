@@ -123,3 +123,11 @@ def test_reasons_and_advice_in_chinese() -> None:
 
 def test_long_text_is_cut_not_refused() -> None:
     assert check("a " * 10_000).verdict is Verdict.NO_RED_FLAGS
+
+
+@pytest.mark.parametrize("number", ["EE000000001CN", "EE123456784CN", "RR111111110GB"])
+def test_a_placeholder_number_is_no_invention(number: str) -> None:
+    # Examples and anonymised copies print such serials; a scammer's invented number does not.
+    result = check(f"Your parcel {number} was delivered")
+    assert result.numbers[0].outcome == "invalid"
+    assert "number_invalid" not in {r.code for r in result.reasons}

@@ -42,10 +42,10 @@ def test_chinese_answer_with_sender(client: httpx.Client) -> None:
 
 def test_tracking_numbers_are_reported(client: httpx.Client) -> None:
     body = client.post(
-        "/api/v1/check-message", json={"text": "Parcel EE123456784CN held, EE123456785CN too"}
+        "/api/v1/check-message", json={"text": "Parcel EE319390710CN held, EE123456785CN too"}
     ).json()
     outcomes = {n["number"]: n["outcome"] for n in body["tracking_numbers"]}
-    assert outcomes == {"EE123456784CN": "invalid", "EE123456785CN": "not_found_yet"}
+    assert outcomes == {"EE319390710CN": "invalid", "EE123456785CN": "not_found_yet"}
     assert body["verdict"] == "likely_scam"
 
 
