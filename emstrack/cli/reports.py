@@ -94,7 +94,14 @@ def _print(summary: recurring.Summary, since: datetime | None) -> None:
         if not items:
             _common.out.print(f"{title}: none recurs.")
             continue
-        table = Table(name, "reports", "first seen", "last seen", "example", title=title)
+        # The value is what an operator will quote in a warning: folded, never cut to "…".
+        table = Table(title=title, caption="dates in UTC; --json gives the times")
+        widest = max(len(item.value) for item in items)
+        table.add_column(name, overflow="fold", min_width=min(widest, 40))
+        table.add_column("reports", justify="right", no_wrap=True)
+        table.add_column("first seen", overflow="fold")
+        table.add_column("last seen", overflow="fold")
+        table.add_column("example", overflow="fold")
         officials = any(item.official for item in items)
         if officials:
             table.add_column("official domain of")
@@ -103,8 +110,8 @@ def _print(summary: recurring.Summary, since: datetime | None) -> None:
             row: list[Text | str] = [
                 Text(item.value),
                 str(item.reports),
-                _time(item.first_seen),
-                _time(item.last_seen),
+                _cell_time(item.first_seen),
+                _cell_time(item.last_seen),
                 f"#{item.example}",
             ]
             if officials:
@@ -115,6 +122,10 @@ def _print(summary: recurring.Summary, since: datetime | None) -> None:
 
 def _time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _cell_time(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 @app.command("export")
