@@ -260,6 +260,17 @@ class Settings(BaseSettings):
         default="https://api.weixin.qq.com",
         description="Base URL of the WeChat API (tests point it at a local stand-in).",
     )
+    wechat_qr_url: str = Field(
+        default="",
+        description="What the WeChat Official Account's QR code holds (an `https://` or `http://` "
+        "address such as `http://weixin.qq.com/r/…`, read from the code in 公众号设置); with the "
+        "Token set, the item page shows it as a QR code to follow the account.",
+    )
+    wechat_account_name: str = Field(
+        default="",
+        description="The Official Account's name or WeChat ID, shown beside its QR code for "
+        "people who search for it instead of scanning.",
+    )
     telegram_bot_token: SecretStr = Field(
         default=SecretStr(""),
         description="Telegram bot token from @BotFather; empty: the Telegram bot is off.",
@@ -272,6 +283,12 @@ class Settings(BaseSettings):
     telegram_api_base: str = Field(
         default="https://api.telegram.org",
         description="Base URL of the Telegram Bot API (tests point it at a local stand-in).",
+    )
+    telegram_bot_username: str = Field(
+        default="",
+        description="The Telegram bot's username (5 to 32 of `A-Z a-z 0-9 _`, an `@` before it "
+        "is dropped); with the bot token set, the item page offers "
+        "`https://t.me/USERNAME?start=NUMBER` to follow the item in Telegram.",
     )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
@@ -325,6 +342,22 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError("must be a rate such as 5/hour or 10/day") from exc
         return value
+
+    @field_validator("telegram_bot_username")
+    @classmethod
+    def _bot_username(cls, value: str) -> str:
+        name = value.strip().removeprefix("@")
+        if name and not re.fullmatch(r"[A-Za-z0-9_]{5,32}", name):
+            raise ValueError("must be a Telegram username: 5 to 32 of A-Z a-z 0-9 _")
+        return name
+
+    @field_validator("wechat_qr_url")
+    @classmethod
+    def _qr_url(cls, value: str) -> str:
+        url = value.strip()
+        if url and not re.fullmatch(r"https?://[^\s<>\"']{1,500}", url):
+            raise ValueError("must be the http(s) address the account's QR code holds")
+        return url
 
     @field_validator("trusted_proxies")
     @classmethod

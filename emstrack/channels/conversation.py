@@ -56,7 +56,7 @@ _NUMBERISH = re.compile(r"[A-Z0-9]{9,16}")
 # Telegram's command names: 1–32 of a-z, 0-9 and _; we accept them in any case.
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?")
 _COMMAND_INTENTS = {
-    "start": "help",
+    "start": "start",
     "help": "help",
     "track": "track",
     "subscribe": "subscribe",
@@ -279,6 +279,8 @@ def answer(
     if read is None:
         return None
     intent, rest = read
+    if intent == "start":
+        intent = _started(bot, rest)
     if intent == "help":
         return words.help()
     if intent == "unknown":
@@ -304,6 +306,17 @@ def answer(
     else:
         lines.extend(words.result(result) for result in results)
     return "\n\n".join(lines)
+
+
+def _started(bot: Bot, payload: str) -> str:
+    """What `/start PAYLOAD` asks for. The item page's "Follow in Telegram" link,
+    `t.me/BOT?start=NUMBER`, sends `/start NUMBER` when the person presses Start: that is a
+    subscription to the number, as `/subscribe NUMBER` (its answer gives the status too), or,
+    where notifications are not set up (no secret key), its status. `/start` alone, or with
+    anything but a number, is the help."""
+    if not find_numbers(payload):
+        return "help"
+    return "subscribe" if bot.settings.secret_key.get_secret_value() else "track"
 
 
 def _to_check(bot: Bot, text: str, forwarded: bool) -> bool:
