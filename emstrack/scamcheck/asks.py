@@ -256,13 +256,21 @@ def is_warning(sentence: str) -> bool:
     return any(p.search(sentence) for p in WARNING)
 
 
+# A link's own letters are no words of the message ("usps-redeliver.top" asks nothing): links are
+# judged by `links`, and read here as a neutral word.
+_URL = re.compile(
+    r"https?://\S+|hxxps?://\S+|\b(?:[a-z0-9-]+\.)+(?:com|net|org|top|info|xyz|cn|hk|tw|uk|co|io|me|cc|vip|shop|site|online|link|app)(?:/\S*)?",
+    re.I,
+)
+
+
 def read(text: str) -> list[Ask]:
     """Every kind the message asks or claims, once each, with the words of its first match.
 
     `text` is the message as received; warning sentences are left out.
     """
     found: dict[Kind, Ask] = {}
-    for sentence in sentences(normalise(text)):
+    for sentence in sentences(_URL.sub(" weblink ", normalise(text))):
         if is_warning(sentence):
             continue
         for kind, patterns in TABLES.items():

@@ -172,3 +172,10 @@ def test_chinese_advice_names_the_anti_fraud_hotline() -> None:
     assert any("11183" in line for line in result.advice("zh"))
     assert not any("96110" in line for line in check("Pay the fee.").advice("en"))
     assert any("96110" in line for line in check("您的包裹涉嫌洗钱").advice("en"))
+
+
+def test_a_links_own_letters_ask_nothing() -> None:
+    # "usps-redeliver.top" is judged as a link, not read as "redeliver".
+    words = {r.params.get("words") for r in check("Track it: https://usps-redeliver.top/x").reasons}
+    assert not any(w and "redeliver" in w for w in words)
+    assert Kind.RESCHEDULE not in {ask.kind for ask in read("see parcel-rebook.com/a")}
