@@ -8,14 +8,14 @@ cached texts, so that the two cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from emstrack.domain import countries, places
+from emstrack.domain import countries, operators, places
 from emstrack.domain.events import CATALOGUE, Event, Status, status_label, unlisted_label
 from emstrack.domain.lang import Lang
 from emstrack.domain.operator import NO_EFFECT_CODE, public_label
@@ -73,6 +73,17 @@ class TrackingResult:
             if entry and entry.leg == "destination" and (event.country or event.office_code):
                 return event.country or (event.office_code or "")[:2] or None
         return None
+
+    @property
+    def destination_operator(self) -> operators.Operator | None:
+        """The destination country's operator once the item has reached that country (its
+        first event there), as the public answer says it (`handed_over`); else None."""
+        shown = self.projection()
+        return handed_over(
+            self.origin_country,
+            self.destination_country,
+            ((e.country, e.office_code) for e in (shown.event(event) for event in self.events)),
+        )
 
     def projection(self) -> places.Projection:
         """How the public sees the places of this item's events (`emstrack.domain.places`)."""
@@ -153,9 +164,15 @@ def document(
         "problems": [p.to_dict() for p in tn.problems],
         "suggestions": [s.to_dict() for s in tn.suggestions if s.on_record or not s.needs_record],
         "earlier_items": [_item_summary(earlier) for earlier in earlier_items],
+        "destination_operator": None,
     }
     if item is not None:
         origin, destination = countries_
+        operator = handed_over(
+            origin, destination, ((doc["country"], doc["office_code"]) for doc in event_docs)
+        )
+        if operator is not None:
+            out["destination_operator"] = operator_doc(operator, item.number, lang)
         out["item"] = {
             "number": item.number,
             "generation": item.generation,
@@ -179,6 +196,34 @@ def document(
             # unlock anything (emstrack.ingest.writer).
             out["item"]["destination_postcode_verified"] = item.postcode_is_proof
     return out
+
+
+def handed_over(
+    origin: str | None,
+    destination: str | None,
+    places_: Iterable[tuple[str | None, str | None]],
+) -> operators.Operator | None:
+    """The destination's operator when an event (its country, else its office code's first two
+    letters) is in the destination country and that country is not the origin; else None."""
+    if not destination or destination == origin:
+        return None
+    operator = operators.lookup(destination)
+    if operator is None:
+        return None
+    for country, office in places_:
+        if (country or (office or "")[:2] or None) == destination:
+            return operator
+    return None
+
+
+def operator_doc(operator: operators.Operator, number: str, lang: Lang) -> dict[str, Any]:
+    """The answer's `destination_operator` (docs/api.md)."""
+    return {
+        "country": operator.country,
+        "name": operator.name(lang),
+        "url": operator.site,
+        "tracking_url": operator.tracking_link(number),
+    }
 
 
 def _iso(value: datetime) -> str:
