@@ -34,6 +34,8 @@ from emstrack.errors import (
     LimitError,
     NotConfigured,
 )
+from emstrack.text.waits import wait
+from emstrack.web import i18n
 from emstrack.web.csrf import FormExpired
 from emstrack.web.html import render
 from emstrack.web.ratelimit import LimitUnavailable
@@ -75,7 +77,7 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: More members of the problem document (`errors`, `limit`, ...).
     members: Mapping[str, Any] = field(default_factory=dict)
-    #: More for the error page's template (`minutes`).
+    #: More for the error page's template (`back`: where its button leads).
     page: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -99,14 +101,21 @@ def _ours(status: int) -> Callable[[EmstrackError], Answer]:
 
 
 def _limit(status: int) -> Callable[[LimitError], Answer]:
-    """A limit's refusal: try again after `Retry-After` seconds (the page says minutes)."""
+    """A limit's refusal: try again after `Retry-After` seconds (the page says the same wait)."""
 
     def rule(exc: LimitError) -> Answer:
         headers = {"Retry-After": str(exc.retry_after)}
-        minutes = max(1, -(-exc.retry_after // 60))
-        return Answer(status, exc.code, exc.message, exc.hint, headers, page={"minutes": minutes})
+        return Answer(status, exc.code, exc.message, exc.hint, headers)
 
     return rule
+
+
+def _too_many_tries(exc: TooManyTries) -> Answer:
+    """Too many postcode tries: the page's button goes back to the item, not home."""
+    found = _limit(429)(exc)
+    return Answer(
+        found.status, found.code, found.title, found.detail, found.headers, page={"back": exc.item}
+    )
 
 
 def _unavailable(exc: DatabaseUnavailable) -> Answer:
@@ -143,7 +152,7 @@ RULES: Final[dict[type[Exception], Callable[[Any], Answer]]] = {
     FormExpired: _ours(403),
     InputError: _ours(422),
     NotConfigured: _ours(503),
-    TooManyTries: _limit(429),
+    TooManyTries: _too_many_tries,
     LimitUnavailable: _limit(503),
     DatabaseUnavailable: _unavailable,
     DatabaseError: _database,
@@ -174,7 +183,11 @@ def _wants_page(request: Request) -> bool:
 
 def _respond(request: Request, found: Answer) -> Response:
     if _wants_page(request):
-        page = render(request, "error.html", found.status, code=found.status, **found.page)
+        # The wait the page says is the one `Retry-After` asks, in the viewer's words.
+        seconds = found.headers.get("Retry-After", "")
+        said = wait(int(seconds), i18n.negotiate(request)) if seconds.isdigit() else None
+        context = {"code": found.status, "wait": said, **found.page}
+        page = render(request, "error.html", found.status, **context)
         page.headers.update(found.headers)
         return page
     headers = dict(found.headers) or None

@@ -1,8 +1,13 @@
 """The server-rendered Track & Trace pages: home, results, support, security.
 
-Everything works without JavaScript. Lookups are GET (shareable, no state change); the only
-POST is the postcode proof that unlocks personal details, guarded by a CSRF token and the
-limits of `emstrack.web.unlock`. Personal data is never logged and never put in a URL.
+Everything works without JavaScript. Lookups are GET (shareable, no state change). The track
+box is POSTed, because people paste whole messages into it ("EMS: your parcel EE…CN is held at
+customs, pay …"): numbers alone are sent on to their GET page (303), while a message is answered
+there and then with the numbers it quotes tracked and an offer to check it for a scam (a POST to
+`/check` carrying the text), so that a message's text never lands in a URL, a log, a heading or
+a title. The other POST is the postcode proof that unlocks personal details, guarded by a CSRF
+token and the limits of `emstrack.web.unlock`. Personal data is never logged and never put in a
+URL.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -20,6 +26,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from emstrack import scamcheck
+from emstrack.channels.conversation import Reading, find_numbers, reading
 from emstrack.domain import countries, s10
 from emstrack.domain.lang import Lang, match
 from emstrack.domain.problems import Severity
@@ -32,6 +40,8 @@ from emstrack.web.deps import Caller, allowance, charge, client_address
 from emstrack.web.html import render, render_form, require_token
 
 MAX_NUMBERS = 50
+#: Longer than any number typed with its spaces and dashes ("EE 123 456 785 CN" is 17).
+_LONGEST_NUMBER = 40
 _STATIC = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
@@ -88,24 +98,104 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", numbers="", scope="international")
 
 
+@dataclass(frozen=True, slots=True)
+class _Box:
+    """What was put in the track box: the numbers to look up, and whether it was a message."""
+
+    numbers: list[str]
+    #: More than numbers: a message someone received, worth checking for a scam.
+    message: bool
+
+
+def _read_box(text: str, official_domains: list[str]) -> _Box:
+    """The numbers of the track box, read as the bots read a chat message (`reading`,
+    `find_numbers`). Numbers alone, however typed, are kept as typed, mistakes and all (each
+    gets its "did you mean"); a short note ("EE123456785CN is late") gives its numbers; a
+    message gives the numbers it quotes, and is offered the scam check. A text in between (a
+    question, or in the first person) is a message only when its words carry a sign of a scam.
+    """
+    text = text[: scamcheck.MAX_TEXT]
+    entries = s10.split_entries(text)
+    if not entries:
+        return _Box([], message=False)
+    found = find_numbers(text)
+    level = reading(text)
+    if level is Reading.SHORT:
+        probe = scamcheck.check(text, None, official_domains=official_domains)
+        level = Reading.PLAIN if probe.verdict is scamcheck.Verdict.NO_RED_FLAGS else level
+    if level is Reading.PLAIN:
+        return _Box(found or entries, message=False)
+    return _Box(found, message=True)
+
+
+def _numbers_url(numbers: list[str], scope: str) -> str:
+    """The shareable page of `numbers`: the item's page for one, the summary for several."""
+    query = f"scope={quote(scope)}" if scope else ""
+    if len(numbers) == 1:
+        target = f"/track/{quote(s10.normalise(numbers[0]) or numbers[0], safe='')}"
+        return f"{target}?{query}" if query else target
+    listed = ",".join(quote(s10.normalise(n) or n, safe="") for n in numbers[:MAX_NUMBERS])
+    return f"/track?n={listed}" + (f"&{query}" if query else "")
+
+
+def _box(request: Request, text: str) -> _Box:
+    return _read_box(text, request.app.state.settings.official_domain_list)
+
+
 @router.get("/track", response_class=HTMLResponse)
 async def track(request: Request, n: str = "", scope: str = "") -> Response:
-    numbers = s10.split_entries(n[:4000])
+    box = _box(request, n)
+    if box.message:
+        # A message in a URL (an old form, a link): sent on at once to a URL of its numbers
+        # alone, or to the check; the text goes no further.
+        target = _numbers_url(box.numbers, scope) if box.numbers else "/check"
+        return RedirectResponse(target, status_code=303)
+    numbers = box.numbers
     if not numbers:
         return render(request, "home.html", 400, numbers="", scope=scope, empty=True)
     if len(numbers) == 1:
-        target = f"/track/{quote(s10.normalise(numbers[0]) or numbers[0], safe='')}"
-        if scope:
-            target += f"?scope={quote(scope)}"
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(_numbers_url(numbers, scope), status_code=303)
     too_many = len(numbers) > MAX_NUMBERS
-    results = await _lookup_many(request, numbers[:MAX_NUMBERS], _scope(scope))
-    lang = i18n.negotiate(request)
-    t = translations(lang)
-    rows = [_summary(result, lang, t) for result in results]
+    rows = await _rows(request, numbers[:MAX_NUMBERS], scope)
     return render(
         request, "many.html", rows=rows, too_many=too_many, numbers=n, scope=scope or "any"
     )
+
+
+@router.post("/track", response_class=HTMLResponse)
+async def track_box(
+    request: Request,
+    n: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The track box: numbers go on to their GET page; a message is answered here (no-store),
+    its numbers tracked and the check offered, the text carried only in the offer's POST form."""
+    text = n[: scamcheck.MAX_TEXT]
+    box = _box(request, text)
+    if not box.numbers and not box.message:
+        return render(request, "home.html", 400, numbers="", scope=scope, empty=True)
+    if not box.message:
+        return RedirectResponse(_numbers_url(box.numbers, scope), status_code=303)
+    numbers = box.numbers[:MAX_NUMBERS]
+    rows = await _rows(request, numbers, scope) if numbers else []
+    response = render_form(
+        request,
+        "pasted.html",
+        rows=rows,
+        too_many=len(box.numbers) > MAX_NUMBERS,
+        text=text,
+        numbers=", ".join(numbers),
+        scope=scope or "any",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _rows(request: Request, numbers: list[str], scope: str) -> list[dict[str, Any]]:
+    results = await _lookup_many(request, numbers, _scope(scope))
+    lang = i18n.negotiate(request)
+    t = translations(lang)
+    return [_summary(result, lang, t) for result in results]
 
 
 def _summary(result: TrackingResult, lang: Lang, t: NullTranslations) -> dict[str, Any]:
@@ -137,6 +227,12 @@ def _summary(result: TrackingResult, lang: Lang, t: NullTranslations) -> dict[st
 
 @router.get("/track/{number}", response_class=HTMLResponse)
 async def item(request: Request, number: str, scope: str = "") -> Response:
+    if len(number) > _LONGEST_NUMBER:
+        # A message in the path: on to its numbers, never a heading made of its text.
+        box = _box(request, number)
+        if box.message:
+            target = _numbers_url(box.numbers, scope) if box.numbers else "/check"
+            return RedirectResponse(target, status_code=303)
     (result,) = await _lookup_many(request, [number[:200]], _scope(scope))
     return _item_page(request, result)
 

@@ -16,6 +16,7 @@ when it was right: tries made at the same moment cannot slip past the cap togeth
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from emstrack.config import Settings
 from emstrack.errors import LimitError
@@ -23,15 +24,17 @@ from emstrack.web.ratelimit import Limiter
 
 
 class TooManyTries(LimitError):
-    """A limit on the postcode tries is reached; `retry_after` seconds until it ends."""
+    """A limit on the postcode tries of `number` is reached; `retry_after` seconds until it
+    ends. `item` is the number's page, where the error page leads back."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, number: str) -> None:
         super().__init__(
             "too_many_tries",
             "Too many tries of this number's postcode",
             retry_after,
             f"Please try again in {retry_after} seconds.",
         )
+        self.item = f"/track/{quote(number, safe='')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,9 @@ def count_try(limiter: Limiter, settings: Settings, client: str, number: str) ->
     """
     mine = limiter.check(f"postcode:{client}:{number}", settings.rate_limit_postcode, strict=True)
     if not mine.allowed:
-        raise TooManyTries(mine.reset)
+        raise TooManyTries(mine.reset, number)
     key, limit = f"postcode-failures:{number}", settings.rate_limit_postcode_failures
     everyone = limiter.check(key, limit, strict=True)
     if not everyone.allowed:
-        raise TooManyTries(everyone.reset)
+        raise TooManyTries(everyone.reset, number)
     return Try(limiter, key, limit)

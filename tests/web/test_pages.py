@@ -38,7 +38,7 @@ def text(html: str) -> str:
 
 def test_home_has_the_form_with_labels(client: httpx.Client) -> None:
     html = client.get("/").text
-    assert '<form class="track-form" action="/track" method="get"' in html
+    assert '<form class="track-form" action="/track" method="post"' in html
     assert '<label for="n"' in html
     assert 'id="n" name="n"' in html
     assert 'name="scope" value="international"' in html
