@@ -143,7 +143,10 @@ def _box(request: Request, text: str) -> _Box:
 
 
 @router.get("/track", response_class=HTMLResponse)
-async def track(request: Request, n: str = "", scope: str = "") -> Response:
+async def track(request: Request, n: str | None = None, scope: str = "") -> Response:
+    if n is None:
+        # The language switch of a page answered to the box's POST: its words are not here.
+        return RedirectResponse("/", status_code=303)
     box = _box(request, n)
     if box.message:
         # A message in a URL (an old form, a link): sent on at once to a URL of its numbers

@@ -115,6 +115,16 @@ def test_a_mistyped_number_still_gets_its_page(client: httpx.Client) -> None:
     assert response.headers["location"] == "/track/EE12345678CN"
 
 
+def test_the_language_switch_of_an_answer_to_the_box_goes_home(client: httpx.Client) -> None:
+    page = client.post("/track", data={"n": SMS}).text
+    switch = re.search(r'class="lang" href="([^"]+)"', page)
+    assert switch
+    response = client.get(html.unescape(switch[1]), follow_redirects=True)
+    assert response.status_code == 200
+    assert str(response.url).endswith("/")
+    assert "Please enter a tracking number." not in response.text
+
+
 def test_an_empty_box_asks_for_a_number(client: httpx.Client) -> None:
     response = client.post("/track", data={"n": "  \n "})
     assert response.status_code == 400
