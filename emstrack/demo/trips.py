@@ -20,26 +20,29 @@ from emstrack.demo.places import Office, Region
 
 # --- what people and offices write ---------------------------------------------------------
 
-_RETENTIONS = ("Awaiting documents from addressee (invoice)",
-               "Awaiting payment of import duty and VAT by addressee",
+# Reasons: the standard wordings of docs/standards/events.md §7 (shown in the reader's
+# language, `domain.reasons`) and, as real feeds have them too, operators' own free texts.
+_RETENTIONS = ("Awaiting documents",
+               "Invoice required",
+               "Awaiting payment of duties and taxes",
                "Customs inspection in progress",
                "Declared value under review; addressee to send proof of payment",
-               "Awaiting import licence or certificate from addressee",
+               "Awaiting import licence or certificate",
                "Addressee to provide a tax identification number")  # fmt: skip
 _EXPORT_HOLDS = ("Security screening: suspected lithium battery", "Export declaration incomplete",
                  "Contents do not match the customs declaration")  # fmt: skip
-_CANCELS = ("Prohibited article (lithium battery); returned to sender",
+_CANCELS = ("Prohibited article, returned to sender",
             "Export declaration not corrected in time; returned to sender",
             "Cancelled at the sender's request")  # fmt: skip
 _ATTEMPTS = (("Addressee absent", "Notice left; collect at delivery office within 7 days"),
              ("Business closed", "Delivery will be attempted next working day"),
              ("Item did not fit the letter box", "Notice left; collect within 14 days"),
              ("No safe place to leave the item", "Notice left; item taken to collection point"),
-             ("Incomplete address", "Addressee contacted for address details"))  # fmt: skip
+             ("Insufficient address", "Addressee contacted for address details"))  # fmt: skip
 _RETURNS = (("Refused by addressee", "Refused by addressee, returned to sender"),
-            ("Addressee unknown at this address", "Addressee unknown, returned to sender"),
-            ("Addressee has moved, no forwarding address", "Addressee moved, returned to sender"),
-            ("", "Not collected within the time limit, returned to sender"))  # fmt: skip
+            ("Addressee unknown", "Addressee unknown, returned to sender"),
+            ("Moved, left no address", "Moved, left no address; returned to sender"),
+            ("", "Unclaimed, returned to sender"))  # fmt: skip
 _UNKNOWN_CODES = ("EML", "EMX")
 
 # Made-up people, by the countries where such names are common (English elsewhere).

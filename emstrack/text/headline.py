@@ -4,12 +4,13 @@ reply.
 One pure function of the item's state, in EN or ZH. The caller passes the state with its events
 as the reader may see them (`domain.places.Projection.event` for a public answer): this module
 never shows the signatory or the operator's free description, only the code's label, the
-place, the local time and the reason, action and retention texts.
+place, the local time and the reason, action and retention texts: in the reader's language
+when they are a standard wording or code (`domain.reasons`), the operator's own text otherwise.
 """
 
 from __future__ import annotations
 
-from emstrack.domain import countries
+from emstrack.domain import countries, reasons
 from emstrack.domain.events import Event, Status, status_label
 from emstrack.domain.lang import Lang
 from emstrack.domain.status import ItemState
@@ -35,7 +36,8 @@ def headline(state: ItemState, lang: Lang) -> str:
     if status is Status.RETURNED:
         return _("Returned to sender on %(when)s at %(place)s.") % facts
     if status is Status.RETURNING:
-        why = _texts(state.cause, "reason_text", "action_text") if state.cause else None
+        cause = state.cause
+        why = (_why(cause, "reason", lang) or _why(cause, "action", lang)) if cause else None
         said = {"why": why, "event": _said(latest, lang)}
         if why:
             return _("Being returned to sender (%(why)s). Latest: %(event)s.") % said
@@ -47,11 +49,11 @@ def headline(state: ItemState, lang: Lang) -> str:
             "Delivery attempted on %(when)s at %(place)s, not delivered: %(why)s. Next: %(next)s."
         ) % {
             **facts,
-            "why": _texts(event, "reason_text", "reason_code") or _("no reason given"),
-            "next": _texts(event, "action_text", "action_code") or _("ask the delivery office"),
+            "why": _why(event, "reason", lang) or _("no reason given"),
+            "next": _why(event, "action", lang) or _("ask the delivery office"),
         }
     if state.detail == "held":
-        reason = _texts(event, "retention_text", "retention_code", "reason_text", "reason_code")
+        reason = _why(event, "retention", lang) or _why(event, "reason", lang)
         said = {**facts, "reason": reason or _("no reason given")}
         if status is Status.CUSTOMS_IMPORT:
             held = _(
@@ -66,7 +68,7 @@ def headline(state: ItemState, lang: Lang) -> str:
             )
         return held % said
     if status is Status.TERMINATED:
-        why = _texts(event, "reason_text", "reason_code")
+        why = _why(event, "reason", lang)
         said = {"event": _said(event, lang), "why": why}
         if why:
             return _("Stopped, will not be delivered: %(event)s (%(why)s).") % said
@@ -95,10 +97,10 @@ def _when(event: Event, lang: Lang) -> str:
     return local + translations(lang).gettext(" (local time)")
 
 
-def _texts(event: Event, *names: str) -> str | None:
-    """The first of an event's free texts (or codes) that is given, without a final stop."""
-    for name in names:
-        value = getattr(event, name)
-        if value and value.strip():
-            return str(value).strip().rstrip(".。")
-    return None
+def _why(event: Event, kind: str, lang: Lang) -> str | None:
+    """An event's reason, action or retention (`kind`): in the reader's language when it has a
+    category (`domain.reasons`), otherwise the operator's text as sent, or its code; without a
+    final stop. None when the event gives neither."""
+    code, text = getattr(event, f"{kind}_code"), getattr(event, f"{kind}_text")
+    said = reasons.wording(code, text, lang)
+    return (said.text.rstrip(".。") or None) if said else None

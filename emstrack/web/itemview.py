@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from babel.support import NullTranslations
 
-from emstrack.domain import countries
+from emstrack.domain import countries, reasons
 from emstrack.domain.events import Event, Status
 from emstrack.domain.lang import Lang
 from emstrack.domain.times import format_offset
@@ -67,7 +67,7 @@ class Row:
     when: str
     offset: str
     ago: str | None
-    details: list[str]
+    details: list[reasons.Wording]  # text, and the language of an operator's own text
     private: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -196,7 +196,14 @@ def _row(e: Event, now: datetime, lang: Lang, t: NullTranslations, private: bool
     offset = format_offset(e.utc_offset_min) or t.gettext("local time, offset unknown")
     utc = e.occurred_utc
     ago = i18n.ago(now - utc, lang) if utc else None
-    details = [text for text in (e.reason_text, e.action_text, e.retention_text) if text]
+    # A reason with a category in the reader's words; the operator's own text as sent, marked
+    # with its language where its script tells (docs/standards/events.md §7).
+    pairs = (
+        (e.reason_code, e.reason_text),
+        (e.action_code, e.action_text),
+        (e.retention_code, e.retention_text),
+    )
+    details = [said for code, text in pairs if text and (said := reasons.wording(code, text, lang))]
     hidden: list[tuple[str, str]] = []
     if private:
         if e.signatory:

@@ -24,6 +24,7 @@ from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
+from emstrack.domain import reasons
 from emstrack.domain.lang import Lang
 from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
@@ -244,7 +245,9 @@ def test_the_headline_carries_the_facts(served: tuple[httpx.Client, dict[str, st
     assert returned == "已退回寄件人：2026-03-17 15:00 (UTC+8)，CNBJSD，中国。"
     held = _look(http, examples["customs_held"], "en")
     retention = held.events[0]["retention_text"]
-    assert f": {retention.rstrip('.')}. What to do: the addressee" in held.headline
+    said = reasons.wording(None, retention, "en")  # a standard wording in the reader's words
+    assert said is not None
+    assert f": {said.text.rstrip('.')}. What to do: the addressee" in held.headline
     pickup = _look(http, examples["awaiting_pickup"], "en")
     assert "PARCEL LOCKER" in pickup.headline
     delivered = _look(http, examples["delivered"], "en")
