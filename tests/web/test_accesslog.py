@@ -1,4 +1,5 @@
-"""The access log never shows the secrets that links and callbacks carry in their query."""
+"""The access log never shows the secrets that links and callbacks carry in their query, nor a
+message pasted into the Track box."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from emstrack.web.accesslog import RedactQuery
         ),
         ("/track/EE123456785CN?lang=zh", "/track/EE123456785CN?lang=zh"),
         ("/api/v1/tracking/EE123456785CN?notoken=1", "/api/v1/tracking/EE123456785CN?notoken=1"),
+        # The Track box: numbers are kept, a pasted message is not.
+        ("/track?n=EE123456785CN%2C+RR473124829GB", "/track?n=EE123456785CN%2C+RR473124829GB"),
+        ("/track?n=ee+123+456+785+cn", "/track?n=ee+123+456+785+cn"),  # grouped as printed
+        ("/track?n=EMS%3A+your+parcel+EE123456785CN+is+held%2C+pay", "/track?n=***"),
+        ("/track?scope=intl&numbers=Pay+now+at+x.top", "/track?scope=intl&numbers=***"),
+        ("/track/Your%20parcel%20EE123456785CN%20pay?lang=zh", "/track/***?lang=zh"),
     ],
 )
 def test_secret_query_parameters_are_hidden(path: str, shown: str) -> None:
