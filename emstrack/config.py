@@ -15,6 +15,9 @@ from typing import Any, Self
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from emstrack.brand import Brand
+from emstrack.brand import load as load_brand
+
 #: The password of `scheme://user:password@host` in a URL (database, Redis), for `repr`.
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
@@ -155,11 +158,17 @@ class Settings(BaseSettings):
         description="CSV file of customer-service contacts per country for the support page "
         "(empty: the packaged `emstrack/data/support_contacts.csv`).",
     )
+    brand_file: str = Field(
+        default="",
+        description="TOML file of the operator's brand: name, short name, logo, colours, "
+        "hotlines by country, official domains and footer (its format: docs/configuration.md). "
+        "Empty: the packaged `emstrack/data/brand.toml` (China Post EMS).",
+    )
     official_domains: str = Field(
-        default="chinapost.com.cn,ems.com.cn,11183.com.cn",
-        description="The operator's own official domains, comma-separated: links to them are "
-        "genuine in the scam checker (`/check`), besides the shipped list of major posts and "
-        "carriers.",
+        default="",
+        description="More official domains of the operator, comma-separated: links to them are "
+        "genuine in the scam checker (`/check`), besides the brand file's `official_domains` and "
+        "the shipped list of major posts and carriers.",
     )
 
     public_url: str = Field(
@@ -314,7 +323,20 @@ class Settings(BaseSettings):
 
     @property
     def official_domain_list(self) -> list[str]:
-        return [d.strip() for d in self.official_domains.split(",") if d.strip()]
+        """The brand's official domains and those of `EMSTRACK_OFFICIAL_DOMAINS`."""
+        extra = [d.strip() for d in self.official_domains.split(",") if d.strip()]
+        return list(dict.fromkeys([*self.brand.official_domains, *extra]))
+
+    @property
+    def brand(self) -> Brand:
+        """The operator's brand (`EMSTRACK_BRAND_FILE`, else China Post EMS), read once."""
+        return load_brand(self.brand_file)
+
+    @field_validator("brand_file")
+    @classmethod
+    def _brand(cls, value: str) -> str:
+        load_brand(value)  # a bad file stops the start, its error naming the file and the key
+        return value.strip()
 
     @field_validator("rate_limit", "rate_limit_key", "rate_limit_chat", "rate_limit_channel")
     @classmethod

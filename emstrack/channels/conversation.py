@@ -326,7 +326,11 @@ def _to_check(bot: Bot, text: str, forwarded: bool) -> bool:
         return level is Reading.MESSAGE
     # Without lookups, so costing nothing: the words alone.
     probe = scamcheck.check(
-        _without_numbers(text), None, official_domains=bot.settings.official_domain_list
+        _without_numbers(text),
+        None,
+        official_domains=bot.settings.official_domain_list,
+        hotlines=bot.settings.brand.hotline_numbers,
+        names=bot.settings.brand.names,
     )
     return probe.verdict is not scamcheck.Verdict.NO_RED_FLAGS
 
@@ -347,7 +351,12 @@ def _checked(
     key, limit = f"chat:{channel}:{sender}", bot.settings.rate_limit_chat
     lookup = _LookUpOnce(bot.tracker, partial(bot.limits.take, key, limit))
     result = scamcheck.check(
-        text, None, lookup=lookup, official_domains=bot.settings.official_domain_list
+        text,
+        None,
+        lookup=lookup,
+        official_domains=bot.settings.official_domain_list,
+        hotlines=bot.settings.brand.hotline_numbers,
+        names=bot.settings.brand.names,
     )
     blocks = [words.check(result)]
     if extra > MAX_NUMBERS:

@@ -196,9 +196,10 @@ class Words:
             if len(reasons) > cut_to:
                 url = f"{self.settings.public_url.rstrip('/')}/check"
                 lines.append(self._check("more") % {"url": url})
-        # In Chinese the advice names the anti-fraud hotline 96110 besides the EMS hotline.
+        # In Chinese the advice names the anti-fraud hotline 96110 besides the operator's own.
         lines.append(self._check("advice"))
-        lines.extend(f"- {line}" for line in result.advice(self.lang))
+        hotline = self.settings.brand.hotline_words(self.lang)
+        lines.extend(f"- {line}" for line in result.advice(self.lang, hotline))
         return "\n".join(lines)
 
     def _check(self, key: str) -> str:

@@ -7,11 +7,13 @@ Pure logic: the database is reached only through the `lookup` function handed in
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from emstrack import brand
 from emstrack.domain import s10
 from emstrack.domain.events import Status, status_label
 from emstrack.domain.lang import Lang
@@ -66,9 +68,10 @@ ADVICE: dict[str, tuple[str, str]] = {
         "Track the item yourself: type its number on this site rather than opening a link.",
         "请自行查询：在本站输入单号，不要打开信息中的链接。",
     ),
+    # {hotline}: the operator's hotlines in a sentence (`Brand.hotline_words`).
     "call_hotline": (
-        "When in doubt, call the EMS hotline 11183 (China Post 11185).",
-        "如有疑问，请拨打 EMS 客服热线 11183（中国邮政 11185）。",
+        "When in doubt, call {hotline}.",
+        "如有疑问，请拨打 {hotline}。",
     ),
     "never_pay_via_links": (
         "Never pay, or give card details or codes, through a link in a message.",
@@ -141,22 +144,25 @@ class CheckResult:
         en, zh = HEADLINES[self.verdict]
         return zh if lang == "zh" else en
 
-    def advice(self, lang: Lang = "en") -> list[str]:
+    def advice(self, lang: Lang = "en", hotline: str | None = None) -> list[str]:
+        """What to do, in `lang`; `hotline` names the operator's hotlines in a sentence
+        (`Brand.hotline_words(lang)`; None: the default brand's, China Post EMS)."""
         codes = list(_ALWAYS)
         if any(r.code in _AUTHORITY_REASONS for r in self.reasons):
             codes.append("customs_never_call")
         if lang == "zh" or "customs_never_call" in codes:
             codes.append("anti_fraud_hotline")
-        return [ADVICE[code][1 if lang == "zh" else 0] for code in codes]
+        words = hotline if hotline is not None else brand.default().hotline_words(lang)
+        return [ADVICE[code][1 if lang == "zh" else 0].format(hotline=words) for code in codes]
 
-    def to_dict(self, lang: Lang = "en") -> dict[str, Any]:
+    def to_dict(self, lang: Lang = "en", hotline: str | None = None) -> dict[str, Any]:
         title, sentence = self.headline(lang)
         return {
             "verdict": self.verdict.value,
             "headline": title,
             "summary": sentence,
             "reasons": [r.to_dict(lang) for r in self.reasons],
-            "advice": self.advice(lang),
+            "advice": self.advice(lang, hotline),
             "tracking_numbers": [n.to_dict(lang) for n in self.numbers],
         }
 
@@ -167,13 +173,24 @@ def check(
     *,
     lookup: Lookup | None = None,
     official_domains: Iterable[str] = (),
+    hotlines: Sequence[str] = (),
+    names: Sequence[str] = (),
 ) -> CheckResult:
-    """Judge a message that claims to come from a post."""
+    """Judge a message that claims to come from a post.
+
+    `hotlines` are the operator's published numbers as printed, its main one first
+    (`Brand.hotline_numbers`; empty: the default brand's): a request to call one asks nothing
+    unusual, and the main one is the number to call about an item really held by customs.
+    `names` are the operator's own names (`Brand.names`): a message that speaks as the operator
+    ("【北风邮政】…") is read as speaking as it, not as whichever post a word of its name recalls.
+    """
     known = official(official_domains)
+    hotlines = tuple(hotlines) or brand.default().hotline_numbers
+    published = frozenset(re.sub(r"\D", "", n) for n in hotlines)
     text = text[:MAX_TEXT]
     reasons = [links.judge(host, known) for host in links.hosts(links.refanged(text))]
     shown = bool(reasons)
-    if claimed := links.named_operator(text, known):
+    if claimed := _own_name(text, names) or links.named_operator(text, known):
         # "USPS: …" with a link elsewhere than USPS's own site: the message contradicts itself.
         reasons = [
             Reason("link_not_operators", {"domain": r.params["domain"], "brand": claimed})
@@ -186,13 +203,14 @@ def check(
     if Kind.LINK in read and not shown:  # "[link]", "点击链接": a link we are not shown
         reasons.append(Reason("link_hidden", {"words": read[Kind.LINK].words}))
         unofficial_link = True
-    asked = _requests(read, unofficial_link, shown and not unofficial_link)
+    asked = _requests(read, unofficial_link, shown and not unofficial_link, published)
     reasons += asked
     requests = [r for r in asked if r.code in REQUEST_REASONS]
     if Kind.PRESSURE in read:
         reasons.append(Reason("urgency", {"words": read[Kind.PRESSURE].words}))
     said = phrases.normalised(text)
-    found, number_reasons = _numbers(text, lookup, phrases.mentions(said, phrases.HELD))
+    held = phrases.mentions(said, phrases.HELD)
+    found, number_reasons = _numbers(text, lookup, held, hotlines[0])
     reasons += number_reasons
     if sender_hint and (signal := sender.judge(sender_hint, known)):
         reasons.append(signal)
@@ -230,17 +248,38 @@ _CJK = re.compile("[\u3400-\u9fff]")
 _PHONE = re.compile(r"\+?\d[\d \-()]{3,}\d")
 
 
-def _hotline_only(words: str) -> bool:
-    """True when every number a call request gives is a published hotline; a request that
-    gives none ("请速致电客服") points to a number elsewhere in the message, or to a masked one."""
+def _own_name(text: str, names: Sequence[str]) -> str | None:
+    """The operator's own name when the message speaks as it, read where `links.named_operator`
+    reads a sender's name: the first line's opening and the message's end."""
+    folded = unicodedata.normalize("NFKC", text[:2000]).strip()
+    first = folded.splitlines()[0] if folded else ""
+    window = (first[:48] + " " + folded[-24:]).lower()
+    words = " ".join(re.findall(r"[a-z0-9]+", window))
+    for name in names:
+        wanted = name.lower()
+        if _CJK.search(wanted):
+            if wanted in window:
+                return name
+        elif re.search(rf"(?<![a-z0-9]){re.escape(' '.join(wanted.split()))}(?![a-z0-9])", words):
+            return name
+    return None
+
+
+def _hotline_only(words: str, published: frozenset[str] = frozenset()) -> bool:
+    """True when every number a call request gives is a published hotline (ours among them);
+    a request that gives none ("请速致电客服") points to a number elsewhere in the message, or
+    to a masked one."""
     numbers = [re.sub(r"\D", "", n) for n in _PHONE.findall(words)]
     if not numbers:  # "请速致电客服" names a number to call; "contact us" names none
         return not _CJK.search(words)
-    return all(n in HOTLINES for n in numbers)
+    return all(n in HOTLINES or n in published for n in numbers)
 
 
 def _requests(
-    read: dict[Kind, asks.Ask], unofficial_link: bool, official_only: bool
+    read: dict[Kind, asks.Ask],
+    unofficial_link: bool,
+    official_only: bool,
+    published: frozenset[str] = frozenset(),
 ) -> list[Reason]:
     """The reasons for what the message asks the reader to do (claims of crime included)."""
     found: list[Reason] = []
@@ -262,7 +301,9 @@ def _requests(
             found.append(Reason("add_contact", {"words": add.words}))
     if call := read.get(Kind.CALL):
         # The courier, the seller, a hotline the post publishes, a number offered for questions.
-        normal = bool({Kind.COURIER, Kind.HELP} & read.keys()) or _hotline_only(call.words)
+        normal = bool({Kind.COURIER, Kind.HELP} & read.keys()) or _hotline_only(
+            call.words, published
+        )
         if (Kind.AUTHORITY in read or Kind.CRIME in read) and not normal:
             found.append(Reason("call_authority", {"words": call.words}))
         elif not normal and (_TROUBLE & read.keys()):
@@ -303,7 +344,7 @@ def _unique(reasons: list[Reason]) -> list[Reason]:
 
 
 def _numbers(
-    text: str, lookup: Lookup | None, claims_hold: bool
+    text: str, lookup: Lookup | None, claims_hold: bool, hotline: str
 ) -> tuple[list[NumberFinding], list[Reason]]:
     parsed = [s10.parse(raw) for raw in numbers.candidates(text)]
     findings: list[NumberFinding] = []
@@ -327,16 +368,16 @@ def _numbers(
             result.state.detail if result.state else None,
         )
         findings.append(finding)
-        reasons.append(_on_record(finding, claims_hold))
+        reasons.append(_on_record(finding, claims_hold, hotline))
     return findings, reasons
 
 
-def _on_record(finding: NumberFinding, claims_hold: bool) -> Reason:
+def _on_record(finding: NumberFinding, claims_hold: bool, hotline: str) -> Reason:
     number = finding.formatted
     if finding.outcome != Outcome.FOUND.value or finding.status is None:
         return Reason("number_not_on_record", {"number": number})
     if finding.held_by_customs:
-        return Reason("customs_hold_real", {"number": number})
+        return Reason("customs_hold_real", {"number": number, "hotline": hotline})
     status = finding.status.value
     if claims_hold and finding.status not in (Status.CUSTOMS_IMPORT, Status.DELIVERY_FAILED):
         return Reason("customs_claim_false", {"number": number, "status": status})

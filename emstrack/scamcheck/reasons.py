@@ -196,8 +196,8 @@ REASONS: dict[str, tuple[int, str, str]] = {
     "customs_hold_real": (
         INFO,
         "The item {number} really is held by customs. Act on it only through the official site "
-        "that you open yourself, or call 11183, never through a link in a message.",
-        "邮件 {number} 确实被海关扣留。请只通过您自己打开的官网或拨打 11183 处理，"
+        "that you open yourself, or call {hotline}, never through a link in a message.",
+        "邮件 {number} 确实被海关扣留。请只通过您自己打开的官网或拨打 {hotline} 处理，"
         "切勿通过信息中的链接。",
     ),
     "customs_claim_false": (

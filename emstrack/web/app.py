@@ -11,7 +11,7 @@ import emstrack
 from emstrack.config import Settings, get_settings
 from emstrack.lookup import Tracker
 from emstrack.store.database import Database
-from emstrack.web import accesslog, bots, checkpage, errors, pages, subscribepages
+from emstrack.web import accesslog, bots, branding, checkpage, errors, pages, subscribepages
 from emstrack.web.api import check, events, health, numbers, subscriptions, tracking
 from emstrack.web.clients import ProxyHeaders
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Outermost: everything after sees the client a trusted proxy named, not the proxy.
     app.add_middleware(ProxyHeaders, trusted=settings.trusted_proxy_networks)
     errors.install(app)
+    app.include_router(branding.router)
     app.include_router(checkpage.router)
     app.include_router(subscribepages.router)
     pages.install(app)

@@ -72,7 +72,7 @@ async def check_message(
         summary=summary,
         tone=TONE[result.verdict],
         reasons=[(r.code, r.message(lang), r.weight) for r in result.reasons],
-        advice=result.advice(lang),
+        advice=result.advice(lang, tracker.settings.brand.hotline_words(lang)),
         numbers=[n.to_dict(lang) for n in result.numbers],
         reported=reported,
         **context,

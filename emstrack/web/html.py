@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
 from emstrack.domain.lang import HTML_LANG, Lang, match
-from emstrack.web import csrf, i18n
+from emstrack.web import branding, csrf, i18n
 from emstrack.web.clients import is_https
 
 #: The language switch offers the other language, named in itself.
@@ -38,6 +38,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             switch_label=_NAME[other],
             switch_lang=HTML_LANG[other],
             path=request.url.path,
+            **branding.context(request, lang),
             **context,
         )
     )

@@ -78,12 +78,14 @@ CHECK_SCHEMA: dict[str, Any] = {
 
 
 def run_check(tracker: Tracker, text: str, sender: str | None) -> scamcheck.CheckResult:
-    """The check against this service's records and its official domains."""
+    """The check against this service's records, its official domains and its hotlines."""
     return scamcheck.check(
         text,
         sender,
         lookup=tracker.lookup_many,
         official_domains=tracker.settings.official_domain_list,
+        hotlines=tracker.settings.brand.hotline_numbers,
+        names=tracker.settings.brand.names,
     )
 
 
@@ -125,4 +127,6 @@ async def check_message(
     result = await run_in_threadpool(run_check, tracker, body.text, body.sender)
     if body.report:
         await run_in_threadpool(reports.keep, db, body.text, body.sender, result)
-    return JSONResponse({**result.to_dict(lang_of(body.lang)), "reported": body.report})
+    lang = lang_of(body.lang)
+    hotline = tracker.settings.brand.hotline_words(lang)
+    return JSONResponse({**result.to_dict(lang, hotline), "reported": body.report})
