@@ -35,7 +35,8 @@ from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
-from emstrack.web import contacts, i18n, itemview, unlock
+from emstrack.text.headline import headline as sentence
+from emstrack.web import contacts, follow, i18n, itemview, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address
 from emstrack.web.html import render, render_form, require_token
 
@@ -215,6 +216,9 @@ def _summary(result: TrackingResult, lang: Lang, t: NullTranslations) -> dict[st
             state.status, state.detail, event.country if event else None, lang, t
         )
         row["tone"] = itemview.TONE.get(state.status, "neutral")
+        # The one sentence the item page, the API and the bots say (no postcodes: public).
+        shown = result.shown_state(result.projection())
+        row["facts"] = sentence(shown, lang) if shown else ""
         latest = result.events[0] if result.events else None
         row["when"] = i18n.local_time(latest.occurred_local, lang) if latest else ""
     elif result.outcome is Outcome.INVALID:
@@ -247,6 +251,9 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
     context: dict[str, Any] = {"result": result, "tn": result.number, "private": private}
     # E-mail updates need the secret key that signs their links (emstrack.web.subscribepages).
     context["can_subscribe"] = bool(settings.secret_key.get_secret_value())
+    # Copy the number, share the page, follow the item by e-mail or in the chat apps.
+    context["share"] = follow.share(result, settings)
+    context["follow"] = follow.follow(result, settings, lang)
     status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
     if result.outcome is Outcome.FOUND:
         context["view"] = itemview.build(
