@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from emstrack.config import Settings
+from emstrack.domain import countries
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Severity
 from emstrack.lookup import Outcome, TrackingResult
@@ -159,6 +160,9 @@ class Words:
         state = result.shown_state(result.projection())  # a chat is public: no postcodes
         if result.outcome is Outcome.FOUND and state is not None:
             lines.append(headline(state, self.lang))
+            handover = self._handover(result)
+            if handover:
+                lines.append(handover)
         elif result.outcome is Outcome.NOT_FOUND_YET:
             lines.append(
                 self._("Valid, no scan yet; first scans often appear 24–%(hours)d h after posting.")
@@ -168,6 +172,27 @@ class Words:
             lines.append(self._("No record: it may belong to another carrier"))
         lines.append(self._link(tn.number))
         return "\n".join(lines)
+
+    def _handover(self, result: TrackingResult) -> str | None:
+        """The destination's post, once the item is in its country: its name and its tracking
+        page for the number (its site where it has none)."""
+        operator = result.destination_operator
+        if operator is None:
+            return None
+        words = {
+            "operator": operator.name(self.lang),
+            "country": countries.country_name(operator.country, self.lang) or operator.country,
+        }
+        link = operator.tracking_link(result.number.number)
+        if link:
+            return self._("Now with %(operator)s in %(country)s; track it there: %(url)s") % {
+                **words,
+                "url": link,
+            }
+        return self._("Now with %(operator)s in %(country)s: %(url)s") % {
+            **words,
+            "url": operator.site,
+        }
 
     def _invalid(self, result: TrackingResult) -> str:
         tn = result.number

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from emstrack.domain import countries
+from emstrack.domain import countries, operators
 from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem, Severity
 
@@ -162,6 +162,16 @@ class TrackingNumber:
         country = countries.lookup(self.country)
         return country.operator if country else None
 
+    def issuer_name(self, lang: Lang = "en") -> str | None:
+        """`issuer` as a reader of `lang` knows it: in Chinese, the operator's Chinese name from
+        the directory of operators (`emstrack.domain.operators`) where it has one."""
+        issuer = self.issuer
+        if issuer is None or lang != "zh":
+            return issuer
+        country = "CN" if self.kind is NumberKind.DOMESTIC else self.country
+        found = operators.lookup(country)
+        return found.name_zh if found and found.name_zh else issuer
+
     def explanation(self, lang: Lang = "en") -> str:
         zh = lang == "zh"
         if self.kind is NumberKind.DOMESTIC:
@@ -183,7 +193,7 @@ class TrackingNumber:
         assert self.service is not None
         assert self.country is not None
         name = self.country_name(lang)
-        issuer = self.issuer
+        issuer = self.issuer_name(lang)
         if lang == "zh":
             by = f"，签发地：{name or '未知'}" + (f"（{issuer}）" if issuer else "")
             return f"{SERVICE_LABELS[self.service][1]}{by}。"

@@ -2,6 +2,8 @@
 
 Columns: `country` (ISO code), `operator`, `service`, `phone` (empty when no number is
 confirmed), `where` (where to find help, e.g. the operator's own website), `note_en`, `note_zh`.
+Each row is joined by country with the directory of designated operators
+(`emstrack.domain.operators`): its name in the reader's language, its site and its phones.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from emstrack.domain import countries, operators
 from emstrack.domain.lang import Lang
 
 DEFAULT_PATH = Path(__file__).parent.parent / "data" / "support_contacts.csv"
@@ -28,6 +31,29 @@ class Contact:
 
     def note(self, lang: Lang) -> str:
         return (self.note_zh or self.note_en) if lang == "zh" else self.note_en
+
+    @property
+    def directory(self) -> operators.Operator | None:
+        """The country's designated operator in the directory, if it has one."""
+        return operators.lookup(self.country)
+
+    def operator_name(self, lang: Lang) -> str:
+        """The operator's name: the directory's, in the reader's language, for the country's
+        designated operator; the row's own otherwise (another company, a service of its own)."""
+        found = self.directory
+        country = countries.lookup(self.country)
+        designated = (found.name_en if found else None, country.operator if country else None)
+        if found is not None and self.operator in designated:
+            return found.name(lang)
+        return self.operator
+
+    @property
+    def phones(self) -> tuple[operators.Phone, ...]:
+        """The row's own phone (dialled within the country) or else the directory's."""
+        if self.phone:
+            return (operators.Phone(self.phone, not self.phone.startswith("+")),)
+        found = self.directory
+        return found.phones if found else ()
 
 
 @cache

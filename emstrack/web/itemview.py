@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from babel.support import NullTranslations
 
-from emstrack.domain import countries, reasons
+from emstrack.domain import countries, operators, reasons
 from emstrack.domain.events import Event, Status
 from emstrack.domain.lang import Lang
 from emstrack.domain.times import format_offset
@@ -85,6 +85,34 @@ class ItemView:
     service: str | None
     issuer: str | None
     last_event_ago: str | None
+    # The destination's post, from the item's first event in that country on (`Handover`).
+    handover: Handover | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """The destination country's operator that now has the item: its name in the reader's
+    language, the country's name, its site, its tracking page for this number, its phones."""
+
+    operator: str
+    country: str
+    site: str
+    tracking_url: str | None
+    phones: tuple[operators.Phone, ...]
+
+
+def handover(result: TrackingResult, lang: Lang) -> Handover | None:
+    """The hand-over block's facts, when the item has reached its destination country."""
+    found = result.destination_operator
+    if found is None:
+        return None
+    return Handover(
+        operator=found.name(lang),
+        country=countries.country_name(found.country, lang) or found.country,
+        site=found.site,
+        tracking_url=found.tracking_link(result.number.number),
+        phones=found.phones,
+    )
 
 
 def flag(code: str | None) -> str:
@@ -278,6 +306,7 @@ def build(
         stale_days=since.days if stale and since else None,
         advice=[a for a in (advice, "stale" if stale else None) if a],
         service=tn.service_label(lang),
-        issuer=tn.issuer,
+        issuer=tn.issuer_name(lang),
         last_event_ago=i18n.ago(since, lang) if since is not None else None,
+        handover=handover(result, lang),
     )
