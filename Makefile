@@ -52,12 +52,28 @@ typecheck: $(VENV)/.installed-dev
 imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports --no-logo --no-cache
 
-# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser),
+# with Debian's Noto CJK fonts so that Chinese pages and screenshots show characters, not boxes.
+# The accessibility tests inject axe-core from the npm registry, installed here under build/
+# (never committed, never loaded by a page); tests/web/test_accessibility.py installs it the same
+# way when it is missing and skips, saying why, without npm.
+AXE_CORE ?= axe-core@4.14.1
+AXE_DIR  ?= build/axe
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "chromium is not installed and cannot be here: the browser tests will skip"; fi; }
+	@missing=""; \
+	  command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	  dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed" \
+	    || missing="$$missing fonts-noto-cjk"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	    else echo "$$missing not installed and cannot be here: the browser tests will skip" \
+	      "or show Chinese as boxes"; fi; \
+	  fi
+	@test -f $(AXE_DIR)/node_modules/axe-core/axe.min.js || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    npm install --no-save --no-audit --no-fund --prefix $(AXE_DIR) $(AXE_CORE); \
+	  else echo "npm is not installed: the accessibility tests will skip"; fi; }
 
 pytest: $(VENV)/.installed-dev browser
 	$(BIN)/pytest $(PYTEST_ARGS)
