@@ -1,11 +1,11 @@
-"""The `emstrack` command: track, import, serve, demo, worker, outbox, telegram, keys, reports,
-sources, db. One module per command or group; what they share is in `_common`."""
+"""The `emstrack` command: track, import, consume, serve, demo, worker, outbox, telegram, keys,
+reports, sources, db. One module per command or group; what they share is in `_common`."""
 
 from __future__ import annotations
 
 import typer
 
-from emstrack.cli import db, demo, ingest, keys, notify, reports, serve, sources, track
+from emstrack.cli import consume, db, demo, ingest, keys, notify, reports, serve, sources, track
 from emstrack.cli.ingest import EXIT_SOME_REJECTED
 
 __all__ = ["EXIT_SOME_REJECTED", "app", "main"]
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 app.command()(track.track)
 app.command("import")(ingest.import_)
+app.command()(consume.consume)
 app.command()(serve.serve)
 app.command()(demo.demo)
 app.add_typer(db.app, name="db")

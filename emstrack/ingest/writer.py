@@ -23,7 +23,14 @@ from emstrack.ingest.records import IncomingEvent
 from emstrack.store import outbox
 from emstrack.store.database import Database, Unit
 from emstrack.store.events import StoredEvent, event_raw, event_row, events_for, write_changes
-from emstrack.store.items import Conflict, ItemRow, conflicts_of, items_for, known_numbers
+from emstrack.store.items import (
+    Conflict,
+    ItemRow,
+    conflicts_of,
+    items_for,
+    known_numbers,
+    lock_numbers,
+)
 from emstrack.store.outbox import StatusChange
 
 _ITEM_ATTRIBUTES = ("origin_country", "destination_country", "destination_postcode")
@@ -314,6 +321,8 @@ def record(
     numbers = sorted({incoming.number for incoming in batch})
     sqlite = db.dialect == "sqlite"
     with db.write() as unit:
+        # Writers of the same numbers (several consumers, API workers, imports) take turns.
+        lock_numbers(unit, numbers)
         items = items_for(unit, numbers)
         events = events_for(unit, numbers)
         work = _Batch(unit, items, events, reuse_after, now or datetime.now(UTC))
@@ -374,8 +383,8 @@ def write_fresh(db: Database, plan: Plan) -> BatchResult | None:
     """Write a plan in one transaction; None (and nothing written) if one of its numbers has
     items by now, in which case the batch must go through `record`."""
     with db.write() as unit:
-        # Under the write lock (SQLite) or before the inserts' unique keys (PostgreSQL, where a
-        # concurrent writer of the same numbers makes the insert fail and roll back).
+        # Under the write lock (SQLite) or the numbers' locks (PostgreSQL).
+        lock_numbers(unit, plan.numbers)
         if known_numbers(unit, plan.numbers):
             return None
         write_changes(

@@ -6,13 +6,15 @@ Reads of items through SQLAlchemy, and `item_from_driver` for the hot paths that
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 
 from emstrack.store.schema import item_conflicts, items
 from emstrack.store.values import aware, chunks, local_dt, utc_dt
@@ -93,6 +95,42 @@ def items_for(conn: Connection, numbers: Sequence[str]) -> dict[str, list[ItemRo
         for row in conn.execute(query):
             found[row.number].append(ItemRow.from_row(row))
     return found
+
+
+#: Writers lock numbers by bucket (a hash of the number), so that a batch of thousands of
+#: numbers takes at most this many of PostgreSQL's advisory locks, which share one fixed table
+#: (`max_locks_per_transaction` times the connections). Numbers of one bucket wait on each other.
+LOCK_BUCKETS: Final = 256
+#: The first key of the writers' advisory locks ("EMST"): other users of advisory locks pick
+#: other first keys.
+_LOCK_SPACE: Final = 0x454D5354
+
+
+def _bucket(number: str) -> int:
+    digest = hashlib.blake2b(number.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % LOCK_BUCKETS
+
+
+_LOCK = text(
+    "SELECT count(pg_advisory_xact_lock(:space, k)) "
+    "FROM (SELECT unnest(:keys) AS k ORDER BY 1) AS buckets"
+).bindparams(bindparam("keys", type_=ARRAY(INTEGER)), bindparam("space", type_=INTEGER))
+
+
+def lock_numbers(conn: Connection, numbers: Iterable[str]) -> None:
+    """Hold the numbers until the transaction ends, so that writers of the same numbers take
+    turns (the writer reads a number's items and events, then writes them back: two at once
+    would each miss the other's events, or insert the same new item).
+
+    On PostgreSQL: a transaction-scoped advisory lock per bucket of numbers, taken in one order
+    so that two writers never wait on each other in a circle. On SQLite the write transaction
+    already holds the database's one write lock (`BEGIN IMMEDIATE`): nothing to do.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({_bucket(number) for number in numbers})
+    if keys:
+        conn.execute(_LOCK, {"space": _LOCK_SPACE, "keys": keys})
 
 
 def known_numbers(conn: Connection, candidates: Iterable[str]) -> set[str]:
