@@ -1,6 +1,6 @@
 """The hand-over block and the support directory in Debian's Chromium, at 360x780 and 1280x900,
 in English and Chinese: visible, linked, nothing wider than the screen. With
-`EMSTRACK_SCREENSHOTS=1` they are saved to docs/screenshots/."""
+`EMSTRACK_SCREENSHOTS=1` the item pages are saved to docs/screenshots/handover-*.png."""
 
 from __future__ import annotations
 
@@ -115,4 +115,3 @@ def test_the_support_directory_links_every_operator(page: Page, case: tuple[str,
     if case[1] == "zh":
         assert "德国邮政 DHL" in table.inner_text()
     _fits(page)
-    _shot(page, f"support-directory-{case[0]}-{case[1]}")
