@@ -35,6 +35,30 @@ class Settings(BaseSettings):
         description="Apply database migrations at start where it is safe: always on SQLite, and "
         "on PostgreSQL only to an empty database. Otherwise run `emstrack db upgrade`.",
     )
+    database_replica_urls: str = Field(
+        default="",
+        description="Comma-separated SQLAlchemy URLs of PostgreSQL hot standbys of the database: "
+        "public lookups read from one of them, everything else from the primary "
+        "(docs/scale.md); empty: every read goes to the primary.",
+    )
+    database_replica_max_lag: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a replica may lag behind the primary and still answer public "
+        "lookups; an operator's key that wrote reads from the primary for this long (plus "
+        "the check interval) after its write.",
+    )
+    database_replica_check_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long a replica's measured lag is trusted before it is measured again.",
+    )
+    database_replica_retry_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long a replica that failed (down, refused, not a standby) is left out "
+        "before it is tried again; meanwhile the primary answers.",
+    )
     home_country: str = Field(
         default="CN",
         description="Country of the operator running the service: the suffix suggested when a "
