@@ -53,7 +53,8 @@ imports: $(VENV)/.installed-dev
 	$(BIN)/lint-imports --no-logo --no-cache
 
 # The browser tests drive Debian's Chromium through Playwright (never a downloaded browser),
-# with Debian's Noto CJK fonts so that Chinese pages and screenshots show characters, not boxes.
+# with Debian's Noto CJK fonts so that Chinese pages and screenshots show characters, not boxes,
+# and Noto Color Emoji for the country flags.
 # The accessibility tests inject axe-core from the npm registry, installed here under build/
 # (never committed, never loaded by a page); tests/web/test_accessibility.py installs it the same
 # way when it is missing and skips, saying why, without npm.
@@ -64,6 +65,8 @@ browser:
 	  command -v chromium >/dev/null 2>&1 || missing="chromium"; \
 	  dpkg-query -W -f='$${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed" \
 	    || missing="$$missing fonts-noto-cjk"; \
+	  dpkg-query -W -f='$${Status}' fonts-noto-color-emoji 2>/dev/null | grep -q "ok installed" \
+	    || missing="$$missing fonts-noto-color-emoji"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
