@@ -1,7 +1,8 @@
 """The customer-service directory of the support page, read from an operator-editable CSV.
 
 Columns: `country` (ISO code), `operator`, `service`, `phone` (empty when no number is
-confirmed), `where` (where to find help, e.g. the operator's own website), `note_en`, `note_zh`.
+confirmed), `where` (where to find help, e.g. the operator's own website), `note_en`, `note_zh`,
+and optionally `service_zh` (the service's name on the Chinese page; `service` when empty).
 Each row is joined by country with the directory of designated operators
 (`emstrack.domain.operators`): its name in the reader's language, its site and its phones.
 """
@@ -28,6 +29,10 @@ class Contact:
     where: str
     note_en: str
     note_zh: str
+    service_zh: str = ""
+
+    def service_name(self, lang: Lang) -> str:
+        return (self.service_zh or self.service) if lang == "zh" else self.service
 
     def note(self, lang: Lang) -> str:
         return (self.note_zh or self.note_en) if lang == "zh" else self.note_en
@@ -70,6 +75,7 @@ def load(path: str = "") -> tuple[Contact, ...]:
                 where=(row.get("where") or "").strip(),
                 note_en=(row.get("note_en") or "").strip(),
                 note_zh=(row.get("note_zh") or "").strip(),
+                service_zh=(row.get("service_zh") or "").strip(),
             )
             for row in csv.DictReader(f)
             if (row.get("country") or "").strip()
