@@ -136,5 +136,6 @@ def test_the_chinese_support_directory_names_operators_in_chinese(client: httpx.
     assert "Royal Mail" not in table
     assert "tel:+443457740740" in html
     # The services of a row are in Chinese too (service_zh), never left in English.
-    assert "EMS 特快专递" in table and "中国邮政其他业务" in table
+    assert "EMS 特快专递" in table
+    assert "中国邮政其他业务" in table
     assert "Other China Post services" not in table
