@@ -57,6 +57,19 @@ TRACKING_RESULT_SCHEMA: dict[str, Any] = {
             "the latest event with its place and local time, and what follows (found items)",
             "type": ["string", "null"],
         },
+        "destination_operator": {
+            "description": "The destination country's designated operator, from the first event "
+            "in that country on (null before): its `country`, `name` (in the answer's "
+            "language), official `url` and `tracking_url` with the number filled in (null where "
+            "the operator offers no such link)",
+            "type": ["object", "null"],
+            "properties": {
+                "country": {"type": "string"},
+                "name": {"type": "string"},
+                "url": {"type": "string"},
+                "tracking_url": {"type": ["string", "null"]},
+            },
+        },
         "diagnosis": {"type": ["object", "null"]},
         "item": {"type": ["object", "null"]},
         "events": {"type": "array", "items": {"type": "object"}},
