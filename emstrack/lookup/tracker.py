@@ -1,12 +1,14 @@
 """The `Tracker`: answers lookups against one database.
 
-A valid number costs two fixed reads on the database's raw reader (`Database.raw_reader`: on a
-SQLite file this thread's own connection, no pool checkout); an invalid one is diagnosed, its
-"did you mean" candidates checked against the records as far as the caller's allowance goes.
+A valid number costs one read by primary key of the read model (`store.answers`) on the
+database's raw reader (`Database.raw_reader`: on a SQLite file this thread's own connection, no
+pool checkout); an invalid one is diagnosed, its "did you mean" candidates checked against the
+records as far as the caller's allowance goes.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,13 +20,24 @@ from emstrack.domain.status import order_events, state_of
 from emstrack.domain.tracking_number import NumberKind, Scope, TrackingNumber
 from emstrack.lookup.fastpath import found_document
 from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
+from emstrack.store.answers import answer_row
 from emstrack.store.database import Database, Unit
-from emstrack.store.events import events_from_rows, history_rows
+from emstrack.store.events import events_from_rows
 from emstrack.store.items import ItemRow, conflicts_of, known_numbers
 
-#: What a number's reads found: its items and the current item's event rows (see
-#: `store.events.history_rows`); or, for an invalid number, the finished answer.
-_Read = tuple[list[ItemRow], list[Sequence[Any]]] | TrackingResult
+#: What a number's read found: its items and the current item's event rows (the rows of
+#: `store.events.history_rows`, from the read model `store.answers`) and the rows' validator
+#: (None: no item); or, for an invalid number, the finished answer.
+_Read = tuple[list[ItemRow], list[Sequence[Any]], str | None] | TrackingResult
+
+
+def _rows(driver: Any, paramstyle: str, number: str) -> _Read:
+    """The number's one read by primary key in the read model."""
+    found = answer_row(driver, paramstyle, number)
+    if found is None:
+        return [], [], None
+    version, updated, item_rows, rows = found
+    return item_rows, rows, f"{version}.{updated}"
 
 
 #: Called with how many "did you mean" candidates of an invalid number would be checked against
@@ -36,11 +49,22 @@ Allowance = Callable[[int], int]
 class Tracker:
     """Answers lookups against one database."""
 
+    #: Its lookups may read from a read replica (public lookups only: see `reading`).
+    replica_ok = False
+
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
         #: Reads are in-process and never wait on a lock (SQLite in WAL mode).
         self.local_reads = db.local_reads
+
+    def reading(self, db: Database, *, replica_ok: bool) -> Tracker:
+        """This tracker on `db` (the same database, as `Database.written_by` hands it), its
+        lookups' reads on a replica where `replica_ok` (`Database.read`), else on the primary."""
+        other = copy.copy(self)
+        other.db = db
+        other.replica_ok = replica_ok
+        return other
 
     def parse(self, raw: str, scope: Scope = Scope.ANY) -> TrackingNumber:
         return s10.parse(
@@ -113,44 +137,50 @@ class Tracker:
     ) -> list[tuple[TrackingNumber, _Read]]:
         tns = [self.parse(raw, scope) for raw in raws]
         if all(tn.valid for tn in tns):  # the usual case, and the hot path
-            with self.db.raw_reader() as driver:
+            with self.db.raw_reader(replica_ok=self.replica_ok) as driver:
                 paramstyle = self.db.paramstyle
-                return [(tn, history_rows(driver, paramstyle, tn.number)) for tn in tns]
+                return [(tn, _rows(driver, paramstyle, tn.number)) for tn in tns]
         # The invalid numbers first, in the order given: their candidates are checked against
         # the records (and paid for by the allowance).
-        with self.db.read() as unit:
+        with self.db.read(replica_ok=self.replica_ok) as unit:
             found: dict[int, _Read] = {
                 i: self._invalid(unit, tn, allowance) for i, tn in enumerate(tns) if not tn.valid
             }
         if len(found) < len(tns):
-            with self.db.raw_reader() as driver:
+            with self.db.raw_reader(replica_ok=self.replica_ok) as driver:
                 paramstyle = self.db.paramstyle
                 for i, tn in enumerate(tns):
                     if tn.valid:
-                        found[i] = history_rows(driver, paramstyle, tn.number)
+                        found[i] = _rows(driver, paramstyle, tn.number)
         return [(tn, found[i]) for i, tn in enumerate(tns)]
 
     def _result(self, tn: TrackingNumber, read: _Read) -> TrackingResult:
         if isinstance(read, TrackingResult):
             return read
-        item_rows, rows = read
+        item_rows, rows, version = read
         if not item_rows:
             return self._not_found(tn)
         current, earlier = split_current(item_rows)
         events = order_events(events_from_rows(rows))
         # Stored events are unique per item (the dedupe key is part of the primary key).
         return TrackingResult(
-            tn, Outcome.FOUND, current, events, state_of(events), earlier_items=earlier
+            tn,
+            Outcome.FOUND,
+            current,
+            events,
+            state_of(events),
+            earlier_items=earlier,
+            version=version,
         )
 
     def _answer(self, tn: TrackingNumber, read: _Read, lang: Lang, private: bool) -> Answer:
         if not isinstance(read, TrackingResult) and read[0]:
             body = found_document(tn, read[0], read[1], lang, private)
             if body is not None:
-                return Answer(tn, Outcome.FOUND, None, body)
+                return Answer(tn, Outcome.FOUND, None, body, read[2])
         result = self._result(tn, read)
         body = result.to_dict(lang, private=private)
-        return Answer(result.number, result.outcome, result.diagnosis, body)
+        return Answer(result.number, result.outcome, result.diagnosis, body, result.version)
 
     def _invalid(
         self, unit: Unit, tn: TrackingNumber, allowance: Allowance | None

@@ -15,21 +15,35 @@ serve us now leaves a unit of work as `emstrack.errors.DatabaseUnavailable` (see
 
 On a SQLite file, the lookup's hot path reads through `raw_reader()`: each thread keeps one
 driver connection, detached from the pool, so a lookup pays no checkout (a third of its cost).
+
+Read replicas (PostgreSQL hot standbys, `EMSTRACK_DATABASE_REPLICA_URLS`): `read()` and
+`raw_reader()` go to the primary unless asked `replica_ok=True`, which only the public lookups
+ask (`lookup.Tracker.reading`). Then a standby within `EMSTRACK_DATABASE_REPLICA_MAX_LAG`
+answers (`store.replicas`); with none, or when connecting to it fails, the primary does. A
+standby that fails in the middle of a read is left out and the read raises
+`DatabaseUnavailable` like any other. `written_by(writer)` is the same database noting, when
+each of its write units commits, that `writer` wrote; `wrote_lately(writer)` then tells for
+`max_lag` plus one check interval that its reads must go to the primary (read-your-writes).
+Writes always go to the primary.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeAlias
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import Pool
 
 from emstrack.config import Settings
+from emstrack.errors import DatabaseError
 from emstrack.store.engine import WRITE, ensure_schema, make_engine
-from emstrack.store.errors import mapped
+from emstrack.store.errors import DRIVER_ERRORS, database_error, mapped
+from emstrack.store.replicas import RecentWrites, Replica, Replicas
 
 #: What a unit of work hands to the store's functions. Services may name the type, never use
 #: it themselves.
@@ -47,9 +61,20 @@ class _Readers(threading.local):
 class Database:
     """One database, its engine and its units of work."""
 
-    def __init__(self, engine: Engine, *, owns_engine: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        owns_engine: bool = False,
+        replicas: Replicas | None = None,
+        recent_writes: RecentWrites | None = None,
+    ) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
+        self._replicas = replicas
+        self._recent = recent_writes
+        #: Who writes through this object (`written_by`), noted as each write commits.
+        self._writer: str | None = None
         self.dialect: str = engine.dialect.name
         #: SQLite: reads are in-process and never wait on a writer (WAL).
         self.local_reads = self.dialect == "sqlite"
@@ -64,11 +89,20 @@ class Database:
         """The database of `settings`, its schema checked (and brought up to date on SQLite
         when `auto_migrate` allows)."""
         engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-        db = cls(engine, owns_engine=True)
+        try:
+            replicas = replicas_of(engine, settings)
+        except BaseException:
+            engine.dispose()
+            raise
+        recent = None
+        if replicas is not None:
+            window = settings.database_replica_max_lag + settings.database_replica_check_seconds
+            recent = RecentWrites(window, settings.redis_url)
+        db = cls(engine, owns_engine=True, replicas=replicas, recent_writes=recent)
         try:
             db.ensure_schema(settings.auto_migrate if migrate is None else migrate)
         except BaseException:
-            engine.dispose()
+            db.close()
             raise
         return db
 
@@ -85,9 +119,39 @@ class Database:
         with mapped():
             ensure_schema(self._engine, auto_migrate=auto_migrate)
 
+    @property
+    def has_replicas(self) -> bool:
+        """Read replicas are configured (`replica_ok` may send a read elsewhere)."""
+        return self._replicas is not None
+
+    @property
+    def replicas(self) -> Replicas | None:
+        """The standbys and their state, for health reports and tests."""
+        return self._replicas
+
+    def written_by(self, writer: str) -> Database:
+        """This database (the same engines, replicas and memory of writes), noting at each
+        commit of its `write()` units that `writer` wrote. Without replicas, itself."""
+        if self._recent is None:
+            return self
+        view = copy.copy(self)
+        view._writer = writer
+        view._owns_engine = False
+        return view
+
+    def wrote_lately(self, writer: str) -> bool:
+        """`writer` wrote recently enough that a replica might not have it yet."""
+        return self._recent is not None and self._recent.lately(writer)
+
     @contextmanager
-    def read(self) -> Iterator[Unit]:
-        """A connection for reads; each statement sees what was committed before it."""
+    def read(self, *, replica_ok: bool = False) -> Iterator[Unit]:
+        """A connection for reads; each statement sees what was committed before it (on a
+        replica, `replica_ok`: what it had replayed, at most `max_lag` behind)."""
+        replica, conn = self._replica_connection() if replica_ok else (None, None)
+        if replica is not None and conn is not None:
+            with mapped(), conn, self._on_replica(replica):
+                yield conn
+            return
         with mapped(), self._engine.connect() as conn:
             yield conn
 
@@ -96,17 +160,26 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises."""
         with mapped(), self._engine.connect().execution_options(**WRITE) as conn, conn.begin():
             yield conn
+        if self._writer is not None and self._recent is not None:
+            self._recent.note(self._writer)
 
     @contextmanager
-    def raw_reader(self) -> Iterator[Any]:
+    def raw_reader(self, *, replica_ok: bool = False) -> Iterator[Any]:
         """A DB-API connection for the lookup's fixed statements (`paramstyle` says how to
         write their parameters), in autocommit on SQLite files.
 
         On a SQLite file it is this thread's own connection, made on first use from the
         engine's pool and detached from it: it runs the pool's connect hooks (WAL, busy
         timeout) but never counts against the pool's size. A connection that failed is
-        dropped, so that the next read starts afresh. Elsewhere a pooled connection's driver.
+        dropped, so that the next read starts afresh. Elsewhere a pooled connection's driver:
+        a replica's where `replica_ok` and one is usable (see `read`).
         """
+        if replica_ok and self._replicas is not None:
+            replica, conn = self._replica_connection()
+            if replica is not None and conn is not None:
+                with mapped(), conn, self._on_replica(replica):
+                    yield conn.connection.driver_connection
+                return
         if self._readers is None:
             with self.read() as conn:
                 yield conn.connection.driver_connection
@@ -127,6 +200,29 @@ class Database:
                 self._drop_reader(readers)
                 raise
 
+    def _replica_connection(self) -> tuple[Replica | None, Connection | None]:
+        """A usable replica and a connection to it, or (None, None): read from the primary."""
+        if self._replicas is None:
+            return None, None
+        replica = self._replicas.pick()
+        if replica is None:
+            return None, None
+        try:
+            return replica, replica.engine.connect()
+        except DRIVER_ERRORS as exc:
+            self._replicas.failed(replica, exc)
+            return None, None
+
+    @contextmanager
+    def _on_replica(self, replica: Replica) -> Iterator[None]:
+        """Leave `replica` out when a read on it fails for an outage."""
+        try:
+            yield
+        except DRIVER_ERRORS as exc:
+            if self._replicas is not None and database_error(exc) is not None:
+                self._replicas.failed(replica, exc)
+            raise
+
     def _drop_reader(self, readers: _Readers) -> None:
         driver, readers.pool, readers.driver = readers.driver, None, None
         if driver is not None:
@@ -139,10 +235,52 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        """Close the pool's connections (a new pool is made on next use)."""
+        """Close the pools' connections (new pools are made on next use)."""
         self._engine.dispose()
+        if self._replicas is not None:
+            self._replicas.dispose()
 
     def close(self) -> None:
-        """Release the engine if this object made it."""
+        """Release the engines if this object made them."""
         if self._owns_engine:
             self._engine.dispose()
+            if self._replicas is not None:
+                self._replicas.dispose()
+
+
+def replicas_of(engine: Engine, settings: Settings) -> Replicas | None:
+    """The read replicas `settings` name for the primary `engine`, or None when none are.
+
+    Each replica's engine is made like the primary's, with a short connect timeout (unless its
+    URL sets one) so that an unreachable standby costs its check little. Replicas are for
+    PostgreSQL: a SQLite primary with replicas is refused.
+    """
+    urls = [u.strip() for u in settings.database_replica_urls.split(",") if u.strip()]
+    if not urls:
+        return None
+    if engine.dialect.name != "postgresql":
+        raise DatabaseError(
+            "replicas_unsupported",
+            "EMSTRACK_DATABASE_REPLICA_URLS is set, but read replicas need a PostgreSQL "
+            f"primary and this one is {engine.dialect.name}. Empty the setting, or move to "
+            "PostgreSQL (docs/scale.md).",
+        )
+    engines = []
+    for url in urls:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "postgresql":
+            raise DatabaseError(
+                "replicas_unsupported",
+                f"A read replica must be PostgreSQL: {parsed.render_as_string()} is not.",
+            )
+        extra: dict[str, Any] = {}
+        if "connect_timeout" not in parsed.query:
+            extra["connect_args"] = {"connect_timeout": 2}
+        engines.append(make_engine(url, **extra))
+    return Replicas(
+        engine,
+        [Replica(e) for e in engines],
+        max_lag=settings.database_replica_max_lag,
+        check_seconds=settings.database_replica_check_seconds,
+        retry_seconds=settings.database_replica_retry_seconds,
+    )

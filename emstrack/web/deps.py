@@ -27,16 +27,6 @@ _bearer = HTTPBearer(
 )
 
 
-# The dependencies are `async def` although they never wait: FastAPI runs a plain `def` one
-# in a worker thread, and that hand-off costs more than a whole lookup.
-async def _tracker(request: Request) -> Tracker:
-    tracker: Tracker = request.app.state.tracker
-    return tracker
-
-
-TrackerDep = Annotated[Tracker, Depends(_tracker)]
-
-
 async def _database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
@@ -106,6 +96,34 @@ async def _caller(
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
+
+
+def lookups(request: Request, caller: Caller) -> Tracker:
+    """The tracker for `caller`'s requests: where read replicas are configured, a public
+    caller's lookups read from one; a key's lookups too, unless the key wrote lately (within
+    the replicas' allowed lag and one check interval: read-your-writes), and what it writes
+    through this tracker's database is noted for that. Everything else reads the primary."""
+    tracker: Tracker = request.app.state.tracker
+    db = tracker.db
+    if not db.has_replicas:
+        return tracker
+    if caller.key is None:
+        state = request.app.state
+        public: Tracker | None = getattr(state, "public_tracker", None)
+        if public is None or public.db is not db:
+            public = state.public_tracker = tracker.reading(db, replica_ok=True)
+        return public
+    writer = f"key:{caller.key.id}"
+    return tracker.reading(db.written_by(writer), replica_ok=not db.wrote_lately(writer))
+
+
+# The dependencies are `async def` although they never wait: FastAPI runs a plain `def` one
+# in a worker thread, and that hand-off costs more than a whole lookup.
+async def _tracker(request: Request, caller: CallerDep) -> Tracker:
+    return lookups(request, caller)
+
+
+TrackerDep = Annotated[Tracker, Depends(_tracker)]
 
 
 def require(caller: Caller, scope: KeyScope) -> None:

@@ -37,7 +37,7 @@ from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline as sentence
 from emstrack.web import contacts, follow, i18n, itemview, unlock
-from emstrack.web.deps import Caller, allowance, charge, client_address
+from emstrack.web.deps import Caller, allowance, charge, client_address, lookups
 from emstrack.web.html import render, render_form, require_token
 
 MAX_NUMBERS = 50
@@ -81,7 +81,7 @@ async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> li
     caller = Caller(client_address(request))
     charge(request, caller, cost=len(numbers))
     left = allowance(request, caller)
-    tracker = _tracker(request)
+    tracker = lookups(request, caller)  # public: on a replica where one is configured
     if tracker.local_reads:
         return _lookup_forgiving(tracker, numbers, scope, left)
     return await run_in_threadpool(_lookup_forgiving, tracker, numbers, scope, left)

@@ -21,7 +21,7 @@ from emstrack.web.api.openapi import (
     UNAUTHORIZED,
     openapi_extra,
 )
-from emstrack.web.deps import CallerDep, allowance, charge
+from emstrack.web.deps import CallerDep, allowance, charge, lookups
 from emstrack.web.errors import ApiProblem
 from emstrack.web.responses import JSONResponse, ProblemResponse, problem
 
@@ -93,9 +93,9 @@ async def track(
     scope: ScopeQuery = Scope.ANY,
     lang: LangQuery = "en",
 ) -> Any:
-    # The tracker straight from the app, not as a dependency: each one FastAPI resolves costs
-    # a noticeable share of this, the busiest route.
-    tracker: Tracker = request.app.state.tracker
+    # The tracker straight from `lookups`, not as a dependency: each one FastAPI resolves costs
+    # a noticeable share of this, the busiest route. A public caller's reads go to a replica.
+    tracker = lookups(request, caller)
     charge(request, caller)
     private = caller.private
     language = lang_of(lang)
@@ -167,7 +167,7 @@ class BatchRequest(BaseModel):
     },
 )
 async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -> Any:
-    tracker: Tracker = request.app.state.tracker
+    tracker = lookups(request, caller)
     count = len(body.numbers)
     if count > MAX_BATCH:
         raise ApiProblem(
