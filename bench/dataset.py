@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from hashlib import blake2b
 from pathlib import Path
@@ -36,6 +36,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from emstrack.domain.events import CATALOGUE, dedupe_key
 from emstrack.domain.s10 import check_digit
+from emstrack.store.answers import refresh_driver
 from emstrack.store.engine import alembic_config, ensure_schema, make_engine
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -48,6 +49,7 @@ _MINUTE = timedelta(minutes=1)
 _YEAR_MINUTES = 365 * 24 * 60
 _SOURCE = "bench"
 _INGESTED = "2025-01-02 03:04:05.000000"
+_BUILT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)  # when the read model's rows are written
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +391,7 @@ def build_database(items: int, seed: int = 1, *, workers: int = 1, force: bool =
         for item_rows, event_rows in _chunks(seed, items, workers):
             conn.executemany(_ITEMS_SQL, item_rows)
             conn.executemany(_EVENTS_SQL, event_rows)
+            refresh_driver(conn, "qmark", [row[0] for row in item_rows], _BUILT)  # read model
             done += len(item_rows)
             total_events += len(event_rows)
             progress.update(task, completed=done)

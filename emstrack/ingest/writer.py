@@ -20,7 +20,7 @@ from typing import Any
 from emstrack.domain.events import Event, merge
 from emstrack.domain.status import order_events, state_of
 from emstrack.ingest.records import IncomingEvent
-from emstrack.store import outbox
+from emstrack.store import answers, outbox
 from emstrack.store.database import Database, Unit
 from emstrack.store.events import StoredEvent, event_raw, event_row, events_for, write_changes
 from emstrack.store.items import (
@@ -301,6 +301,14 @@ class _Batch:
                 changed.append(item)
         return changed
 
+    def touched(self, changed_items: list[ItemRow]) -> set[str]:
+        """The numbers whose answer may have changed: items made, rewritten or merged away,
+        events stored or changed."""
+        numbers = {number for number, _ in self.new_items | self.deleted}
+        numbers.update(item.number for item in changed_items)
+        numbers.update(number for number, _, _ in self.new_keys | self.changed_keys)
+        return numbers
+
     def rows(self, keys: set[tuple[str, int, str]], sqlite: bool) -> list[tuple[object, ...]]:
         return [event_row(n, g, self.events[(n, g)][k], sqlite=sqlite) for n, g, k in sorted(keys)]
 
@@ -337,7 +345,9 @@ def record(
             changed_events=work.rows(work.changed_keys, sqlite),
             conflicts=list(work.conflicts.values()),
         )
-        # In the same transaction: a change is stored with its notices, or neither is.
+        # The read model of every number whose items or events changed, and the notices:
+        # in the same transaction, so a change is stored with them or not at all.
+        answers.refresh(unit, work.touched(changed_items), work.now)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
 
@@ -396,6 +406,7 @@ def write_fresh(db: Database, plan: Plan) -> BatchResult | None:
             conflicts=plan.conflicts,
         )
         now = plan.items[0].created_at if plan.items else datetime.now(UTC)
+        answers.refresh(unit, plan.numbers, now)
         outbox.enqueue_status_changes(unit, plan.changes, now)
     return plan.result
 
@@ -441,5 +452,6 @@ def remap(
             changed_events=work.rows(work.changed_keys, sqlite),
             conflicts=[],
         )
+        answers.refresh(unit, work.touched(changed_items), work.now)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return len(work.changed_keys), len(changed_items)

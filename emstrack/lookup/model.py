@@ -49,6 +49,9 @@ class TrackingResult:
     state: ItemState | None = None
     earlier_items: list[ItemRow] = field(default_factory=list)
     diagnosis: Problem | None = None
+    #: The read model's validator of a found item's rows (`store.answers`: its version and
+    #: when it was written); it changes whenever anything the answer is made from changes.
+    version: str | None = None
 
     @property
     def status(self) -> Status | None:
@@ -355,3 +358,8 @@ class Answer:
     outcome: Outcome
     diagnosis: Problem | None
     body: dict[str, Any]
+    #: As `TrackingResult.version`.
+    version: str | None = None
+    #: The caller already holds this version's answer (`Tracker.answer`'s `unchanged`): `body`
+    #: was not built and is empty.
+    unchanged: bool = False

@@ -95,14 +95,20 @@ class Tracker:
         *,
         private: bool = False,
         allowance: Allowance | None = None,
+        unchanged: Callable[[str], bool] | None = None,
     ) -> Answer:
         """`lookup(raw, scope).to_dict(lang, private=private)`, the same bytes, made faster.
 
         A found item's answer is built straight from the driver's rows (`fastpath`), without
         an `Event` per row; the rare history with two events at the same instant and journey
-        step (whose order needs `order_events`' full key) takes the general path.
+        step (whose order needs `order_events`' full key) takes the general path. When
+        `unchanged(version)` says the caller holds the found item's answer of that version
+        already (an HTTP `If-None-Match`), the answer is not built: `Answer.unchanged`.
         """
         ((tn, read),) = self._read((raw,), scope, allowance)
+        version = None if isinstance(read, TrackingResult) else read[2]
+        if version is not None and unchanged is not None and unchanged(version):
+            return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
         return self._answer(tn, read, lang, private)
 
     def answer_many(

@@ -116,6 +116,19 @@ events = Table(
     sqlite_with_rowid=False,
 )
 
+#: The read model (`store.answers`): each number's lookup answer in one row, written in the same
+#: transaction as its items and events. `version` goes up at every change (the HTTP validator);
+#: `answer` is a JSON document of the rows a lookup reads. Keyed by number, like items.
+item_answers = Table(
+    "item_answers",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    sqlite_with_rowid=False,
+)
+
 #: Operators' API keys. Only a hash of each key is kept; `prefix` (the key's first characters)
 #: names a key in lists and logs without giving it away.
 api_keys = Table(

@@ -19,8 +19,11 @@ from sqlalchemy import func, select, text
 
 from emstrack.domain.s10 import check_digit
 from emstrack.ingest.records import IncomingEvent, parse_record
+from emstrack.store.answers import answer_row
 from emstrack.store.database import Database
-from emstrack.store.schema import events, items, metadata
+from emstrack.store.events import HISTORY_EVENT_FIELDS, history_rows
+from emstrack.store.schema import events, item_answers, items, metadata
+from emstrack.store.values import local_dt
 
 #: The ingest time given to events built here, so that stored rows compare equal across runs.
 INGESTED = datetime(2024, 3, 10, 12, 0, tzinfo=UTC)
@@ -140,3 +143,30 @@ def assert_consistent(db: Database) -> None:
             )
         ).all()
         assert doubled == []
+    assert_read_model(db)
+
+
+def assert_read_model(db: Database) -> None:
+    """The read model (`store.answers`) holds, for every number and only those, exactly the
+    rows the two range reads of the events give."""
+    with db.read() as conn:
+        numbers = sorted(set(conn.execute(select(items.c.number)).scalars()))
+        answered = sorted(conn.execute(select(item_answers.c.number)).scalars())
+    assert answered == numbers
+    with db.raw_reader() as driver:
+        for number in numbers:
+            found = answer_row(driver, db.paramstyle, number)
+            assert found is not None
+            item_rows, rows = history_rows(driver, db.paramstyle, number)
+            assert found[2] == item_rows, number
+            assert _events(found[3]) == _events(rows), number
+
+
+def _events(rows: Any) -> list[tuple[Any, ...]]:
+    at = HISTORY_EVENT_FIELDS.index("occurred_local")
+    out = []
+    for row in rows:
+        values = list(row)
+        values[at] = local_dt(values[at])
+        out.append(tuple(values))
+    return sorted(out, key=repr)
