@@ -169,6 +169,25 @@ class Settings(BaseSettings):
         description="Days without a new scan after which the page calls an item's tracking "
         "stale and says when to contact customer service.",
     )
+    cache_max_age: int = Field(
+        default=60,
+        ge=0,
+        description="Seconds a reverse proxy, CDN or browser may reuse a found item's public "
+        "answer or page (`Cache-Control: public, max-age`); a new scan changes its `ETag` "
+        "at once, and a page's relative times (`3 hours ago`) are reckoned to the minute.",
+    )
+    cache_stale_while_revalidate: int = Field(
+        default=30,
+        ge=0,
+        description="Seconds past `EMSTRACK_CACHE_MAX_AGE` a cache may still serve a public "
+        "answer while it revalidates it (`stale-while-revalidate`).",
+    )
+    cache_not_found_max_age: int = Field(
+        default=15,
+        ge=0,
+        description="Seconds a cache may reuse a public answer that found no item (not found "
+        "yet, unknown, invalid): short, since a first scan may arrive at any moment.",
+    )
     secret_key: SecretStr = Field(
         default=SecretStr(""),
         description="Secret that signs the pages' CSRF tokens and the links in notifications, "

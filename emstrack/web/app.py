@@ -11,7 +11,16 @@ import emstrack
 from emstrack.config import Settings, get_settings
 from emstrack.lookup import Tracker
 from emstrack.store.database import Database
-from emstrack.web import accesslog, bots, branding, checkpage, errors, pages, subscribepages
+from emstrack.web import (
+    accesslog,
+    bots,
+    branding,
+    caching,
+    checkpage,
+    errors,
+    pages,
+    subscribepages,
+)
 from emstrack.web.api import check, events, health, numbers, subscriptions, tracking
 from emstrack.web.clients import ProxyHeaders
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
@@ -53,6 +62,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.db = db
     app.state.tracker = Tracker(db, settings)
     app.state.limiter = Limiter(settings.redis_url)
+    #: What every answer's bytes depend on besides the item (`web.caching`).
+    app.state.deploy_tag = caching.deploy_tag(settings)
     app.include_router(tracking.router)
     app.include_router(numbers.router)
     app.include_router(events.router)

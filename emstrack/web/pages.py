@@ -16,6 +16,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -36,7 +37,7 @@ from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline as sentence
-from emstrack.web import contacts, follow, i18n, itemview, unlock
+from emstrack.web import caching, contacts, csrf, follow, i18n, itemview, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address, lookups
 from emstrack.web.html import render, render_form, require_token
 
@@ -241,10 +242,43 @@ async def item(request: Request, number: str, scope: str = "") -> Response:
             target = _numbers_url(box.numbers, scope) if box.numbers else "/check"
             return RedirectResponse(target, status_code=303)
     (result,) = await _lookup_many(request, [number[:200]], _scope(scope))
-    return _item_page(request, result)
+    # Cacheable (`web.caching`). A found item's page holding the browser's form token is
+    # tagged by the item's version, the language, the address asked, the deploy, the minute its
+    # relative times are reckoned to and that token, and a request holding that tag is answered
+    # 304 before anything is drawn; any other page is tagged by its bytes.
+    settings = request.app.state.settings
+    clock = caching.page_clock()
+    token = request.cookies.get(csrf.COOKIE)
+    if not csrf.is_signed(request.app.state.page_secret, token):
+        token = None  # a fresh token: the page will hold a new one, with its cookie
+    tag = None
+    if result.outcome is Outcome.FOUND and result.version is not None and token is not None:
+        parts = (request.app.state.deploy_tag, "page", str(request.url), result.version)
+        tag = caching.etag(*parts, i18n.negotiate(request), clock.isoformat(), token)
+        if caching.matches(request, tag):
+            cache_control = caching.private_revalidated(settings)
+            return caching.not_modified(tag, cache_control, caching.PAGE_VARY)
+    response = _item_page(request, result, now=clock)
+    body = bytes(response.body)
+    if "set-cookie" in response.headers:  # a new form token or language choice: this browser's
+        return caching.mark(response, None, caching.PRIVATE, caching.PAGE_VARY)
+    if tag is not None and token is not None and token.encode() in body:
+        cache_control = caching.private_revalidated(settings)
+    else:  # the same bytes for everyone
+        tag = caching.body_etag(body)
+        cache_control = caching.public(settings, found=result.outcome is Outcome.FOUND)
+    if caching.matches(request, tag):
+        return caching.not_modified(tag, cache_control, caching.PAGE_VARY)
+    return caching.mark(response, tag, cache_control, caching.PAGE_VARY)
 
 
-def _item_page(request: Request, result: TrackingResult, *, private: bool = False) -> Response:
+def _item_page(
+    request: Request,
+    result: TrackingResult,
+    *,
+    private: bool = False,
+    now: datetime | None = None,
+) -> Response:
     lang = i18n.negotiate(request)
     t = translations(lang)
     settings = request.app.state.settings
@@ -257,7 +291,7 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
     status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
     if result.outcome is Outcome.FOUND:
         context["view"] = itemview.build(
-            result, lang, t, stale_after_days=settings.stale_after_days, private=private
+            result, lang, t, stale_after_days=settings.stale_after_days, private=private, now=now
         )
         context["earlier"] = [i18n.local_time(i.last_event_at, lang) for i in result.earlier_items]
         item = result.item
@@ -281,7 +315,7 @@ def _item_page(request: Request, result: TrackingResult, *, private: bool = Fals
         context["grace_hours"] = settings.first_scan_grace_hours
     response = render_form(request, "item.html", status, **context)
     if private:
-        response.headers["Cache-Control"] = "no-store"
+        response.headers["Cache-Control"] = caching.PRIVATE
     return response
 
 
@@ -320,7 +354,7 @@ async def details(
 def _with_wrong_postcode(request: Request, result: TrackingResult) -> Response:
     response = _item_page(request, result)
     body = bytes(response.body).replace(b"<!--wrong-postcode-->", _wrong_note(request))
-    return HTMLResponse(body, status_code=403, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=403, headers={"Cache-Control": caching.PRIVATE})
 
 
 def _wrong_note(request: Request) -> bytes:

@@ -162,7 +162,7 @@ def test_right_postcode_reveals_the_signatory(load: Loader, client: httpx.Client
     response = _unlock(client, " 10 115 ")
     assert response.status_code == 200
     assert SIGNATORY in response.text
-    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["cache-control"] == "private, no-store"
 
 
 def test_wrong_postcode_reveals_nothing(load: Loader, client: httpx.Client) -> None:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from emstrack.domain.lang import lang_of
 from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Outcome, Tracker
+from emstrack.web import caching
 from emstrack.web.api.language import localise_problems
 from emstrack.web.api.openapi import (
     BAD_REQUEST,
@@ -99,6 +100,14 @@ async def track(
     charge(request, caller)
     private = caller.private
     language = lang_of(lang)
+    settings = request.app.state.settings
+    deploy: str = request.app.state.deploy_tag
+    keyed = "key" if caller.key is not None else ""
+
+    def tag_of(version: str) -> str:
+        # Everything a found item's public answer depends on (`web.caching`).
+        return caching.etag(deploy, "api", number, version, language, scope.value, keyed)
+
     answer = partial(
         tracker.answer,
         number,
@@ -106,16 +115,25 @@ async def track(
         language,
         private=private,
         allowance=allowance(request, caller),
+        # A conditional request for the same version: answered without building the body.
+        unchanged=None if private else lambda version: caching.matches(request, tag_of(version)),
     )
     # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never waits
     # for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
     result = answer() if tracker.local_reads else await run_in_threadpool(answer)
     body = result.body
-    localise_problems(body, result.number.problems, language)
     if result.outcome == Outcome.FOUND:
         if private:
+            localise_problems(body, result.number.problems, language)
             await run_in_threadpool(_with_conflicts, tracker, body)
-        return JSONResponse(body)
+            return caching.mark(JSONResponse(body), None, caching.PRIVATE, caching.API_VARY)
+        cache_control = caching.public(settings, found=True)
+        tag = tag_of(result.version or "")
+        if result.unchanged:
+            return caching.not_modified(tag, cache_control, caching.API_VARY)
+        localise_problems(body, result.number.problems, language)
+        return caching.mark(JSONResponse(body), tag, cache_control, caching.API_VARY)
+    localise_problems(body, result.number.problems, language)
     status, title = _ERRORS[result.outcome]
     diagnosis = result.diagnosis
     detail = diagnosis.message if diagnosis else None
@@ -125,7 +143,14 @@ async def track(
     response: ProblemResponse = problem(
         status, result.outcome.value, title, detail, **{k: body[k] for k in keep}
     )
-    return response
+    if private:
+        return caching.mark(response, None, caching.PRIVATE, caching.API_VARY)
+    # Briefly cacheable: a first scan may come any minute. Tagged by its bytes.
+    tag = caching.body_etag(bytes(response.body))
+    cache_control = caching.public(settings, found=False)
+    if caching.matches(request, tag):
+        return caching.not_modified(tag, cache_control, caching.API_VARY)
+    return caching.mark(response, tag, cache_control, caching.API_VARY)
 
 
 class BatchRequest(BaseModel):
@@ -194,4 +219,5 @@ async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -
         if caller.private and result.outcome == Outcome.FOUND:
             await run_in_threadpool(_with_conflicts, tracker, result.body)
         docs.append(result.body)
-    return JSONResponse({"results": docs})
+    # A POST: no cache may keep it (the single lookups are the cacheable ones).
+    return caching.mark(JSONResponse({"results": docs}), None, caching.NO_STORE, caching.API_VARY)
