@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from emstrack.store.partitions import include_name, include_object
 from emstrack.store.schema import metadata
 
 
@@ -13,6 +14,9 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # The partitions of `emstrack db upgrade --partitions N` are not the migrations' own.
+        include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
