@@ -9,8 +9,14 @@ The database is written with plain `sqlite3` `executemany` straight into the sch
 (so the lookup reads exactly what it would read after `emstrack import`). Each item has one
 generation; its status columns are set from its newest event, as the writer would set them.
 
+The same rows can go into PostgreSQL instead (`build_postgres`, `--database-url`): the
+schema made by the migrations, then every row sent with `COPY ... FROM STDIN`; the database is
+created when missing and marked with the data set it holds (table `bench_dataset`), so a second
+run with the same parameters reuses it. A database with tables but no such mark is never touched.
+
     python bench/dataset.py --items 1000000          # the lookup and HTTP database
     python bench/dataset.py --items 0 --csv 1000000  # only the import CSV
+    python bench/dataset.py --items 100000 --database-url postgresql://127.0.0.1/emstrack_bench
 """
 
 from __future__ import annotations
@@ -31,13 +37,16 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic.script import ScriptDirectory
+from psycopg import sql
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 
 from emstrack.domain.events import CATALOGUE, dedupe_key
 from emstrack.domain.s10 import check_digit
 from emstrack.store.answers import refresh_driver
-from emstrack.store.engine import alembic_config, ensure_schema, make_engine
+from emstrack.store.engine import alembic_config, ensure_schema, make_engine, upgrade
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -408,6 +417,109 @@ def build_database(items: int, seed: int = 1, *, workers: int = 1, force: bool =
     return path
 
 
+def pg_urls(url: str) -> tuple[str, str]:
+    """A PostgreSQL URL in either spelling as (SQLAlchemy's with psycopg, libpq's)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"not a PostgreSQL URL: {parsed.render_as_string()}")
+    with_driver = parsed.set(drivername="postgresql+psycopg")
+    plain = parsed.set(drivername="postgresql")
+    return with_driver.render_as_string(False), plain.render_as_string(False)
+
+
+def _pg_key(items: int, seed: int) -> str:
+    return f"items-{items}-seed{seed}-v{DATASET_VERSION}-{schema_head()}"
+
+
+def _pg_connect(libpq_url: str) -> psycopg.Connection[Any]:
+    """A connection to the database of `libpq_url`, which is created first if missing."""
+    try:
+        return psycopg.connect(libpq_url)
+    except psycopg.OperationalError as error:
+        if "does not exist" not in str(error):
+            raise
+    name = make_url(libpq_url).database
+    admin_url = make_url(libpq_url).set(database="postgres").render_as_string(False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name or "")))
+    return psycopg.connect(libpq_url)
+
+
+def _utc(text: str | None) -> str | None:
+    # SQLAlchemy's SQLite text of an aware UTC instant, for a `timestamptz` column.
+    return None if text is None else text + "+00"
+
+
+_ITEM_COLUMNS = _ITEMS_SQL[_ITEMS_SQL.index("(") : _ITEMS_SQL.index(")") + 1]
+_EVENT_COLUMNS = _EVENTS_SQL[_EVENTS_SQL.index("(") : _EVENTS_SQL.index(")") + 1]
+
+
+def build_postgres(
+    url: str, items: int, seed: int = 1, *, workers: int = 1, force: bool = False
+) -> str:
+    """The rows of `build_database` in the PostgreSQL database of `url`, sent with COPY.
+
+    Returns the SQLAlchemy URL (psycopg driver) of that database. Reused when it already holds
+    this data set; refused when it holds tables that are not a data set of ours.
+    """
+    sa_url, libpq_url = pg_urls(url)
+    key = _pg_key(items, seed)
+    with _pg_connect(libpq_url) as conn:
+        tables = {
+            row[0]
+            for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        if "bench_dataset" in tables:
+            row = conn.execute("SELECT key FROM bench_dataset").fetchone()
+            if row is not None and row[0] == key and not force:
+                return sa_url
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        elif tables:
+            raise SystemExit(
+                f"{make_url(libpq_url).render_as_string()} holds tables that are not a benchmark "
+                "data set: name an empty (or missing) database"
+            )
+        # Marked first: a build cut short leaves a mark that does not match, so it is rebuilt.
+        conn.execute("CREATE TABLE bench_dataset (key text NOT NULL)")
+        conn.execute("INSERT INTO bench_dataset VALUES ('building')")
+        conn.commit()
+    engine = make_engine(sa_url)
+    try:
+        upgrade(engine)  # the migrations, as `emstrack db upgrade` applies them
+    finally:
+        engine.dispose()
+    started = time.perf_counter()
+    total_events = done = 0
+    with _pg_connect(libpq_url) as conn, _progress() as progress:
+        task = progress.add_task(f"Building {key} on PostgreSQL", total=items)
+        try:  # the foreign key's trigger skipped (superuser only): the rows are consistent
+            conn.execute("SET session_replication_role = replica")
+        except psycopg.Error:
+            conn.rollback()
+        cursor = conn.cursor()
+        for item_rows, event_rows in _chunks(seed, items, workers):
+            with cursor.copy(f"COPY items {_ITEM_COLUMNS} FROM STDIN") as copy:
+                for item in item_rows:
+                    copy.write_row((*item[:13], _utc(item[13]), _utc(item[14])))
+            with cursor.copy(f"COPY events {_EVENT_COLUMNS} FROM STDIN") as copy:
+                for e in event_rows:
+                    copy.write_row((*e[:6], _utc(e[6]), *e[7:16], _utc(e[16])))
+            refresh_driver(conn, "pyformat", [row[0] for row in item_rows], _BUILT)
+            done += len(item_rows)
+            total_events += len(event_rows)
+            progress.update(task, completed=done)
+        conn.execute("UPDATE bench_dataset SET key = %s", (key,))
+        conn.commit()
+    with psycopg.connect(libpq_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")  # as autovacuum would leave a database that took rows
+    print(
+        f"PostgreSQL {key}: {items:,} items, {total_events:,} events, "
+        f"built in {time.perf_counter() - started:.0f} s"
+    )
+    return sa_url
+
+
 def csv_path(events: int, order: str = "time", seed: int = 2) -> Path:
     suffix = "" if order == "time" else f"-by-{order}"
     return OUT / f"events-{events}{suffix}.csv"
@@ -471,8 +583,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=1, help="generating processes (0: in the writer's)"
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if cached")
+    parser.add_argument("--database-url", help="build in this PostgreSQL database instead")
     args = parser.parse_args(argv)
-    if args.items:
+    if args.items and args.database_url:
+        url = build_postgres(args.database_url, args.items, args.seed, workers=args.workers)
+        print(make_url(url).render_as_string())
+    elif args.items:
         print(build_database(args.items, args.seed, workers=args.workers, force=args.force))
     if args.csv:
         print(write_csv(args.csv, args.order, force=args.force))

@@ -13,8 +13,15 @@ arrives, or grouped by item with `--order item`) into a fresh database with our 
 
 Ours also runs on a quarter-size file: its peak RSS should be the same (streamed import).
 
+On PostgreSQL (`--database-url postgresql://HOST/NAME`) each contender gets a fresh database
+`NAME_import` (dropped and created again: never name one you keep), with the migrations applied,
+and the baseline sends the same parsed rows with `COPY ... FROM STDIN`, one COPY of items and one
+of events per batch, a transaction each: the floor for an import through a staging table.
+
     python bench/import_csv.py                   # 1,000,000 events, and 250,000
     python bench/import_csv.py --events 200000   # a quick run
+    python bench/import_csv.py --events 200000 --skip-small \
+        --database-url postgresql://127.0.0.1/emstrack_bench
 """
 
 from __future__ import annotations
@@ -36,12 +43,16 @@ from pathlib import Path
 from typing import Any
 
 import dataset
+import psycopg
+from psycopg import sql
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import make_url
 
 from emstrack.config import Settings
 from emstrack.domain.events import CATALOGUE, dedupe_key
 from emstrack.domain.times import parse_offset
+from emstrack.store.engine import make_engine, upgrade
 
 AIM = 0.5
 EMSTRACK = Path(sys.executable).with_name("emstrack")
@@ -49,6 +60,12 @@ console = Console()
 
 _OFFSETS = {office.code: office.offset for trio in dataset._OFFICES.values() for office in trio}
 _NOW = "2025-01-02 03:04:05.000000"
+_EVENT_COLUMNS = (
+    "(number, generation, dedupe_key, code, occurred_local, utc_offset_min, occurred_utc,"
+    " office_code, office_name, country, next_office_code, reason_code, reason_text, action_code,"
+    " action_text, retention_code, retention_text, signatory, description, source, raw,"
+    " ingested_at)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +206,72 @@ def run_ours(csv_file: Path, db: Path) -> Run:
     return Run(seconds, peak_kib / 1024, int(events))
 
 
+def _fresh_postgres(url: str) -> tuple[str, str]:
+    """A new, empty `NAME_import` database beside the one of `url`, migrated to the head.
+
+    Returns its (SQLAlchemy URL, libpq URL)."""
+    sa_url, libpq_url = dataset.pg_urls(url)
+    name = f"{make_url(libpq_url).database}_import"
+    admin = make_url(libpq_url).set(database="postgres").render_as_string(False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    sa_url = make_url(sa_url).set(database=name).render_as_string(False)
+    engine = make_engine(sa_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return sa_url, make_url(libpq_url).set(database=name).render_as_string(False)
+
+
+def run_ours_postgres(csv_file: Path, url: str) -> Run:
+    """`emstrack import FILE -q` into a fresh PostgreSQL database: wall time and peak RSS."""
+    sa_url, libpq_url = _fresh_postgres(url)
+    env = {**os.environ, "EMSTRACK_DATABASE_URL": sa_url}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(EMSTRACK), "import", str(csv_file), "-q"], env=env, stdout=subprocess.DEVNULL
+    )
+    peak_kib = 0
+    while proc.poll() is None:
+        peak_kib = max(peak_kib, _hwm_kib(proc.pid))
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"emstrack import {csv_file.name} exited with {proc.returncode}")
+    with psycopg.connect(libpq_url) as conn:
+        row = conn.execute("SELECT count(*) FROM events").fetchone()
+    return Run(seconds, peak_kib / 1024, int(row[0]) if row else 0)
+
+
+def _utc(text: str | None) -> str | None:
+    return None if text is None else text + "+00"
+
+
+def run_baseline_postgres(rows: Rows, url: str) -> float:
+    """Seconds to COPY every batch (items, then events) into a fresh database, a transaction
+    each."""
+    _, libpq_url = _fresh_postgres(url)
+    items_columns = dataset._ITEMS_SQL[
+        dataset._ITEMS_SQL.index("(") : dataset._ITEMS_SQL.index(")") + 1
+    ]
+    with psycopg.connect(libpq_url) as conn:
+        cursor = conn.cursor()
+        start = time.perf_counter()
+        for items, events in rows.batches:
+            with cursor.copy(f"COPY items {items_columns} FROM STDIN") as copy:
+                for item in items:
+                    copy.write_row((*item[:13], _utc(item[13]), _utc(item[14])))
+            with cursor.copy(f"COPY events {_EVENT_COLUMNS} FROM STDIN") as copy:
+                for e in events:
+                    copy.write_row((*e[:6], _utc(e[6]), *e[7:21], _utc(e[21])))
+            conn.commit()
+        return time.perf_counter() - start
+
+
 def _hwm_kib(pid: int) -> int:
     """VmHWM (peak resident set) of a running process, in KiB; 0 once it is gone."""
     try:
@@ -222,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="then profile ours on the quarter-size file"
     )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL: import into fresh databases NAME_import there"
+    )
     args = parser.parse_args(argv)
 
     batch_size = Settings().import_batch_size
@@ -234,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[int, Run] = {}
     with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:
         for n, path in files.items():
-            results[n] = run_ours(path, Path(tmp) / f"ours-{n}.sqlite")
+            if args.database_url:
+                results[n] = run_ours_postgres(path, args.database_url)
+            else:
+                results[n] = run_ours(path, Path(tmp) / f"ours-{n}.sqlite")
             if results[n].events != n:
                 raise SystemExit(f"ours stored {results[n].events:,} events of {n:,}")
             console.print(
@@ -247,7 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             f"baseline rows: {rows.events:,} events, {rows.items:,} items "
             f"(parsed in {time.perf_counter() - parse_start:.0f} s, not timed)"
         )
-        base_seconds = run_baseline(rows, Path(tmp) / "baseline.sqlite")
+        if args.database_url:
+            base_seconds = run_baseline_postgres(rows, args.database_url)
+        else:
+            base_seconds = run_baseline(rows, Path(tmp) / "baseline.sqlite")
 
     big = results[args.events]
     ours_rate = args.events / big.seconds
@@ -262,7 +354,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{run.peak_rss_mib:.0f}",
         )
     table.add_row(
-        "baseline: executemany", f"{rows.events:,}", f"{base_seconds:.1f}", f"{base_rate:,.0f}", ""
+        "baseline: COPY" if args.database_url else "baseline: executemany",
+        f"{rows.events:,}",
+        f"{base_seconds:.1f}",
+        f"{base_rate:,.0f}",
+        "",
     )
     console.print(table)
     ratio = ours_rate / base_rate
@@ -274,8 +370,9 @@ def main(argv: list[str] | None = None) -> int:
             f"; peak RSS {small.peak_rss_mib:.0f} MiB at {sizes[0]:,} events, "
             f"{big.peak_rss_mib:.0f} MiB at {args.events:,}"
         )
+    where = "PostgreSQL" if args.database_url else "SQLite"
     print(
-        f"import: ours {ours_rate:,.0f} events/s, baseline {base_rate:,.0f} events/s, "
+        f"import ({where}): ours {ours_rate:,.0f} events/s, baseline {base_rate:,.0f} events/s, "
         f"ratio {ratio:.2f} (aim >= {AIM}){verdict}{memory}"
     )
     if args.profile:
