@@ -23,6 +23,7 @@ from emstrack.cli import app
 from emstrack.config import Settings, get_settings
 from emstrack.domain import s10
 from emstrack.lookup import Outcome, Tracker
+from emstrack.store import answers
 from emstrack.store.database import Database
 from emstrack.store.engine import _head, current_revision, make_engine
 from emstrack.store.events import _history_sql
@@ -119,19 +120,22 @@ def test_a_lookup_reads_one_partition_of_each_table(partitioned_database: str) -
     db = Database(engine)
     try:
         with db.write() as unit:
-            for table in ("events", "item_conflicts", "subscriptions", "items"):
+            for table in ("events", "item_conflicts", "subscriptions", "item_answers", "items"):
                 unit.execute(text(f"DELETE FROM {table}"))
         for number in NUMBERS:
             Loader(db)(*history(number, *DELIVERED_TO_DE[:3]))
+        # The lookup's read of the read model, and the two range reads it was made from.
         items_sql, events_sql = _history_sql(db.paramstyle)
+        answer_sql = answers._sql(db.paramstyle)["read"]
         scanned: dict[str, set[str]] = {}
         with db.raw_reader() as driver:
             cursor = driver.cursor()
             for number in NUMBERS:
-                for sql, params in ((items_sql, (number,)), (events_sql, (number, 1))):
+                reads = ((answer_sql, (number,)), (items_sql, (number,)), (events_sql, (number, 1)))
+                for sql, params in reads:
                     cursor.execute("EXPLAIN " + sql, params)
                     plan = "\n".join(row[0] for row in cursor.fetchall())
-                    found = set(re.findall(r"\b((?:items|events)_p\d+)\b", plan))
+                    found = set(re.findall(r"\b((?:item_answers|items|events)_p\d+)\b", plan))
                     assert len(found) == 1, plan  # one partition, never an Append of all
                     scanned.setdefault(number, set()).update(found)
             cursor.close()
@@ -158,7 +162,7 @@ def test_an_existing_database_moves_over_with_a_data_only_dump(
     try:
         old.ensure_schema()
         with old.write() as unit:
-            for table in ("events", "item_conflicts", "subscriptions", "items"):
+            for table in ("events", "item_conflicts", "subscriptions", "item_answers", "items"):
                 unit.execute(text(f"DELETE FROM {table}"))
         for number in NUMBERS:
             Loader(old)(*history(number, *DELIVERED_TO_DE[:4]))

@@ -185,7 +185,7 @@ def db(cluster: Cluster) -> Iterator[Database]:
     )
     database = Database.open(settings, migrate=True)
     with database.write() as unit:
-        for table in ("events", "items", "subscriptions", "outbox", "api_keys"):
+        for table in ("events", "items", "item_answers", "subscriptions", "outbox", "api_keys"):
             unit.execute(text(f"DELETE FROM {table}"))
     cluster.wait_replayed()
     yield database
