@@ -18,6 +18,7 @@ from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Problem, Severity
 from emstrack.domain.status import order_events, state_of
 from emstrack.domain.tracking_number import NumberKind, Scope, TrackingNumber
+from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup.fastpath import found_document
 from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
 from emstrack.store.answers import answer_row
@@ -142,6 +143,16 @@ class Tracker:
         self, raws: Sequence[str], scope: Scope, allowance: Allowance | None = None
     ) -> list[tuple[TrackingNumber, _Read]]:
         tns = [self.parse(raw, scope) for raw in raws]
+        try:
+            return self._read_once(tns, allowance)
+        except DatabaseUnavailable:
+            # Once more: pooled connections are not checked before use, and one found dead is
+            # dropped (`Database.raw_reader`); a database really down fails again.
+            return self._read_once(tns, allowance)
+
+    def _read_once(
+        self, tns: list[TrackingNumber], allowance: Allowance | None
+    ) -> list[tuple[TrackingNumber, _Read]]:
         if all(tn.valid for tn in tns):  # the usual case, and the hot path
             with self.db.raw_reader(replica_ok=self.replica_ok) as driver:
                 paramstyle = self.db.paramstyle

@@ -182,7 +182,16 @@ class Database:
                 return
         if self._readers is None:
             with self.read() as conn:
-                yield conn.connection.driver_connection
+                driver = conn.connection.driver_connection
+                try:
+                    yield driver
+                except self._engine.dialect.loaded_dbapi.OperationalError:
+                    # A dead connection (the server restarted, the backend was ended): out of
+                    # the pool with the idle ones, which are likely dead too (no pre-ping).
+                    if getattr(driver, "broken", False) or getattr(driver, "closed", False):
+                        conn.invalidate()
+                        self._engine.pool.dispose()
+                    raise
             return
         readers = self._readers
         pool = self._engine.pool

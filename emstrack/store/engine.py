@@ -29,8 +29,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Eng
     """An engine for `url`, configured for its dialect.
 
     On SQLite a writer waits `busy_timeout_ms` for the write lock before it fails with "database
-    is locked". On PostgreSQL every connection is checked as it leaves the pool (`pool_pre_ping`),
-    so that after the server restarts the stale ones are replaced instead of failing a request.
+    is locked". On PostgreSQL a connection is not checked as it leaves the pool (no
+    `pool_pre_ping`: a round trip per checkout is a large share of a lookup); a statement that
+    finds its connection dead invalidates it and the pool's idle ones (SQLAlchemy's, and
+    `Database.raw_reader`'s), and the lookup tries once more (`lookup.Tracker`).
     No statement's parameters appear in SQLAlchemy's errors or logs (`hide_parameters`): they
     hold e-mail addresses, chat ids and signatories.
     """
@@ -49,7 +51,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Eng
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_pre_ping", False)
     return create_engine(parsed, **kwargs)
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -140,9 +141,15 @@ def test_a_failed_read_is_an_outage_and_the_next_read_recovers(tmp_path: Path) -
     readers = db._readers
     assert readers is not None
     assert readers.driver is not None
-    readers.driver = _Broken(readers.driver)
-    with pytest.raises(DatabaseUnavailable):  # what the web layer answers with a 503
-        tracker.answer(NUMBER)
+    broken = readers.driver = _Broken(readers.driver)
+    with pytest.raises(DatabaseUnavailable), db.raw_reader() as driver:  # a 503 on the web
+        driver.cursor()
     assert readers.driver is None
     assert tracker.answer(NUMBER).outcome == Outcome.NOT_FOUND_YET
+    # A lookup whose connection fails drops it and tries once more, on a new one.
+    fresh: Any = getattr(readers, "driver")  # noqa: B009 (mypy narrowed it to None above)
+    readers.driver = broken = _Broken(fresh)
+    assert tracker.answer(NUMBER).outcome == Outcome.NOT_FOUND_YET
+    assert readers.driver is not None
+    assert readers.driver is not broken
     db.close()
