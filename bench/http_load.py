@@ -13,6 +13,9 @@ generator; the routes are measured in alternating rounds, and each round also re
 the server's processes used (from /proc), so that requests per second per server core are known
 even where the load generator shares the machine.
 
+Where the server sends `ETag`s, a sixth route sends each number's own tag in `If-None-Match`, as
+a caching proxy revalidating an entry does: the answer is `304 Not Modified`.
+
 Then `emstrack serve --workers N` itself is measured on the tracking route for each N of
 `--workers` (default 1,2): requests per second, server cores used and requests per second per
 server core.
@@ -80,6 +83,20 @@ def _get(url: str) -> tuple[int, bytes]:
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError as error:
         return int(error.code), bytes(error.read())
+
+
+def _etags(base: str, numbers: list[str], path: Path) -> bool:
+    """Write `NUMBER ETAG` lines for `numbers` (their public answers' tags) to `path`; False
+    when the server sends no ETag (a version without HTTP caching)."""
+    lines = []
+    for number in numbers:
+        with urllib.request.urlopen(f"{base}/api/v1/tracking/{number}", timeout=10) as response:
+            tag = response.headers.get("ETag")
+        if tag is None:
+            return False
+        lines.append(f"{number} {tag}")
+    path.write_text("\n".join(lines) + "\n")
+    return True
 
 
 def _typical_body(url: str, numbers: list[str]) -> tuple[str, bytes]:
@@ -432,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"bodies differ: bare {bare_status} {len(bare_body)} B, "
                 f"tracking {real_status} {len(real_body)} B, peer {peer_status}"
             )
+        tags_file = dataset.OUT / "http-etags.txt"
+        revalidate = _etags(base, numbers[:1000], tags_file)
         routes = {
             "bare": (server, base, ["/bench/bare"]),
             "tracking": (server, base, ["list", str(numbers_file), "/api/v1/tracking/"]),
@@ -439,6 +458,12 @@ def main(argv: list[str] | None = None) -> int:
             "page": (server, base, ["list", str(numbers_file), "/track/"]),
             "batch": (server, base, ["batch", str(numbers_file), str(BATCH)]),
         }
+        if revalidate:  # what a cache's revalidation of an unchanged answer costs: a 304
+            routes["revalidate"] = (
+                server,
+                base,
+                ["revalidate", str(tags_file), "/api/v1/tracking/"],
+            )
         console.print(
             f"Database {name}; {len(numbers):,} distinct numbers; body {len(body):,} B "
             f"(the peer's: {len(peer_body):,} B); server: 1 uvicorn worker; "
@@ -483,6 +508,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{_per_core(rounds, 'tracking'):,.0f} against {_per_core(rounds, 'peer'):,.0f} "
         f"({_per_core(rounds, 'tracking') / _per_core(rounds, 'peer'):.2f})"
     )
+    if "revalidate" in routes:
+        again = _rate(rounds, "revalidate")
+        print(
+            f"revalidation (If-None-Match, 304): {again:,.0f} req/s, {again / ours:.2f} x the "
+            f"lookup; per server core {_per_core(rounds, 'revalidate'):,.0f}"
+        )
     for run in scaling:
         print(
             f"{run.route}: {run.per_second:,.0f} req/s, {run.server_cpu / run.seconds:.2f} server "

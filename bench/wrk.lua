@@ -1,17 +1,26 @@
 -- The wrk script of bench/http_load.py.
 -- Arguments after `--`: a path to GET on every request, or `list FILE PREFIX` to GET
 -- PREFIX .. NUMBER for a random number of FILE (one per line) on each request, or
--- `batch FILE N` to POST N random numbers of FILE to /api/v1/tracking/batch.
+-- `batch FILE N` to POST N random numbers of FILE to /api/v1/tracking/batch, or
+-- `revalidate FILE PREFIX` to GET PREFIX .. NUMBER with `If-None-Match: TAG` for a random line
+-- `NUMBER TAG` of FILE (a cache revalidating what it holds: the answer is a 304).
 -- Prints one line `BENCH {json}` with the counts and latencies bench/http_load.py reads.
 
 local paths = {}
 local numbers = {}
 local batch = 0
+local tags = {}
 
 function init(args)
   if args[1] == "list" then
     for line in io.lines(args[2]) do
       paths[#paths + 1] = args[3] .. line
+    end
+  elseif args[1] == "revalidate" then
+    for line in io.lines(args[2]) do
+      local number, tag = line:match("^(%S+) (.+)$")
+      paths[#paths + 1] = args[3] .. number
+      tags[#tags + 1] = tag
     end
   elseif args[1] == "batch" then
     for line in io.lines(args[2]) do
@@ -34,7 +43,11 @@ function request()
     return wrk.format("POST", "/api/v1/tracking/batch",
       {["Content-Type"] = "application/json"}, body)
   end
-  return wrk.format("GET", paths[math.random(#paths)])
+  local i = math.random(#paths)
+  if #tags > 0 then
+    return wrk.format("GET", paths[i], {["If-None-Match"] = tags[i]})
+  end
+  return wrk.format("GET", paths[i])
 end
 
 function done(summary, latency, requests)
