@@ -21,7 +21,7 @@ from functools import partial
 from typing import Protocol
 
 from emstrack import scamcheck
-from emstrack.channels.wording import MAX_NUMBERS, Words
+from emstrack.channels.wording import HANDOVER_UP_TO, MAX_NUMBERS, Words
 from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.domain.lang import Lang, match
@@ -304,7 +304,8 @@ def answer(
     if intent == "subscribe":
         lines.extend(_subscribe(bot, results, channel, user, words))
     else:
-        lines.extend(words.result(result) for result in results)
+        detail = len(results) <= HANDOVER_UP_TO
+        lines.extend(words.result(result, handover=detail) for result in results)
     return "\n\n".join(lines)
 
 
@@ -361,7 +362,8 @@ def _checked(
     blocks = [words.check(result)]
     if extra > MAX_NUMBERS:
         blocks.append(words.too_many(extra))
-    blocks.extend(words.result(found) for found in lookup(tracked))
+    found = lookup(tracked)
+    blocks.extend(words.result(one, handover=len(found) <= HANDOVER_UP_TO) for one in found)
     return "\n\n".join(blocks)
 
 

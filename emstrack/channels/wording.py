@@ -73,6 +73,10 @@ def welcome() -> str:
     return _zh_then_en(_WELCOME)
 
 
+#: Up to this many numbers in one answer, each block names the destination post and its link.
+HANDOVER_UP_TO = 3
+
+
 class Words:
     """The sentences of one answer, in one language, for one channel."""
 
@@ -151,8 +155,10 @@ class Words:
             "numbers": _AND[self.lang].join(ended),
         }
 
-    def result(self, result: TrackingResult) -> str:
-        """One number's block: number, where the item is (`text.headline`), page link."""
+    def result(self, result: TrackingResult, *, handover: bool = True) -> str:
+        """One number's block: number, where the item is (`text.headline`), page link; and,
+        with `handover`, the destination post's tracking link (left out of an answer about many
+        numbers, which must fit WeChat's 2,048 bytes: the page link leads to it)."""
         tn = result.number
         if result.outcome is Outcome.INVALID:
             return self._invalid(result)
@@ -160,9 +166,9 @@ class Words:
         state = result.shown_state(result.projection())  # a chat is public: no postcodes
         if result.outcome is Outcome.FOUND and state is not None:
             lines.append(headline(state, self.lang))
-            handover = self._handover(result)
-            if handover:
-                lines.append(handover)
+            handed = self._handover(result) if handover else None
+            if handed:
+                lines.append(handed)
         elif result.outcome is Outcome.NOT_FOUND_YET:
             lines.append(
                 self._("Valid, no scan yet; first scans often appear 24–%(hours)d h after posting.")
