@@ -1,0 +1,127 @@
+"""The pages' bytes do not change when their making gets faster (issue 15: the item page's speed).
+
+Every demo scenario and the statuses no demo example has (as in `test_item_truth`), a page
+of several numbers and an invalid number, in EN and ZH, anonymous and with the browser's form
+token, are rendered at a fixed instant and compared, by SHA-256, with the digests in
+tests/data/item_pages.json, which were taken before the caching of templates, translations
+and dates went in.
+
+A deliberate change of what the pages show (a template, a catalogue string, a style sheet's
+address) changes the digests: check the new pages by eye, then write them again with
+
+    EMSTRACK_WRITE_PAGE_DIGESTS=1 .venv/bin/pytest tests/web/test_page_bytes.py
+
+On a mismatch the page is written to the test's temporary folder, to be compared with the page
+of the commit before (same command there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from factories import DELIVERED_TO_DE, history
+from pydantic import SecretStr
+from webclient import serve
+
+from emstrack.config import Settings
+from emstrack.demo import load_demo
+from emstrack.ingest.records import parse_record
+from emstrack.ingest.writer import record
+from emstrack.store.database import Database
+from emstrack.web import caching, csrf
+from emstrack.web.app import create_app
+
+NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
+#: The statuses no demo example has (as in test_item_truth): out for delivery, a failed delivery
+#: with the operator's reason and action, a return with a refusal, and a code nobody knows.
+_TO_DE = [(code, "2026-03-" + when[8:], office, country)
+          for code, when, office, country in DELIVERED_TO_DE]  # fmt: skip
+_BACK = (("EMB", "2026-03-12T10:00", "DEFRAA", "DE"),
+         ("EMC", "2026-03-13T22:00", "DEFRAA", "DE"),
+         ("EMD", "2026-03-15T07:00", "CNBJSD", "CN"),
+         ("EMI", "2026-03-17T15:00", "CNBJSD", "CN"))  # fmt: skip
+_FAILED = ("EMH", "2026-03-07T13:00", "DEBERB", "DE")
+_REFUSED = {"reason_text": "Refused by addressee", "action_text": "Returned to sender"}
+_ABSENT = {"reason_text": "Addressee absent", "action_text": "Notice left; collect within 7 days"}
+EXTRA: dict[str, list[dict[str, Any]]] = {
+    "EE100000003CN": history("EE100000003CN", *_TO_DE[:9]),
+    "EE100000017CN": [*history("EE100000017CN", *_TO_DE[:9]),
+                      {**history("EE100000017CN", _FAILED)[0], **_ABSENT}],
+    "EE100000025CN": [*history("EE100000025CN", *_TO_DE[:9]),
+                      {**history("EE100000025CN", _FAILED)[0], **_REFUSED},
+                      *history("EE100000025CN", *_BACK)],
+    "EE100000034CN": history("EE100000034CN", ("EML", "2026-03-02T09:00", "CNBJSD", "CN")),
+}  # fmt: skip
+DIGESTS = Path(__file__).parent.parent / "data" / "item_pages.json"
+#: The instant the pages' relative times are reckoned from ("3 days ago").
+CLOCK = datetime(2026, 3, 29, 9, 31, tzinfo=UTC)
+SECRET = "page-bytes-secret-page-bytes-secret"
+NONCE = "0" * 32
+TOKEN = f"{NONCE}.{hmac.new(SECRET.encode(), NONCE.encode(), hashlib.sha256).hexdigest()}"
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, list[str]]]:
+    path: Path = tmp_path_factory.mktemp("bytes") / "t.db"
+    settings = Settings(
+        database_url=f"sqlite:///{path}", rate_limit="100000/minute", secret_key=SecretStr(SECRET)
+    )
+    db = Database.open(settings)
+    summary = load_demo(db, items=120, seed=3, now=NOW)
+    record(db, [parse_record(r, source="test") for rs in EXTRA.values() for r in rs])
+    numbers = [summary.examples[scenario] for scenario in sorted(summary.examples)]
+    numbers += list(EXTRA)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(caching, "page_clock", lambda now=None: CLOCK)
+        with serve(create_app(settings, db)) as http:
+            yield http, numbers
+    db.close()
+
+
+def _urls(numbers: list[str]) -> list[str]:
+    several = ",".join([*numbers[:6], "EE123456789CN", "RR473124829GB"])
+    return [f"/track/{n}" for n in numbers] + [f"/track?n={several}", "/track/EE12345678CN"]
+
+
+def _render(http: httpx.Client, url: str, lang: str, token: bool) -> bytes:
+    headers = {"Accept": "text/html", "Accept-Language": "zh-CN" if lang == "zh" else "en"}
+    if token:
+        headers["Cookie"] = f"{csrf.COOKIE}={TOKEN}"
+    http.cookies.clear()  # the new token an anonymous page sets is random: never sent back
+    response = http.get(url, headers=headers)
+    assert response.status_code in (200, 404, 422), (url, response.status_code)
+    fresh = response.cookies.get(csrf.COOKIE)
+    # A page without the browser's token holds a new random one: the same placeholder for all.
+    return response.content.replace(fresh.encode(), b"FRESH-TOKEN") if fresh else response.content
+
+
+def test_pages_are_byte_for_byte_the_same(
+    pages: tuple[httpx.Client, list[str]], tmp_path: Path
+) -> None:
+    http, numbers = pages
+    seen: dict[str, str] = {}
+    bodies: dict[str, bytes] = {}
+    for lang in ("en", "zh"):
+        for token in (False, True):
+            for url in _urls(numbers):
+                key = f"{lang} {'token' if token else 'anonymous'} {url}"
+                body = _render(http, url, lang, token)
+                seen[key] = hashlib.sha256(body).hexdigest()
+                bodies[key] = body
+    if os.environ.get("EMSTRACK_WRITE_PAGE_DIGESTS"):
+        DIGESTS.write_text(json.dumps(seen, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(DIGESTS.read_text())
+    differ = sorted(k for k in expected.keys() | seen.keys() if expected.get(k) != seen.get(k))
+    for index, key in enumerate(differ):
+        if key in bodies:
+            (tmp_path / f"page-{index}.html").write_bytes(bodies[key])
+    assert not differ, f"{len(differ)} pages changed (written to {tmp_path}): {differ[:5]}"
