@@ -21,7 +21,7 @@ from emstrack.domain.tracking_number import NumberKind, Scope, TrackingNumber
 from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup.fastpath import found_document
 from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
-from emstrack.store.answers import answer_row
+from emstrack.store.answers import AnswerRow, answer_row
 from emstrack.store.database import Database, Unit
 from emstrack.store.events import events_from_rows
 from emstrack.store.items import ItemRow, conflicts_of, known_numbers
@@ -34,7 +34,10 @@ _Read = tuple[list[ItemRow], list[Sequence[Any]], str | None] | TrackingResult
 
 def _rows(driver: Any, paramstyle: str, number: str) -> _Read:
     """The number's one read by primary key in the read model."""
-    found = answer_row(driver, paramstyle, number)
+    return _read_of(answer_row(driver, paramstyle, number))
+
+
+def _read_of(found: AnswerRow | None) -> _Read:
     if found is None:
         return [], [], None
     version, updated, item_rows, rows = found
@@ -107,6 +110,33 @@ class Tracker:
         already (an HTTP `If-None-Match`), the answer is not built: `Answer.unchanged`.
         """
         ((tn, read),) = self._read((raw,), scope, allowance)
+        version = None if isinstance(read, TrackingResult) else read[2]
+        if version is not None and unchanged is not None and unchanged(version):
+            return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
+        return self._answer(tn, read, lang, private)
+
+    async def answer_async(
+        self,
+        raw: str,
+        scope: Scope = Scope.ANY,
+        lang: Lang = "en",
+        *,
+        private: bool = False,
+        unchanged: Callable[[str], bool] | None = None,
+    ) -> Answer | None:
+        """`answer`, the same bytes, its read on the event loop: PostgreSQL's async pool
+        (`Database.async_reads`, open while the app runs), a replica where this tracker may
+        read one. None where that read does not apply (no async pool: SQLite, or the app's
+        lifespan did not open it; an invalid number, whose "did you mean" checks read through
+        the database's units of work): then call `answer`.
+        """
+        reads = self.db.async_reads
+        if reads is None:
+            return None
+        tn = self.parse(raw, scope)
+        if not tn.valid:
+            return None
+        read = _read_of(await reads.answer_row(tn.number, replica_ok=self.replica_ok))
         version = None if isinstance(read, TrackingResult) else read[2]
         if version is not None and unchanged is not None and unchanged(version):
             return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)

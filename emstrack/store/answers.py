@@ -171,8 +171,16 @@ def answer_row(driver: Any, paramstyle: str, number: str) -> AnswerRow | None:
         row = cursor.fetchone()
     finally:
         cursor.close()
-    if row is None:
-        return None
+    return None if row is None else answer_of(row)
+
+
+def read_sql(paramstyle: str) -> str:
+    """The lookup's read of one number's row (`answer_row`), for a driver of `paramstyle`."""
+    return _sql(paramstyle)["read"]
+
+
+def answer_of(row: Sequence[Any]) -> AnswerRow:
+    """The lookup's answer row from the row its read returned (`read_sql`)."""
     version, answer, updated = row
     doc = orjson.loads(answer)
     items = [item_from_driver(values) for values in doc["items"]]

@@ -41,6 +41,7 @@ from sqlalchemy.pool import Pool
 
 from emstrack.config import Settings
 from emstrack.errors import DatabaseError
+from emstrack.store.aio import AsyncReads
 from emstrack.store.engine import WRITE, ensure_schema, make_engine
 from emstrack.store.errors import DRIVER_ERRORS, database_error, mapped
 from emstrack.store.replicas import RecentWrites, Replica, Replicas
@@ -83,6 +84,8 @@ class Database:
         in_memory = database in ("", ":memory:") or "mode=memory" in str(engine.url)
         # Not for an in-memory database, which is a different database on every connection.
         self._readers = _Readers() if self.local_reads and not in_memory else None
+        #: PostgreSQL: the public lookup's async reads, while the app runs (`open_async_reads`).
+        self.async_reads: AsyncReads | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool | None = None) -> Database:
@@ -237,6 +240,20 @@ class Database:
         if driver is not None:
             with suppress(self._engine.dialect.loaded_dbapi.Error):
                 driver.close()
+
+    async def open_async_reads(self) -> None:
+        """On PostgreSQL, open the lookup's async pools (`store.aio`) on the running event
+        loop; on SQLite nothing (its in-process reads need no thread and no pool)."""
+        if self.dialect != "postgresql" or self.async_reads is not None:
+            return
+        reads = AsyncReads(self._engine, self._replicas)
+        await reads.open()
+        self.async_reads = reads
+
+    async def close_async_reads(self) -> None:
+        reads, self.async_reads = self.async_reads, None
+        if reads is not None:
+            await reads.close()
 
     def ping(self) -> None:
         """Raise `DatabaseUnavailable` unless the database answers a query."""

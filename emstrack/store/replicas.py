@@ -83,12 +83,14 @@ class Replicas:
     _turn: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def check_due(self) -> bool:
+        """The standbys' lag is due to be measured again (by the next `pick`)."""
+        checked = self._checked_at
+        return checked is None or self.clock() - checked >= self.check_seconds
+
     def pick(self) -> Replica | None:
         """A standby to read from (in turn among the usable ones), or None: use the primary."""
-        checked = self._checked_at
-        if (checked is None or self.clock() - checked >= self.check_seconds) and (
-            self._lock.acquire(blocking=False)
-        ):
+        if self.check_due() and self._lock.acquire(blocking=False):
             try:
                 self.check()
             finally:

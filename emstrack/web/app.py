@@ -42,8 +42,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
         # The chat bots' thread pool and API clients, made here rather than at import.
-        with bots.running(settings) as app_.state.bots:
-            yield
+        # PostgreSQL: the public lookup's async pool, on this event loop (`store.aio`).
+        await db.open_async_reads()
+        try:
+            with bots.running(settings) as app_.state.bots:
+                yield
+        finally:
+            await db.close_async_reads()
         if owns_database:
             db.close()
 

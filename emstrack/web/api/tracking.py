@@ -108,6 +108,11 @@ async def track(
         # Everything a found item's public answer depends on (`web.caching`).
         return caching.etag(deploy, "api", number, version, language, scope.value, keyed)
 
+    # A conditional request for the same version: answered without building the body.
+    def unchanged(version: str) -> bool:
+        return caching.matches(request, tag_of(version))
+
+    held = None if private else unchanged
     answer = partial(
         tracker.answer,
         number,
@@ -115,12 +120,14 @@ async def track(
         language,
         private=private,
         allowance=allowance(request, caller),
-        # A conditional request for the same version: answered without building the body.
-        unchanged=None if private else lambda version: caching.matches(request, tag_of(version)),
+        unchanged=held,
     )
-    # A lookup in a local SQLite file is a fraction of a millisecond of CPU and never waits
-    # for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
-    result = answer() if tracker.local_reads else await run_in_threadpool(answer)
+    # PostgreSQL: a valid number's read on the event loop (`Tracker.answer_async`, the async
+    # pool). A lookup in a local SQLite file is a fraction of a millisecond of CPU and never
+    # waits for a writer (WAL): a hand-off to a thread would cost as much as the lookup.
+    result = await tracker.answer_async(number, scope, language, private=private, unchanged=held)
+    if result is None:
+        result = answer() if tracker.local_reads else await run_in_threadpool(answer)
     body = result.body
     if result.outcome == Outcome.FOUND:
         if private:

@@ -1,0 +1,187 @@
+"""PostgreSQL's async read of the lookup (`store.aio`, `Tracker.answer_async`): the same bytes as
+`Tracker.answer` and `lookup(...).to_dict(...)` for every demo item, in both languages, public
+and private; prepared on its connection; no liveness check, yet a killed backend does not fail
+the next lookup; a server that is gone fails as `DatabaseUnavailable`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import orjson
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.pool import NullPool
+
+from emstrack.config import Settings
+from emstrack.demo import load_demo
+from emstrack.domain.tracking_number import Scope
+from emstrack.errors import DatabaseUnavailable
+from emstrack.lookup import Outcome, Tracker
+from emstrack.store.aio import AsyncReads
+from emstrack.store.database import Database
+from emstrack.store.engine import make_engine
+from emstrack.store.schema import items
+
+NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
+NOT_FOUND = ("EE123456784CN", "EE123456785", "RR473124829GB", "3312345678901", "hello")
+
+T = TypeVar("T")
+
+
+def _postgres(db: Database) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("the async pool is PostgreSQL's; SQLite reads in process")
+
+
+def _run(db: Database, body: Callable[[], Awaitable[T]]) -> T:
+    """`body()` on an event loop with the database's async reads open."""
+
+    async def main() -> T:
+        await db.open_async_reads()
+        try:
+            return await body()
+        finally:
+            await db.close_async_reads()
+
+    return asyncio.run(main())
+
+
+def test_every_demo_item_answers_the_same_bytes(db: Database, settings: Settings) -> None:
+    _postgres(db)
+    load_demo(db, items=150, seed=3, now=NOW)
+    with db.read() as conn:
+        numbers = sorted(set(conn.execute(select(items.c.number)).scalars()))
+    tracker = Tracker(db, settings)
+    # A number typed with spaces and in lower case reads the same row.
+    typed = [numbers[0].lower(), f"{numbers[1][:2]} {numbers[1][2:]}"]
+
+    async def check() -> int:
+        found = 0
+        for raw in [*numbers, *typed, *NOT_FOUND]:
+            for lang in ("en", "zh"):
+                for private in (False, True):
+                    got = await tracker.answer_async(raw, Scope.ANY, lang, private=private)
+                    want = tracker.answer(raw, Scope.ANY, lang, private=private)
+                    general = tracker.lookup(raw).to_dict(lang, private=private)
+                    if got is None:  # an invalid number: its "did you mean" is not read here
+                        assert want.outcome is Outcome.INVALID, raw
+                        continue
+                    assert orjson.dumps(got.body) == orjson.dumps(want.body), (raw, lang)
+                    assert orjson.dumps(got.body) == orjson.dumps(general), (raw, lang)
+                    assert (got.outcome, got.number, got.diagnosis, got.version) == (
+                        want.outcome,
+                        want.number,
+                        want.diagnosis,
+                        want.version,
+                    )
+                    found += got.outcome is Outcome.FOUND
+        return found
+
+    assert _run(db, check) == 4 * (len(numbers) + len(typed))
+
+
+def test_an_unchanged_version_is_not_built(db: Database, settings: Settings) -> None:
+    _postgres(db)
+    load_demo(db, items=3, seed=5, now=NOW)
+    with db.read() as conn:
+        number = conn.execute(select(items.c.number)).scalars().first()
+    assert number is not None
+    tracker = Tracker(db, settings)
+    version = tracker.answer(number).version
+    assert version is not None
+
+    async def check() -> None:
+        same = await tracker.answer_async(number, unchanged=lambda v: v == version)
+        assert same is not None
+        assert same.unchanged
+        assert same.body == {}
+        other = await tracker.answer_async(number, unchanged=lambda v: False)
+        assert other is not None
+        assert not other.unchanged
+        assert other.body
+
+    _run(db, check)
+
+
+def test_the_read_is_a_prepared_statement(db: Database) -> None:
+    _postgres(db)
+    load_demo(db, items=2, seed=5, now=NOW)
+    reads = AsyncReads(db.engine, max_size=1)
+
+    async def check() -> list[Any]:
+        await reads.open()
+        try:
+            for _ in range(3):
+                await reads.answer_row("EE123456785CN")
+            async with reads._primary.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+                    ("%item_answers%",),
+                )
+                return list(await cursor.fetchall())
+        finally:
+            await reads.close()
+
+    prepared = asyncio.run(check())
+    assert len(prepared) == 1, prepared
+
+
+def _end_other_backends(db: Database) -> int:
+    admin = make_engine(db.engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    with admin.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+        ).scalar_one()
+    admin.dispose()
+    return int(ended)
+
+
+def test_a_killed_backend_does_not_fail_the_next_lookup(db: Database, settings: Settings) -> None:
+    _postgres(db)
+    load_demo(db, items=3, seed=5, now=NOW)
+    with db.read() as conn:
+        number = conn.execute(select(items.c.number)).scalars().first()
+    assert number is not None
+    tracker = Tracker(db, settings)
+    want = orjson.dumps(tracker.answer(number).body)
+
+    async def check() -> None:
+        for round_ in range(3):
+            got = await tracker.answer_async(number)
+            assert got is not None
+            assert orjson.dumps(got.body) == want
+            # Every pooled connection is dead now (no check on checkout finds it first).
+            assert await asyncio.to_thread(_end_other_backends, db) >= 1, round_
+            got = await tracker.answer_async(number)
+            assert got is not None
+            assert orjson.dumps(got.body) == want, round_
+            missing = await tracker.answer_async("RR473124829GB")
+            assert missing is not None
+            assert missing.outcome is Outcome.NOT_FOUND_YET
+
+    _run(db, check)
+
+
+def test_a_server_that_is_gone_is_unavailable(db: Database) -> None:
+    _postgres(db)
+    # A port nothing listens on: no connection in the pool's time.
+    gone = make_engine(db.engine.url.set(port=1).render_as_string(hide_password=False))
+    reads = AsyncReads(gone, timeout=0.5)
+
+    async def check() -> None:
+        await reads.open()
+        try:
+            with pytest.raises(DatabaseUnavailable):
+                await reads.answer_row("EE123456785CN")
+        finally:
+            await reads.close()
+
+    asyncio.run(check())
+    gone.dispose()
