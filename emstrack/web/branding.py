@@ -68,7 +68,11 @@ def assets(brand: Brand) -> Assets:
 
 def context(request: Request, lang: Lang) -> dict[str, Any]:
     """What every page's layout needs of the brand: `brand` (its words in `lang`) and `assets`."""
-    brand = _brand(request)
+    return layout(_brand(request), lang)
+
+
+def layout(brand: Brand, lang: Lang) -> dict[str, Any]:
+    """`context` of `brand` (`web.html` keeps it per brand and language)."""
     view: BrandView = brand.view(lang)
     return {"brand": view, "brand_assets": assets(brand)}
 

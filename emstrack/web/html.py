@@ -8,12 +8,14 @@ calls `require_token`, which raises `csrf.FormExpired` (a 403) when the two do n
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Final
 from urllib.parse import quote
 
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
+from emstrack.brand import Brand
 from emstrack.domain.lang import HTML_LANG, Lang, match
 from emstrack.web import branding, csrf, i18n
 from emstrack.web.clients import is_https
@@ -38,7 +40,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             switch_label=_NAME[other],
             switch_lang=HTML_LANG[other],
             path=request.url.path,
-            **branding.context(request, lang),
+            **_layout(request.app.state.settings.brand, lang),
             **context,
         )
     )
@@ -46,6 +48,12 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     if found := match(request.query_params.get("lang")):
         i18n.remember(request, response, found)
     return response
+
+
+@cache
+def _layout(brand: Brand, lang: Lang) -> dict[str, Any]:
+    """`branding.context`, worked out once per brand and language (the templates only read it)."""
+    return branding.layout(brand, lang)
 
 
 def render_form(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -7,11 +7,18 @@ sets, else from `Accept-Language`; English when nothing matches. The words are t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from functools import cache
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -59,26 +66,123 @@ def _accepted(header: str) -> list[str]:
 
 @cache
 def environment(lang: Lang) -> Environment:
-    """One Jinja environment per language, so concurrent requests never share a gettext."""
+    """One Jinja environment per language, so concurrent requests never share a gettext.
+
+    Templates are compiled once and never looked at again (`auto_reload` off: the deploy tag of
+    `web.caching` is reckoned from them at start, so a server runs the templates it started
+    with). `_()` and `gettext()` are Jinja's new-style gettext (`jinja2.ext._make_new_gettext`:
+    the translation, as `Markup` when autoescaping, `%` the variables, escaped), called
+    directly rather than through Jinja's `_` alias, and a string without variables is
+    translated and formatted once per language; a whole `{{ _("…") }}` is written into the
+    template as its words before it is compiled (`_Pretranslated`).
+    """
     env = Environment(
         loader=PackageLoader("emstrack.web", "templates"),
         autoescape=select_autoescape(default=True),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", _Pretranslated],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     # The i18n extension adds this method at run time; Jinja's stubs do not know it.
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    gettext = _gettext(translations(lang).gettext)
+    env.globals.update(gettext=gettext, _=gettext)
+    env.extend(emstrack_translate=translations(lang).gettext)
     return env
+
+
+#: `{{ _("words") }}`: a string alone, no variables, no escapes, no whitespace control.
+_CONSTANT = re.compile(r"""\{\{ _\((?:"([^"\\]*)"|'([^'\\]*)')\) \}\}""")
+
+
+class _Pretranslated(Extension):
+    """Writes each `{{ _("words") }}` of a template as what it prints, before compiling.
+
+    In an autoescaping template it prints `Markup(translation) % {}` (Jinja's new-style gettext:
+    the translation is markup, `%%` becomes `%`), which as template data is printed as it is.
+    Left to run as before: a translation with a brace, a `#` or a line break (it would read as
+    template syntax or meet `trim_blocks`/`lstrip_blocks`), or blank, and a template that
+    turns autoescaping off.
+    """
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        if "autoescape" in source or not _escapes(self.environment, name):
+            return source
+        translate: Callable[[str], str] = getattr(self.environment, "emstrack_translate")  # noqa: B009
+
+        def said(match: re.Match[str]) -> str:
+            words = match.group(1) if match.group(1) is not None else match.group(2)
+            try:
+                text = str(Markup(translate(words)) % {})
+            except (TypeError, ValueError, KeyError):  # a stray "%": it fails where it is used
+                return match.group(0)
+            if not text.strip() or any(c in text for c in "{}#\r\n"):
+                return match.group(0)
+            return text
+
+        return _CONSTANT.sub(said, source)
+
+
+def _escapes(env: Environment, name: str | None) -> bool:
+    autoescape = env.autoescape
+    return bool(autoescape(name) if callable(autoescape) else autoescape)
+
+
+#: Strings kept per language by `_gettext`: the templates' own (a few hundred), with room.
+_KEPT_STRINGS = 4096
+
+
+def _gettext(translate: Callable[[str], str]) -> Callable[..., str]:
+    """Jinja's new-style `gettext` over `translate`, the same strings out, with the answers to
+    calls without variables kept (`Markup(text) % {}`, as Jinja computes them)."""
+    kept: dict[str, str] = {}
+
+    @pass_context
+    def gettext(__context: Context, __string: str, **variables: Any) -> str:
+        if not __context.eval_ctx.autoescape:
+            return translate(__string) % variables
+        if variables:
+            return Markup(translate(__string)) % variables
+        said = kept.get(__string)
+        if said is None:
+            said = Markup(translate(__string)) % variables
+            if len(kept) < _KEPT_STRINGS:
+                kept[__string] = said
+        return said
+
+    return gettext
+
+
+@cache
+def _locale(lang: Lang) -> Locale:
+    return Locale.parse(BABEL_LOCALE[lang])
 
 
 def local_time(value: datetime, lang: Lang) -> str:
     """An event's wall-clock time as people write it: "Nov 7, 2026 11:45"."""
-    locale = BABEL_LOCALE[lang]
-    day = format_date(value, "medium", locale=locale)
-    return f"{day} {format_time(value, 'HH:mm', locale=locale)}"
+    return f"{_day(value.date(), lang)} {_clock(value.hour, value.minute, lang)}"
+
+
+@lru_cache(maxsize=16384)
+def _day(value: date, lang: Lang) -> str:
+    # Babel formats a datetime's date part (`format_date` takes `.date()` of a datetime).
+    return format_date(value, "medium", locale=_locale(lang))
+
+
+@lru_cache(maxsize=4096)
+def _clock(hour: int, minute: int, lang: Lang) -> str:
+    # 'HH:mm' reads the hour and the minute only.
+    return format_time(datetime(2000, 1, 1, hour, minute), "HH:mm", locale=_locale(lang))
 
 
 def ago(delta: timedelta, lang: Lang) -> str:
     """ "3 hours ago" / "3小时前"."""
-    return format_timedelta(-delta, add_direction=True, locale=BABEL_LOCALE[lang], threshold=1.1)
+    return _ago(delta, lang)
+
+
+@lru_cache(maxsize=16384)
+def _ago(delta: timedelta, lang: Lang) -> str:
+    # Pages reckon from a whole minute (`caching.page_clock`) and scans are mostly at whole
+    # minutes, so the same differences come back again and again.
+    return format_timedelta(-delta, add_direction=True, locale=_locale(lang), threshold=1.1)

@@ -22,22 +22,24 @@ import hmac
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from babel.dates import format_date, format_time, format_timedelta
 from factories import DELIVERED_TO_DE, history
 from pydantic import SecretStr
 from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
+from emstrack.domain.lang import BABEL_LOCALE, Lang
 from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
 from emstrack.store.database import Database
-from emstrack.web import caching, csrf
+from emstrack.web import caching, csrf, i18n
 from emstrack.web.app import create_app
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
@@ -125,3 +127,21 @@ def test_pages_are_byte_for_byte_the_same(
         if key in bodies:
             (tmp_path / f"page-{index}.html").write_bytes(bodies[key])
     assert not differ, f"{len(differ)} pages changed (written to {tmp_path}): {differ[:5]}"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_kept_dates_are_babels(lang: Lang) -> None:
+    """`i18n.local_time` and `i18n.ago` keep their answers: the same words as Babel's own."""
+    locale = BABEL_LOCALE[lang]
+    start = datetime(2025, 12, 28, 0, 0)
+    for step in range(0, 60 * 24 * 400, 389):  # every few minutes of 400 days, all hours
+        value = start + timedelta(minutes=step, seconds=step % 60)
+        day = format_date(value, "medium", locale=locale)
+        assert i18n.local_time(value, lang) == f"{day} {format_time(value, 'HH:mm', locale=locale)}"
+        aware = value.replace(tzinfo=timezone(timedelta(hours=step % 13)))
+        assert i18n.local_time(aware, lang) == i18n.local_time(value, lang)
+    for seconds in [*range(0, 7200, 23), *range(0, 400 * 86400, 36007), 45.5, 89.9, 90.0]:
+        for delta in (timedelta(seconds=seconds), -timedelta(seconds=seconds)):
+            said = format_timedelta(-delta, add_direction=True, locale=locale, threshold=1.1)
+            assert i18n.ago(delta, lang) == said
+            assert i18n.ago(delta, lang) == said  # and again, from what was kept
