@@ -9,7 +9,6 @@ itself succeeded, and every event says what happened to it).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -18,7 +17,8 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from emstrack.ingest import profiles
-from emstrack.ingest.records import FIELDS, REQUIRED, IncomingEvent, RecordError, parse_record
+from emstrack.ingest.messages import check_records, settle
+from emstrack.ingest.records import FIELDS, REQUIRED
 from emstrack.ingest.writer import record
 from emstrack.keys import KeyScope
 from emstrack.web.api.openapi import (
@@ -171,37 +171,17 @@ async def push_events(
     records = _records(await request.body(), settings.ingest_max_events)
     assert caller.key is not None
     source = f"api:{caller.key.name}"
-    received = datetime.now(UTC)
-    accepted: list[IncomingEvent] = []
-    results: list[dict[str, Any]] = []
-    for index, fields in enumerate(records):
-        results.append({"index": index, "outcome": REJECTED, "reasons": []})
-        if not isinstance(fields, dict):
-            results[-1]["reasons"] = ["expected an event object"]
-            continue
-        try:
-            incoming = parse_record(
-                fields,
-                source=source,
-                home_country=settings.home_country,
-                strict=settings.strict_countries,
-                now=received,
-                profile=chosen,
-            )
-        except RecordError as exc:
-            results[-1]["reasons"] = exc.reasons
-            continue
-        # The key says who sent the event; a `source` in the body is only the client's claim.
-        accepted.append(replace(incoming, event=replace(incoming.event, source=source)))
-        results[-1]["outcome"] = None  # filled in from the write below
+    # The key says who sent the event; a `source` in the body is only the client's claim.
+    checked = check_records(
+        records,
+        source=source,
+        settings=settings,
+        now=datetime.now(UTC),
+        profile=chosen,
+        force_source=True,
+    )
     reuse = timedelta(days=settings.reuse_after_days)
     # Writes always go to a thread: on SQLite they may wait for the write lock.
-    outcome = await run_in_threadpool(record, tracker.db, accepted, reuse_after=reuse)
-    written = iter(outcome.outcomes)
-    for result in results:
-        if result["outcome"] is None:
-            result["outcome"] = next(written)
-    counts = dict.fromkeys(("stored", "duplicate", REJECTED), 0)
-    for result in results:
-        counts[result["outcome"]] += 1
-    return JSONResponse({"results": results, **counts})
+    outcome = await run_in_threadpool(record, tracker.db, checked.accepted, reuse_after=reuse)
+    counts = settle(checked, outcome.outcomes)
+    return JSONResponse({"results": checked.results, **counts})
