@@ -17,7 +17,7 @@ from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Severity
 from emstrack.lookup import Outcome, TrackingResult
 from emstrack.scamcheck import CheckResult
-from emstrack.text import problems
+from emstrack.text import problems, waits
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline
 
@@ -123,13 +123,9 @@ class Words:
         ) % {"count": count, "max": MAX_NUMBERS}
 
     def slow_down(self, seconds: int) -> str:
-        if seconds < 120:
-            wait = self._("%(count)d seconds") % {"count": seconds}
-        elif seconds < 120 * 60:
-            wait = self._("%(count)d minutes") % {"count": -(-seconds // 60)}
-        else:
-            wait = self._("%(count)d hours") % {"count": -(-seconds // 3600)}
-        return self._("Too many lookups; please try again in %(wait)s.") % {"wait": wait}
+        return self._("Too many lookups; please try again in %(wait)s.") % {
+            "wait": waits.wait(seconds, self.lang)
+        }
 
     def no_subscriptions(self) -> str:
         return self._("Notifications are not set up on this server.")
