@@ -218,3 +218,40 @@ channel_seen = Table(
     Column("key", String(128), primary_key=True),
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Browsers' push subscriptions (the `webpush` channel, issue 16): one row per push endpoint, a
+#: device. A `webpush` subscription's `target` is this row's `id` (a digest of the endpoint), so
+#: that one device following many items is one endpoint, ended once when the push service
+#: answers 404/410. `p256dh` and `auth` are the browser's keys for RFC 8291 encryption.
+push_endpoints = Table(
+    "push_endpoints",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("endpoint", String(1000), nullable=False),
+    Column("p256dh", String(128), nullable=False),
+    Column("auth", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
+
+#: People who signed in to the app with an e-mail link (optional; issue 16). `account` is a keyed
+#: digest of the normalised address (HMAC with the secret key): the address itself is never
+#: stored. Links and sessions issued before `signed_out_at` are void (sign out everywhere).
+app_accounts = Table(
+    "app_accounts",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("signed_out_at", DateTime(timezone=True)),
+)
+
+#: The numbers a signed-in person follows in the app ("my items"), with the name they gave one.
+app_items = Table(
+    "app_items",
+    metadata,
+    Column("account", String(64), primary_key=True),
+    Column("number", String(32), primary_key=True),
+    Column("label", String(80)),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    sqlite_with_rowid=False,
+)
