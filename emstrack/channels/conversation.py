@@ -1,6 +1,6 @@
 """The conversation both bots hold, WeChat's and Telegram's: one chat message in, one answer out.
 
-A message is read as a command (help, subscribe, unsubscribe, track) or as text that quotes
+A message is read as a command (help, subscribe, unsubscribe, list, track) or as text that quotes
 tracking numbers, spelled any way the web form accepts. Text that is more than numbers, a message
 pasted or forwarded to ask "is this really from the post?", is checked by `scamcheck` as on the
 web page `/check` (see `reading`), and its numbers are tracked as usual. Anything else gets a
@@ -32,6 +32,7 @@ from emstrack.scamcheck import links
 from emstrack.scamcheck import numbers as quoted
 from emstrack.store.channel_seen import first_sighting
 from emstrack.store.database import Database
+from emstrack.store.subscriptions import subscriptions_of
 
 #: Only the start of a message is read: nobody pastes more than this to a tracking bot.
 MAX_INPUT = 4000
@@ -61,16 +62,20 @@ _COMMAND_INTENTS = {
     "track": "track",
     "subscribe": "subscribe",
     "unsubscribe": "unsubscribe",
+    "list": "list",
 }
-# The plain words a WeChat user types for the same commands.
+# The plain words a WeChat user types for the same commands ("我的订阅" is also the menu's).
 _WORDS = (
     ("取消订阅", "unsubscribe"),
     ("退订", "unsubscribe"),
+    ("我的订阅", "list"),
+    ("订阅列表", "list"),
     ("订阅", "subscribe"),
     ("查询", "track"),
     ("unsubscribe", "unsubscribe"),
     ("subscribe", "subscribe"),
     ("track", "track"),
+    ("list", "list"),
 )
 _HELP_WORDS = frozenset({"help", "帮助", "?", "？", "h", "菜单", "menu"})
 
@@ -285,6 +290,8 @@ def answer(
         return words.help()
     if intent == "unknown":
         return words.short_help()
+    if intent == "list":
+        return followed(bot, channel=channel, user=user, words=words)
     numbers = find_numbers(rest)
     if intent == "unsubscribe":
         return _unsubscribe(bot, numbers, channel, user, words)
@@ -435,6 +442,23 @@ def _unsubscribe(bot: Bot, numbers: list[str], channel: str, user: str, words: W
         ended = subscriptions.unsubscribe_target(bot.db, channel, user, number)
         lines.append(words.unsubscribed(number, bool(ended)))
     return "\n".join(lines)
+
+
+def followed(bot: Bot, *, channel: str, user: str, words: Words) -> str:
+    """The items `user` follows on `channel` ("我的订阅", `/list`, the WeChat menu's button):
+    where each is now, for the first `MAX_NUMBERS` (looked up and paid for as lookups are; past
+    the limit, the reply says when to try again), the others by number; and how to stop."""
+    with bot.db.read() as unit:
+        numbers = list(dict.fromkeys(row.number for row in subscriptions_of(unit, channel, user)))
+    if not numbers:
+        return words.following_nothing()
+    shown, more = numbers[:MAX_NUMBERS], numbers[MAX_NUMBERS:]
+    refused = _over_limit(bot, channel, user, len(shown))
+    if refused is not None:
+        return words.slow_down(refused.reset)
+    key, limit = f"chat:{channel}:{user}", bot.settings.rate_limit_chat
+    results = bot.tracker.lookup_many(shown, allowance=partial(bot.limits.take, key, limit))
+    return words.following(results, more)
 
 
 def short_help(channel: str, settings: Settings, lang: str | None = None) -> str:

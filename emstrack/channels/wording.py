@@ -17,6 +17,7 @@ from emstrack.domain.lang import Lang
 from emstrack.domain.problems import Severity
 from emstrack.lookup import Outcome, TrackingResult
 from emstrack.scamcheck import CheckResult
+from emstrack.scamcheck.check import ADVICE
 from emstrack.text import problems, waits
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline
@@ -27,9 +28,17 @@ MAX_NUMBERS: Final = 10
 # The words of a command as the user types them: "/name" on Telegram, a plain word on WeChat
 # (the conversation reads both on either channel).
 _WECHAT_COMMANDS: Final[dict[Lang, dict[str, str]]] = {
-    "en": {"subscribe": "subscribe", "unsubscribe": "unsubscribe"},
-    "zh": {"subscribe": "订阅", "unsubscribe": "退订"},
+    "en": {"subscribe": "subscribe", "unsubscribe": "unsubscribe", "list": "list"},
+    "zh": {"subscribe": "订阅", "unsubscribe": "退订", "list": "我的订阅"},
 }
+# The scam guide's advice (the checker's own sentences): 96110 is named to every WeChat reader.
+_GUIDE: Final = (
+    "never_pay_via_links",
+    "customs_never_call",
+    "call_hotline",
+    "anti_fraud_hotline",
+)
+_COLON: Final[dict[Lang, str]] = {"en": ":", "zh": "："}
 # How a list of numbers is written: "A, B" and "A or B"; "A、B" and "A 或 B".
 _AND: Final[dict[Lang, str]] = {"en": ", ", "zh": "、"}
 _OR: Final[dict[Lang, str]] = {"en": " or ", "zh": " 或 "}
@@ -107,6 +116,7 @@ class Words:
                 self._("%(command)s NUMBER: a message at each change of status") % {"command": sub},
                 self._("%(command)s NUMBER: stop them (without a number: all)")
                 % {"command": unsub},
+                self._("%(command)s: the items you follow") % {"command": self._command("list")},
                 self._("Web: %(url)s") % {"url": self.settings.public_url},
             )
         )
@@ -129,6 +139,75 @@ class Words:
 
     def no_subscriptions(self) -> str:
         return self._("Notifications are not set up on this server.")
+
+    def following_nothing(self) -> str:
+        return self._(
+            "You follow no items. Send %(command)s NUMBER (e.g. %(command)s EE123456785CN) to "
+            "get a message at each change of its status."
+        ) % {"command": self._command("subscribe")}
+
+    def following(self, results: list[TrackingResult], more: list[str]) -> str:
+        """The items followed: where each of `results` is now, then the `more` by number."""
+        count = len(results) + len(more)
+        lines = [self._("You follow %(count)d item(s):") % {"count": count}]
+        for result in results:
+            state = result.shown_state(result.projection())  # a chat is public: no postcodes
+            if result.outcome is Outcome.FOUND and state is not None:
+                lines.append(f"{result.number.number}: {headline(state, self.lang)}")
+            elif result.outcome is Outcome.NOT_FOUND_YET:
+                lines.append(f"{result.number.number}: {self._('No scan yet')}")
+            else:
+                lines.append(f"{result.number.number}: {self._('No record')}")
+        if more:
+            lines.append(_AND[self.lang].join(more))
+        lines.append(
+            self._("%(command)s NUMBER: stop one; %(command)s alone: stop all.")
+            % {"command": self._command("unsubscribe")}
+        )
+        return "\n".join(lines)
+
+    def track_prompt(self) -> str:
+        """The answer to the menu's "track" button: what to send."""
+        return "\n".join(
+            (
+                self._(
+                    "Send the tracking number (e.g. EE123456785CN); up to %(count)d in one message."
+                )
+                % {"count": MAX_NUMBERS},
+                self._(
+                    "Received a message about a parcel and not sure it is real? Forward it to "
+                    "me and I will check it."
+                ),
+            )
+        )
+
+    def scam_guide(self) -> str:
+        """The answer to the menu's "scam guide" button: the security page's advice, in a chat."""
+        advice = [ADVICE[code][1 if self.lang == "zh" else 0] for code in _GUIDE]
+        hotline = self.settings.brand.hotline_words(self.lang)
+        return "\n".join(
+            (
+                self._("Recognise scam messages"),
+                self._("The post never") + _COLON[self.lang],
+                "- " + self._("asks for card details, passwords or codes by SMS, e-mail or chat;"),
+                "- "
+                + self._(
+                    "asks you to pay customs duties or delivery fees through a link in a message;"
+                ),
+                "- "
+                + self._(
+                    "asks you to install an app or to confirm your address through a link to "
+                    "see your item."
+                ),
+                self._("What to do") + _COLON[self.lang],
+                *(f"- {line.format(hotline=hotline)}" for line in advice),
+                "- "
+                + self._(
+                    "Received a message about a parcel and not sure it is real? Forward it to "
+                    "me and I will check it."
+                ),
+            )
+        )
 
     def subscribed(self, created: bool, result: TrackingResult) -> str:
         number = result.number.number

@@ -1,11 +1,23 @@
-"""The `emstrack` command: track, import, consume, serve, demo, worker, outbox, telegram, keys,
-reports, sources, db. One module per command or group; what they share is in `_common`."""
+"""The `emstrack` command: track, import, consume, serve, demo, worker, outbox, telegram, wechat,
+keys, reports, sources, db. One module per command or group; what they share is in `_common`."""
 
 from __future__ import annotations
 
 import typer
 
-from emstrack.cli import consume, db, demo, ingest, keys, notify, reports, serve, sources, track
+from emstrack.cli import (
+    consume,
+    db,
+    demo,
+    ingest,
+    keys,
+    notify,
+    reports,
+    serve,
+    sources,
+    track,
+    wechat,
+)
 from emstrack.cli.ingest import EXIT_SOME_REJECTED
 
 __all__ = ["EXIT_SOME_REJECTED", "app", "main"]
@@ -28,6 +40,7 @@ app.add_typer(sources.app, name="sources")
 app.command()(notify.worker)
 app.add_typer(notify.outbox_app, name="outbox")
 app.add_typer(notify.telegram_app, name="telegram")
+app.add_typer(wechat.app, name="wechat")
 
 
 def main() -> None:

@@ -1,8 +1,8 @@
 """Stand-ins for the chat platforms, served on loopback by the tests, and what the platforms send.
 
 Telegram: a Bot API that records what the bot sends and serves queued updates. WeChat: the
-signing of a callback URL, a text message and the reading of a passive reply; and the two API
-endpoints the customer-service messages use.
+signing of a callback URL, a text message, a menu click and the reading of a passive reply; and
+the API endpoints of the customer-service messages and of the custom menu.
 """
 
 from __future__ import annotations
@@ -115,6 +115,16 @@ def text_message(content: str, msg_id: str = "1234567890123456", user: str = "oU
     ).encode()
 
 
+def click_event(key: str, user: str = "oUSER", at: int = 1714037200) -> bytes:
+    """The body of the event WeChat sends when `user` taps the menu button with `key`."""
+    return (
+        "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{at}</CreateTime>"
+        "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event>"
+        f"<EventKey><![CDATA[{key}]]></EventKey></xml>"
+    ).encode()
+
+
 def reply_content(body: bytes, to_user: str = "oUSER") -> str:
     """The text of a passive reply to `to_user`."""
     root = ET.fromstring(body)
@@ -126,7 +136,7 @@ def reply_content(body: bytes, to_user: str = "oUSER") -> str:
 
 @dataclass
 class FakeWeChat:
-    """The two endpoints we use, with the token rules of docs/standards/channels.md §1.4: a
+    """The endpoints we use, with the token rules of docs/standards/channels.md §1.4: a
     new token voids the old."""
 
     expires_in: int = 7200
@@ -135,6 +145,9 @@ class FakeWeChat:
     raw_bodies: list[bytes] = field(default_factory=list)
     #: What the next sends answer instead of delivering: an errcode, "500", or "slow".
     fail_next: list[str] = field(default_factory=list)
+    #: The account's custom menu as WeChat keeps it (None: no menu), and the menu calls made.
+    menu: dict[str, Any] | None = None
+    menu_calls: list[str] = field(default_factory=list)
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -168,7 +181,78 @@ class FakeWeChat:
             self.sent.append(json.loads(body))
             return _json({"errcode": 0, "errmsg": "ok"})
 
+        @app.post("/cgi-bin/menu/create")
+        async def menu_create(access_token: str, request: Request) -> Response:
+            refused = self._refused(access_token, "create")
+            if refused is not None:
+                return refused
+            try:
+                wanted = json.loads(await request.body())
+            except ValueError:
+                return _json({"errcode": 47001, "errmsg": "data format error"})
+            errcode = _menu_errcode(wanted)
+            if errcode:
+                return _json({"errcode": errcode, "errmsg": f"invalid menu ({errcode})"})
+            self.menu = wanted
+            return _json({"errcode": 0, "errmsg": "ok"})
+
+        @app.get("/cgi-bin/menu/get")
+        def menu_get(access_token: str) -> Response:
+            refused = self._refused(access_token, "get")
+            if refused is not None:
+                return refused
+            if self.menu is None:
+                return _json({"errcode": 46003, "errmsg": "menu no exist"})
+            # WeChat answers each button with an empty sub_button list.
+            buttons = [
+                {
+                    **entry,
+                    "sub_button": [{**b, "sub_button": []} for b in entry.get("sub_button", [])],
+                }
+                for entry in self.menu["button"]
+            ]
+            return _json({"menu": {"button": buttons}})
+
+        @app.get("/cgi-bin/menu/delete")
+        def menu_delete(access_token: str) -> Response:
+            refused = self._refused(access_token, "delete")
+            if refused is not None:
+                return refused
+            self.menu = None
+            return _json({"errcode": 0, "errmsg": "ok"})
+
         return app
+
+    def _refused(self, access_token: str, call: str) -> Response | None:
+        """The answer to a menu call WeChat would refuse (a queued failure, a stale token)."""
+        self.menu_calls.append(call)
+        if self.fail_next:
+            failure = self.fail_next.pop(0)
+            if failure == "40001":
+                self.tokens_issued.append("VOIDED")
+            else:
+                return _json({"errcode": int(failure), "errmsg": f"error {failure}"})
+        if not self.tokens_issued or access_token != self.tokens_issued[-1]:
+            return _json({"errcode": 40001, "errmsg": "invalid credential"})
+        return None
+
+
+def _menu_errcode(menu: Any) -> int:
+    """WeChat's errcode for the first rule `menu` breaks (its published limits), or 0."""
+    entries = menu.get("button") if isinstance(menu, dict) else None
+    if not isinstance(entries, list) or not 1 <= len(entries) <= 3:
+        return 40016  # invalid button size
+    for entry in entries:
+        if len(str(entry.get("name", "")).encode()) > 16:
+            return 40018  # invalid button name size
+        for button in entry.get("sub_button") or []:
+            if len(str(button.get("name", "")).encode()) > 60:
+                return 40018
+            if button.get("type") not in {"click", "view", "miniprogram"}:
+                return 40017  # invalid button type
+            if len(str(button.get("key", "")).encode()) > 128:
+                return 40019  # invalid button key size
+    return 0
 
 
 def _json(payload: dict[str, Any]) -> Response:

@@ -323,3 +323,17 @@ def test_a_command_to_another_bot_is_not_ours_to_answer(bot: Bot) -> None:
     )
     # Not knowing our own name, every address is taken as ours.
     assert "EE123456785CN" in bot(text)
+
+
+@pytest.mark.usefixtures("delivered")
+def test_list_names_the_items_this_chat_follows_and_where_each_is(bot: Bot) -> None:
+    assert "You follow no items" in bot("/list")
+    bot("/subscribe EE123456785CN RR123456785CN")
+    listed = bot("/list").splitlines()
+    assert listed[0] == "You follow 2 item(s):"
+    assert listed[1].startswith("EE123456785CN: Delivered")
+    assert listed[2] == "RR123456785CN: No scan yet"
+    assert "/unsubscribe NUMBER: stop one" in listed[-1]
+    assert "You follow no items" in bot("/list", user="2222")
+    assert bot("我的订阅", channel="wechat").startswith("您还没有订阅邮件")
+    assert "/list" in bot("/help")

@@ -7,7 +7,7 @@ web's (`emstrack.web.bots`); this is what happens in between, on a worker thread
 from __future__ import annotations
 
 from emstrack.channels.conversation import Bot, answer, seen_first, short_help
-from emstrack.channels.wechat import replay
+from emstrack.channels.wechat import menu, replay
 from emstrack.channels.wechat.protocol import Incoming, WeChatError
 from emstrack.channels.wording import welcome
 from emstrack.notify import subscriptions
@@ -31,6 +31,9 @@ def respond(
     if incoming.msg_type == "event":
         if incoming.event == "subscribe":
             return welcome()
+        if incoming.event == "click":
+            # A button of the account's menu (`emstrack wechat menu set`).
+            return menu.clicked(bot, incoming.event_key, user=incoming.from_user)
         if incoming.event == "unsubscribe":
             # An unfollower cannot be written to any more: their notices would only fail.
             subscriptions.unsubscribe_target(bot.db, "wechat", incoming.from_user)

@@ -1,4 +1,5 @@
-"""The outbound WeChat API: an access_token owner and the customer-service text message.
+"""The outbound WeChat API: an access_token owner, the customer-service text message and the
+account's custom menu.
 
 Used when a passive reply cannot be ready within WeChat's 5 seconds (docs/standards/channels.md
 §1.4): the callback answers `success` and the result follows through `send_text`; and by the
@@ -29,6 +30,9 @@ REFRESH_MARGIN = 300.0
 _STALE_TOKEN = frozenset({40001, 40014, 42001})
 # "System busy, try again later": the only errcode WeChat documents as transient.
 _BUSY = -1
+# "menu no exist": the account has no custom menu.
+_NO_MENU = "46003"
+_JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 class WeChatAPIError(ChannelError):
@@ -99,25 +103,44 @@ class WeChatAPI:
     def send_text(self, openid: str, content: str) -> None:
         """Send `content` to the user `openid` as a customer-service text message."""
         payload = {"touser": openid, "msgtype": "text", "text": {"content": content}}
-        # WeChat shows \uXXXX escapes literally in some clients: send the UTF-8 itself.
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        self._authorized(
+            "POST", "/cgi-bin/message/custom/send", content=_json_body(payload), headers=_JSON
+        )
+
+    def menu(self) -> dict[str, Any] | None:
+        """The account's custom menu as WeChat keeps it (`{"button": [...]}`), or None when the
+        account has none (errcode 46003)."""
+        try:
+            answer = self._authorized("GET", "/cgi-bin/menu/get")
+        except WeChatAPIError as exc:
+            if exc.code == _NO_MENU:
+                return None
+            raise
+        menu = answer.get("menu")
+        if not isinstance(menu, dict):
+            raise WeChatAPIError("bad_response", "The menu answer has no menu.", retryable=True)
+        return menu
+
+    def set_menu(self, menu: dict[str, Any]) -> None:
+        """Replace the account's custom menu with `menu` (`{"button": [...]}`)."""
+        self._authorized("POST", "/cgi-bin/menu/create", content=_json_body(menu), headers=_JSON)
+
+    def delete_menu(self) -> None:
+        """Remove the account's custom menu (and its conditional menus, as WeChat does)."""
+        self._authorized("GET", "/cgi-bin/menu/delete")
+
+    def _authorized(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One call with the account's access_token; once more with a new token when WeChat
+        says the token is stale (another process fetched a newer one); a second refusal goes to
+        the caller."""
         stale = self._access_token()
         try:
-            self._send(stale, body)
+            return self._call(method, path, params={"access_token": stale}, **kwargs)
         except WeChatAPIError as exc:
             if exc.code not in {str(code) for code in _STALE_TOKEN}:
                 raise
-            # Once more with a new token; a second refusal goes to the caller.
-            self._send(self._access_token(stale=stale), body)
-
-    def _send(self, token: str, body: bytes) -> None:
-        self._call(
-            "POST",
-            "/cgi-bin/message/custom/send",
-            params={"access_token": token},
-            content=body,
-            headers={"Content-Type": "application/json; charset=utf-8"},
-        )
+        fresh = self._access_token(stale=stale)
+        return self._call(method, path, params={"access_token": fresh}, **kwargs)
 
     def _access_token(self, *, stale: str | None = None) -> str:
         """The cached token, or a new one if it is near its end or is `stale`."""
@@ -177,6 +200,11 @@ class WeChatAPI:
             retryable = errcode == _BUSY or errcode in _STALE_TOKEN
             raise WeChatAPIError(str(errcode), f"{path}: errcode {errcode}: {message}", retryable)
         return answer
+
+
+def _json_body(payload: dict[str, Any]) -> bytes:
+    # WeChat shows \\uXXXX escapes literally in some clients (and in menu names): send UTF-8.
+    return json.dumps(payload, ensure_ascii=False).encode()
 
 
 def client_for(settings: Settings) -> WeChatAPI | None:
