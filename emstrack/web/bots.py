@@ -40,6 +40,7 @@ from emstrack.channels.wechat.protocol import (
 )
 from emstrack.channels.wording import sorry
 from emstrack.config import Settings
+from emstrack.web.deps import public_tracker
 from emstrack.web.responses import problem
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,9 @@ def _bots(request: Request) -> Bots:
 
 def _bot(request: Request) -> Bot:
     state = request.app.state
-    return Bot(state.db, state.tracker, state.settings, state.limiter)
+    # A chat's lookups are public: on a read replica where there are any. What a chat writes
+    # (its subscriptions) and reads back ("我的订阅") goes to the primary through `state.db`.
+    return Bot(state.db, public_tracker(state), state.settings, state.limiter)
 
 
 def _off(name: str) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -98,6 +98,18 @@ async def _caller(
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
+def public_tracker(state: Any) -> Tracker:
+    """The tracker of lookups anyone may make (a page, the public API, a chat): on a read
+    replica where there are any (`Database.read(replica_ok=True)`), else the app's own."""
+    tracker: Tracker = state.tracker
+    if not tracker.db.has_replicas:
+        return tracker
+    public: Tracker | None = getattr(state, "public_tracker", None)
+    if public is None or public.db is not tracker.db:
+        public = state.public_tracker = tracker.reading(tracker.db, replica_ok=True)
+    return public
+
+
 def lookups(request: Request, caller: Caller) -> Tracker:
     """The tracker for `caller`'s requests: where read replicas are configured, a public
     caller's lookups read from one; a key's lookups too, unless the key wrote lately (within
@@ -108,11 +120,7 @@ def lookups(request: Request, caller: Caller) -> Tracker:
     if not db.has_replicas:
         return tracker
     if caller.key is None:
-        state = request.app.state
-        public: Tracker | None = getattr(state, "public_tracker", None)
-        if public is None or public.db is not db:
-            public = state.public_tracker = tracker.reading(db, replica_ok=True)
-        return public
+        return public_tracker(request.app.state)
     writer = f"key:{caller.key.id}"
     return tracker.reading(db.written_by(writer), replica_ok=not db.wrote_lately(writer))
 

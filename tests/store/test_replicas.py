@@ -10,6 +10,7 @@ as root without a `postgres` user, the module is skipped with the reason.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import shutil
@@ -17,10 +18,12 @@ import socket
 import subprocess
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import text
@@ -228,12 +231,33 @@ def test_public_lookups_read_the_replica_and_keyed_writers_their_own_writes(
             assert client.get(f"/api/v1/tracking/{OTHER}").status_code == 404
             assert client.get(f"/api/v1/tracking/{NUMBER}").status_code == 404
             assert client.get(f"/track/{NUMBER}").status_code == 404  # the page: no scan yet
+            # A chat's lookup is public too: the bot reads the replica.
+            assert "暂无扫描" in _ask_wechat(client, NUMBER, "1")
             cluster.resume()
             assert client.get(f"/api/v1/tracking/{OTHER}").status_code == 200
             assert client.get(f"/track/{NUMBER}").status_code == 200
+            assert "暂无扫描" not in _ask_wechat(client, NUMBER, "2")
     finally:
         cluster.resume()
     assert _outcome(public) == Outcome.FOUND
+
+
+_WECHAT_TOKEN = "replica-test-token"
+
+
+def _ask_wechat(client: httpx.Client, text_: str, msg_id: str) -> str:
+    """What the WeChat bot answers `text_` (a plaintext-mode callback, signed; see
+    docs/channels.md)."""
+    stamp = str(int(time.time()))
+    parts = "".join(sorted([_WECHAT_TOKEN, stamp, msg_id]))
+    query = {"signature": hashlib.sha1(parts.encode()).hexdigest(), "timestamp": stamp}
+    body = (
+        "<xml><ToUserName>gh_0123456789ab</ToUserName><FromUserName>oUSER</FromUserName>"
+        f"<CreateTime>{stamp}</CreateTime><MsgType>text</MsgType><Content>{text_}</Content>"
+        f"<MsgId>{msg_id}</MsgId></xml>"
+    )
+    answer = client.post("/channels/wechat", params={**query, "nonce": msg_id}, content=body)
+    return ET.fromstring(answer.content).findtext("Content") or ""
 
 
 def db_settings(cluster: Cluster) -> Settings:
@@ -244,6 +268,7 @@ def db_settings(cluster: Cluster) -> Settings:
         database_replica_check_seconds=0.05,
         rate_limit="100000/minute",
         rate_limit_key="100000/minute",
+        wechat_token=_WECHAT_TOKEN,
     )
 
 

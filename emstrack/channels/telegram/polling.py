@@ -49,7 +49,9 @@ def run_polling(
     ) as api:
         # getUpdates is refused while a webhook is set; pending updates are kept.
         api.delete_webhook()
-        handle = update_handler(Bot(db, Tracker(db, settings), settings, limits), api)
+        # A chat's lookups are public: on a read replica where there are any.
+        tracker = Tracker(db, settings).reading(db, replica_ok=True)
+        handle = update_handler(Bot(db, tracker, settings, limits), api)
         log.info("telegram: polling for updates")
         poll(api, handle, stop=stop, poll_timeout=poll_timeout)
 
