@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import text
 from webclient import serve
@@ -268,7 +269,7 @@ def db_settings(cluster: Cluster) -> Settings:
         database_replica_check_seconds=0.05,
         rate_limit="100000/minute",
         rate_limit_key="100000/minute",
-        wechat_token=_WECHAT_TOKEN,
+        wechat_token=SecretStr(_WECHAT_TOKEN),
     )
 
 
