@@ -25,8 +25,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from factories import DELIVERED_TO_DE, Loader, history
+from pydantic import SecretStr
 from sqlalchemy import text
 from webclient import serve
 
