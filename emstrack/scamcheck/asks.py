@@ -45,6 +45,7 @@ class Kind(StrEnum):
     REPLY = "reply"  # "reply Y", "回复1": the reply confirms the number or activates a link
     ADD_CONTACT = "add_contact"  # add a WeChat/QQ friend, scan a QR code, message on WhatsApp
     HELP = "help"  # a number offered for questions ("Any questions? Call …"), not a request
+    OFFER = "offer"  # a gift, prize, reward or paid work offered unasked ("免费赠送", "兼职日赚")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,15 +111,20 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝)|(?<!到)付款|转账|汇款)",
         r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
         r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
+        # A charge said to be taken automatically unless cancelled (the "百万保障", membership
+        # and subscription lures that follow a fake delivery text).
+        r"(?:自动)?扣费|(?:自动)?扣款|自动续费|续费|免密支付",
+        r"百万保障",
     ),
     Kind.DETAILS: _rx(
         r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
         r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
+        r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
         r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
-        r"(?:更新|完善|补充|填写|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下)?(?:收货|收件|派送|配送|投递|正确的|详细|完整)?(?:地址|信息|资料|身份|个人信息)",
+        r"(?:更新|完善|补充|填写|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下)?(?:收货|收件|派送|配送|投递|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)",
         r"(?:进行|完成|需要|需|请)[^，。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
     ),
     Kind.RESCHEDULE: _rx(
@@ -130,6 +136,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:click|tap|visit|follow|open|go to)\b[^.]{0,25}?\b(?:link|url|here|below)\b[^.]{0,40}?\bto (?:re|confirm|pay|update|release|arrange|avoid|schedule|receive|claim|get|collect|verify|complete|continue|proceed)",
         r"(?:申请|预约)[^，。]{0,4}?(?:重新|二次|再次)?(?:派送|投递|配送|送货)",
         r"(?:重新|二次|再次)(?:派送|投递|配送)[^，。]{0,6}?(?:请|需|点击|申请|预约|登录)",
+        r"(?:重新|另行)安排(?:派送|投递|配送|送货|时间)",
         r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认|查看详情|恢复)",
         r"领取(?:赔偿|理赔|退款|补偿)",
     ),
@@ -172,6 +179,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\[\.\]|\(\.\)",
         r"\b(?:www\.)?x{3,}\.[a-z]{2,}",
         r"(?:点击|点开|打开|进入|访问|复制)[^，。]{0,6}?(?:链接|网址|下方|以下)",
+        r"点此|点这里|戳这里|戳链接|按(?:此|以下|下方|这个)?(?:链接|网址)",
         r"\b(?:click|tap|follow|visit|open) (?:on )?(?:the |this |our )?(?:link|url|button)\b",
     ),
     Kind.ATTACHMENT: _rx(
@@ -200,10 +208,14 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     ),
     Kind.REPLY: _rx(
         r"\breply (?:with )?(?:\"?y\"?|yes|\d)\b|\breply (?:to )?this (?:message|text)\b",
-        r"回复\s?[0-9a-z是否]",
+        # Not the opt-out every commercial text carries ("回复TD退订", "拒收请回复R").
+        r"(?<!退订)(?<!拒收)(?<!拒收请)回复\s?(?!td|t退|r拒|n退)[0-9a-z是否](?![^，。]{0,3}?(?:退订|拒收))",
     ),
     Kind.ADD_CONTACT: _rx(
-        r"(?:加|添加)[^，。]{0,6}?(?:微信|qq|好友)|添加(?:客服|专员)|扫(?:描)?(?:码|二维码)|微信号|qq号|\b(?:add|message|text) (?:us|me) on (?:whatsapp|wechat|telegram|line)\b",
+        r"(?:加|添加|加入)[^，。]{0,6}?(?:微信|qq|好友|line|whatsapp|telegram)|添加(?:客服|专员)|微信号|qq号|\b(?:add|message|text) (?:us|me) on (?:whatsapp|wechat|telegram|line)\b",
+        # Scanning a code is a lure; scanning one at the locker or counter to take the parcel
+        # ("扫码取件", "扫码开柜") is how pickup works.
+        r"扫(?:描)?(?:码|二维码)(?![^，。]{0,4}?(?:取件|取货|开柜|开箱|签收|寄件))",
     ),
     Kind.COMPENSATION: _rx(
         r"\b(?:compensation|compensate|reimburse\w*|refund(?:ed|s)?|claim (?:form|payment)|double (?:the )?(?:refund|compensation))\b",
@@ -218,6 +230,10 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\bpress (?:\d|one|nine|zero|the \w+ key)\b",
         r"(?:请|详情|咨询|查询|人工)?按\s?[0-9一二三九零]\s?[号键]?|转人工|人工台|人工服务",
     ),
+    Kind.OFFER: _rx(
+        r"\b(?:you(?:'ve| have) (?:been selected|won)|(?:claim|receive|collect) (?:your |a |the )?(?:free )?(?:reward|prize|gift|bonus)|free gift|(?:loyalty|customer) reward|(?:part-time|paid) (?:job|work)|work from home)\b",
+        r"赠送|免费(?:领取|领|送|获得)|奖品|中奖|抽奖|(?:领取|领|送)[^，。]{0,4}?(?:电饭煲|保温杯|雨伞|礼物|大礼包)|兼职|日赚|日结|刷单|返利|佣金",
+    ),
     Kind.REMOTE: _rx(
         r"\b(?:screen ?shar\w*|share (?:your|the) screen|remote (?:access|control|desktop|assistance)|anydesk|teamviewer|quick ?support)\b",
         r"屏幕共享|共享屏幕|远程(?:指导|操作|协助|控制|会议)|会议号|下载(?:[^，。]{0,6}?)(?:会议|app|软件|应用)|腾讯会议|钉钉会议|zoom",
@@ -228,7 +244,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
 REQUESTS = frozenset(
     {
         Kind.PAY, Kind.DETAILS, Kind.RESCHEDULE, Kind.CALL, Kind.SECRET, Kind.ATTACHMENT,
-        Kind.PRESS_KEY, Kind.REMOTE, Kind.ADD_CONTACT,
+        Kind.PRESS_KEY, Kind.REMOTE, Kind.ADD_CONTACT, Kind.OFFER,
     }
 )  # fmt: skip
 

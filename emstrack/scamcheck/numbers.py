@@ -26,15 +26,19 @@ def candidates(text: str) -> list[str]:
 
 
 _PLACEHOLDER_SERIALS = frozenset({"12345678", "01234567", "23456789", "87654321"})
+#: Five or more consecutive digits counting up ("01234", "56789"): a sample or a masked copy.
+_RUN = re.compile("|".join("".join(str(d + i) for i in range(5)) for d in range(6)))
 
 
 def bad_check_digit(tn: TrackingNumber) -> bool:
     """True when the number is shaped right but its check digit is wrong (an invented number).
 
-    A placeholder serial (all one digit, "12345678"), as examples and anonymised copies print,
-    is no invention meant to deceive, and is not counted.
+    A placeholder serial (all one digit, "12345678", or a run such as "…01234"), as examples
+    and anonymised copies print, is no invention meant to deceive, and is not counted.
     """
     serial = tn.number[2:10] if len(tn.number) == 13 else ""
     if serial.isdigit() and (len(set(serial)) == 1 or serial in _PLACEHOLDER_SERIALS):
+        return False
+    if _RUN.search(tn.number[2:11]):  # "MA038501234GB": a run typed to fill the shape
         return False
     return any(p.code == "check_digit" for p in tn.problems)

@@ -143,6 +143,13 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "信息要求您添加联系人、扫码或转到其他应用（“{words}”）："
         "邮政不会通过个人微信、QQ 等账号处理您的邮件。",
     ),
+    "gift_offer": (
+        MEDIUM,
+        "It offers a gift, a prize, a reward or paid work (\u201c{words}\u201d): a post or "
+        "courier does not hand out presents, prizes or jobs through a delivery message.",
+        "信息提供礼品、奖品、奖励或兼职（“{words}”）：邮政和快递公司不会通过快递信息派发礼品、"
+        "奖品或招聘兼职。",
+    ),
     "call_unknown_number": (
         MEDIUM,
         "It asks you to call or contact a number or account that it gives itself "

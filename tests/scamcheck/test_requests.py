@@ -72,6 +72,19 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ("您的包裹被海关扣留，正在为您转接海关工作人员", "call_authority", Verdict.LIKELY_SCAM),
         ("您的快递已到，请添加快递员微信领取", "add_contact", Verdict.SUSPICIOUS),
         ("Reply Y, then tap the link again to activate it.", "reply_request", None),
+        ("您的包裹未领取，请加LINE客服处理", "add_contact", Verdict.SUSPICIOUS),
+        ("別扔，掃碼領保溫杯！", "add_contact", Verdict.LIKELY_SCAM),
+        # Gifts, prizes and paid work that nobody asked for.
+        ("【菜鸟驿站】鉴于您常在驿站取件，免费赠送您一台电饭煲", "gift_offer", None),
+        ("邀您兼职快递录入员，日赚300元", "gift_offer", Verdict.SUSPICIOUS),
+        ("Congratulations! You have been selected to claim a free gift.", "gift_offer", None),
+        ("You have won a prize: claim it at [link]", "gift_offer", Verdict.LIKELY_SCAM),
+        # A charge that will be taken automatically unless cancelled.
+        ("您的百万保障即将到期，系统将自动扣费2000元，如需取消请致电客服", "payment_request", None),
+        # Details: an account to verify; 資料 (read as 数据 by OpenCC) to update.
+        ("Your parcel could not be delivered. Please verify your account.", "personal_data", None),
+        ("您的包裹因地址不完整被扣留，請按以下連結更新資料", "link_hidden", Verdict.LIKELY_SCAM),
+        ("您的包裹派送失敗，請點此重新安排派送", "reschedule_request", Verdict.LIKELY_SCAM),
         # Card details and codes.
         ("Enter your card number to complete the delivery.", "card_or_secret", None),
         ("请告诉我您收到的验证码", "card_or_secret", Verdict.SUSPICIOUS),
@@ -118,6 +131,14 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "Your DPD parcel is due today between 10:15 and 11:15. Change your delivery at "
         "https://www.dpd.co.uk/apps/x",
         "Any questions? Call customer service at 1-888-555-0100.",
+        # The opt-out every commercial text carries is no request to reply.
+        "【中国邮政】您的快递已到驿站，取件码1234，请尽快领取，回复TD退订",
+        "【菜鸟驿站】请凭6-2-1234到驿站取件，逾期将退回。拒收请回复R",
+        # Scanning a code at the locker is how pickup works.
+        "【丰巢】您的快件已到丰巢柜，取件码123456，也可扫码取件",
+        # A gift that came with the order, returned with it, is no offer.
+        "請將完整商品、贈品、附件一併包裝妥善，謝謝。",
+        "Congratulations on your new order! It has shipped and arrives on Monday.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:

@@ -125,7 +125,9 @@ def test_long_text_is_cut_not_refused() -> None:
     assert check("a " * 10_000).verdict is Verdict.NO_RED_FLAGS
 
 
-@pytest.mark.parametrize("number", ["EE000000001CN", "EE123456784CN", "RR111111110GB"])
+@pytest.mark.parametrize(
+    "number", ["EE000000001CN", "EE123456784CN", "RR111111110GB", "MA038501234GB"]
+)
 def test_a_placeholder_number_is_no_invention(number: str) -> None:
     # Examples and anonymised copies print such serials; a scammer's invented number does not.
     result = check(f"Your parcel {number} was delivered")
