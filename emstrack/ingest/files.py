@@ -38,6 +38,11 @@ from emstrack.store.database import Database
 REJECT_COLUMNS = ("reject_line", "reject_reason")
 
 Progress = Callable[[int], None]
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -247,10 +252,15 @@ def import_file(
     *,
     on_progress: Progress | None = None,
     profile: Profile | None = None,
+    clock: Clock | None = None,
+    staged: bool = True,
 ) -> ImportSummary:
     """Import one file, read by `profile` (None: the `upu` format); returns the counts.
 
-    Raises `InputError` only for a file-wide problem."""
+    `clock` gives the ingest time of each batch's events and the time of its writes (the
+    system clock when None). `staged`: on PostgreSQL, each batch goes through `COPY` and
+    staging tables (`store.staging`); False: a statement per row, as before (the same rows are
+    stored). Raises `InputError` only for a file-wide problem."""
     fmt = file_format(path)
     if not path.is_file():
         raise InputError("no_such_file", f"{path}: no such file.")
@@ -258,7 +268,19 @@ def import_file(
     raw, text = _open_text(path)
     try:
         with raw, text:
-            _import_stream(db, path, fmt, raw, text, settings, summary, on_progress, profile)
+            _import_stream(
+                db,
+                path,
+                fmt,
+                raw,
+                text,
+                settings,
+                summary,
+                on_progress,
+                profile,
+                clock or _now,
+                staged,
+            )
     except (OSError, EOFError, zlib.error) as exc:
         # A corrupt or truncated compressed file: the batches before this point are stored.
         raise InputError(
@@ -279,7 +301,9 @@ def _import_stream(
     settings: Settings,
     summary: ImportSummary,
     on_progress: Progress | None,
-    profile: Profile | None = None,
+    profile: Profile | None,
+    clock: Clock,
+    staged: bool,
 ) -> None:
     if fmt == "csv":
         header, rows = _csv_rows(text, path, profile)
@@ -290,15 +314,15 @@ def _import_stream(
     batch: list[IncomingEvent] = []
     reuse = timedelta(days=settings.reuse_after_days)
     # The ingest time of a batch's events: when the batch was begun.
-    received = datetime.now(UTC)
+    received = clock()
 
     def flush() -> None:
         nonlocal received
-        result = record(db, batch, reuse_after=reuse)
+        result = record(db, batch, reuse_after=reuse, now=clock(), staged=staged)
         summary.new += result.stored
         summary.duplicate += result.duplicates
         batch.clear()
-        received = datetime.now(UTC)
+        received = clock()
         if on_progress is not None:
             on_progress(raw.tell())
 

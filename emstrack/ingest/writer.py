@@ -15,14 +15,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from emstrack.domain.events import Event, merge
 from emstrack.domain.status import order_events, state_of
 from emstrack.ingest.records import IncomingEvent
-from emstrack.store import answers, outbox
+from emstrack.store import answers, outbox, staging
 from emstrack.store.database import Database, Unit
-from emstrack.store.events import StoredEvent, event_raw, event_row, events_for, write_changes
+from emstrack.store.events import (
+    HISTORY_EVENT_FIELDS,
+    StoredEvent,
+    event_raw,
+    event_row,
+    events_for,
+    write_changes,
+)
 from emstrack.store.items import (
     Conflict,
     ItemRow,
@@ -312,6 +320,31 @@ class _Batch:
     def rows(self, keys: set[tuple[str, int, str]], sqlite: bool) -> list[tuple[object, ...]]:
         return [event_row(n, g, self.events[(n, g)][k], sqlite=sqlite) for n, g, k in sorted(keys)]
 
+    def answers(self, numbers: set[str]) -> tuple[list[tuple[str, str]], list[str]]:
+        """The read model's document of each of `numbers` from the batch's rows, as
+        `answers.refresh` would read them back after the writes; and the numbers left without
+        items."""
+        documents: list[tuple[str, str]] = []
+        gone: list[str] = []
+        for number in sorted(numbers):
+            generations = self.items.get(number)
+            if not generations:
+                gone.append(number)
+                continue
+            rows = [item.to_tuple() for item in sorted(generations, key=_generation)]
+            stored = self.events.get((number, answers.current_generation(rows)), {})
+            history = [_history(s.event) for _, s in sorted(stored.items())]
+            documents.append((number, answers.document(rows, history)))
+        return documents, gone
+
+
+def _generation(item: ItemRow) -> int:
+    return item.generation
+
+
+#: An event's values in the order of `HISTORY_EVENT_FIELDS` (the read model's rows).
+_history = attrgetter(*HISTORY_EVENT_FIELDS)
+
 
 def record(
     db: Database,
@@ -319,16 +352,22 @@ def record(
     *,
     reuse_after: timedelta = timedelta(days=365),
     now: datetime | None = None,
+    staged: bool = False,
 ) -> BatchResult:
     """Store a batch of checked events in one transaction; report each one's outcome.
 
+    `staged`: on PostgreSQL, send the batch with `COPY` through staging tables
+    (`store.staging`), for large batches (the file import); the stored rows are the same.
     Raises `DatabaseUnavailable` (and stores nothing) when the database cannot take it now.
     """
     if not batch:
         return BatchResult((), 0, 0)
     numbers = sorted({incoming.number for incoming in batch})
     sqlite = db.dialect == "sqlite"
+    bulk = staged and db.dialect == "postgresql"
     with db.write() as unit:
+        if bulk:
+            staging.prepare(unit)
         # Writers of the same numbers (several consumers, API workers, imports) take turns.
         lock_numbers(unit, numbers)
         items = items_for(unit, numbers)
@@ -336,18 +375,33 @@ def record(
         work = _Batch(unit, items, events, reuse_after, now or datetime.now(UTC))
         outcomes = tuple(work.add(incoming) for incoming in batch)
         changed_items = work.settle()
-        write_changes(
-            unit,
-            deleted_items=sorted(work.deleted),
-            new_items=[work.item(ident) for ident in sorted(work.new_items)],
-            changed_items=changed_items,
-            new_events=work.rows(work.new_keys, sqlite),
-            changed_events=work.rows(work.changed_keys, sqlite),
-            conflicts=list(work.conflicts.values()),
-        )
-        # The read model of every number whose items or events changed, and the notices:
-        # in the same transaction, so a change is stored with them or not at all.
-        answers.refresh(unit, work.touched(changed_items), work.now)
+        new_items = [work.item(ident) for ident in sorted(work.new_items)]
+        if bulk:
+            documents, gone = work.answers(work.touched(changed_items))
+            staging.write_batch(
+                unit,
+                deleted_items=sorted(work.deleted),
+                items=new_items + changed_items,
+                new_events=work.rows(work.new_keys, sqlite),
+                changed_events=work.rows(work.changed_keys, sqlite),
+                conflicts=list(work.conflicts.values()),
+                answers=documents,
+                no_answers=gone,
+                now=work.now,
+            )
+        else:
+            write_changes(
+                unit,
+                deleted_items=sorted(work.deleted),
+                new_items=new_items,
+                changed_items=changed_items,
+                new_events=work.rows(work.new_keys, sqlite),
+                changed_events=work.rows(work.changed_keys, sqlite),
+                conflicts=list(work.conflicts.values()),
+            )
+            # The read model of every number whose items or events changed, and the notices:
+            # in the same transaction, so a change is stored with them or not at all.
+            answers.refresh(unit, work.touched(changed_items), work.now)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
 

@@ -55,7 +55,7 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _document(items: list[Sequence[Any]], events: list[Sequence[Any]]) -> bytes:
+def _document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) -> bytes:
     item_rows = []
     for row in items:
         values = list(row)
@@ -70,11 +70,20 @@ def _document(items: list[Sequence[Any]], events: list[Sequence[Any]]) -> bytes:
     return orjson.dumps({"f": FORMAT, "items": item_rows, "events": event_rows})
 
 
-def _current(items: list[Sequence[Any]]) -> int:
-    """The current item's generation, as `events.history_rows` picks it."""
+def current_generation(items: Sequence[Sequence[Any]]) -> int:
+    """The current item's generation, as `events.history_rows` picks it, from rows of
+    `ITEM_FIELDS`."""
     last_at = ITEM_FIELDS.index("last_event_at")
     best = max(items, key=lambda row: (_text(row[last_at]), row[1]))
     return int(best[1])
+
+
+def document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) -> str:
+    """A number's answer as `refresh` writes it: from its items (rows of `ITEM_FIELDS`, by
+    generation) and its current item's events (rows of `HISTORY_EVENT_FIELDS`, in any order:
+    the lookup orders them), for a writer that holds the rows it has just written
+    (`staging.write_batch`)."""
+    return _document(items, events).decode()
 
 
 @lru_cache(maxsize=4)
@@ -130,7 +139,7 @@ def refresh_driver(
                 if not found:
                     deletes.append((number,))
                     continue
-                rows = events.get((number, _current(found)), [])
+                rows = events.get((number, current_generation(found)), [])
                 upserts.append((number, _document(found, rows).decode(), updated))
         if deletes:
             cursor.executemany(sql["delete"], deletes)

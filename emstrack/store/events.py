@@ -155,7 +155,7 @@ def _history_sql(paramstyle: str) -> tuple[str, str]:
 
 #: The columns `event_row` fills, in its order (its own list: a million rows are built by
 #: position, so a change of `Event`'s fields must not move them).
-_EVENT_WRITE_FIELDS = (
+EVENT_WRITE_FIELDS: Final[tuple[str, ...]] = (
     "number",
     "generation",
     "dedupe_key",
@@ -189,7 +189,7 @@ _EVENT_WRITE_FIELDS = (
 def event_row(
     number: str, generation: int, stored: StoredEvent, *, sqlite: bool = False
 ) -> tuple[Any, ...]:
-    """The stored event as a row of `_EVENT_WRITE_FIELDS`, ready for the driver.
+    """The stored event as a row of `EVENT_WRITE_FIELDS`, ready for the driver.
 
     For SQLite, datetimes become the text SQLAlchemy's SQLite DateTime type writes and reads
     (naive; UTC for the aware columns), built here directly because the bulk path does it a
@@ -210,7 +210,7 @@ def event_row(
         utc = None
         if offset is not None:
             utc = (local - timedelta(minutes=offset)).replace(tzinfo=UTC)
-    # The values of `_EVENT_WRITE_FIELDS`, in order.
+    # The values of `EVENT_WRITE_FIELDS`, in order.
     return (
         number,
         generation,
@@ -266,8 +266,8 @@ def _write_sql(paramstyle: str) -> dict[str, str]:
     return {
         "insert_item": insert_into("items", ITEM_FIELDS),
         "update_item": update_of("items", ITEM_FIELDS[2:], ITEM_FIELDS[:2]),
-        "insert_event": insert_into("events", _EVENT_WRITE_FIELDS),
-        "update_event": update_of("events", _EVENT_WRITE_FIELDS[3:], _EVENT_WRITE_FIELDS[:3]),
+        "insert_event": insert_into("events", EVENT_WRITE_FIELDS),
+        "update_event": update_of("events", EVENT_WRITE_FIELDS[3:], EVENT_WRITE_FIELDS[:3]),
         "delete_events": f"DELETE FROM events WHERE number = {p} AND generation = {p}",
         "delete_item": f"DELETE FROM items WHERE number = {p} AND generation = {p}",
         "delete_conflicts": (f"DELETE FROM item_conflicts WHERE number = {p} AND generation = {p}"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from eventfiles import assert_consistent, count_events, incoming, s10, stored_items
 
 from emstrack.ingest.writer import record
@@ -19,7 +20,11 @@ NUMBERS = 30
 WRITERS = 4
 
 
-def test_writers_of_the_same_numbers_at_once_lose_and_double_nothing(db: Database) -> None:
+@pytest.mark.parametrize("staged", [False, True], ids=["rows", "staged"])
+def test_writers_of_the_same_numbers_at_once_lose_and_double_nothing(
+    db: Database, staged: bool
+) -> None:
+    """`staged`: through `COPY` and staging tables on PostgreSQL (the file import's path)."""
     errors: list[BaseException] = []
 
     def write(writer: int) -> None:
@@ -30,7 +35,7 @@ def test_writers_of_the_same_numbers_at_once_lose_and_double_nothing(db: Databas
                 incoming(s10(7000 + n), "EMB", f"2026-11-24T{12 + writer:02d}:30"),
             ]
             try:
-                record(db, batch)
+                record(db, batch, staged=staged)
             except BaseException as exc:
                 errors.append(exc)
 
