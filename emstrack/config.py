@@ -6,13 +6,17 @@ docs/configuration.md misses one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Self
 
-from pydantic import Field, SecretStr, field_validator
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from emstrack.brand import Brand
@@ -23,7 +27,11 @@ _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EMSTRACK_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused value may be a secret (a VAPID private key, a password);
+    # the messages name the setting and what it must be, never what was given.
+    model_config = SettingsConfigDict(
+        env_prefix="EMSTRACK_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default="sqlite:///emstrack.db",
@@ -342,6 +350,29 @@ class Settings(BaseSettings):
         "is dropped); with the bot token set, the item page offers "
         "`https://t.me/USERNAME?start=NUMBER` to follow the item in Telegram.",
     )
+    # --- web push (the app's notifications; `emstrack webpush keys` makes the key pair)
+    webpush_public_key: str = Field(
+        default="",
+        description="The VAPID public key of web push (base64url of the uncompressed P-256 "
+        "point, as `emstrack webpush keys` prints it); empty: no push notifications.",
+    )
+    webpush_private_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="The VAPID private key that goes with `EMSTRACK_WEBPUSH_PUBLIC_KEY` "
+        "(base64url of the 32-byte P-256 scalar): keep it secret; never logged.",
+    )
+    webpush_subject: str = Field(
+        default="",
+        description="Who push services may contact about this server's pushes: a `mailto:` "
+        "address or an `https:` page; required with the keys.",
+    )
+    webpush_ttl_seconds: int = Field(
+        default=86400,
+        ge=0,
+        le=2419200,
+        description="How long a push service keeps a notice for a device that is offline, in "
+        "seconds (at most four weeks); 0: delivered now or never.",
+    )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with `update` applied and validated like the environment's values.
@@ -456,6 +487,65 @@ class Settings(BaseSettings):
             raise ValueError("must be an IANA time zone such as Asia/Shanghai") from exc
         return value
 
+    @field_validator("webpush_public_key")
+    @classmethod
+    def _webpush_public(cls, value: str) -> str:
+        value = value.strip()
+        if value and vapid_public_key(value) is None:
+            raise ValueError(
+                "EMSTRACK_WEBPUSH_PUBLIC_KEY must be a P-256 public key in base64url (65 bytes, "
+                "uncompressed), as `emstrack webpush keys` prints it"
+            )
+        return value
+
+    @field_validator("webpush_private_key")
+    @classmethod
+    def _webpush_private(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value().strip()
+        if raw and vapid_private_key(raw) is None:
+            # Never echoed: the message names the setting, not its value.
+            raise ValueError(
+                "EMSTRACK_WEBPUSH_PRIVATE_KEY must be a P-256 private key in base64url (32 "
+                "bytes), as `emstrack webpush keys` prints it"
+            )
+        return SecretStr(raw)
+
+    @field_validator("webpush_subject")
+    @classmethod
+    def _webpush_subject(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"(mailto:[^\s@]+@[^\s@]+|https://[^\s/]+(/\S*)?)", value):
+            raise ValueError(
+                "EMSTRACK_WEBPUSH_SUBJECT must be a mailto: address (mailto:ops@example.org) or "
+                "an https: page"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _webpush_complete(self) -> Self:
+        public = self.webpush_public_key
+        private = self.webpush_private_key.get_secret_value()
+        if not (public or private or self.webpush_subject):
+            return self
+        if not (public and private and self.webpush_subject):
+            raise ValueError(
+                "web push needs all three of EMSTRACK_WEBPUSH_PUBLIC_KEY, "
+                "EMSTRACK_WEBPUSH_PRIVATE_KEY and EMSTRACK_WEBPUSH_SUBJECT (or none)"
+            )
+        key = vapid_private_key(private)
+        assert key is not None  # checked by its field's validator
+        if _public_bytes(key.public_key()) != unb64url(public):
+            raise ValueError(
+                "EMSTRACK_WEBPUSH_PUBLIC_KEY is not the public key of "
+                "EMSTRACK_WEBPUSH_PRIVATE_KEY: set both from one `emstrack webpush keys`"
+            )
+        return self
+
+    @property
+    def webpush_enabled(self) -> bool:
+        """Whether web push is configured (the three settings, checked at start)."""
+        return bool(self.webpush_public_key)
+
     @field_validator("home_country")
     @classmethod
     def _upper_country(cls, value: str) -> str:
@@ -463,6 +553,44 @@ class Settings(BaseSettings):
         if len(value) != 2 or not value.isalpha():
             raise ValueError("must be a two-letter country code such as CN")
         return value
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def unb64url(text: str) -> bytes | None:
+    """Base64url with or without padding (the web's usual spelling of keys), or None."""
+    padded = (text + "=" * (-len(text) % 4)).translate(_URLSAFE)
+    try:
+        return base64.b64decode(padded, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+
+
+def _public_bytes(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+
+def vapid_public_key(text: str) -> ec.EllipticCurvePublicKey | None:
+    """A P-256 public key from base64url of its 65-byte uncompressed point, or None."""
+    raw = unb64url(text.strip())
+    if raw is None or len(raw) != 65 or raw[0] != 4:
+        return None
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:  # not a point of the curve
+        return None
+
+
+def vapid_private_key(text: str) -> ec.EllipticCurvePrivateKey | None:
+    """A P-256 private key from base64url of its 32-byte scalar, or None."""
+    raw = unb64url(text.strip())
+    if raw is None or len(raw) != 32:
+        return None
+    try:
+        return ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    except ValueError:  # 0, or not below the curve's order
+        return None
 
 
 @lru_cache(maxsize=1)

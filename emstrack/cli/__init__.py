@@ -1,5 +1,6 @@
 """The `emstrack` command: track, import, consume, serve, demo, worker, outbox, telegram, wechat,
-keys, reports, sources, db. One module per command or group; what they share is in `_common`."""
+webpush, keys, reports, sources, db. One module per command or group; what they share is in
+`_common`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from emstrack.cli import (
     serve,
     sources,
     track,
+    webpush,
     wechat,
 )
 from emstrack.cli.ingest import EXIT_SOME_REJECTED
@@ -41,6 +43,7 @@ app.command()(notify.worker)
 app.add_typer(notify.outbox_app, name="outbox")
 app.add_typer(notify.telegram_app, name="telegram")
 app.add_typer(wechat.app, name="wechat")
+app.add_typer(webpush.app, name="webpush")
 
 
 def main() -> None:

@@ -46,18 +46,19 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def senders(settings: Settings) -> dict[str, Sender]:
-    """A sender for every channel, configured from `settings`."""
+def senders(settings: Settings, db: Database | None = None) -> dict[str, Sender]:
+    """A sender for every channel, configured from `settings` (web push needs `db`, where the
+    browsers' keys are)."""
     return {
-        **senders_for(settings),
+        **senders_for(settings, db),
         "wechat": WeChatSender(settings),
         "telegram": TelegramSender(settings),
     }
 
 
 @contextmanager
-def _senders(settings: Settings) -> Iterator[dict[str, Sender]]:
-    made = senders(settings)
+def _senders(settings: Settings, db: Database) -> Iterator[dict[str, Sender]]:
+    made = senders(settings, db)
     try:
         yield made
     finally:
@@ -69,7 +70,8 @@ def start_worker_thread(settings: Settings) -> threading.Event:
     """A notification worker in a daemon thread of this process (`emstrack serve --worker`),
     on a database and senders of its own that last as long as the process."""
     stop = threading.Event()
-    worker = Worker(Database.open(settings), settings, senders=senders(settings))
+    db = Database.open(settings)
+    worker = Worker(db, settings, senders=senders(settings, db))
     threading.Thread(target=worker.run, args=(stop,), name="emstrack-worker", daemon=True).start()
     return stop
 
@@ -79,14 +81,14 @@ def worker(
         bool, typer.Option("--once", help="Deliver what is due now, then exit (for cron).")
     ] = False,
 ) -> None:
-    """Deliver notices from the outbox: webhooks, e-mail, WeChat and Telegram messages.
+    """Deliver notices from the outbox: webhooks, e-mail, WeChat and Telegram messages, web push.
 
     Several workers may run at once, on one machine or many: each notice is claimed by one.
     """
     settings = _common.settings()
     with (
         _common.database(settings) as db,
-        _senders(settings) as channels,
+        _senders(settings, db) as channels,
         Worker(db, settings, senders=channels) as runner,
     ):
         if once:

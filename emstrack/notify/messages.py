@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from emstrack.config import Settings
 from emstrack.domain.events import CATALOGUE, Status, status_label
-from emstrack.domain.lang import Lang
+from emstrack.domain.lang import HTML_LANG, Lang
 from emstrack.domain.operator import public_label
 from emstrack.domain.places import FIELDS, Projection
 from emstrack.notify import tokens
@@ -110,15 +110,20 @@ def webhook_body(row: OutboxRow, settings: Settings) -> bytes:
     return orjson.dumps(body)
 
 
-def _summary(row: OutboxRow, lang: Lang) -> str:
-    """ "Delivered — DEBERB, DE, 2026-11-07 11:45 (local)": the status and where and when."""
+def _where(row: OutboxRow, lang: Lang) -> str:
+    """ "DEBERB, DE, 2026-11-07 11:45 (local)": where and when the status came; "" if unknown."""
     event = _event(row, lang)
-    words = label(row.payload.get("status"), lang)
     if event is None:
-        return words
+        return ""
     place, when = _place(event), _when(event)
     local = "（当地时间）" if lang == "zh" else " (local)"
-    where = ", ".join(part for part in (place, when + local if when else "") if part)
+    return ", ".join(part for part in (place, when + local if when else "") if part)
+
+
+def _summary(row: OutboxRow, lang: Lang) -> str:
+    """ "Delivered — DEBERB, DE, 2026-11-07 11:45 (local)": the status and where and when."""
+    words = label(row.payload.get("status"), lang)
+    where = _where(row, lang)
     return f"{words} — {where}" if where else words
 
 
@@ -135,6 +140,24 @@ def chat_text(row: OutboxRow, settings: Settings, lang: Lang) -> str:
         f"{row.number}: {_summary(row, lang)}\n{urls['page']}\n"
         f"Unsubscribe: send 'unsubscribe {row.number}'"
     )
+
+
+def push_payload(row: OutboxRow, lang: Lang) -> bytes:
+    """The JSON a web push notice carries, sealed for the browser: what its service worker shows
+    (the chat message's words as title and body) and the item page it opens, in `lang`."""
+    words = label(row.payload.get("status"), lang)
+    body = {
+        "title": f"{row.number}：{words}" if lang == "zh" else f"{row.number}: {words}",
+        "body": _where(row, lang) or words,
+        # The page on the app's own origin: the service worker opens it where it was installed.
+        "url": f"/track/{row.number}?lang={lang}",
+        "number": row.number,
+        "status": row.payload.get("status"),
+        # One notification per item on the device: a newer one replaces the one shown.
+        "tag": row.number,
+        "lang": HTML_LANG[lang],
+    }
+    return orjson.dumps(body)
 
 
 @cache

@@ -4,9 +4,9 @@ A sender never raises for the far side's faults: it returns a `Result` saying wh
 went out, and if not, whether trying again later may help. Foreign errors are mapped at that
 boundary, by each sender.
 
-The webhook and e-mail senders are here. The chat bots' senders (WeChat, Telegram) live with
-their clients in `emstrack.channels` and are handed to the worker by whoever composes it (the
-`emstrack worker` command), so that this package never imports the channels.
+The webhook, e-mail and web push senders are here. The chat bots' senders (WeChat, Telegram)
+live with their clients in `emstrack.channels` and are handed to the worker by whoever composes
+it (the `emstrack worker` command), so that this package never imports the channels.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Literal, Protocol
 
 from emstrack.config import Settings
 from emstrack.domain.lang import Lang
-from emstrack.notify import messages, tokens
+from emstrack.notify import messages, tokens, webpush
 from emstrack.notify.mail import ConsoleBackend, MailBackend, MailError, SmtpBackend
 from emstrack.notify.webhook import WebhookPoster
+from emstrack.store.database import Database
 from emstrack.store.outbox import OutboxRow
+from emstrack.store.push import endpoint_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,50 @@ def _mail_backend(settings: Settings) -> MailBackend:
     )
 
 
-def senders_for(settings: Settings) -> dict[str, Sender]:
-    """The senders of this package's channels (webhook, e-mail), configured from `settings`."""
-    return {"webhook": WebhookSender(settings), "email": EmailSender(settings)}
+class WebPushSender:
+    """Sealed, VAPID-signed pushes to a browser's push service (`notify.webpush`); the endpoint
+    and its keys are read from `push_endpoints` at each send. A push service that says the
+    endpoint is gone (404, 410) ends it and every subscription on it."""
+
+    def __init__(
+        self, settings: Settings, db: Database, poster: WebhookPoster | None = None
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._owns = poster is None
+        self._poster = poster or WebhookPoster(
+            timeout=settings.notify_webhook_timeout_seconds,
+            allow_private=settings.notify_allow_private_urls,
+            user_agent="emstrack-webpush/1",
+        )
+
+    def send(self, row: OutboxRow, *, lang: Lang = "en") -> Result:
+        with self._db.read() as unit:
+            endpoint = endpoint_row(unit, row.target)
+        if endpoint is None or endpoint.ended_at is not None:
+            return Result(False, False, "the browser's push subscription is gone")
+        body = webpush.seal(messages.push_payload(row, lang), endpoint.p256dh, endpoint.auth)
+        headers = webpush.headers(endpoint.endpoint, row.number, self._settings)
+        delivery = self._poster.post(endpoint.endpoint, headers, body)
+        if delivery.status in (404, 410):
+            ended = webpush.end_gone(self._db, endpoint.id)
+            return Result(
+                False,
+                False,
+                f"HTTP {delivery.status}: the browser's push subscription is gone; "
+                f"{ended} subscription{'s' if ended != 1 else ''} on it ended",
+            )
+        return Result(delivery.ok, delivery.retryable, delivery.error, delivery.retry_after)
+
+    def close(self) -> None:
+        if self._owns:
+            self._poster.close()
+
+
+def senders_for(settings: Settings, db: Database | None = None) -> dict[str, Sender]:
+    """The senders of this package's channels (webhook, e-mail, and web push when it is
+    configured and a database to read the browsers' keys from is given), from `settings`."""
+    made: dict[str, Sender] = {"webhook": WebhookSender(settings), "email": EmailSender(settings)}
+    if settings.webpush_enabled and db is not None:
+        made["webpush"] = WebPushSender(settings, db)
+    return made

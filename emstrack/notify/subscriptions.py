@@ -2,9 +2,11 @@
 
 A subscription ties a tracking number to a channel: a webhook (an operator's URL, created with an
 operator key), an e-mail address (active only once its owner follows the confirmation link, so no
-one can subscribe someone else's address), or a chat user (WeChat OpenID, Telegram chat id: the
-platform vouches for who is asking). Notices then go out on every change of status; the last one,
-at delivery, ends the subscription.
+one can subscribe someone else's address), a chat user (WeChat OpenID, Telegram chat id: the
+platform vouches for who is asking), or a browser's push endpoint (`webpush`: its target is the
+endpoint's id, and the browser's permission prompt is the consent; see `notify.webpush`).
+Notices then go out on every change of status; the last one, at delivery, ends the
+subscription.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from emstrack.config import Settings
 from emstrack.domain import s10
-from emstrack.domain.lang import lang_of
+from emstrack.domain.lang import Lang, lang_of
 from emstrack.domain.problems import Severity
 from emstrack.errors import InputError
 from emstrack.notify import tokens
@@ -36,9 +38,9 @@ from emstrack.store.subscriptions import (
     subscriptions_of,
 )
 
-CHANNELS = ("webhook", "email", "wechat", "telegram")
-#: Live subscriptions one e-mail address or chat user may hold (webhooks, made with an
-#: operator's key, have no such cap).
+CHANNELS = ("webhook", "email", "wechat", "telegram", "webpush")
+#: Live subscriptions one e-mail address, chat user or push endpoint may hold (webhooks, made
+#: with an operator's key, have no such cap).
 MAX_PER_TARGET = 100
 _EMAIL = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})\.[A-Za-z]{2,63}$"
@@ -55,7 +57,8 @@ class Created:
     secret: str | None = None  # webhooks: the signing secret, shown only at creation
 
 
-def _number(raw: str, settings: Settings) -> str:
+def checked_number(raw: str, settings: Settings) -> str:
+    """A tracking number in its normal form, or InputError `invalid_number`."""
     parsed = s10.parse(raw, home_country=settings.home_country)
     if not parsed.valid:
         problem = next(p for p in parsed.problems if p.severity == Severity.ERROR)
@@ -68,6 +71,7 @@ _REFUSAL: dict[str, tuple[str, str]] = {
     "email": ("bad_email", "The e-mail address"),
     "wechat": ("bad_chat", "The WeChat OpenID"),
     "telegram": ("bad_chat", "The Telegram chat id"),
+    "webpush": ("bad_endpoint", "The push endpoint's id"),
 }
 
 
@@ -111,12 +115,17 @@ def check_target(channel: str, target: str, settings: Settings) -> str:
         if not re.fullmatch(r"-?\d{1,20}", target):
             raise InputError("bad_chat", "A Telegram chat id is a number.")
         return target
+    if channel == "webpush":
+        if not re.fullmatch(r"[0-9a-f]{32}", target):
+            raise InputError("bad_endpoint", "A push endpoint's id is 32 hexadecimal digits.")
+        return target
     if not target or len(target) > 128 or any(c.isspace() for c in target):
         raise InputError("bad_chat", "A WeChat OpenID has 1 to 128 characters and no spaces.")
     return target
 
 
-def _zone(name: str | None, settings: Settings) -> str:
+def checked_zone(name: str | None, settings: Settings) -> str:
+    """An IANA time zone (the operator's when none is given), or InputError `bad_timezone`."""
     if not name:
         return settings.notify_timezone
     try:
@@ -164,46 +173,66 @@ def subscribe(
     # Refuses early when no secret key is set.
     tokens.webhook_secret(settings.secret_key.get_secret_value(), "")
     now = now or datetime.now(UTC)
-    number = _number(number, settings)
+    number = checked_number(number, settings)
     target = check_target(channel, target, settings)
     lang = lang_of(lang)
-    zone = _zone(timezone, settings)
+    zone = checked_zone(timezone, settings)
     with db.write() as unit:
-        live = []
-        for row in subscriptions_of(unit, channel, target):
-            if row.state == SubscriptionState.PENDING and now - row.created_at > _PENDING_FOR:
-                # Never confirmed: its link has expired; it holds no place any more.
-                end_subscription(unit, row.number, row.id, "unconfirmed", now)
-                continue
-            live.append(row)
-        for row in live:
-            # Only the same caller's: another key must not learn (or end) this one's.
-            if row.number == number and row.key_id == key_id:
-                if row.state == SubscriptionState.PENDING:
-                    _send_confirmation(unit, settings, row, now)  # the first may be lost
-                return _created(settings, row, created=False)
-        if channel != "webhook" and len(live) >= MAX_PER_TARGET:
-            raise InputError(
-                "too_many_subscriptions",
-                f"This {channel} already follows {MAX_PER_TARGET} items.",
-                "Unsubscribe from delivered items first.",
-            )
-        state = SubscriptionState.PENDING if channel == "email" else SubscriptionState.ACTIVE
-        row = add_subscription(
-            unit,
-            number=number,
-            channel=channel,
-            target=target,
-            lang=lang,
-            timezone=zone,
-            state=state,
-            last_status=current_status(unit, number),
-            key_id=key_id,
-            now=now,
+        row, created = add(
+            unit, settings, number, channel, target, lang, zone, key_id=key_id, now=now
         )
-        if state == SubscriptionState.PENDING:
-            _send_confirmation(unit, settings, row, now)
-    return _created(settings, row, created=True)
+    return _created(settings, row, created=created)
+
+
+def add(
+    unit: Unit,
+    settings: Settings,
+    number: str,
+    channel: str,
+    target: str,
+    lang: Lang,
+    zone: str,
+    *,
+    key_id: int | None,
+    now: datetime,
+) -> tuple[SubscriptionRow, bool]:
+    """`subscribe` in the caller's transaction, on values already checked: the subscription and
+    whether it is new (several numbers at once for one target: `notify.webpush`)."""
+    live = []
+    for row in subscriptions_of(unit, channel, target):
+        if row.state == SubscriptionState.PENDING and now - row.created_at > _PENDING_FOR:
+            # Never confirmed: its link has expired; it holds no place any more.
+            end_subscription(unit, row.number, row.id, "unconfirmed", now)
+            continue
+        live.append(row)
+    for row in live:
+        # Only the same caller's: another key must not learn (or end) this one's.
+        if row.number == number and row.key_id == key_id:
+            if row.state == SubscriptionState.PENDING:
+                _send_confirmation(unit, settings, row, now)  # the first may be lost
+            return row, False
+    if channel != "webhook" and len(live) >= MAX_PER_TARGET:
+        raise InputError(
+            "too_many_subscriptions",
+            f"This {channel} already follows {MAX_PER_TARGET} items.",
+            "Unsubscribe from delivered items first.",
+        )
+    state = SubscriptionState.PENDING if channel == "email" else SubscriptionState.ACTIVE
+    row = add_subscription(
+        unit,
+        number=number,
+        channel=channel,
+        target=target,
+        lang=lang,
+        timezone=zone,
+        state=state,
+        last_status=current_status(unit, number),
+        key_id=key_id,
+        now=now,
+    )
+    if state == SubscriptionState.PENDING:
+        _send_confirmation(unit, settings, row, now)
+    return row, True
 
 
 #: Confirmation mails one address may be sent, per hour and per day, whoever asks: a stranger

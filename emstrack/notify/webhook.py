@@ -154,6 +154,19 @@ class WebhookPoster:
         Blocks until done or `timeout` is up: call it from a thread, not from a running event
         loop.
         """
+        timestamp = int(time.time()) if now is None else now
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
+            TIMESTAMP_HEADER: str(timestamp),
+            EVENT_ID_HEADER: event_id,
+        }
+        return self.post(url, headers, body)
+
+    def post(self, url: str, headers: dict[str, str], body: bytes) -> Delivery:
+        """POST `body` with `headers` (and our Host and User-Agent) to `url`, with every check
+        and the deadline of `send`: what another channel that POSTs to a stranger's URL (web
+        push) shares with webhooks. Never raises for the receiver's faults."""
         deadline = time.monotonic() + self._timeout
         lookup = self._dns.submit(
             _resolve, url, allow_private=self._allow_private, getaddrinfo=self._getaddrinfo
@@ -167,14 +180,10 @@ class WebhookPoster:
             # A name that does not resolve now may resolve later (a DNS outage); the rest is
             # the URL itself, which no retry will change.
             return Delivery(False, None, exc.code == "unresolvable", exc.message)
-        timestamp = int(time.time()) if now is None else now
         headers = {
             "Host": parsed.netloc.decode("ascii"),
-            "Content-Type": "application/json",
             "User-Agent": self._user_agent,
-            SIGNATURE_HEADER: sign(secret, timestamp, body),
-            TIMESTAMP_HEADER: str(timestamp),
-            EVENT_ID_HEADER: event_id,
+            **headers,
         }
         return asyncio.run(self._post(parsed, addresses, headers, body, deadline))
 

@@ -19,8 +19,9 @@ Per notice, in order:
    suppressed ("old news"): a backlog import does not flood subscribers. The event's instant is
    its local time minus its UTC offset; where the offset is unknown the local time is taken as
    UTC, which is off by at most 14 hours against a limit of days.
-3. An e-mail or chat status notice due in the recipient's quiet hours waits until their end.
-   Webhooks are machines and never wait; a confirmation mail answers what someone just did.
+3. An e-mail, chat or web push status notice due in the recipient's quiet hours waits until
+   their end. Webhooks are machines and never wait; a confirmation mail answers what someone
+   just did.
 4. Otherwise it is sent. A failure that may pass is tried again after an exponential back-off
    with jitter (or the far side's own `retry_after`, when longer); after
    `notify_max_attempts` attempts, or at once for a failure that cannot pass, the notice is
@@ -58,7 +59,7 @@ MAX_BACKOFF: Final = timedelta(hours=6)
 #: Each wait is the doubled delay times a random factor in this range, so that notices that
 #: failed together (a receiver down for an hour) do not all come back in the same second.
 JITTER: Final = (0.75, 1.25)
-_HELD_CHANNELS = frozenset({"email", "wechat", "telegram"})
+_HELD_CHANNELS = frozenset({"email", "wechat", "telegram", "webpush"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,7 @@ class Worker:
         self._db = db
         self._settings = settings
         self._owns_senders = senders is None
-        self._senders = senders if senders is not None else senders_for(settings)
+        self._senders = senders if senders is not None else senders_for(settings, db)
         self.owner = (owner or _default_owner())[:64]
         self._batch = batch
         self._clock = clock
@@ -281,6 +282,14 @@ class Worker:
 
     def _deliver(self, row: OutboxRow, sub: SubscriptionRow) -> Result:
         sender = self._senders.get(row.channel)
+        if sender is None and row.channel == "webpush":
+            return Result(
+                False,
+                False,
+                "web push is not configured: set EMSTRACK_WEBPUSH_PUBLIC_KEY, "
+                "EMSTRACK_WEBPUSH_PRIVATE_KEY and EMSTRACK_WEBPUSH_SUBJECT "
+                "(`emstrack webpush keys` makes the keys)",
+            )
         if sender is None:
             return Result(False, False, f"no sender for the channel {row.channel!r}")
         try:

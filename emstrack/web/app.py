@@ -21,7 +21,7 @@ from emstrack.web import (
     pages,
     subscribepages,
 )
-from emstrack.web.api import check, events, health, numbers, subscriptions, tracking
+from emstrack.web.api import check, events, health, numbers, push, subscriptions, tracking
 from emstrack.web.clients import ProxyHeaders
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
 from emstrack.web.responses import JSONResponse
@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events.router)
     app.include_router(check.router)
     app.include_router(subscriptions.router)
+    app.include_router(push.router)
     app.include_router(bots.router)
     # The last added is the outermost: security headers go on every response, 413s included.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -38,7 +38,7 @@ def test_the_api_keeps_its_documented_promises(db: Database, serve_app: ServeApp
             for result in results
             if isinstance(result, Ok) and result.ok().path.startswith(("/api/", "/healthz"))
         ]
-        assert len(operations) == 9
+        assert len(operations) == 12
         for operation in operations:
 
             @given(case=operation.as_strategy())
