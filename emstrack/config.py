@@ -374,6 +374,34 @@ class Settings(BaseSettings):
         "seconds (at most four weeks); 0: delivered now or never.",
     )
 
+    # --- the app's optional sign-in (issue 16): e-mail links, sessions, "my items" on the server
+    app_sign_in_link_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=1440,
+        description="How long an e-mailed sign-in link to the app works, in minutes (once).",
+    )
+    app_session_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="How long the app's sign-in cookie lasts, in days; signing out, or out "
+        "everywhere, ends it sooner.",
+    )
+    app_max_items: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Most items one signed-in person's list may hold in the app.",
+    )
+    app_mail_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Deadline of sending one sign-in mail to the SMTP server; the mail goes out "
+        "directly (not through the outbox), so that the address is never stored.",
+    )
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy with `update` applied and validated like the environment's values.
 

@@ -227,3 +227,24 @@ def mail(row: OutboxRow, settings: Settings, lang: Lang) -> Mail:
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
+
+
+def sign_in_mail(settings: Settings, to: str, link: str, lang: Lang) -> Mail:
+    """The mail with a link that signs its reader in to the app (no unsubscribe: it is the
+    answer to a request just made, and nothing else is ever sent for it)."""
+    zh = lang == "zh"
+    context: dict[str, Any] = {
+        "zh": zh,
+        "link": link,
+        "minutes": settings.app_sign_in_link_minutes,
+        "service": settings.brand.short_name.get(lang),
+        "home": settings.public_url.rstrip("/") + "/app",
+    }
+    subject = "登录链接" if zh else "Your sign-in link"
+    return Mail(
+        to=to,
+        subject=f"{context['service']}：{subject}" if zh else f"{context['service']}: {subject}",
+        text=_render("signin.txt", **context),
+        html=_render("signin.html", **context),
+        lang=lang,
+    )

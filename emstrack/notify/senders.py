@@ -76,7 +76,7 @@ class EmailSender:
 
     def __init__(self, settings: Settings, backend: MailBackend | None = None) -> None:
         self._settings = settings
-        self._backend = backend or _mail_backend(settings)
+        self._backend = backend or mail_backend(settings)
 
     def send(self, row: OutboxRow, *, lang: Lang = "en") -> Result:
         try:
@@ -100,7 +100,9 @@ _SECURITY: dict[str, Literal["none", "starttls", "tls"]] = {
 }
 
 
-def _mail_backend(settings: Settings) -> MailBackend:
+def mail_backend(settings: Settings, *, timeout: float = 10.0) -> MailBackend:
+    """The configured way to send mail: the SMTP server (each attempt bounded by `timeout`
+    seconds), else the console."""
     if not settings.smtp_host:
         return ConsoleBackend(sender=settings.mail_from)
     return SmtpBackend(
@@ -110,6 +112,7 @@ def _mail_backend(settings: Settings) -> MailBackend:
         security=_SECURITY[settings.smtp_security],
         username=settings.smtp_username,
         password=settings.smtp_password.get_secret_value(),
+        timeout=timeout,
     )
 
 

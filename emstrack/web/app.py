@@ -22,6 +22,8 @@ from emstrack.web import (
     subscribepages,
 )
 from emstrack.web.api import check, events, health, numbers, push, subscriptions, tracking
+from emstrack.web.api.app_account import router as app_account_router
+from emstrack.web.apppages import router as app_sign_in_router
 from emstrack.web.clients import ProxyHeaders
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
 from emstrack.web.responses import JSONResponse
@@ -86,6 +88,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(branding.router)
     app.include_router(checkpage.router)
     app.include_router(subscribepages.router)
+    # The app's optional sign-in and server-side list (issue 16).
+    app.include_router(app_account_router)
+    app.include_router(app_sign_in_router)
     pages.install(app)
     app.include_router(health.router)
     return app

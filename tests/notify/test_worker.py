@@ -8,17 +8,14 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from factories import Loader, history
 from hookreceiver import Receiver, receiving
+from mailserver import Mailbox, parts, smtp_server
 
 from emstrack.config import Settings
 from emstrack.domain import s10
@@ -361,37 +358,10 @@ def _token(url: str) -> str:
 # --- e-mail through SMTP ---------------------------------------------------------------------
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    import socket
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, server_hostname="localhost")
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
-
-
-def _parts(message: EmailMessage) -> dict[str, str]:
-    return {part.get_content_type(): str(part.get_content()) for part in message.iter_parts()}
+    with smtp_server() as server:
+        yield server
 
 
 def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_language(
@@ -412,7 +382,7 @@ def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_la
     assert confirm["To"] == "li@example.cn"
     assert confirm["Content-Language"] == "zh"
     assert confirm.get_content_type() == "multipart/alternative"
-    text = _parts(confirm)["text/plain"]
+    text = parts(confirm)["text/plain"]
     assert "请确认" in text
     assert "未经确认" in text
     confirm_url = next(line for line in text.splitlines() if "/subscriptions/confirm?" in line)
@@ -422,10 +392,10 @@ def test_confirmation_and_status_mails_reach_an_smtp_server_in_the_recipients_la
     assert drain(w, datetime.now(UTC)) == Summary(sent=1)
     status = mailbox.messages[1]
     assert str(status["Subject"]) == f"{NUMBER}：已妥投"
-    parts = _parts(status)
-    assert "已妥投" in parts["text/plain"]
-    assert "已妥投" in parts["text/html"]
-    assert f"{PUBLIC}/track/{NUMBER}" in parts["text/html"]
+    shown = parts(status)
+    assert "已妥投" in shown["text/plain"]
+    assert "已妥投" in shown["text/html"]
+    assert f"{PUBLIC}/track/{NUMBER}" in shown["text/html"]
     header = status["List-Unsubscribe"]
     assert header.startswith(f"<{PUBLIC}/subscriptions/unsubscribe?token=")
     token = _token(header.strip("<>"))
