@@ -7,6 +7,7 @@ the test where a link must grow old.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -559,3 +560,26 @@ def test_without_a_secret_key_signing_in_is_unavailable(serve_account: Serve) ->
         assert refused.json()["code"] == "sign_in_unavailable"
         assert http.get("/api/v1/app/me").json() == {"signed_in": False, "items": 0}
         assert http.get("/app/sign-in?token=x").status_code == 503
+
+
+def test_a_session_is_no_link_and_a_link_is_no_session(
+    client: httpx.Client, inbox: tuple[Mailbox, int]
+) -> None:
+    sign_in(client, inbox[0])
+    session = client.cookies["emstrack_app"]
+    as_link = client.get(f"/app/sign-in?token={session}")
+    assert as_link.status_code == 400
+    assert "This sign-in link is not valid" in text(as_link.text)
+    assert ask(client).status_code == 202
+    link = httpx.URL(link_in(inbox[0].wait(2)[1])).params["token"]
+    as_session = client.get("/api/v1/app/items", headers={"Cookie": f"emstrack_app={link}"})
+    assert as_session.status_code == 401
+    # Each token names a digest of the address and an instant, never the address.
+    for token, purpose in ((session, "app-session"), (link, "sign-in")):
+        body = token.split(".")[0]
+        kind, account, issued = (
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().split("|")
+        )
+        assert kind == purpose
+        assert re.fullmatch(r"[0-9a-f]{64}", account)
+        assert issued.isdigit()

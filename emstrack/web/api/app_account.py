@@ -67,11 +67,13 @@ def _answer(content: Any, status: int = 200, background: BackgroundTask | None =
 
 @contextmanager
 def refusing() -> Iterator[None]:
-    """An `InputError` as its 422 problem, not kept by a cache either."""
+    """An `InputError` as its problem (422; 401 for a list deleted meanwhile), not kept by a
+    cache either."""
     try:
         yield
     except InputError as exc:
-        raise ApiProblem(422, exc.code, exc.message, exc.hint, headers=NO_STORE) from None
+        status = 401 if exc.code == "not_signed_in" else 422
+        raise ApiProblem(status, exc.code, exc.message, exc.hint, headers=NO_STORE) from None
 
 
 def _origin(url: str) -> str:
