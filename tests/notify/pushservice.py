@@ -69,7 +69,7 @@ class Push:
     headers: dict[str, str]
     claims: dict[str, Any] | None  # the verified VAPID claims; None: not verified
     payload: dict[str, Any] | None  # decrypted; None: the browser could not open it
-    size: int
+    body: bytes  # as the push service sees it
 
 
 @dataclass
@@ -135,7 +135,7 @@ class PushService:
             if claims is None:
                 status, extra = 403, {}  # as a push service refuses a bad signature
             kept = dict(headers.items())
-            self.pushes.append(Push(name, status, kept, claims, payload, len(body)))
+            self.pushes.append(Push(name, status, kept, claims, payload, body))
             self.in_flight.discard(topic)
         return status, extra
 

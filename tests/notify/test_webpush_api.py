@@ -15,12 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import jwt
 from pydantic import SecretStr, ValidationError
+from test_worker import number
 from typer.testing import CliRunner
 from webclient import serve
 
 from emstrack.cli import app as cli
 from emstrack.config import Settings
-from emstrack.domain import s10
 from emstrack.notify import webpush
 from emstrack.notify.subscriptions import MAX_PER_TARGET
 from emstrack.store.database import Database
@@ -32,11 +32,6 @@ NUMBER = "EE123456785CN"
 ENDPOINT = "https://push.example.net/send/abc123"
 SUBJECT = "mailto:ops@example.org"
 KEYS = webpush.new_keys()
-
-
-def number(serial: int) -> str:
-    digits = f"{serial:08d}"
-    return f"EE{digits}{s10.check_digit(digits)}CN"
 
 
 OTHER = number(1)
