@@ -230,8 +230,8 @@ class Settings(BaseSettings):
     # --- notifications (subscriptions, outbox, worker)
     notify_quiet_hours: str = Field(
         default="22:00-07:00",
-        description="Hours (`HH:MM-HH:MM`, in the recipient's time zone) in which e-mail and chat "
-        "notices wait until the end; empty: no quiet hours. Webhooks are never held.",
+        description="Hours (`HH:MM-HH:MM`, in the recipient's time zone) in which e-mail, chat "
+        "and web push notices wait until the end; empty: no quiet hours. Webhooks are never held.",
     )
     notify_timezone: str = Field(
         default="Asia/Shanghai",
