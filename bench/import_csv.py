@@ -13,6 +13,12 @@ arrives, or grouped by item with `--order item`) into a fresh database with our 
 
 Ours also runs on a quarter-size file: its peak RSS should be the same (streamed import).
 
+`--before TREE` runs `emstrack import` from another source tree as well (an archive of an
+earlier commit: `git archive REV | tar -x -C TREE`), on the same file, alternating with ours, so
+that a change is measured against what it changed in the same minutes of a shared machine;
+`--rounds N` runs each contender N times (the table shows each run with the load average
+before it, the summary the medians).
+
 On PostgreSQL (`--database-url postgresql://HOST/NAME`) each contender gets a fresh database
 `NAME_import` (dropped and created again: never name one you keep), with the migrations applied,
 and the baseline sends the same parsed rows with `COPY ... FROM STDIN`, one COPY of items and one
@@ -21,6 +27,8 @@ of events per batch, a transaction each: the floor for an import through a stagi
     python bench/import_csv.py                   # 1,000,000 events, and 250,000
     python bench/import_csv.py --events 200000   # a quick run
     python bench/import_csv.py --events 200000 --skip-small \
+        --database-url postgresql://127.0.0.1/emstrack_bench
+    python bench/import_csv.py --events 200000 --skip-small --rounds 3 --before /tmp/before \
         --database-url postgresql://127.0.0.1/emstrack_bench
 """
 
@@ -32,6 +40,7 @@ import json
 import os
 import pstats
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -180,16 +189,28 @@ class Run:
     seconds: float
     peak_rss_mib: float
     events: int
+    load: float = 0.0  # the machine's 1-minute load average when the run began
 
 
-def run_ours(csv_file: Path, db: Path) -> Run:
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def _command(csv_file: Path, tree: Path | None) -> list[str]:
+    """`emstrack import FILE -q`, from this checkout or from the source tree `tree`."""
+    if tree is None:
+        return [str(EMSTRACK), "import", str(csv_file), "-q"]
+    code = f"import sys; sys.path.insert(0, {str(tree)!r}); from emstrack.cli import main; main()"
+    return [sys.executable, "-c", code, "import", str(csv_file), "-q"]
+
+
+def run_ours(csv_file: Path, db: Path, tree: Path | None = None) -> Run:
     """`emstrack import FILE -q` on a fresh database: wall time and the child's peak RSS."""
     dataset.create_schema(db)
     env = {**os.environ, "EMSTRACK_DATABASE_URL": f"sqlite:///{db}"}
+    load = _load()
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(EMSTRACK), "import", str(csv_file), "-q"], env=env, stdout=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(_command(csv_file, tree), env=env, stdout=subprocess.DEVNULL)
     # The child's own high-water mark, read from /proc while it runs. Not the rusage of
     # wait4: a forked child starts as a copy of this (large) process, and Linux carries that
     # copy's RSS into ru_maxrss across exec.
@@ -203,7 +224,7 @@ def run_ours(csv_file: Path, db: Path) -> Run:
     conn = sqlite3.connect(db)
     (events,) = conn.execute("SELECT count(*) FROM events").fetchone()
     conn.close()
-    return Run(seconds, peak_kib / 1024, int(events))
+    return Run(seconds, peak_kib / 1024, int(events), load)
 
 
 def _fresh_postgres(url: str) -> tuple[str, str]:
@@ -227,14 +248,13 @@ def _fresh_postgres(url: str) -> tuple[str, str]:
     return sa_url, make_url(libpq_url).set(database=name).render_as_string(False)
 
 
-def run_ours_postgres(csv_file: Path, url: str) -> Run:
+def run_ours_postgres(csv_file: Path, url: str, tree: Path | None = None) -> Run:
     """`emstrack import FILE -q` into a fresh PostgreSQL database: wall time and peak RSS."""
     sa_url, libpq_url = _fresh_postgres(url)
     env = {**os.environ, "EMSTRACK_DATABASE_URL": sa_url}
+    load = _load()
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(EMSTRACK), "import", str(csv_file), "-q"], env=env, stdout=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(_command(csv_file, tree), env=env, stdout=subprocess.DEVNULL)
     peak_kib = 0
     while proc.poll() is None:
         peak_kib = max(peak_kib, _hwm_kib(proc.pid))
@@ -244,7 +264,7 @@ def run_ours_postgres(csv_file: Path, url: str) -> Run:
         raise SystemExit(f"emstrack import {csv_file.name} exited with {proc.returncode}")
     with psycopg.connect(libpq_url) as conn:
         row = conn.execute("SELECT count(*) FROM events").fetchone()
-    return Run(seconds, peak_kib / 1024, int(row[0]) if row else 0)
+    return Run(seconds, peak_kib / 1024, int(row[0]) if row else 0, load)
 
 
 def _utc(text: str | None) -> str | None:
@@ -297,6 +317,11 @@ def profile_ours(csv_file: Path, db: Path, top: int = 25) -> None:
     stats.sort_stats("cumulative").print_stats(top)
 
 
+def _tree_commit(tree: Path) -> str:
+    """The commit an archived tree was made from, when its folder name ends with it."""
+    return tree.name.rsplit("-", 1)[-1] if "-" in tree.name else tree.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events in the big file")
@@ -308,7 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url", help="PostgreSQL: import into fresh databases NAME_import there"
     )
+    parser.add_argument(
+        "--before", type=Path, help="also run emstrack import from this source tree (big file)"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each contender")
     args = parser.parse_args(argv)
+    if args.before is not None and not (args.before / "emstrack" / "cli").is_dir():
+        parser.error(f"--before {args.before}: no emstrack source tree there")
 
     batch_size = Settings().import_batch_size
     sizes = [args.events] if args.skip_small else [args.events // 4, args.events]
@@ -317,63 +348,88 @@ def main(argv: list[str] | None = None) -> int:
         f"CSV in {args.order} order; batches of {batch_size:,} events; "
         f"files: {', '.join(p.name for p in files.values())}"
     )
-    results: dict[int, Run] = {}
+    # (label, events, tree) of each contender; ours on the big file last of each round.
+    contenders: list[tuple[str, int, Path | None]] = []
+    if args.before is not None:
+        contenders.append((f"before: {_tree_commit(args.before)}", args.events, args.before))
+    contenders += [("ours: emstrack import", n, None) for n in sizes]
+    runs: dict[tuple[str, int], list[Run]] = {(label, n): [] for label, n, _ in contenders}
     with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:
-        for n, path in files.items():
-            if args.database_url:
-                results[n] = run_ours_postgres(path, args.database_url)
-            else:
-                results[n] = run_ours(path, Path(tmp) / f"ours-{n}.sqlite")
-            if results[n].events != n:
-                raise SystemExit(f"ours stored {results[n].events:,} events of {n:,}")
-            console.print(
-                f"ours, {n:,} events: {results[n].seconds:.1f} s, "
-                f"peak RSS {results[n].peak_rss_mib:.0f} MiB"
-            )
+        for round_ in range(args.rounds):
+            for label, n, tree in contenders:
+                path = files[n]
+                if args.database_url:
+                    run = run_ours_postgres(path, args.database_url, tree)
+                else:
+                    run = run_ours(path, Path(tmp) / f"ours-{n}-{round_}.sqlite", tree)
+                if run.events != n:
+                    raise SystemExit(f"{label} stored {run.events:,} events of {n:,}")
+                runs[(label, n)].append(run)
+                console.print(
+                    f"{label}, {n:,} events: {run.seconds:.1f} s, "
+                    f"{n / run.seconds:,.0f} events/s, peak RSS {run.peak_rss_mib:.0f} MiB, "
+                    f"load {run.load:.1f}"
+                )
         parse_start = time.perf_counter()
         rows = parse_rows(files[args.events], batch_size)
         console.print(
             f"baseline rows: {rows.events:,} events, {rows.items:,} items "
             f"(parsed in {time.perf_counter() - parse_start:.0f} s, not timed)"
         )
-        if args.database_url:
-            base_seconds = run_baseline_postgres(rows, args.database_url)
-        else:
-            base_seconds = run_baseline(rows, Path(tmp) / "baseline.sqlite")
+        base: list[float] = []
+        for _ in range(args.rounds):
+            if args.database_url:
+                base.append(run_baseline_postgres(rows, args.database_url))
+            else:
+                base.append(run_baseline(rows, Path(tmp) / "baseline.sqlite"))
+    base_seconds = statistics.median(base)
 
-    big = results[args.events]
-    ours_rate = args.events / big.seconds
-    base_rate = rows.events / base_seconds
-    table = Table("contender", "events", "seconds", "events/s", "peak RSS MiB")
-    for n, run in results.items():
+    def median(label: str, n: int) -> float:
+        return statistics.median(run.seconds for run in runs[(label, n)])
+
+    table = Table("contender", "events", "seconds", "events/s", "peak RSS MiB", "load")
+    for (label, n), done in runs.items():
+        for run in done:
+            table.add_row(
+                label,
+                f"{n:,}",
+                f"{run.seconds:.1f}",
+                f"{n / run.seconds:,.0f}",
+                f"{run.peak_rss_mib:.0f}",
+                f"{run.load:.1f}",
+            )
+    for seconds in base:
         table.add_row(
-            "ours: emstrack import",
-            f"{n:,}",
-            f"{run.seconds:.1f}",
-            f"{n / run.seconds:,.0f}",
-            f"{run.peak_rss_mib:.0f}",
+            "baseline: COPY" if args.database_url else "baseline: executemany",
+            f"{rows.events:,}",
+            f"{seconds:.1f}",
+            f"{rows.events / seconds:,.0f}",
+            "",
+            "",
         )
-    table.add_row(
-        "baseline: COPY" if args.database_url else "baseline: executemany",
-        f"{rows.events:,}",
-        f"{base_seconds:.1f}",
-        f"{base_rate:,.0f}",
-        "",
-    )
     console.print(table)
+    ours = "ours: emstrack import"
+    ours_rate = args.events / median(ours, args.events)
+    base_rate = rows.events / base_seconds
     ratio = ours_rate / base_rate
     verdict = "" if ratio >= AIM else "  BELOW AIM"
     memory = ""
-    if len(results) == 2:
-        small = results[sizes[0]]
+    if len(sizes) == 2:
+        small, big = runs[(ours, sizes[0])][-1], runs[(ours, args.events)][-1]
         memory = (
             f"; peak RSS {small.peak_rss_mib:.0f} MiB at {sizes[0]:,} events, "
             f"{big.peak_rss_mib:.0f} MiB at {args.events:,}"
         )
+    before = ""
+    if args.before is not None:
+        label = contenders[0][0]
+        before_rate = args.events / median(label, args.events)
+        before = f"; {label} {before_rate:,.0f} events/s, ours {ours_rate / before_rate:.2f} x"
     where = "PostgreSQL" if args.database_url else "SQLite"
+    medians = " (medians)" if args.rounds > 1 else ""
     print(
-        f"import ({where}): ours {ours_rate:,.0f} events/s, baseline {base_rate:,.0f} events/s, "
-        f"ratio {ratio:.2f} (aim >= {AIM}){verdict}{memory}"
+        f"import ({where}){medians}: ours {ours_rate:,.0f} events/s, baseline "
+        f"{base_rate:,.0f} events/s, ratio {ratio:.2f} (aim >= {AIM}){verdict}{before}{memory}"
     )
     if args.profile:
         with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:

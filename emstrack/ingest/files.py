@@ -14,6 +14,8 @@ import csv
 import gzip
 import io
 import json
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -281,7 +283,7 @@ def import_file(
                 clock or _now,
                 staged,
             )
-    except (OSError, EOFError, zlib.error) as exc:
+    except _READ_ERRORS as exc:
         # A corrupt or truncated compressed file: the batches before this point are stored.
         raise InputError(
             "unreadable_file",
@@ -316,15 +318,20 @@ def _import_stream(
     # The ingest time of a batch's events: when the batch was begun.
     received = clock()
 
-    def flush() -> None:
-        nonlocal received
-        result = record(db, batch, reuse_after=reuse, now=clock(), staged=staged)
+    def write(events: list[IncomingEvent], position: int) -> None:
+        result = record(db, events, reuse_after=reuse, now=clock(), staged=staged)
         summary.new += result.stored
         summary.duplicate += result.duplicates
-        batch.clear()
-        received = clock()
         if on_progress is not None:
-            on_progress(raw.tell())
+            on_progress(position)
+
+    writer = _Writer(write)
+
+    def flush() -> None:
+        nonlocal batch, received
+        writer.put(batch, raw.tell())
+        batch = []
+        received = clock()
 
     try:
         for row in rows:
@@ -354,5 +361,68 @@ def _import_stream(
             if len(batch) >= settings.import_batch_size:
                 flush()
         flush()
+    except _READ_ERRORS:
+        # The file broke off: what was handed over is written, as each batch was when read.
+        writer.close(complete=True)
+        raise
+    except BaseException:
+        writer.close(complete=False)  # interrupted, or the writer failed: stop after its batch
+        raise
+    else:
+        error = writer.close(complete=True)
+        if error is not None:
+            raise error
     finally:
         summary.rejects_path = rejects.close()
+
+
+#: A file that cannot be read on (a corrupt or truncated compressed file, a disk error).
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+class _Writer:
+    """Writes the batches the reader hands over, in order, in a thread of its own: while the
+    database works on one batch (the drivers let go of the interpreter while they wait), the
+    next one is read and checked. Each batch is still one transaction, so an import killed at
+    any moment keeps the batches written before and nothing of the others. At most one batch
+    waits between the two.
+    """
+
+    def __init__(self, write: Callable[[list[IncomingEvent], int], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[tuple[list[IncomingEvent], int] | None] = queue.Queue(1)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (work := self._queue.get()) is not None and not self._stop.is_set():
+            try:
+                self._write(*work)
+            except BaseException as exc:  # handed to the reader, which raises it
+                self._error = exc
+                return
+
+    def put(self, batch: list[IncomingEvent], position: int) -> None:
+        """Hand over a batch and the file position after it; raises what failed the writer."""
+        while True:
+            if self._error is not None:
+                raise self._error
+            if not self._thread.is_alive():
+                raise RuntimeError("the import's writer has stopped")
+            with contextlib.suppress(queue.Full):
+                self._queue.put((batch, position), timeout=0.1)
+                return
+
+    def close(self, *, complete: bool) -> BaseException | None:
+        """Wait for the batches handed over (`complete`), or only the one being written; the
+        writer's error, if it failed."""
+        if not complete:
+            self._stop.set()
+        while self._thread.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(None, timeout=0.1)
+                break
+        self._thread.join()
+        return self._error
