@@ -357,8 +357,8 @@ def _refuse_address(host: str, address: IPAddress) -> None:
         shown = host if _literal_ip(host) == address else f"{host} ({address})"
         raise UnsafeURL(
             "private_address",
-            f"The host {shown} is not a public internet address; webhooks go only to public "
-            "servers.",
+            f"The host {shown} is not a public internet address; notices (webhooks, web "
+            "pushes) go only to public servers.",
         )
 
 

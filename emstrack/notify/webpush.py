@@ -90,7 +90,7 @@ def check_browser(endpoint: str, p256dh: str, auth: str, settings: Settings) -> 
     try:
         check_url_syntax(endpoint, allow_private=settings.notify_allow_private_urls)
     except UnsafeURL as exc:
-        raise InputError("bad_endpoint", exc.message.replace("webhooks", "push")) from None
+        raise InputError("bad_endpoint", exc.message) from None
     key = vapid_public_key(p256dh)
     if key is None:
         raise InputError(

@@ -245,6 +245,16 @@ def test_a_gone_endpoint_ends_with_all_its_subscriptions_and_is_never_tried_agai
     assert drain(w) == Summary(sent=1)
     assert [p.browser for p in service.pushes].count("gone") == 1
 
+    # The browser subscribing anew (the same endpoint) brings it back.
+    assert follow(db, push_settings, gone, NUMBER) == target
+    with db.read() as unit:
+        endpoint = endpoint_row(unit, target)
+    assert endpoint is not None
+    assert endpoint.ended_at is None
+    load(*scans(NUMBER, ("EMI", 0.5)))
+    assert drain(w) == Summary(sent=2)
+    assert [p["status"] for p in service.delivered("gone")] == ["delivered"]
+
 
 def test_a_push_service_that_asks_to_wait_is_tried_again_after_retry_after(
     db: Database, push_settings: Settings, load: Loader, service: PushService, ca: trustme.CA
