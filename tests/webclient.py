@@ -19,13 +19,15 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serve_url(app: FastAPI, **options: Any) -> Iterator[str]:
-    """The base URL of `app` served by uvicorn on a free loopback port; stopped on exit.
+def serve_url(app: FastAPI, *, port: int = 0, **options: Any) -> Iterator[str]:
+    """The base URL of `app` served by uvicorn on a free loopback port (or on `port`, as a
+    server started again at the same address); stopped on exit.
 
     `options` go to `uvicorn.Config` (uvicorn's defaults otherwise, as when run by hand).
     """
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on", **options)
     server = uvicorn.Server(config)

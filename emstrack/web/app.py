@@ -19,6 +19,7 @@ from emstrack.web import (
     checkpage,
     errors,
     pages,
+    pwa,
     subscribepages,
 )
 from emstrack.web.api import check, events, health, numbers, push, subscriptions, tracking
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # The app's optional sign-in and server-side list (issue 16).
     app.include_router(app_account_router)
     app.include_router(app_sign_in_router)
+    app.include_router(pwa.router)  # the app: /app, the manifest, the worker, the icons
     pages.install(app)
     app.include_router(health.router)
     return app

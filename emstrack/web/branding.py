@@ -74,7 +74,8 @@ def context(request: Request, lang: Lang) -> dict[str, Any]:
 def layout(brand: Brand, lang: Lang) -> dict[str, Any]:
     """`context` of `brand` (`web.html` keeps it per brand and language)."""
     view: BrandView = brand.view(lang)
-    return {"brand": view, "brand_assets": assets(brand)}
+    # theme_color: the browser's bar and the installed app's title bar (web/pwa.py).
+    return {"brand": view, "brand_assets": assets(brand), "theme_color": brand.colours.primary}
 
 
 @router.get("/brand.css")

@@ -1,0 +1,32 @@
+// "Follow on this device" on an item's page (templates/_follow_device.html): shown only where
+// the browser can keep My items; adds the number to them (static/app-store.js) and registers
+// the app's service worker, so that the page and the app work offline from then on. A plain
+// deferred script, as the site's others are, which loads the store's module.
+"use strict";
+import("/static/app-store.js").then(function (store) {
+  const box = document.querySelector(".follow-device");
+  if (box && store.available()) { offer(box, store.follow, store.get); }
+}, function () { /* no modules: nothing offered */ });
+
+function offer(box, follow, get) {
+  const button = box.querySelector(".follow-device-button");
+  const status = box.querySelector(".follow-device-status");
+  const number = box.dataset.number;
+  const following = function () {
+    button.hidden = true;
+    status.textContent = box.dataset.following;
+  };
+  get(number).then(function (found) {
+    box.hidden = false;
+    if (found) { following(); }
+  }, function () { /* no storage after all (a private window): nothing offered */ });
+  button.addEventListener("click", function () {
+    follow(number, null).then(function () {
+      button.hidden = true;
+      status.textContent = box.dataset.added;
+    }, function () { /* storage refused: the button stays */ });
+  });
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
+  }
+}

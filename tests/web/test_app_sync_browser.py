@@ -1,0 +1,296 @@
+"""The app's panels for signing in and for push notifications (issue 16 point 3 and 4's user
+interface) in Debian's Chromium at 360x780, in English and Chinese, against a real server that
+mails its sign-in links through a real SMTP server on loopback.
+
+Two browser contexts are two devices of one person: their lists are merged both ways through
+the server once each has followed a sign-in link; a removal on one is a removal on the other;
+signing out keeps the list on the device; "Delete my list" asks first, then deletes the server's
+list and the account.
+
+Push: headless Chromium has no push service to subscribe to, so the switch is tested as far as
+the browser goes: shown when the server has push keys (hidden when not), the permission asked,
+and the browser's refusal to subscribe said plainly, with the switch off again. The worker's
+push handler is tested in test_app_browser.py by a push delivered through the DevTools protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from chromium import launched, needs_chromium
+from mailserver import Mailbox, parts, smtp_server
+from playwright.sync_api import Browser, BrowserContext, Locator, Page
+from pydantic import SecretStr
+from webclient import serve_url
+
+from emstrack.config import Settings
+from emstrack.demo import load_demo
+from emstrack.domain.lang import Lang
+from emstrack.notify.webpush import new_keys
+from emstrack.store.database import Database
+from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.web.app import create_app
+
+pytestmark = needs_chromium
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 360, "height": 780},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+LOCALES: dict[Lang, str] = {"en": "en-GB", "zh": "zh-CN"}
+ADDRESS: dict[Lang, str] = {"en": "li.lei@example.cn", "zh": "han.meimei@example.cn"}
+WORDS: dict[Lang, dict[str, str]] = {
+    "en": {
+        "check_mail": "Check your mail",
+        "signed_in": "You are signed in.",
+        "signed_out": "You are signed out.",
+        "deleted": "Your list is deleted from our server.",
+        "question": "Delete your list from our server",
+        "push_failed": "Notifications could not be turned on in this browser.",
+        "email_needed": "Please enter your e-mail address.",
+    },
+    "zh": {
+        "check_mail": "请查收邮件",
+        "signed_in": "您已登录。",
+        "signed_out": "您已退出登录。",
+        "deleted": "您的列表已从我们的服务器上删除",
+        "question": "要从我们的服务器上删除您的列表",
+        "push_failed": "无法在此浏览器中开启通知。",
+        "email_needed": "请输入您的电子邮箱地址。",
+    },
+}
+
+
+class Server:
+    def __init__(self, url: str, mailbox: Mailbox, examples: dict[str, str]) -> None:
+        self.url = url
+        self.mailbox = mailbox
+        self.examples = examples
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('app-sync') / 'emstrack.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    db = Database(engine)
+    summary = load_demo(db, items=80, seed=3, now=datetime(2026, 11, 24, 9, tzinfo=UTC))
+    public, private = new_keys()
+    with smtp_server() as (mailbox, port):
+        settings = Settings(
+            database_url=url,
+            secret_key=SecretStr("k" * 40),
+            rate_limit="100000/minute",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            mail_from="Track <track@emstrack.test>",
+            webpush_public_key=public,
+            webpush_private_key=SecretStr(private),
+            webpush_subject="mailto:push@emstrack.test",
+        )
+        with serve_url(create_app(settings, db)) as base:
+            yield Server(base, mailbox, dict(summary.examples))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def plain_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server without push keys, nor a secret key."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('app-plain') / 'emstrack.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    with serve_url(create_app(Settings(database_url=url), Database(engine))) as base:
+        yield base
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launched() as browser:
+        yield browser
+
+
+@pytest.fixture(params=["en", "zh"])
+def lang(request: pytest.FixtureRequest) -> Lang:
+    value: Lang = request.param
+    return value
+
+
+def _device(browser: Browser, base: str, lang: Lang) -> BrowserContext:
+    return browser.new_context(base_url=base, locale=LOCALES[lang], **PHONE)
+
+
+def _open(page: Page, lang: Lang) -> None:
+    page.goto(f"/app?lang={lang}")
+    page.locator("#app-main").wait_for(state="visible")
+
+
+def _add(page: Page, numbers: list[str]) -> None:
+    page.locator("#app-numbers").fill("\n".join(numbers))
+    page.locator("#app-add [type=submit]").click()
+    for number in numbers:
+        _card(page, number).wait_for()
+
+
+def _card(page: Page, number: str) -> Locator:
+    return page.locator(f".app-item[data-number='{number}']")
+
+
+def _listed(page: Page) -> set[str]:
+    numbers: list[str] = page.locator(".app-item").evaluate_all(
+        "cards => cards.map(c => c.dataset.number)"
+    )
+    return set(numbers)
+
+
+def _server_list(page: Page) -> set[str]:
+    answer = page.request.get("/api/v1/app/items")
+    assert answer.status == 200, answer.text()
+    return {item["number"] for item in answer.json()["items"]}
+
+
+def _sign_in(page: Page, server: Server, lang: Lang) -> None:
+    """Ask for a link in the panel, read it from the mail, follow it in this device."""
+    words = WORDS[lang]
+    seen = len(server.mailbox.messages)
+    panel = page.locator("#app-sync")
+    panel.wait_for(state="visible")
+    panel.get_by_role("textbox").fill(ADDRESS[lang])
+    panel.locator("[type=submit]").click()
+    page.locator("#app-sign-in-result").filter(has_text=words["check_mail"]).wait_for()
+    message = server.mailbox.wait(seen + 1)[seen]
+    found = re.search(r"https?://\S+(/app/sign-in\?token=\S+)", parts(message)["text/plain"])
+    assert found, "no sign-in link in the mail"
+    page.goto(found.group(1))
+    assert page.url.endswith("/app?signed_in=1")
+    page.locator("#app-sync-status").filter(has_text=words["signed_in"]).wait_for()
+
+
+def _wait_listed(page: Page, numbers: set[str]) -> None:
+    page.wait_for_function(
+        "wanted => { const shown = [...document.querySelectorAll('.app-item')]"
+        ".map(c => c.dataset.number).sort(); return JSON.stringify(shown) === "
+        "JSON.stringify(wanted); }",
+        arg=sorted(numbers),
+        timeout=10000,
+    )
+
+
+def test_two_devices_share_one_list(browser: Browser, server: Server, lang: Lang) -> None:
+    words = WORDS[lang]
+    first, second, third = (
+        server.examples[s]
+        for s in (
+            ("delivered", "in_transit", "returned")
+            if lang == "en"
+            else ("customs_held", "stale", "awaiting_pickup")
+        )
+    )
+    phone = _device(browser, server.url, lang)
+    laptop = _device(browser, server.url, lang)
+    try:
+        a = phone.new_page()
+        _open(a, lang)
+        _add(a, [first, second])
+        # An address is needed before anything is sent.
+        a.locator("#app-sync [type=submit]").click()
+        a.locator("#app-sign-in-result").filter(has_text=words["email_needed"]).wait_for()
+        _sign_in(a, server, lang)
+        _wait_listed(a, {first, second})
+        assert _server_list(a) == {first, second}  # this device's list, sent
+        b = laptop.new_page()
+        _open(b, lang)
+        _add(b, [third])
+        _sign_in(b, server, lang)
+        _wait_listed(b, {first, second, third})  # the server's, merged in
+        assert _server_list(b) == {first, second, third}  # and this device's, sent
+        _open(a, lang)
+        _wait_listed(a, {first, second, third})
+        # Removed on one device: gone from the server, and from the other device next time.
+        _card(b, second).locator(".app-remove").click()
+        _card(b, second).wait_for(state="detached")
+        b.wait_for_timeout(300)
+        assert _server_list(b) == {first, third}
+        _open(a, lang)
+        _wait_listed(a, {first, third})
+        # Added on one device while signed in: on the server at once.
+        fourth = server.examples["posted_only" if lang == "en" else "export_customs"]
+        _add(a, [fourth])
+        a.wait_for_function(
+            "n => fetch('/api/v1/app/items').then(r => r.json())"
+            ".then(d => d.items.some(i => i.number === n))",
+            arg=fourth,
+            timeout=10000,
+        )
+        # Signing out keeps the list on the device.
+        a.locator("#app-sign-out").click()
+        a.locator("#app-sync-status").filter(has_text=words["signed_out"]).wait_for()
+        assert a.locator("#app-sign-in").is_visible()
+        assert a.request.get("/api/v1/app/me").json()["signed_in"] is False
+        assert _listed(a) == {first, third, fourth}
+        # "Delete my list" asks first; Cancel keeps it.
+        b.reload()
+        b.locator("#app-delete").wait_for(state="visible")
+        b.locator("#app-delete").click()
+        question = b.locator("#app-delete-confirm")
+        assert words["question"] in question.inner_text()
+        b.locator("#app-delete-no").click()
+        assert question.is_hidden()
+        assert _server_list(b) == {first, third, fourth}
+        b.locator("#app-delete").click()
+        b.locator("#app-delete-yes").click()
+        b.locator("#app-sync-status").filter(has_text=words["deleted"]).wait_for()
+        me = b.request.get("/api/v1/app/me").json()
+        assert me == {"signed_in": False, "items": 0}
+        assert b.request.get("/api/v1/app/items").status == 401
+        assert _listed(b) == {first, third, fourth}  # still on this device
+    finally:
+        phone.close()
+        laptop.close()
+
+
+def test_the_push_switch_as_far_as_headless_chromium_goes(
+    browser: Browser, server: Server, lang: Lang
+) -> None:
+    words = WORDS[lang]
+    device = _device(browser, server.url, lang)
+    device.grant_permissions(["notifications"], origin=server.url)
+    try:
+        page = device.new_page()
+        _open(page, lang)
+        _add(page, [server.examples["in_transit"]])
+        switch = page.get_by_role("switch")
+        switch.wait_for(state="visible")
+        assert not switch.is_checked()
+        asked = page.evaluate("() => Notification.permission")
+        assert asked == "granted"
+        switch.click()
+        # No push service for a headless browser: the subscription is refused, and said so.
+        page.locator("#app-push-status").filter(has_text=words["push_failed"]).wait_for()
+        assert not switch.is_checked()
+    finally:
+        device.close()
+
+
+def test_no_push_switch_nor_sign_in_where_the_server_has_neither(
+    browser: Browser, plain_url: str, lang: Lang
+) -> None:
+    device = _device(browser, plain_url, lang)
+    try:
+        page = device.new_page()
+        _open(page, lang)
+        page.wait_for_load_state("networkidle")
+        assert httpx.get(f"{plain_url}/api/v1/push/key").status_code == 404
+        assert page.locator("#app-push-panel").is_hidden()
+        assert page.locator("#app-sync").is_visible() == (
+            httpx.get(f"{plain_url}/api/v1/app/me").status_code == 200
+        )
+    finally:
+        device.close()
