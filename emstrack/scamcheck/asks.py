@@ -56,6 +56,7 @@ class Ask:
 
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+_KEEP_APART = "\u2060"  # a word joiner: OpenCC reads no phrase across it
 
 
 @cache
@@ -67,7 +68,9 @@ def normalise(text: str) -> str:
     """Full-width folded, lower-cased, one space between words, Chinese in simplified script."""
     text = unicodedata.normalize("NFKC", text).lower()
     if _CJK.search(text):
-        text = _to_simplified().convert(text)
+        # Taiwan's 快取 ("cache") would turn "请尽快取件" into "请尽缓存件": keep the two apart.
+        text = _to_simplified().convert(text.replace("快取", _KEEP_APART.join("快取")))
+        text = text.replace(_KEEP_APART, "")
     return _SPACES.sub(" ", text)
 
 
@@ -118,7 +121,9 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     ),
     Kind.DETAILS: _rx(
         r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
-        r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
+        r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|not detailed|not specific|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
+        # "…address is not detailed, and needs to be updated": a detail said to need updating.
+        r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,40}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
         r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
@@ -132,6 +137,10 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:choose|select|pick|book|arrange|schedule|set) (?:a |your |the )?(?:new |another |preferred |convenient )(?:delivery|slot|time|date|day)",
         r"\b(?:release|unlock|unfreeze|claim|recover|reclaim) (?:your |the |this )?(?:parcel|package|item|shipment|order)",
         r"\bfollow (?:the |these |our )?instructions\b",
+        # "confirm your delivery preferences here: …", "Please confirm: …": the delivery kept
+        # waiting on a click.
+        r"\b(?:confirm|set|update|choose|select|manage) (?:your |the )?(?:delivery|shipping|shipment) (?:preferences?|details|options|instructions|time|date|slot)\b(?=[^.]{0,20}?(?:\bhere\b|\bbelow\b|weblink|\blink\b|:))",
+        r"\bconfirm\b(?: (?:here|now|below|it|delivery|receipt))?\s*:?\s*weblink",
         r"\bto (?:receive|get|collect|claim) (?:your |the )?(?:parcel|package|item|shipment|delivery|order)\b[^.]{0,30}?\b(?:click|tap|visit|follow|go to|open)\b",
         r"\b(?:click|tap|visit|follow|open|go to)\b[^.]{0,25}?\b(?:link|url|here|below)\b[^.]{0,40}?\bto (?:re|confirm|pay|update|release|arrange|avoid|schedule|receive|claim|get|collect|verify|complete|continue|proceed)",
         r"(?:申请|预约)[^，。]{0,4}?(?:重新|二次|再次)?(?:派送|投递|配送|送货)",
@@ -257,8 +266,44 @@ POLICY = re.compile(
 )
 # A clause about avoiding a loss ("为避免鲜活商品损坏，请尽快取件") claims no loss.
 AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
+# A deadline to collect the item where it waits ("请于3个工作天内领取", "请尽快取件以免逾期退回",
+# "collect it within 18 days or it goes back to the sender") is the office's or the locker's rule,
+# a statement of fact; it presses only when the sentence also sends the reader online (a link, a
+# click, an update, a payment): "请在24小时内点击链接领取，否则退回".
+COLLECTING = re.compile(
+    r"取件|取货|提货|领取|领件|自取|到店|\b(?:collect|collected|collection|pick ?up|picked up)\b"
+)
+ONLINE = re.compile(
+    r"weblink|链接|网址|网站|点击|点开|登录|登入|更新|填写|支付|缴|付款|确认收货|"
+    r"\b(?:click|tap|link|visit|online|update|confirm|verify|pay|payment|fee)\b"
+)
+# A redelivery the courier states it will make ("We will attempt redelivery tomorrow", "it will
+# be redelivered on Monday") is news, not a request to rearrange anything.
+STATED = re.compile(
+    r"\b(?:we|we'll|we will|driver|courier|carrier|it|they)\b[^.]{0,12}?\b(?:will|shall|'ll) "
+    r"(?:attempt|try|make|re-?attempt)\b|\bwill be (?:re-?delivered|rescheduled)\b|"
+    r"\b(?:redelivery|re-delivery) (?:is|was|has been|will be) (?:scheduled|attempted|made|booked)\b|"
+    r"\bautomatic(?:ally)? (?:re-?deliver|re-?schedul)"
+)
+# A fee to be paid where the item is collected or in the operator's own app ("需支付0.5元保管费
+# 后取件，请在丰巢小程序中操作", "pay at the counter") is paid where the posts' advice says to pay:
+# it is no payment through the message, unless the sentence also sends the reader to a link.
+PAY_IN_PERSON = re.compile(
+    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场)(?:时|前|后)?[^，。]{0,4}?(?:支付|缴|付款)|"
+    r"(?:支付|缴|付款)[^，。]{0,8}?后(?:取件|取货|提货|领取)|"
+    r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
+    r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"
+    r"\bcash on delivery\b"
+)
+# An address problem sent to the courier ("地址不详，请联系快递员138…确认地址", "please call the
+# driver") is how couriers settle it; sent to a link or a contact, it is the smishing lure.
+TO_THE_COURIER = re.compile(
+    r"(?:联系|致电|拨打|电联|告知|回复)[^，。]{0,4}?(?:快递员|派件员|派送员|配送员|投递员|快递小哥|邮递员|送货员)|"
+    r"\b(?:call|contact|phone|ring|text) (?:the |your )?(?:courier|driver|postman|postie)\b"
+)
+_ONLINE_LINK = re.compile(r"weblink|链接|网址|点击|点开|\b(?:click|tap|link|visit)\b")
 #: The clauses in which a kind's match does not count.
-_NOT_IN_CLAUSE = {Kind.PAY: POLICY, Kind.LOST: AVOIDING}
+_NOT_IN_CLAUSE = {Kind.PAY: POLICY, Kind.LOST: AVOIDING, Kind.RESCHEDULE: STATED}
 _CLAUSE_END = re.compile(r"[，,、]")
 
 
@@ -289,8 +334,15 @@ def read(text: str) -> list[Ask]:
     for sentence in sentences(_URL.sub(" weblink ", normalise(text))):
         if is_warning(sentence):
             continue
+        deadline = bool(COLLECTING.search(sentence)) and not ONLINE.search(sentence)
+        in_person = bool(PAY_IN_PERSON.search(sentence)) and not _ONLINE_LINK.search(sentence)
+        courier = bool(TO_THE_COURIER.search(sentence))
         for kind, patterns in TABLES.items():
-            if kind in found:
+            if kind in found or (kind is Kind.PRESSURE and deadline):
+                continue
+            if kind is Kind.PAY and in_person:
+                continue
+            if kind is Kind.DETAILS and courier and not _ONLINE_LINK.search(sentence):
                 continue
             for pattern in patterns:
                 for match in pattern.finditer(sentence):

@@ -3,7 +3,9 @@
 A host is official when its registrable domain is on the list. Otherwise it is a look-alike
 when it carries a brand's name (as a word, or a long brand anywhere), imitates one with a
 swapped letter or digit, uses letters of other alphabets (or punycode), is a link shortener or a
-bare IP address; any other link is merely unofficial.
+bare IP address; a host that puts a post's word in front of a site that is no post's
+("post.akcapek.com", "postal.example.top") dresses itself as a post; any other link is merely
+unofficial.
 """
 
 from __future__ import annotations
@@ -100,7 +102,24 @@ def judge(host: str, official: Official) -> Reason:
         return Reason("link_lookalike", {"domain": host, "brand": carrying})
     if imitated := misspelled(domain, official):
         return Reason("link_misspelled", {"domain": host, "brand": imitated})
+    if word := post_word(host, domain):
+        return Reason("link_post_word", {"domain": host, "word": word})
     return Reason("link_unofficial", {"domain": domain})
+
+
+#: The words a post's own sites are named by; in front of another site's domain they dress it
+#: as a post (the posts' advice: their links are on their own domain, whatever comes before).
+POST_WORDS = frozenset({"post", "posts", "postal", "postoffice", "mypost", "youzheng", "邮政"})
+
+
+def post_word(host: str, domain: str) -> str | None:
+    """The post's word a host puts before a registrable domain that is not a post's."""
+    prefix = host[: -len(domain)].rstrip(".") if host.endswith(domain) else ""
+    for label in prefix.split("."):
+        for word in re.split(r"[-_]", label):
+            if word in POST_WORDS:
+                return word
+    return None
 
 
 #: Names a message gives itself in Chinese, and the brand word each stands for.

@@ -44,6 +44,13 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "its own site.",
         "链接经过缩短（{domain}），隐藏了真实去向；邮政只会链接到自己的官网。",
     ),
+    "link_post_word": (
+        MEDIUM,
+        "The link {domain} puts a post's word (\u201c{word}\u201d) in front of a site that is "
+        "no post's: a post's links are on its own domain, whatever comes before it.",
+        "链接 {domain} 在一个并非邮政的网站前加上了邮政字样（“{word}”）："
+        "邮政的链接只在它自己的域名下，无论前面写着什么。",
+    ),
     "link_unofficial": (
         WEAK,
         "The link goes to {domain}, which is not an official domain of any post or carrier we "

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emstrack.scamcheck.recurring import Report, domains_of, phone, phones_of, phrases_of, summarise
@@ -195,6 +195,9 @@ MARKER = (
 )
 
 
+# No deadline: each example summarises a dozen reports, and on a machine shared with other
+# test runs one example can take longer than Hypothesis's 200 ms without anything being wrong.
+@settings(deadline=None)
 @given(
     with_marker=st.lists(
         st.tuples(st.integers(1, 3), st.text("abcxyz \n", max_size=30)), max_size=6

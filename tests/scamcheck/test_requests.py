@@ -94,6 +94,20 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ("Your package is on hold: https://pkg-status.top/x", "problem_with_link", None),
         ("USPS: your package is waiting, see https://usps-care.com", "link_lookalike", None),
         ("USPS: track it at https://pkgtrack.top/a", "link_not_operators", Verdict.SUSPICIOUS),
+        # A detail said to need updating, a delivery kept waiting on a click.
+        (
+            "The address of your package is not detailed, and needs to be updated: x.top/a",
+            "personal_data",
+            Verdict.LIKELY_SCAM,
+        ),
+        ("Your parcel is waiting. Please confirm: https://pkg-x.top/p", "reschedule_request", None),
+        ("Confirm your delivery preferences here: pkg-x.top", "reschedule_request", None),
+        # A post's word in front of another site's name.
+        ("Your item was delivered. Track it here: post.akcapek.com", "link_post_word", None),
+        # A collection deadline with a click to make is pressure; an address problem sent to a
+        # link is the lure even when the courier is named.
+        ("请在24小时内点击链接领取包裹，否则退回", "urgency", Verdict.LIKELY_SCAM),
+        ("您的快递地址不详，请点击链接联系快递员更新地址", "personal_data", None),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -139,6 +153,19 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # A gift that came with the order, returned with it, is no offer.
         "請將完整商品、贈品、附件一併包裝妥善，謝謝。",
         "Congratulations on your new order! It has shipped and arrives on Monday.",
+        # A deadline to collect the item where it waits is the office's rule, not pressure:
+        # with a link beside it, it stays a plain notice ("请尽快取件" once read as "请尽缓存件").
+        "【小象优品】您的包裹已到驿站，请尽快取件以免逾期退回。详情 https://shop-x.com/t",
+        "Your parcel is at the Post Office; collect it within 18 days or it is returned. "
+        "https://shop-x.com/t",
+        # A redelivery the courier will make is news.
+        "USPS: Your package has a delivery exception. We will attempt redelivery tomorrow.",
+        # A fee paid at the locker, the counter or in the operator's own app.
+        "【丰巢】您的快递已超时，需支付0.5元保管费后取件，请在丰巢小程序中操作",
+        # An address problem sent to the courier.
+        "【圆通速递】您的快件因地址不详暂时无法派送，请联系快递员13912345678确认地址",
+        "You can update your delivery preferences in the app.",
+        "No further information needs to be provided.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
@@ -147,6 +174,9 @@ def test_statements_and_warnings_are_not_requests(text: str) -> None:
 
 def test_traditional_chinese_reads_as_simplified() -> None:
     assert normalise("請點擊連結更新地址") == "请点击链接更新地址"
+    # Taiwan's 快取 ("cache") is no phrase of a pickup notice: 儘快 + 取貨.
+    assert normalise("請儘快取貨") == "请尽快取货"
+    assert normalise("请尽快取件") == "请尽快取件"
     assert normalise("ＥＭＳ：包裹") == "ems:包裹"
 
 
