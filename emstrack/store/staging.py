@@ -58,11 +58,34 @@ def _names(columns: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + name for name in columns)
 
 
-def _stage(driver: Any, name: str, like: str, columns: Sequence[str], rows: Sequence[Any]) -> None:
-    """A temporary table `name` shaped like `like`, holding `rows` (of `columns`)."""
+#: The database types of the columns sent, by (table, columns): binary `COPY` needs them, and
+#: the schema does not change under a running process.
+_TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+
+
+def _types(cursor: Any, table: str, columns: tuple[str, ...]) -> list[str]:
+    found = _TYPES.get((table, columns))
+    if found is None:
+        cursor.execute(
+            "SELECT attname, atttypid::regtype::text FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (table,),
+        )
+        named = dict(cursor.fetchall())
+        found = _TYPES[(table, columns)] = [named[name] for name in columns]
+    return found
+
+
+def _stage(
+    driver: Any, name: str, like: str, columns: tuple[str, ...], rows: Sequence[Any]
+) -> None:
+    """A temporary table `name` shaped like `like`, holding `rows` (of `columns`), sent with
+    binary `COPY` (several times less work here than the text form)."""
     with driver.cursor() as cursor:
+        types = _types(cursor, like, columns)
         cursor.execute(f"CREATE TEMP TABLE {name} (LIKE {like}) ON COMMIT DROP")
-        with cursor.copy(f"COPY {name} ({_names(columns)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {name} ({_names(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
 
