@@ -17,15 +17,21 @@ from webclient import ServeApp
 
 from emstrack import keys
 from emstrack.keys import KeyScope
+from emstrack.notify import webpush
 from emstrack.store.database import Database
 
 
 def test_the_api_keeps_its_documented_promises(db: Database, serve_app: ServeApp) -> None:
+    public, private = webpush.new_keys()
     roomy: dict[str, Any] = {
         "rate_limit": "100000/minute",
         "rate_limit_key": "100000/minute",
         # Without it subscriptions answer 503, which schemathesis counts as a server error.
         "secret_key": "x" * 40,
+        # With web push keys, so that the push endpoints are exercised beyond their 404.
+        "webpush_public_key": public,
+        "webpush_private_key": private,
+        "webpush_subject": "mailto:ops@example.org",
     }
     # An admin key, so that the operators' endpoint is exercised beyond its 401.
     auth = {"Authorization": f"Bearer {keys.create(db, 'schemathesis', KeyScope.ADMIN).key}"}
