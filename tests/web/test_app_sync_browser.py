@@ -26,6 +26,10 @@ from chromium import launched, needs_chromium
 from mailserver import Mailbox, parts, smtp_server
 from playwright.sync_api import Browser, BrowserContext, Locator, Page
 from pydantic import SecretStr
+
+# The axe-core check of test_accessibility (a module beside this one: not on mypy's path).
+from test_accessibility import _RUN, TAGS, _report  # type: ignore[import-not-found]
+from test_accessibility import axe as _axe  # noqa: F401
 from webclient import serve_url
 
 from emstrack.config import Settings
@@ -156,13 +160,14 @@ def _server_list(page: Page) -> set[str]:
     return {item["number"] for item in answer.json()["items"]}
 
 
-def _sign_in(page: Page, server: Server, lang: Lang) -> None:
+def _sign_in(page: Page, server: Server, lang: Lang, address: str = "") -> None:
     """Ask for a link in the panel, read it from the mail, follow it in this device."""
     words = WORDS[lang]
     seen = len(server.mailbox.messages)
     panel = page.locator("#app-sync")
     panel.wait_for(state="visible")
-    panel.get_by_role("textbox").fill(ADDRESS[lang])
+    # Each address gets 3 sign-in mails an hour: one address per test.
+    panel.get_by_role("textbox").fill(address or ADDRESS[lang])
     panel.locator("[type=submit]").click()
     page.locator("#app-sign-in-result").filter(has_text=words["check_mail"]).wait_for()
     message = server.mailbox.wait(seen + 1)[seen]
@@ -292,5 +297,33 @@ def test_no_push_switch_nor_sign_in_where_the_server_has_neither(
         assert page.locator("#app-sync").is_visible() == (
             httpx.get(f"{plain_url}/api/v1/app/me").status_code == 200
         )
+    finally:
+        device.close()
+
+
+def test_no_accessibility_violation_in_the_panels(
+    request: pytest.FixtureRequest, browser: Browser, server: Server, lang: Lang
+) -> None:
+    """axe on My items with both panels: signed out, then signed in with the question of
+    "Delete my list" open."""
+    device = browser.new_context(
+        base_url=server.url, locale=LOCALES[lang], bypass_csp=True, **PHONE
+    )
+    try:
+        page = device.new_page()
+        _open(page, lang)
+        _add(page, [server.examples["delivered"]])
+        page.locator("#app-push-panel").wait_for(state="visible")
+        page.locator("#app-sync").wait_for(state="visible")
+        axe = str(request.getfixturevalue("_axe"))
+        page.add_script_tag(path=axe)
+        violations = page.evaluate(_RUN, TAGS)
+        assert not violations, f"signed out ({lang}):\n{_report(violations)}"
+        _sign_in(page, server, lang, f"a11y-{lang}@example.org")
+        page.locator("#app-delete").click()
+        page.locator("#app-delete-confirm").wait_for(state="visible")
+        page.add_script_tag(path=axe)
+        violations = page.evaluate(_RUN, TAGS)
+        assert not violations, f"signed in ({lang}):\n{_report(violations)}"
     finally:
         device.close()

@@ -77,6 +77,7 @@ function card(item) {
   const body = el("div", "app-item-body");
   const open = el("a", "app-item-open");
   open.href = "#item=" + encodeURIComponent(item.number);
+  if (item.label) { open.append(el("span", "app-item-label", item.label)); }
   open.append(el("span", "app-item-number", formatted(item)), el("span", "app-item-status", shown.text));
   body.append(open);
   if (answer && answer.headline) { body.append(el("p", "app-item-headline", answer.headline)); }

@@ -14,6 +14,8 @@ const VERSION = "__VERSION__";
 const SHELL = ["__SHELL__"];
 const SHELL_CACHE = "emstrack-shell-" + VERSION;
 const PAGES_CACHE = "emstrack-pages";
+// The pages and answers kept for offline use: the most recent ones.
+const PAGES_KEPT = 60;
 
 function lang() {
   return (self.navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
@@ -50,7 +52,16 @@ function keep(request, response) {
   const control = response.headers.get("Cache-Control") || "";
   if (response.ok && response.type === "basic" && !/no-store/.test(control)) {
     const copy = response.clone();
-    caches.open(PAGES_CACHE).then(function (cache) { return cache.put(request, copy); });
+    caches.open(PAGES_CACHE).then(function (cache) {
+      // Put again at the end, then the oldest beyond PAGES_KEPT let go.
+      return cache.delete(request, { ignoreVary: true }).then(function () {
+        return cache.put(request, copy);
+      }).then(function () { return cache.keys(); }).then(function (keys) {
+        return Promise.all(keys.slice(0, Math.max(0, keys.length - PAGES_KEPT)).map(function (key) {
+          return cache.delete(key);
+        }));
+      });
+    });
   }
   return response;
 }
