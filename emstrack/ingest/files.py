@@ -105,6 +105,8 @@ def _open_text(path: Path) -> tuple[IO[bytes], io.TextIOWrapper]:
 
 def _has_surrogates(value: str) -> bool:
     # Undecodable bytes were read as lone surrogates, which UTF-8 cannot encode.
+    if value.isascii():  # most rows: no copy made
+        return False
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -172,9 +174,10 @@ def _csv_rows(
                 yield _Row(start, None, fields=[], error=f"the row cannot be read as CSV ({exc})")
                 continue
             start, line = line, reader.line_num + 1
-            if not any(field.strip() for field in fields):
+            joined = "".join(fields)
+            if not joined.strip():  # no field with anything in it
                 continue
-            if _has_surrogates("".join(fields)):
+            if _has_surrogates(joined):
                 yield _Row(start, None, fields=fields, error="the row is not valid UTF-8")
             elif len(fields) != len(names):
                 error = f"the row has {len(fields)} fields, the header has {len(names)}"

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Final
 
 from sqlalchemy import Connection, bindparam, func, select, text
@@ -61,12 +62,14 @@ class ItemRow:
 
     def to_tuple(self) -> tuple[Any, ...]:
         """The values of `ITEM_FIELDS`, in order."""
-        return tuple(getattr(self, name) for name in ITEM_FIELDS)
+        values: tuple[Any, ...] = _item_values(self)
+        return values
 
 
 #: The columns of `items` as `ItemRow` holds them: rows of them, in this order, are an
 #: `ItemRow`'s positional arguments.
 ITEM_FIELDS: Final[tuple[str, ...]] = tuple(f.name for f in fields(ItemRow))
+_item_values = attrgetter(*ITEM_FIELDS)
 #: Where `ITEM_FIELDS` has its naive (local wall-time) and its aware (UTC) datetimes.
 _LOCAL_TIMES = tuple(ITEM_FIELDS.index(name) for name in ("first_event_at", "last_event_at"))
 _UTC_TIMES = tuple(ITEM_FIELDS.index(name) for name in ("created_at", "updated_at"))
