@@ -198,11 +198,9 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default=SecretStr(""),
-        description="Secret that signs the pages' CSRF tokens and the links in notifications, "
-        "and from which webhook signing secrets are derived. Empty: a random CSRF secret per "
-        "process (forms then fail across restarts and between server processes) and no "
-        "subscriptions. Set a long random string in production; `make run` makes one in "
-        "`.emstrack-secret`.",
+        description="Secret that signs the links in notifications, and from which webhook "
+        "signing secrets are derived. Empty: no subscriptions. Set a long random string in "
+        "production; `make run` makes one in `.emstrack-secret`.",
     )
     support_contacts_path: str = Field(
         default="",

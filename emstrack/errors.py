@@ -6,7 +6,7 @@
     │   ├── TimeParseError      domain.times: a time or a UTC offset we cannot read
     │   ├── TokenError          notify.tokens: a link's token, malformed, forged or too old
     │   ├── UnsafeURL           notify.webhook: a webhook URL we will not call
-    │   └── FormExpired         web.csrf: a form without this browser's signed token           403
+    │   └── CrossSiteForm       web.csrf: a page's form sent from another site                 403
     ├── NotConfigured           the operator has not set up what this needs                    503
     ├── DatabaseError           the database cannot serve us, or needs an operator first       503
     │   └── DatabaseUnavailable   not now: gone, locked, read-only, disk full     503, Retry-After

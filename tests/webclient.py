@@ -97,3 +97,10 @@ def emstrack_serve(env: Mapping[str, str]) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def same_origin(client: httpx.Client) -> dict[str, str]:
+    """The headers a browser sends with a form POST from a page of `client`'s site (its Fetch
+    Metadata and `Origin`), which the pages' forms require of a browser (`emstrack.web.csrf`)."""
+    base = client.base_url
+    return {"Origin": f"{base.scheme}://{base.netloc.decode()}", "Sec-Fetch-Site": "same-origin"}

@@ -10,8 +10,7 @@ strong `ETag` made from everything their bytes depend on:
   data files (operators, contacts, the brand), the brand file in use, and the settings (secrets
   only as set or not): another release, brand or configuration is another tag;
 - a page only: the minute its relative times ("3 hours ago", "Last scan …", the stale notice)
-  are reckoned to (`page_clock`: now, rounded up to the next whole minute), and the form token
-  it carries (see below).
+  are reckoned to (`page_clock`: now, rounded up to the next whole minute).
 
 So a tag names exactly one body, and `If-None-Match` with it is answered `304` (on the API
 before the answer is even built). They are `Cache-Control: public, max-age=EMSTRACK_CACHE_MAX_AGE,
@@ -22,10 +21,9 @@ yet, unknown, invalid) are cacheable briefly (`EMSTRACK_CACHE_NOT_FOUND_MAX_AGE`
 may come any minute; their tag is a hash of their bytes. Private answers (a `read_private` key,
 a proven postcode) are `private, no-store`, without a tag; so is the batch `POST`.
 
-A page that carries a form (follow by e-mail, the postcode proof) holds the browser's own CSRF
-token, so its bytes differ between browsers: it is `private` (the browser's own cache keeps
-it and revalidates with its tag), never stored by a shared cache. Only pages without a form
-token are `public`.
+A page is the same bytes for every browser, its forms included (they carry no token: a form
+sent from another site is refused by the browser's own headers, `web.csrf`), so a shared cache
+may keep it; only the answer that sets the language cookie (`?lang=`) is `private, no-store`.
 
 Every request, a `304` included, is counted by the rate limiter before it is answered: a
 conditional request still tells whether the number is on record, so it pays like any other.
@@ -104,14 +102,6 @@ def public(settings: Settings, *, found: bool) -> str:
         return f"public, max-age={settings.cache_not_found_max_age}"
     return (
         f"public, max-age={settings.cache_max_age}, "
-        f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
-    )
-
-
-def private_revalidated(settings: Settings) -> str:
-    """`Cache-Control` of a public page that holds the browser's own form token."""
-    return (
-        f"private, max-age={settings.cache_max_age}, "
         f"stale-while-revalidate={settings.cache_stale_while_revalidate}"
     )
 

@@ -20,7 +20,7 @@ from emstrack.store.database import Database
 from emstrack.web import i18n
 from emstrack.web.api.check import lookup_cost, run_check
 from emstrack.web.deps import Caller, charge, client_address
-from emstrack.web.html import render_form, require_token
+from emstrack.web.html import render, require_same_site
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +33,7 @@ TONE = {
 
 
 def _page(request: Request, status: int = 200, **context: Any) -> Response:
-    response = render_form(request, "check.html", status, **context)
+    response = render(request, "check.html", status, **context)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -49,9 +49,8 @@ async def check_message(
     text: Annotated[str, Form(max_length=scamcheck.MAX_TEXT)] = "",
     sender: Annotated[str, Form(max_length=200)] = "",
     report: Annotated[str, Form(max_length=8)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    require_token(request, csrf_token)
+    require_same_site(request)
     context: dict[str, Any] = {"text": text, "sender": sender, "max_text": scamcheck.MAX_TEXT}
     if not text.strip():
         return _page(request, 400, empty=True, **context)

@@ -1,46 +1,49 @@
-"""CSRF protection of the page forms: a signed double-submit token.
+"""Cross-site request forgery: a page's form is accepted only when the browser says it was sent
+from this site.
 
-The token is `nonce.signature`; it is set as an HttpOnly cookie and repeated in a hidden form
-field. A POST is accepted only when both agree and the signature is ours, so a cross-site form
-(which cannot read or set our cookie) fails, and so does a cookie planted without the secret.
+Browsers say where a request comes from in headers a page cannot forge: `Sec-Fetch-Site`
+(Fetch Metadata; Chromium since 2019, Firefox since 2021, Safari since 2023) and `Origin`, sent
+with every POST by every browser since 2020. A form POST is refused when `Sec-Fetch-Site` is
+anything but `same-origin` or `none` (the person typed or bookmarked it), or, without it, when
+`Origin` names another host than the one asked (the `Host` header, or the host of
+`EMSTRACK_PUBLIC_URL` behind a proxy that rewrites it). A request with neither header is no
+browser's, and nobody's else browser can be made to send it: it is accepted.
+
+No token, no cookie: the pages are the same bytes for everyone, so that a shared cache (a CDN, the
+reverse proxy) may serve them (`web.caching`). The same rule guards every POST of the pages
+(the postcode proof, following by e-mail, the scam check, the confirm and unsubscribe pages, the
+app's sign-in).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+from collections.abc import Collection
+from urllib.parse import urlsplit
 
 from emstrack.errors import InputError
 
-COOKIE = "csrf"
+#: `Sec-Fetch-Site` values of a request this site's own page (or the person) made.
+SAME_SITE = frozenset({"same-origin", "none"})
 
 
-class FormExpired(InputError):
-    """A form came back without our token, or with another browser's: answered 403."""
+class CrossSiteForm(InputError):
+    """A page's form sent from another site: answered 403."""
 
     def __init__(self) -> None:
         super().__init__(
-            "form_expired", "This form has expired", "Reload the page and send the form again."
+            "cross_site_form",
+            "This form was sent from another site",
+            "Open the page on this site and send the form from there.",
         )
 
 
-def _sign(secret: bytes, nonce: str) -> str:
-    return hmac.new(secret, nonce.encode(), hashlib.sha256).hexdigest()
-
-
-def new_token(secret: bytes) -> str:
-    nonce = secrets.token_hex(16)
-    return f"{nonce}.{_sign(secret, nonce)}"
-
-
-def is_signed(secret: bytes, token: str | None) -> bool:
-    nonce, _, signature = (token or "").partition(".")
-    return bool(nonce) and hmac.compare_digest(signature, _sign(secret, nonce))
-
-
-def verify(secret: bytes, cookie: str | None, submitted: str | None) -> bool:
-    """True when the form's token equals the cookie's and carries our signature."""
-    if not cookie or not submitted:
+def cross_site(fetch_site: str | None, origin: str | None, own_hosts: Collection[str]) -> bool:
+    """Whether a browser says the request comes from another site than `own_hosts`
+    (host[:port], lower case)."""
+    if fetch_site is not None:
+        return fetch_site.strip().lower() not in SAME_SITE
+    if origin is None:
         return False
-    return hmac.compare_digest(cookie.encode(), submitted.encode()) and is_signed(secret, cookie)
+    # "null" (a sandboxed frame, a privacy redirect) names no site: not ours.
+    host = urlsplit(origin.strip()).netloc.lower() if origin.strip() != "null" else ""
+    return host not in own_hosts

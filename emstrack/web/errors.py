@@ -36,7 +36,7 @@ from emstrack.errors import (
 )
 from emstrack.text.waits import wait
 from emstrack.web import i18n
-from emstrack.web.csrf import FormExpired
+from emstrack.web.csrf import CrossSiteForm
 from emstrack.web.html import render
 from emstrack.web.ratelimit import LimitUnavailable
 from emstrack.web.responses import problem
@@ -149,7 +149,7 @@ def _validation(exc: RequestValidationError) -> Answer:
 #: writes were committed, so a client retries what was refused: nothing accepted is lost.
 RULES: Final[dict[type[Exception], Callable[[Any], Answer]]] = {
     ApiProblem: _problem,
-    FormExpired: _ours(403),
+    CrossSiteForm: _ours(403),
     InputError: _ours(422),
     NotConfigured: _ours(503),
     TooManyTries: _too_many_tries,

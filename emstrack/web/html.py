@@ -1,16 +1,15 @@
 """HTML answers: a page from its template in the viewer's language, and the forms' CSRF token.
 
 Every page gets what the layout needs (the language, the link to the other one); `?lang=` in a
-URL is remembered in the language cookie. A page with a POST form is made by `render_form`,
-which puts a signed token in the form and, when the browser has none yet, in a cookie; the POST
-calls `require_token`, which raises `csrf.FormExpired` (a 403) when the two do not agree.
+URL is remembered in the language cookie. A page's POST calls `require_same_site`, which raises
+`csrf.CrossSiteForm` (a 403) when the browser says the form was sent from another site.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any, Final
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
@@ -18,7 +17,6 @@ from starlette.requests import Request
 from emstrack.brand import Brand
 from emstrack.domain.lang import HTML_LANG, Lang, match
 from emstrack.web import branding, csrf, i18n
-from emstrack.web.clients import is_https
 
 #: The language switch offers the other language, named in itself.
 _OTHER: Final[dict[Lang, Lang]] = {"en": "zh", "zh": "en"}
@@ -56,23 +54,13 @@ def _layout(brand: Brand, lang: Lang) -> dict[str, Any]:
     return branding.layout(brand, lang)
 
 
-def render_form(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """`render` for a page with a POST form: the CSRF token in the form and, if new, the cookie."""
-    secret: bytes = request.app.state.page_secret
-    token = request.cookies.get(csrf.COOKIE)
-    fresh = not csrf.is_signed(secret, token)
-    if fresh:
-        token = csrf.new_token(secret)
-    response = render(request, template, status, csrf_token=token, **context)
-    if fresh and token:
-        response.set_cookie(
-            csrf.COOKIE, token, httponly=True, samesite="strict", secure=is_https(request)
-        )
-    return response
-
-
-def require_token(request: Request, submitted: str) -> None:
-    """Raise `csrf.FormExpired` unless `submitted` is this browser's signed form token."""
-    secret: bytes = request.app.state.page_secret
-    if not csrf.verify(secret, request.cookies.get(csrf.COOKIE), submitted):
-        raise csrf.FormExpired()
+def require_same_site(request: Request) -> None:
+    """Raise `csrf.CrossSiteForm` (a 403) when the browser says this POST comes from another
+    site (`web.csrf`)."""
+    own = {request.headers.get("host", "").lower()}
+    public = urlsplit(request.app.state.settings.public_url).netloc.lower()
+    if public:
+        own.add(public)
+    headers = request.headers
+    if csrf.cross_site(headers.get("sec-fetch-site"), headers.get("origin"), own):
+        raise csrf.CrossSiteForm()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,9 +36,9 @@ from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline as sentence
-from emstrack.web import caching, contacts, csrf, follow, i18n, itemview, unlock
+from emstrack.web import caching, contacts, follow, i18n, itemview, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address, lookups
-from emstrack.web.html import render, render_form, require_token
+from emstrack.web.html import render, require_same_site
 
 MAX_NUMBERS = 50
 #: Longer than any number typed with its spaces and dashes ("EE 123 456 785 CN" is 17).
@@ -51,8 +50,6 @@ router = APIRouter(include_in_schema=False)
 
 def install(app: FastAPI) -> None:
     """Add the pages and their static files to `app`."""
-    secret = app.state.settings.secret_key.get_secret_value()
-    app.state.page_secret = secret.encode() if secret else secrets.token_bytes(32)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.include_router(router)
 
@@ -162,9 +159,11 @@ async def track(request: Request, n: str | None = None, scope: str = "") -> Resp
         return RedirectResponse(_numbers_url(numbers, scope), status_code=303)
     too_many = len(numbers) > MAX_NUMBERS
     rows = await _rows(request, numbers[:MAX_NUMBERS], scope)
-    return render(
+    page = render(
         request, "many.html", rows=rows, too_many=too_many, numbers=n, scope=scope or "any"
     )
+    # Several items: shared briefly (a first scan of any of them may come any minute).
+    return _public(request, page, None, caching.public(request.app.state.settings, found=False))
 
 
 @router.post("/track", response_class=HTMLResponse)
@@ -183,7 +182,7 @@ async def track_box(
         return RedirectResponse(_numbers_url(box.numbers, scope), status_code=303)
     numbers = box.numbers[:MAX_NUMBERS]
     rows = await _rows(request, numbers, scope) if numbers else []
-    response = render_form(
+    response = render(
         request,
         "pasted.html",
         rows=rows,
@@ -242,34 +241,33 @@ async def item(request: Request, number: str, scope: str = "") -> Response:
             target = _numbers_url(box.numbers, scope) if box.numbers else "/check"
             return RedirectResponse(target, status_code=303)
     (result,) = await _lookup_many(request, [number[:200]], _scope(scope))
-    # Cacheable (`web.caching`). A found item's page holding the browser's form token is
-    # tagged by the item's version, the language, the address asked, the deploy, the minute its
-    # relative times are reckoned to and that token, and a request holding that tag is answered
-    # 304 before anything is drawn; any other page is tagged by its bytes.
+    # Cacheable (`web.caching`), the same bytes for everyone: a found item's page is tagged by
+    # the deploy, the address asked, the item's version, the language and the minute its
+    # relative times are reckoned to, and a request holding that tag is answered 304 before
+    # anything is drawn; any other page is tagged by its bytes.
     settings = request.app.state.settings
     clock = caching.page_clock()
-    token = request.cookies.get(csrf.COOKIE)
-    if not csrf.is_signed(request.app.state.page_secret, token):
-        token = None  # a fresh token: the page will hold a new one, with its cookie
+    cache_control = caching.public(settings, found=result.outcome is Outcome.FOUND)
     tag = None
-    if result.outcome is Outcome.FOUND and result.version is not None and token is not None:
+    if result.outcome is Outcome.FOUND and result.version is not None:
         parts = (request.app.state.deploy_tag, "page", str(request.url), result.version)
-        tag = caching.etag(*parts, i18n.negotiate(request), clock.isoformat(), token)
+        tag = caching.etag(*parts, i18n.negotiate(request), clock.isoformat())
         if caching.matches(request, tag):
-            cache_control = caching.private_revalidated(settings)
             return caching.not_modified(tag, cache_control, caching.PAGE_VARY)
-    response = _item_page(request, result, now=clock)
-    body = bytes(response.body)
-    if "set-cookie" in response.headers:  # a new form token or language choice: this browser's
-        return caching.mark(response, None, caching.PRIVATE, caching.PAGE_VARY)
-    if tag is not None and token is not None and token.encode() in body:
-        cache_control = caching.private_revalidated(settings)
-    else:  # the same bytes for everyone
-        tag = caching.body_etag(body)
-        cache_control = caching.public(settings, found=result.outcome is Outcome.FOUND)
-    if caching.matches(request, tag):
-        return caching.not_modified(tag, cache_control, caching.PAGE_VARY)
-    return caching.mark(response, tag, cache_control, caching.PAGE_VARY)
+    return _public(request, _item_page(request, result, now=clock), tag, cache_control)
+
+
+def _public(request: Request, page: Response, tag: str | None, cache_control: str) -> Response:
+    """`page` with the caching headers of a public page (`web.caching`), tagged by `tag` or
+    else by its bytes, or `304` when the request holds that tag; `private, no-store` when it
+    sets a cookie (a language chosen by `?lang=`: this browser's answer)."""
+    if "set-cookie" in page.headers:
+        return caching.mark(page, None, caching.PRIVATE, caching.PAGE_VARY)
+    if tag is None:
+        tag = caching.body_etag(bytes(page.body))
+        if caching.matches(request, tag):
+            return caching.not_modified(tag, cache_control, caching.PAGE_VARY)
+    return caching.mark(page, tag, cache_control, caching.PAGE_VARY)
 
 
 def _item_page(
@@ -313,7 +311,7 @@ def _item_page(
         ]
         context["explanation"] = result.number.explanation(lang)
         context["grace_hours"] = settings.first_scan_grace_hours
-    response = render_form(request, "item.html", status, **context)
+    response = render(request, "item.html", status, **context)
     if private:
         response.headers["Cache-Control"] = caching.PRIVATE
     return response
@@ -328,9 +326,8 @@ async def details(
     request: Request,
     number: str,
     postcode: Annotated[str, Form(max_length=32)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    require_token(request, csrf_token)
+    require_same_site(request)
     (result,) = await _lookup_many(request, [number[:200]], Scope.ANY)
     if result.item and result.item.destination_postcode and not result.item.postcode_is_proof:
         response = _item_page(request, result)

@@ -23,13 +23,12 @@ from emstrack.notify import subscriptions, tokens
 from emstrack.web import i18n
 from emstrack.web.api.subscriptions import EMAIL_COST, mask
 from emstrack.web.deps import Caller, charge, client_address
-from emstrack.web.html import render_form, require_token
+from emstrack.web.html import render, require_same_site
 
 router = APIRouter(include_in_schema=False)
 
 TokenQuery = Annotated[str, Query(max_length=500)]
 TokenForm = Annotated[str, Form(max_length=500)]
-CsrfForm = Annotated[str, Form(max_length=200)]
 
 
 def _settings(request: Request) -> Settings:
@@ -39,7 +38,7 @@ def _settings(request: Request) -> Settings:
 
 def _page(request: Request, step: str, status: int = 200, **context: Any) -> Response:
     """The subscription page at `step`; never cached, and its URL (a token) never referred."""
-    response = render_form(request, "subscription.html", status, step=step, **context)
+    response = render(request, "subscription.html", status, step=step, **context)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -73,11 +72,10 @@ async def subscribe(
     number: str,
     email: Annotated[str, Form(max_length=254)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "",
-    csrf_token: CsrfForm = "",
 ) -> Response:
     if refused := _unavailable(request):
         return refused
-    require_token(request, csrf_token)
+    require_same_site(request)
     charge(request, Caller(client_address(request)), EMAIL_COST)
     settings = _settings(request)
     try:
@@ -127,10 +125,10 @@ async def confirm_form(request: Request, token: TokenQuery = "") -> Response:
 
 
 @router.post("/subscriptions/confirm", response_class=HTMLResponse)
-async def confirm(request: Request, token: TokenForm = "", csrf_token: CsrfForm = "") -> Response:
+async def confirm(request: Request, token: TokenForm = "") -> Response:
     if refused := _unavailable(request):
         return refused
-    require_token(request, csrf_token)
+    require_same_site(request)
     try:
         row = await run_in_threadpool(
             subscriptions.confirm, request.app.state.db, _settings(request), token
@@ -162,14 +160,13 @@ async def unsubscribe(
     token: TokenQuery = "",
     form_token: Annotated[str, Form(alias="token", max_length=500)] = "",
     one_click: Annotated[str, Form(alias="List-Unsubscribe", max_length=32)] = "",
-    csrf_token: CsrfForm = "",
 ) -> Response:
     if refused := _unavailable(request):
         return refused
-    # RFC 8058: a mail client's one-click POST carries no cookie; the signed token in the URL
-    # is its proof, as the link itself would be.
+    # RFC 8058: a mail client's one-click POST comes from no page of ours; the signed token in
+    # the URL is its proof, as the link itself would be.
     if not (one_click == "One-Click" and token):
-        require_token(request, csrf_token)
+        require_same_site(request)
     try:
         row = await run_in_threadpool(
             subscriptions.unsubscribe,

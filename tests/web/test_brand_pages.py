@@ -28,7 +28,7 @@ from brands import (
 )
 from factories import Loader, history
 from sqlalchemy import Engine
-from webclient import ServeApp
+from webclient import ServeApp, same_origin
 
 from emstrack.domain.lang import Lang
 from emstrack.store.outbox import notices
@@ -77,12 +77,6 @@ def client(serve_app: ServeApp, brand_file: Path, load: Loader) -> Iterator[http
         yield http
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the form"
-    return found.group(1)
-
-
 def assert_branded(html: str, lang: Lang) -> None:
     """The page is Northwind's: its name, hotline (a `tel:` link), footer; nothing of EMS's."""
     assert "<title>" in html
@@ -117,18 +111,21 @@ def pages(client: httpx.Client, engine: Engine, lang: Lang) -> dict[str, httpx.R
         ("404", "/no/such/page"),
     ]:
         got[name] = client.get(path + q)
-    token = csrf_of(got["check form"].text)  # one browser: its token serves every form
+    own = same_origin(client)  # a browser's form from a page of this site
     got["empty track form"] = client.post("/track" + q, data={"n": " "})
     got["pasted message"] = client.post("/track" + q, data={"n": SCAM})
-    got["check result"] = client.post("/check" + q, data={"text": SCAM, "csrf_token": token})
-    got["check without text"] = client.post("/check" + q, data={"text": " ", "csrf_token": token})
-    got["form expired"] = client.post("/check" + q, data={"text": SCAM, "csrf_token": "forged"})
+    got["check result"] = client.post("/check" + q, data={"text": SCAM}, headers=own)
+    got["check without text"] = client.post("/check" + q, data={"text": " "}, headers=own)
+    elsewhere = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    got["form from another site"] = client.post(
+        "/check" + q, data={"text": SCAM}, headers=elsewhere
+    )
     got["wrong postcode"] = client.post(
-        f"/track/{DELIVERED}/details{q}", data={"postcode": "99999", "csrf_token": token}
+        f"/track/{DELIVERED}/details{q}", data={"postcode": "99999"}, headers=own
     )
     address = f"ana.{lang}@example.com"
     got["subscribed"] = client.post(
-        f"/track/{HELD}/subscribe{q}", data={"email": address, "csrf_token": token}
+        f"/track/{HELD}/subscribe{q}", data={"email": address}, headers=own
     )
     with engine.connect() as conn:
         (notice,) = [n for n in notices(conn) if n.kind == "confirm"]
@@ -136,8 +133,8 @@ def pages(client: httpx.Client, engine: Engine, lang: Lang) -> dict[str, httpx.R
         url = httpx.URL(notice.payload[kind])
         link = f"{url.path}?{url.query.decode()}&lang={lang}"
         got[f"{kind} form"] = client.get(link)
-        data = {"token": url.params["token"], "csrf_token": token}
-        got[f"{kind}ed"] = client.post(f"{url.path}{q}", data=data)
+        data = {"token": url.params["token"]}
+        got[f"{kind}ed"] = client.post(f"{url.path}{q}", data=data, headers=own)
     return got
 
 
@@ -149,7 +146,7 @@ def test_every_page_is_the_brands_and_none_is_the_defaults(
     statuses = {name: response.status_code for name, response in got.items()}
     assert statuses["item found"] == 200
     assert statuses["404"] == 404
-    assert statuses["form expired"] == 403
+    assert statuses["form from another site"] == 403
     assert statuses["subscribed"] == 200
     assert statuses["confirmed"] == 200
     for name, response in got.items():
@@ -185,7 +182,8 @@ def test_support_and_security_list_every_hotline_by_country(client: httpx.Client
 
 def test_the_check_names_the_brands_hotline(client: httpx.Client) -> None:
     page = client.get("/check").text
-    result = client.post("/check", data={"text": SCAM, "csrf_token": csrf_of(page)}).text
+    assert "<form" in page
+    result = client.post("/check", data={"text": SCAM}, headers=same_origin(client)).text
     assert 'data-code="customs_hold_real"' in result
     assert f"or call {HOTLINE}, never through a link" in result
     assert f"When in doubt, call Northwind customer service {HOTLINE}." in result

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
-from webclient import ServeApp
+from webclient import ServeApp, same_origin
 
 from emstrack.store.schema import reports
 
@@ -24,9 +23,7 @@ def client(serve_app: ServeApp) -> Iterator[httpx.Client]:
 def _submit(client: httpx.Client, lang: str = "en", **fields: str) -> httpx.Response:
     page = client.get("/check", params={"lang": lang})
     assert page.status_code == 200
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token
-    return client.post("/check", params={"lang": lang}, data={"csrf_token": token[1], **fields})
+    return client.post("/check", params={"lang": lang}, data=fields, headers=same_origin(client))
 
 
 def _stored(engine: Engine) -> int:
@@ -87,10 +84,12 @@ def test_report_is_stored_only_when_ticked(client: httpx.Client, engine: Engine)
     assert _stored(engine) == 1
 
 
-def test_without_csrf_token_is_refused(client: httpx.Client, engine: Engine) -> None:
+def test_a_report_sent_from_another_site_is_refused(client: httpx.Client, engine: Engine) -> None:
     client.get("/check")
-    response = client.post("/check", data={"text": SCAM, "report": "1"})
+    headers = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    response = client.post("/check", data={"text": SCAM, "report": "1"}, headers=headers)
     assert response.status_code == 403
+    assert "sent from another site" in response.text
     assert _stored(engine) == 0
 
 

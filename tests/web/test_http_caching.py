@@ -131,30 +131,32 @@ def test_a_304_is_counted_by_the_rate_limiter(serve_app: ServeApp, load: Loader)
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("form", [False, True])
-def test_item_page_revalidates_with_its_tag(
+def test_item_page_is_public_and_revalidates_with_its_tag(
     serve_app: ServeApp, load: Loader, lang: str, form: bool
 ) -> None:
-    """Without a secret key the page has no form (follow by e-mail): public. With one, it
-    holds the browser's form token: private to that browser, which revalidates it."""
+    """With a secret key the page has the follow-by-e-mail form, without one none: either way
+    the same bytes for every browser (no per-browser token, no cookie), public, tagged."""
     load(*history(NUMBER, *DELIVERED_TO_DE[:4]))
     url = f"/track/{NUMBER}"
     secret = "s" * 40 if form else ""
     with serve_app(html=True, rate_limit="1000/minute", secret_key=secret) as http:
         http.headers["Accept-Language"] = lang
-        first = http.get(url)  # a new browser: its form token is set with the page
-        assert first.status_code == 200
-        assert first.headers["cache-control"] == "private, no-store"
-        page = http.get(url)  # with its cookie now
+        page = http.get(url)
+        assert page.status_code == 200
+        assert "set-cookie" not in page.headers
+        assert ('action="/track/' + NUMBER + '/subscribe"' in page.text) is form
         tag = page.headers["etag"]
         assert page.headers["vary"] == "Accept-Language, Cookie"
-        expected = "private" if form else "public"
-        assert page.headers["cache-control"] == f"{expected}, max-age=60, stale-while-revalidate=30"
+        assert page.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=30"
         again = _again(http, url, tag)
         if again.status_code == 200:  # the minute turned between the two: the next one holds
             tag = again.headers["etag"]
             again = _again(http, url, tag)
         assert again.status_code == 304
         assert again.headers["etag"] == tag
+        # Another browser (its own cookies, or none) holding the tag gets the same 304.
+        http.cookies.clear()
+        assert _again(http, url, tag, Cookie="seen=1").status_code == 304
         # Another language is another tag.
         other = "zh" if lang == "en" else "en"
         assert _again(http, url, tag, **{"Accept-Language": other}).status_code == 200
@@ -164,13 +166,29 @@ def test_item_page_revalidates_with_its_tag(
         assert changed.headers["etag"] != tag
 
 
-def test_a_page_without_a_form_is_public(serve_app: ServeApp) -> None:
+def test_a_page_without_an_item_is_public_briefly(serve_app: ServeApp) -> None:
     with serve_app(html=True, secret_key="") as http:
-        http.get("/track/EE123456784CN")  # a new browser: its form cookie is set
         page = http.get("/track/EE123456784CN")  # invalid: no form to follow or unlock
         assert page.status_code == 422
         assert page.headers["cache-control"] == "public, max-age=15"
         assert _again(http, "/track/EE123456784CN", page.headers["etag"]).status_code == 304
+
+
+def test_a_page_of_several_items_is_public_briefly(serve_app: ServeApp, load: Loader) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE[:4]))
+    url = f"/track?n={NUMBER},EE123456784CN"
+    with serve_app(html=True, rate_limit="1000/minute") as http:
+        page = http.get(url)
+        assert page.status_code == 200
+        assert page.headers["cache-control"] == "public, max-age=15"
+        assert _again(http, url, page.headers["etag"]).status_code == 304
+
+
+def test_choosing_a_language_by_the_url_is_this_browsers_answer(serve_app: ServeApp) -> None:
+    with serve_app(html=True) as http:
+        page = http.get("/track/EE123456784CN?lang=zh")
+        assert "lang=" in page.headers["set-cookie"]
+        assert page.headers["cache-control"] == "private, no-store"
 
 
 def test_the_page_clock_rounds_up_to_the_minute() -> None:

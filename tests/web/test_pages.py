@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, Record, history
-from webclient import ServeApp
+from webclient import ServeApp, same_origin
 
 NUMBER = "EE123456785CN"
 SIGNATORY = "Erika Mustermann"
@@ -149,12 +149,13 @@ def test_public_page_has_no_personal_data(load: Loader, client: httpx.Client) ->
     assert 'name="postcode"' in html
 
 
-def _unlock(client: httpx.Client, postcode: str, token: str | None = None) -> httpx.Response:
+def _unlock(
+    client: httpx.Client, postcode: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     page = client.get(f"/track/{NUMBER}").text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found
-    data = {"postcode": postcode, "csrf_token": token if token is not None else found[1]}
-    return client.post(f"/track/{NUMBER}/details", data=data)
+    assert 'name="postcode"' in page
+    data = {"postcode": postcode}
+    return client.post(f"/track/{NUMBER}/details", data=data, headers=headers)
 
 
 def test_right_postcode_reveals_the_signatory(load: Loader, client: httpx.Client) -> None:
@@ -173,14 +174,25 @@ def test_wrong_postcode_reveals_nothing(load: Loader, client: httpx.Client) -> N
     assert "does not match" in response.text
 
 
-def test_postcode_without_csrf_token_is_refused(load: Loader, client: httpx.Client) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.track.example"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+    ],
+)
+def test_postcode_sent_from_another_site_is_refused(
+    load: Loader, client: httpx.Client, headers: dict[str, str]
+) -> None:
     load(*delivered_with_private_details())
-    response = _unlock(client, POSTCODE, token="forged.token")
+    response = _unlock(client, POSTCODE, headers=headers)
     assert response.status_code == 403
     assert SIGNATORY not in response.text
-    client.cookies.clear()
-    response = client.post(f"/track/{NUMBER}/details", data={"postcode": POSTCODE})
-    assert response.status_code == 403
+    assert "sent from another site" in response.text
+    # The same browser's form from this site's page is answered.
+    assert _unlock(client, POSTCODE, headers=same_origin(client)).status_code == 200
 
 
 def test_support_lists_the_hotlines_and_the_directory(client: httpx.Client) -> None:

@@ -39,14 +39,9 @@ def _delivered(postcode: str | None = None) -> list[dict[str, Any]]:
 
 
 def _unlock(client: httpx.Client, postcode: str) -> httpx.Response:
-    # The page sets the CSRF cookie; its form (when it has one) carries the same token.
     client.get(f"/track/{NUMBER}", headers={"Accept": "text/html"})
-    token = client.cookies.get("csrf")
-    assert token
     return client.post(
-        f"/track/{NUMBER}/details",
-        data={"postcode": postcode, "csrf_token": token},
-        headers={"Accept": "text/html"},
+        f"/track/{NUMBER}/details", data={"postcode": postcode}, headers={"Accept": "text/html"}
     )
 
 
