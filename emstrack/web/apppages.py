@@ -27,7 +27,7 @@ from emstrack.web.api.app_account import (
 )
 from emstrack.web.api.subscriptions import EMAIL_COST
 from emstrack.web.deps import Caller, charge, client_address
-from emstrack.web.html import render_form, require_token
+from emstrack.web.html import render, require_same_site
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,9 +35,7 @@ router = APIRouter(include_in_schema=False)
 def _page(request: Request, step: str, status: int = 200, **context: Any) -> Response:
     """The sign-in page at `step`; never cached, and its URL (a token) never referred."""
     minutes = settings_of(request).app_sign_in_link_minutes
-    response = render_form(
-        request, "app_signin.html", status, step=step, minutes=minutes, **context
-    )
+    response = render(request, "app_signin.html", status, step=step, minutes=minutes, **context)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -78,11 +76,10 @@ async def follow_link(
 async def ask(
     request: Request,
     email: Annotated[str, Form(max_length=254)] = "",
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     if not _available(request):
         return _page(request, "unavailable", 503)
-    require_token(request, csrf_token)
+    require_same_site(request)
     charge(request, Caller(client_address(request)), EMAIL_COST)
     try:
         task = await run_in_threadpool(ask_for_link, request, email, i18n.negotiate(request))

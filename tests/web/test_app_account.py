@@ -20,7 +20,7 @@ import httpx
 import pytest
 from mailserver import Mailbox, parts, smtp_server
 from sqlalchemy import Engine, MetaData, String, select
-from webclient import serve
+from webclient import same_origin, serve
 
 from emstrack.config import Settings
 from emstrack.store.database import Database
@@ -237,20 +237,20 @@ def test_the_form_asks_for_a_link_without_javascript(
     client: httpx.Client, inbox: tuple[Mailbox, int]
 ) -> None:
     page = client.get("/app/sign-in", headers={"Accept-Language": "zh-CN"})
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token
+    assert 'action="/app/sign-in"' in page.text
     sent = client.post(
         "/app/sign-in",
-        data={"email": ADDRESS, "csrf_token": token.group(1)},
-        headers={"Accept-Language": "zh-CN"},
+        data={"email": ADDRESS},
+        headers={"Accept-Language": "zh-CN", **same_origin(client)},
     )
     assert sent.status_code == 200
     assert "请查收电子邮件" in text(sent.text)
     (mail,) = inbox[0].wait(1)
     assert mail["Content-Language"] == "zh"
     assert client.get(link_in(mail)).status_code == 303
-    # Without the form's token: refused, and nothing sent.
-    refused = client.post("/app/sign-in", data={"email": ADDRESS, "csrf_token": "x"})
+    # The form sent from another site's page: refused, and nothing sent.
+    elsewhere = {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}
+    refused = client.post("/app/sign-in", data={"email": ADDRESS}, headers=elsewhere)
     assert refused.status_code == 403
     time.sleep(0.3)
     assert len(inbox[0].messages) == 1
