@@ -16,7 +16,8 @@ Ours also runs on a quarter-size file: its peak RSS should be the same (streamed
 `--before TREE` runs `emstrack import` from another source tree as well (an archive of an
 earlier commit: `git archive REV | tar -x -C TREE`), on the same file, alternating with ours, so
 that a change is measured against what it changed in the same minutes of a shared machine;
-`--rounds N` runs each contender N times (the table shows each run with the load average
+`--ours TREE` runs ours from such a tree too (a commit without the
+checkout's uncommitted changes); `--rounds N` runs each contender N times (the table shows each run with the load average
 before it, the summary the medians).
 
 On PostgreSQL (`--database-url postgresql://HOST/NAME`) each contender gets a fresh database
@@ -336,10 +337,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before", type=Path, help="also run emstrack import from this source tree (big file)"
     )
+    parser.add_argument(
+        "--ours", type=Path, help="run ours from this source tree (default: the checkout)"
+    )
     parser.add_argument("--rounds", type=int, default=1, help="runs of each contender")
     args = parser.parse_args(argv)
-    if args.before is not None and not (args.before / "emstrack" / "cli").is_dir():
-        parser.error(f"--before {args.before}: no emstrack source tree there")
+    for option, tree in (("--before", args.before), ("--ours", args.ours)):
+        if tree is not None and not (tree / "emstrack" / "cli").is_dir():
+            parser.error(f"{option} {tree}: no emstrack source tree there")
 
     batch_size = Settings().import_batch_size
     sizes = [args.events] if args.skip_small else [args.events // 4, args.events]
@@ -352,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders: list[tuple[str, int, Path | None]] = []
     if args.before is not None:
         contenders.append((f"before: {_tree_commit(args.before)}", args.events, args.before))
-    contenders += [("ours: emstrack import", n, None) for n in sizes]
+    contenders += [("ours: emstrack import", n, args.ours) for n in sizes]
     runs: dict[tuple[str, int], list[Run]] = {(label, n): [] for label, n, _ in contenders}
     with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:
         for round_ in range(args.rounds):
