@@ -271,12 +271,13 @@ AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
 # a statement of fact; it presses only when the sentence also sends the reader online (a link, a
 # click, an update, a payment): "请在24小时内点击链接领取，否则退回".
 COLLECTING = re.compile(
-    r"取件|取货|提货|领取|领件|自取|到店|\b(?:collect|collected|collection|pick ?up|picked up)\b"
+    r"取件|取货|提货|领取|领件|自取|到店|未取|未领|\b(?:collect|collected|collection|pick ?up|picked up)\b"
 )
-ONLINE = re.compile(
-    r"weblink|链接|网址|网站|点击|点开|登录|登入|更新|填写|支付|缴|付款|确认收货|"
-    r"\b(?:click|tap|link|visit|online|update|confirm|verify|pay|payment|fee)\b"
+ACTING_ONLINE = re.compile(
+    r"点击|点开|登录|登入|更新|填写|支付|缴|付款|确认|"
+    r"\b(?:click|tap|visit|online|update|confirm|verify|pay|payment|fee)\b"
 )
+ONLINE = re.compile(rf"weblink|链接|网址|网站|\blink\b|{ACTING_ONLINE.pattern}")
 # A redelivery the courier states it will make ("We will attempt redelivery tomorrow", "it will
 # be redelivered on Monday") is news, not a request to rearrange anything.
 STATED = re.compile(
@@ -289,7 +290,7 @@ STATED = re.compile(
 # 后取件，请在丰巢小程序中操作", "pay at the counter") is paid where the posts' advice says to pay:
 # it is no payment through the message, unless the sentence also sends the reader to a link.
 PAY_IN_PERSON = re.compile(
-    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场)(?:时|前|后)?[^，。]{0,4}?(?:支付|缴|付款)|"
+    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场)(?:时|前|后)?[^，。]{0,8}?(?:支付|缴|付款)|"
     r"(?:支付|缴|付款)[^，。]{0,8}?后(?:取件|取货|提货|领取)|"
     r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
     r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"
@@ -313,6 +314,10 @@ def _clause(sentence: str, at: int) -> str:
     return sentence[start : end.start() if end else len(sentence)]
 
 
+def _in_person(sentence: str) -> bool:
+    return bool(PAY_IN_PERSON.search(sentence)) and not _ONLINE_LINK.search(sentence)
+
+
 def is_warning(sentence: str) -> bool:
     return any(p.search(sentence) for p in WARNING)
 
@@ -331,11 +336,18 @@ def read(text: str) -> list[Ask]:
     `text` is the message as received; warning sentences are left out.
     """
     found: dict[Kind, Ask] = {}
-    for sentence in sentences(_URL.sub(" weblink ", normalise(text))):
-        if is_warning(sentence):
-            continue
-        deadline = bool(COLLECTING.search(sentence)) and not ONLINE.search(sentence)
-        in_person = bool(PAY_IN_PERSON.search(sentence)) and not _ONLINE_LINK.search(sentence)
+    read_out = [s for s in sentences(_URL.sub(" weblink ", normalise(text))) if not is_warning(s)]
+    # A message that has the reader act online anywhere ("…将于明日退回。确认取件: …") turns its
+    # collection deadline into pressure.
+    acts_online = any(ACTING_ONLINE.search(s) and not _in_person(s) for s in read_out)
+    for sentence in read_out:
+        in_person = _in_person(sentence)
+        # Paying in person when collecting sends nobody online.
+        deadline = (
+            bool(COLLECTING.search(sentence))
+            and not acts_online
+            and (in_person or not ONLINE.search(sentence))
+        )
         courier = bool(TO_THE_COURIER.search(sentence))
         for kind, patterns in TABLES.items():
             if kind in found or (kind is Kind.PRESSURE and deadline):

@@ -108,6 +108,8 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         # link is the lure even when the courier is named.
         ("请在24小时内点击链接领取包裹，否则退回", "urgency", Verdict.LIKELY_SCAM),
         ("您的快递地址不详，请点击链接联系快递员更新地址", "personal_data", None),
+        # A deadline in a message that has the reader act online elsewhere stays pressure.
+        ("您有包裹未取,將於明日退回。確認取件:pkg-x.tw", "urgency", Verdict.SUSPICIOUS),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -162,6 +164,8 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "USPS: Your package has a delivery exception. We will attempt redelivery tomorrow.",
         # A fee paid at the locker, the counter or in the operator's own app.
         "【丰巢】您的快递已超时，需支付0.5元保管费后取件，请在丰巢小程序中操作",
+        "您在賣貨便訂購的商品已送達門市，請於7日內取貨，取貨時請出示證件並付款。",
+        "【全家】您的包裹已到店，請於7天內至門市取貨付款，逾期將退回。",
         # An address problem sent to the courier.
         "【圆通速递】您的快件因地址不详暂时无法派送，请联系快递员13912345678确认地址",
         "You can update your delivery preferences in the app.",
