@@ -16,9 +16,9 @@ Ours also runs on a quarter-size file: its peak RSS should be the same (streamed
 `--before TREE` runs `emstrack import` from another source tree as well (an archive of an
 earlier commit: `git archive REV | tar -x -C TREE`), on the same file, alternating with ours, so
 that a change is measured against what it changed in the same minutes of a shared machine;
-`--ours TREE` runs ours from such a tree too (a commit without the
-checkout's uncommitted changes); `--rounds N` runs each contender N times (the table shows each run with the load average
-before it, the summary the medians).
+`--ours TREE` runs ours from such a tree too (a commit without the checkout's uncommitted
+changes); `--rounds N` runs each contender N times (the table shows each run with the load
+average before it, the summary the medians).
 
 On PostgreSQL (`--database-url postgresql://HOST/NAME`) each contender gets a fresh database
 `NAME_import` (dropped and created again: never name one you keep), with the migrations applied,
