@@ -263,3 +263,52 @@ def test_a_row_already_stored_fails_the_batch_and_stores_nothing(engine: Engine)
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
         answer = conn.execute(text("SELECT answer FROM item_answers")).scalar_one()
     assert answer != "{}"
+
+
+def test_a_batch_the_database_refuses_stops_the_import_after_the_batches_before(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The batches are written in a thread of their own while the next is read: a batch the
+    database refuses (here a trigger refuses one number) fails the import with the database's
+    error; the batches before it stay, nothing after it is written, the rejects file is whole."""
+    db = Database(engine)
+    empty_tables(db)
+    rows = [
+        [s10(52_000_000 + n), "EMA", f"2024-03-01T{n // 60:02d}:{n % 60:02d}", "CNBJSA", "CN"]
+        for n in range(100)
+    ]
+    rows.insert(3, ["EE123456780XX", "EMA", "2024-03-01T08:00", "CNBJSA", "CN"])
+    refused = rows[50][0]
+    path = write_csv(tmp_path / "scans.csv", [*COLUMNS[:4], "country"], rows)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"IF NEW.number = '{refused}' THEN RAISE EXCEPTION 'refused here'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON events "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+            )
+        )
+    settings = Settings(
+        database_url=db.engine.url.render_as_string(hide_password=False), import_batch_size=20
+    )
+    try:
+        with pytest.raises(Exception, match="refused here"):
+            import_file(db, path, settings)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse_one ON events"))
+            conn.execute(text("DROP FUNCTION refuse_one()"))
+    with db.read() as conn:
+        stored = set(conn.execute(text("SELECT number FROM events")).scalars())
+    # Rows 0-19 and 20-39 (the file's first two batches) are in, the third batch (with row 50)
+    # and all after it are not.
+    assert stored == {row[0] for row in rows[:41] if row[0] != "EE123456780XX"}
+    assert_consistent(db)
+    rejects = read_rejects_csv(tmp_path / "scans.rejects.csv")
+    assert [r["tracking_number"] for r in rejects] == ["EE123456780XX"]
