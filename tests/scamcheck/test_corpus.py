@@ -76,11 +76,12 @@ def _held_out(langs: tuple[str, ...]) -> list[Row]:
     return [r for r in CORPUS if r.split == "heldout" and r.lang in langs and r.whole]
 
 
-#: The held-out figures measured when the rules were last changed (issue 13), rounded down: a
-#: change that loses any of them fails here. Raise them when the checker does better. English
-#: recall went from 0.87 to 0.86 only because a new held-out source was added (one more scam,
-#: not caught); no rule was changed for it.
-FLOORS = {"en": (0.86, 0.89), "zh": (0.72, 0.80)}
+#: The held-out figures measured when the rules were last changed (issue 13, second round),
+#: rounded down: a change that loses any of them fails here. Raise them when the checker does
+#: better. All four rose with that round (English 0.862/0.893 -> 0.879/0.895, Chinese
+#: 0.727/0.800 -> 0.739/0.8095, whose precision still rounds down to 0.80); its two new
+#: held-out sources added one Chinese scam and one Chinese genuine notice.
+FLOORS = {"en": (0.87, 0.89), "zh": (0.73, 0.80)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
