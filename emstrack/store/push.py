@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from emstrack.store.schema import push_endpoints
 from emstrack.store.values import aware
@@ -45,32 +46,44 @@ def save_endpoint(
     conn: Connection, endpoint: str, p256dh: str, auth: str, now: datetime
 ) -> PushEndpointRow:
     """Store a browser's subscription; the same endpoint again takes its (new) keys and, if it
-    had ended, lives again (the browser subscribed anew)."""
-    found = endpoint_row(conn, endpoint_id(endpoint))
-    if found is None:
-        values: dict[str, Any] = {
-            "id": endpoint_id(endpoint),
-            "endpoint": endpoint,
-            "p256dh": p256dh,
-            "auth": auth,
-            "created_at": now.astimezone(UTC),
-            "ended_at": None,
-        }
-        conn.execute(insert(push_endpoints).values(**values))
-        return PushEndpointRow(**values)
+    had ended, lives again (the browser subscribed anew).
+
+    On PostgreSQL the row stays locked until the caller commits: two requests for one browser
+    at once (the app adds two items) take turns, and the second sees the first's subscriptions.
+    """
+    key = endpoint_id(endpoint)
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    conn.execute(
+        dialect.insert(push_endpoints)
+        .values(
+            id=key,
+            endpoint=endpoint,
+            p256dh=p256dh,
+            auth=auth,
+            created_at=now.astimezone(UTC),
+            ended_at=None,
+        )
+        .on_conflict_do_nothing()
+    )
+    found = endpoint_row(conn, key, lock=True)
+    assert found is not None
     if (found.p256dh, found.auth, found.ended_at) != (p256dh, auth, None):
         conn.execute(
             update(push_endpoints)
-            .where(push_endpoints.c.id == found.id)
+            .where(push_endpoints.c.id == key)
             .values(p256dh=p256dh, auth=auth, ended_at=None)
         )
-    return PushEndpointRow(found.id, found.endpoint, p256dh, auth, found.created_at, None)
+    return PushEndpointRow(key, found.endpoint, p256dh, auth, found.created_at, None)
 
 
-def endpoint_row(conn: Connection, endpoint_id: str) -> PushEndpointRow | None:
-    found = conn.execute(
-        select(push_endpoints).where(push_endpoints.c.id == endpoint_id)
-    ).one_or_none()
+def endpoint_row(
+    conn: Connection, endpoint_id: str, *, lock: bool = False
+) -> PushEndpointRow | None:
+    """The endpoint of that id (`lock`: locked until the transaction ends, on PostgreSQL)."""
+    query = select(push_endpoints).where(push_endpoints.c.id == endpoint_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    found = conn.execute(query).one_or_none()
     return PushEndpointRow.of(found) if found else None
 
 

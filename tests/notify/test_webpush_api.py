@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -366,3 +367,33 @@ def test_an_https_subject_and_no_push_at_all_are_fine() -> None:
     )
     assert s.webpush_enabled
     assert not Settings().webpush_enabled
+
+
+def test_requests_for_one_browser_at_once_take_turns_and_make_no_twin(
+    db: Database, settings: Settings
+) -> None:
+    """The app adding two items at once: both requests succeed, one after the other."""
+    s = push_settings(settings)
+    keys = browser_keys()
+    browser = webpush.check_browser(ENDPOINT, keys["p256dh"], keys["auth"], s)
+    webpush.subscribe(db, s, browser, [number(9)])  # the endpoint is known already
+    start = threading.Barrier(4)
+    done: list[webpush.Subscribed] = []
+
+    def subscribe(numbers: list[str]) -> None:
+        start.wait()
+        done.append(webpush.subscribe(db, s, browser, numbers))
+
+    threads = [
+        threading.Thread(target=subscribe, args=(numbers,))
+        for numbers in ([NUMBER], [NUMBER], [OTHER], [NUMBER, OTHER])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(done) == 4
+    with db.read() as unit:
+        live = subscriptions_of(unit, "webpush", endpoint_id(ENDPOINT))
+    assert sorted(r.number for r in live) == sorted([NUMBER, OTHER, number(9)])
+    assert sum(new for d in done for _, new in d.rows) == 2
