@@ -540,10 +540,18 @@ class Settings(BaseSettings):
     @classmethod
     def _webpush_subject(cls, value: str) -> str:
         value = value.strip()
-        if value and not re.fullmatch(r"(mailto:[^\s@]+@[^\s@]+|https://[^\s/]+(/\S*)?)", value):
+        found = re.fullmatch(r"mailto:[^\s@/]+@([^\s@/?]+)|https://([^\s/?#@]+)\S*", value)
+        if value and not found:
             raise ValueError(
                 "EMSTRACK_WEBPUSH_SUBJECT must be a mailto: address (mailto:ops@example.org) or "
                 "an https: page"
+            )
+        host = found.group(1) or found.group(2) if found else ""
+        if value and ("." not in host.strip(".") or host.lower().endswith("localhost")):
+            # Apple's push service refuses a subject at localhost (403 BadJwtToken).
+            raise ValueError(
+                "EMSTRACK_WEBPUSH_SUBJECT must name a real domain where push services can reach "
+                "the operator, not localhost"
             )
         return value
 

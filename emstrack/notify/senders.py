@@ -132,6 +132,7 @@ class WebPushSender:
             allow_private=settings.notify_allow_private_urls,
             user_agent="emstrack-webpush/1",
         )
+        self._signed = webpush.Signatures()
 
     def send(self, row: OutboxRow, *, lang: Lang = "en") -> Result:
         with self._db.read() as unit:
@@ -139,7 +140,7 @@ class WebPushSender:
         if endpoint is None or endpoint.ended_at is not None:
             return Result(False, False, "the browser's push subscription is gone")
         body = webpush.seal(messages.push_payload(row, lang), endpoint.p256dh, endpoint.auth)
-        headers = webpush.headers(endpoint.endpoint, row.number, self._settings)
+        headers = webpush.headers(endpoint.endpoint, row.number, self._settings, self._signed)
         delivery = self._poster.post(endpoint.endpoint, headers, body)
         if delivery.status in (404, 410):
             ended = webpush.end_gone(self._db, endpoint.id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -238,11 +239,37 @@ def authorization(endpoint: str, settings: Settings, *, now: float | None = None
 _TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-def headers(endpoint: str, number: str, settings: Settings) -> dict[str, str]:
+class Signatures:
+    """Signatures made lately, by push service: each is used for up to `REUSE` seconds (Apple
+    asks that a server not sign more often than once an hour), well within its life."""
+
+    REUSE: Final = 3600.0
+
+    def __init__(self) -> None:
+        self._made: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, endpoint: str, settings: Settings) -> str:
+        now = time.time()
+        audience = origin(endpoint)
+        with self._lock:
+            made = self._made.get(audience)
+            if made is not None and 0 <= now - made[0] < self.REUSE:
+                return made[1]
+        header = authorization(endpoint, settings, now=now)
+        with self._lock:
+            self._made[audience] = (now, header)
+        return header
+
+
+def headers(
+    endpoint: str, number: str, settings: Settings, signatures: Signatures | None = None
+) -> dict[str, str]:
     """The headers of a push: signed, sealed, how long to keep it, and its topic (the number, so
     that a newer notice about the item replaces one the service still holds)."""
+    signed = signatures.get(endpoint, settings) if signatures else authorization(endpoint, settings)
     out = {
-        "Authorization": authorization(endpoint, settings),
+        "Authorization": signed,
         "Content-Encoding": "aes128gcm",
         "Content-Type": "application/octet-stream",
         "TTL": str(settings.webpush_ttl_seconds),

@@ -137,6 +137,8 @@ def test_a_change_of_status_is_one_sealed_signed_push_in_the_subscribers_languag
 
     assert [p.status for p in service.pushes] == [201, 201]
     assert all(p.claims is not None for p in service.pushes)  # VAPID verified
+    # One signature per push service for an hour, not one per push (as Apple asks).
+    assert len({p.headers["Authorization"] for p in service.pushes}) == 1
     assert service.delivered("en") == [
         {
             "title": f"{NUMBER}: Posted",

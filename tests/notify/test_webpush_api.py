@@ -333,6 +333,8 @@ def test_the_keys_command_prints_a_pair_the_settings_take_and_that_signs(
         ({"webpush_private_key": webpush.b64url(b"\xff" * 32)}, "EMSTRACK_WEBPUSH_PRIVATE_KEY"),
         ({"webpush_subject": "http://example.org"}, "EMSTRACK_WEBPUSH_SUBJECT"),
         ({"webpush_subject": "ops@example.org"}, "EMSTRACK_WEBPUSH_SUBJECT"),
+        ({"webpush_subject": "mailto:ops@localhost"}, "not localhost"),
+        ({"webpush_subject": "https://localhost/contact"}, "not localhost"),
         (
             {"webpush_public_key": KEYS[0], "webpush_private_key": KEYS[1]},
             "EMSTRACK_WEBPUSH_SUBJECT",
