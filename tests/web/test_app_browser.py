@@ -155,7 +155,7 @@ def _open(page: Page, lang: Lang) -> None:
 
 
 def _controlled(page: Page) -> None:
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=30000)
 
 
 def _add(page: Page, text: str) -> None:
@@ -305,7 +305,7 @@ def test_add_by_typing_and_by_pasting_several(
 
 
 def expect_text(locator: Locator, text: str) -> None:
-    locator.filter(has_text=text).first.wait_for(timeout=10000)
+    locator.filter(has_text=text).first.wait_for(timeout=20000)
 
 
 def test_follow_from_the_item_page(context: BrowserContext, server: Server, lang: Lang) -> None:
@@ -406,7 +406,7 @@ def test_refresh_by_the_button_and_by_a_pull_down(
         "([number, before]) => document.querySelector("
         "`.app-item[data-number='${number}'] .app-item-headline`).textContent !== before",
         arg=[fresh, before],
-        timeout=10000,
+        timeout=20000,
     )
 
 
@@ -458,7 +458,10 @@ def test_the_worker_shows_a_push_and_its_page(
         lambda e: registrations.extend(e["registrations"]),
     )
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(300)
+    for _ in range(100):  # the registrations are reported as events, soon after
+        if any(r["scopeURL"] == server.url + "/" for r in registrations):
+            break
+        page.wait_for_timeout(100)
     (registration,) = {
         r["registrationId"]: r for r in registrations if r["scopeURL"] == server.url + "/"
     }.values()
@@ -526,7 +529,7 @@ def test_a_new_worker_waits_until_reload(browser: Browser, server: Server, lang:
             assert new != old
             _open(page, lang)
             banner = page.locator("#app-update")
-            banner.wait_for(state="visible", timeout=15000)
+            banner.wait_for(state="visible", timeout=30000)
             assert words["new_version"] in banner.inner_text()
             assert _active_version(page) == old  # it waits
             with page.expect_event("load"):

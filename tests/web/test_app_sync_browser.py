@@ -7,16 +7,25 @@ the server once each has followed a sign-in link; a removal on one is a removal 
 signing out keeps the list on the device; "Delete my list" asks first, then deletes the server's
 list and the account.
 
-Push: headless Chromium has no push service to subscribe to, so the switch is tested as far as
-the browser goes: shown when the server has push keys (hidden when not), the permission asked,
-and the browser's refusal to subscribe said plainly, with the switch off again. The worker's
-push handler is tested in test_app_browser.py by a push delivered through the DevTools protocol.
+Push: headless Chromium reaches no push service. In a test profile (off the record) it refuses
+`pushManager.subscribe` ("Registration failed - permission denied"), in a persistent one it
+waits for the push service for ever. So the switch is tested twice: with the browser as it is
+(shown when the server has push keys, hidden when not; the permission asked; the refusal to
+subscribe said plainly and the switch off again), and with a stand-in for `PushManager` that
+answers as a browser with a push service would, so that what the app and the server do with a
+subscription is tested for real: the server's key handed to `subscribe`, the list's numbers
+followed (`POST /api/v1/push/subscriptions`, read back from the database), an item added or
+removed followed or let go, the switch off letting every number go. The worker's push handler
+is tested in test_app_browser.py with a push delivered through the DevTools protocol; a click
+on a notification cannot be made headless, so `notificationclick` is not tested.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +47,8 @@ from emstrack.domain.lang import Lang
 from emstrack.notify.webpush import new_keys
 from emstrack.store.database import Database
 from emstrack.store.engine import ensure_schema, make_engine
+from emstrack.store.push import endpoint_id
+from emstrack.store.subscriptions import subscriptions_of
 from emstrack.web.app import create_app
 
 pytestmark = needs_chromium
@@ -57,6 +68,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "deleted": "Your list is deleted from our server.",
         "question": "Delete your list from our server",
         "push_failed": "Notifications could not be turned on in this browser.",
+        "push_on": "Notifications are on for the items of your list.",
+        "push_off": "Notifications are off.",
         "email_needed": "Please enter your e-mail address.",
     },
     "zh": {
@@ -66,16 +79,19 @@ WORDS: dict[Lang, dict[str, str]] = {
         "deleted": "您的列表已从我们的服务器上删除",
         "question": "要从我们的服务器上删除您的列表",
         "push_failed": "无法在此浏览器中开启通知。",
+        "push_on": "已为列表中的邮件开启通知。",
+        "push_off": "通知已关闭。",
         "email_needed": "请输入您的电子邮箱地址。",
     },
 }
 
 
 class Server:
-    def __init__(self, url: str, mailbox: Mailbox, examples: dict[str, str]) -> None:
+    def __init__(self, url: str, mailbox: Mailbox, examples: dict[str, str], db: Database) -> None:
         self.url = url
         self.mailbox = mailbox
         self.examples = examples
+        self.db = db
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             webpush_subject="mailto:push@emstrack.test",
         )
         with serve_url(create_app(settings, db)) as base:
-            yield Server(base, mailbox, dict(summary.examples))
+            yield Server(base, mailbox, dict(summary.examples), db)
     engine.dispose()
 
 
@@ -184,7 +200,7 @@ def _wait_listed(page: Page, numbers: set[str]) -> None:
         ".map(c => c.dataset.number).sort(); return JSON.stringify(shown) === "
         "JSON.stringify(wanted); }",
         arg=sorted(numbers),
-        timeout=10000,
+        timeout=20000,
     )
 
 
@@ -232,7 +248,7 @@ def test_two_devices_share_one_list(browser: Browser, server: Server, lang: Lang
             "n => fetch('/api/v1/app/items').then(r => r.json())"
             ".then(d => d.items.some(i => i.number === n))",
             arg=fourth,
-            timeout=10000,
+            timeout=20000,
         )
         # Signing out keeps the list on the device.
         a.locator("#app-sign-out").click()
@@ -282,6 +298,76 @@ def test_the_push_switch_as_far_as_headless_chromium_goes(
         assert not switch.is_checked()
     finally:
         device.close()
+
+
+#: A browser's push subscription as PushManager would give it, for the stand-in below: a
+#: P-256 public key (65 bytes, base64url) and a 16-byte secret.
+STAND_IN_ENDPOINT = "https://push.example.net/send/stand-in-{lang}"
+STAND_IN = """(() => {
+  const endpoint = %(endpoint)s;
+  const keys = {p256dh: %(p256dh)s, auth: "c3RhbmQtaW4tc2VjcmV0IQ"};
+  let current = null;
+  // Headless Chromium reaches no push service: PushManager is stood in for, as a browser
+  // that could subscribe would answer; everything after it is the app's and the server's.
+  PushManager.prototype.subscribe = function (options) {
+    window.pushKeyBytes = new Uint8Array(options.applicationServerKey).length;
+    current = {
+      endpoint: endpoint,
+      toJSON: () => ({endpoint: endpoint, expirationTime: null, keys: keys}),
+      unsubscribe: () => { current = null; return Promise.resolve(true); },
+    };
+    return Promise.resolve(current);
+  };
+  PushManager.prototype.getSubscription = function () { return Promise.resolve(current); };
+})();"""
+
+
+def _followed(server: Server, endpoint: str) -> set[str]:
+    with server.db.read() as conn:
+        rows = subscriptions_of(conn, "webpush", endpoint_id(endpoint))
+    return {row.number for row in rows if row.state == "active"}
+
+
+def test_the_push_switch_follows_the_list(browser: Browser, server: Server, lang: Lang) -> None:
+    """With a stand-in for the browser's PushManager: the switch subscribes with the server's
+    key and follows the list's numbers; adding and removing items follows and lets go; off
+    lets every number go."""
+    words = WORDS[lang]
+    endpoint = STAND_IN_ENDPOINT.format(lang=lang)
+    p256dh, _ = new_keys()  # any P-256 public key will do for the browser's
+    device = _device(browser, server.url, lang)
+    device.grant_permissions(["notifications"], origin=server.url)
+    device.add_init_script(
+        script=STAND_IN % {"endpoint": json.dumps(endpoint), "p256dh": json.dumps(p256dh)}
+    )
+    first, second, third = (server.examples[s] for s in ("in_transit", "stale", "returned"))
+    try:
+        page = device.new_page()
+        _open(page, lang)
+        _add(page, [first, second])
+        switch = page.get_by_role("switch")
+        switch.click()
+        page.locator("#app-push-status").filter(has_text=words["push_on"]).wait_for()
+        assert switch.is_checked()
+        assert page.evaluate("() => window.pushKeyBytes") == 65  # the server's key, decoded
+        assert _followed(server, endpoint) == {first, second}
+        _add(page, [third])
+        _until(lambda: _followed(server, endpoint) == {first, second, third})
+        _card(page, second).locator(".app-remove").click()
+        _until(lambda: _followed(server, endpoint) == {first, third})
+        switch.click()
+        page.locator("#app-push-status").filter(has_text=words["push_off"]).wait_for()
+        assert not switch.is_checked()
+        assert _followed(server, endpoint) == set()
+    finally:
+        device.close()
+
+
+def _until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.05)
 
 
 def test_no_push_switch_nor_sign_in_where_the_server_has_neither(

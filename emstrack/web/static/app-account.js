@@ -221,11 +221,12 @@ function setupPush() {
   }
   return api("GET", "/api/v1/push/key").then(function (answer) {
     pushKey = answer.public_key;
-    $("app-push-panel").hidden = false;
     const box = $("app-push");
     box.addEventListener("change", function () { if (box.checked) { pushOn(); } else { pushOff(); } });
     return subscription().then(function (sub) {
+      // Shown once its state is known (the worker is ready): never a switch that flips alone.
       box.checked = Boolean(sub);
+      $("app-push-panel").hidden = false;
       // Followed on this browser again, each time the app opens: what was added elsewhere
       // (an item's page, another device) too. The same numbers again change nothing.
       return sub ? store.all().then(function (items) {
