@@ -328,7 +328,10 @@ def _import_stream(
         if on_progress is not None:
             on_progress(position)
 
-    writer = _Writer(write)
+    # A thread of its own where the driver waits in a few long calls (PostgreSQL's COPY and
+    # set-based statements); sqlite3 lets go of the interpreter at every row, and each time
+    # waits for a reader thread's turn to end: there the batch is written in line, as before.
+    writer = _Writer(write, threaded=staged and db.dialect == "postgresql")
 
     def flush() -> None:
         nonlocal batch, received
@@ -384,20 +387,22 @@ _READ_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class _Writer:
-    """Writes the batches the reader hands over, in order, in a thread of its own: while the
-    database works on one batch (the drivers let go of the interpreter while they wait), the
-    next one is read and checked. Each batch is still one transaction, so an import killed at
-    any moment keeps the batches written before and nothing of the others. At most one batch
-    waits between the two.
+    """Writes the batches the reader hands over, in order; `threaded`, in a thread of its own:
+    while the database works on one batch (the driver lets go of the interpreter while it
+    waits), the next one is read and checked. Each batch is still one transaction, so an import
+    killed at any moment keeps the batches written before and nothing of the others. At most
+    one batch waits between the two. Not `threaded`: each batch is written when handed over.
     """
 
-    def __init__(self, write: Callable[[list[IncomingEvent], int], None]) -> None:
+    def __init__(self, write: Callable[[list[IncomingEvent], int], None], *, threaded: bool):
         self._write = write
+        self._threaded = threaded
         self._queue: queue.Queue[tuple[list[IncomingEvent], int] | None] = queue.Queue(1)
         self._error: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
-        self._thread.start()
+        if threaded:
+            self._thread.start()
 
     def _run(self) -> None:
         while (work := self._queue.get()) is not None and not self._stop.is_set():
@@ -409,6 +414,9 @@ class _Writer:
 
     def put(self, batch: list[IncomingEvent], position: int) -> None:
         """Hand over a batch and the file position after it; raises what failed the writer."""
+        if not self._threaded:
+            self._write(batch, position)
+            return
         while True:
             if self._error is not None:
                 raise self._error
@@ -421,6 +429,8 @@ class _Writer:
     def close(self, *, complete: bool) -> BaseException | None:
         """Wait for the batches handed over (`complete`), or only the one being written; the
         writer's error, if it failed."""
+        if not self._threaded:
+            return None
         if not complete:
             self._stop.set()
         while self._thread.is_alive():
