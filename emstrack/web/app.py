@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     #: What every answer's bytes depend on besides the item (`web.caching`).
     app.state.deploy_tag = caching.deploy_tag(settings)
     app.include_router(tracking.router)
+    app.include_router(pages.item_router)  # the busiest page, matched second (`web.pages`)
     app.include_router(numbers.router)
     app.include_router(events.router)
     app.include_router(check.router)

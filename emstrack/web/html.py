@@ -12,6 +12,7 @@ from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from starlette.requests import Request
 
 from emstrack.brand import Brand
@@ -50,8 +51,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 @cache
 def _layout(brand: Brand, lang: Lang) -> dict[str, Any]:
-    """`branding.context`, worked out once per brand and language (the templates only read it)."""
-    return branding.layout(brand, lang)
+    """`branding.context`, worked out once per brand and language (the templates only read it),
+    and the footer drawn from it, which is the same on every page."""
+    layout = branding.layout(brand, lang)
+    footer = i18n.environment(lang).get_template("_footer.html").render(lang=lang, **layout)
+    return {**layout, "site_footer": Markup(footer)}
 
 
 def require_same_site(request: Request) -> None:

@@ -31,7 +31,18 @@ COOKIE = "lang"
 
 
 def negotiate(request: Request) -> Lang:
-    """The page language: URL, then cookie, then Accept-Language, then English."""
+    """The page language: URL, then cookie, then Accept-Language, then English (worked out
+    once per request: a page asks several times)."""
+    known: Lang | None = request.scope.get(_SCOPE_KEY)
+    if known is None:
+        known = request.scope[_SCOPE_KEY] = _negotiate(request)
+    return known
+
+
+_SCOPE_KEY = "emstrack.lang"
+
+
+def _negotiate(request: Request) -> Lang:
     for candidate in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
         if found := match(candidate):
             return found

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from babel.support import NullTranslations
+from markupsafe import Markup, escape
 
 from emstrack.domain import countries, operators, reasons
 from emstrack.domain.events import Event, Status
@@ -87,6 +88,16 @@ class ItemView:
     last_event_ago: str | None
     # The destination's post, from the item's first event in that country on (`Handover`).
     handover: Handover | None = None
+    # "Last scan 3 hours ago" under the status, and "Step 3 of 6: Customs" under the progress
+    # line on a phone (where six labels do not fit under their steps), as the page says them.
+    last_scan: Markup | None = None
+    step_now: Markup | None = None
+
+    def timeline(self) -> Markup:
+        """The timeline's rows as `_found.html` lays them out, drawn here in one piece: a
+        page has a dozen rows of a dozen values each, and Jinja's loop cost a fifth of the
+        page (tests/web/test_page_bytes.py holds the bytes)."""
+        return Markup("".join(_row_html(row) for row in self.rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +261,29 @@ def _row(e: Event, now: datetime, lang: Lang, t: NullTranslations, private: bool
     )
 
 
+def _row_html(row: Row) -> str:
+    ago = f" · {escape(row.ago)}" if row.ago else ""
+    details = "".join(
+        f'<p class="event-detail" lang="{escape(d.lang)}">{escape(d.text)}</p>'
+        if d.lang
+        else f'<p class="event-detail">{escape(d.text)}</p>'
+        for d in row.details
+    )
+    hidden = "".join(
+        f'<p class="event-private"><strong>{escape(name)}:</strong> {escape(value)}</p>'
+        for name, value in row.private
+    )
+    return (
+        f'    <li class="event tone-{escape(row.tone)}">\n'
+        '      <span class="dot" aria-hidden="true"></span>\n'
+        f'      <p class="event-label">{escape(row.label)}</p>\n'
+        f'      <p class="event-place">{escape(row.place)}</p>\n'
+        f'      <p class="event-time"><time>{escape(row.when)}</time> '
+        f'<span class="offset">({escape(row.offset)})</span>{ago}</p>\n'
+        f"{details}{hidden}    </li>\n"
+    )
+
+
 def _last_seen(result: TrackingResult, now: datetime) -> timedelta | None:
     latest = result.events[0] if result.events else None
     if latest is None:
@@ -292,6 +326,8 @@ def build(
     # of the items delivered there).
     shown = result.projection()
     events = [shown.event(e) for e in result.events]
+    steps = _steps(result, t)
+    ago = i18n.ago(since, lang) if since is not None else None
     shown_state = result.shown_state(shown)
     return ItemView(
         headline=headline(
@@ -299,7 +335,7 @@ def build(
         ),
         summary=summary(shown_state, lang) if shown_state else "",
         tone=TONE.get(status, "neutral"),
-        steps=_steps(result, t),
+        steps=steps,
         rows=[_row(e, now, lang, t, private) for e in events],
         origin=place_name(result.origin_country, lang),
         destination=place_name(result.destination_country, lang),
@@ -307,6 +343,17 @@ def build(
         advice=[a for a in (advice, "stale" if stale else None) if a],
         service=tn.service_label(lang),
         issuer=tn.issuer_name(lang),
-        last_event_ago=i18n.ago(since, lang) if since is not None else None,
+        last_event_ago=ago,
         handover=handover(result, lang),
+        last_scan=Markup(t.gettext("Last scan %(ago)s")) % {"ago": ago} if ago else None,
+        step_now=_step_now(steps, t),
     )
+
+
+def _step_now(steps: list[Step], t: NullTranslations) -> Markup | None:
+    """ "Step 3 of 6: Customs" for the current step, None when no step is current."""
+    for n, step in enumerate(steps, 1):
+        if step.state == "current":
+            said = Markup(t.gettext("Step %(n)s of %(total)s: %(label)s"))
+            return said % {"n": n, "total": len(steps), "label": step.label}
+    return None

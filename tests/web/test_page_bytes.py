@@ -30,17 +30,20 @@ import httpx
 import pytest
 from babel.dates import format_date, format_time, format_timedelta
 from factories import DELIVERED_TO_DE, history
+from jinja2 import Environment, select_autoescape
 from pydantic import SecretStr
 from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
 from emstrack.domain.lang import BABEL_LOCALE, Lang
+from emstrack.domain.reasons import Wording
 from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
 from emstrack.store.database import Database
 from emstrack.web import caching, i18n
 from emstrack.web.app import create_app
+from emstrack.web.itemview import ItemView, Row
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
 #: The statuses no demo example has (as in test_item_truth): out for delivery, a failed delivery
@@ -145,3 +148,47 @@ def test_kept_dates_are_babels(lang: Lang) -> None:
             said = format_timedelta(-delta, add_direction=True, locale=locale, threshold=1.1)
             assert i18n.ago(delta, lang) == said
             assert i18n.ago(delta, lang) == said  # and again, from what was kept
+
+
+#: The timeline's loop as `_found.html` had it before `ItemView.timeline` drew it in Python.
+_TIMELINE_LOOP = """\
+  {% for row in view.rows %}
+    <li class="event tone-{{ row.tone }}">
+      <span class="dot" aria-hidden="true"></span>
+      <p class="event-label">{{ row.label }}</p>
+      <p class="event-place">{{ row.place }}</p>
+      <p class="event-time"><time>{{ row.when }}</time> <span class="offset">({{ row.offset }})\
+</span>{% if row.ago %} · {{ row.ago }}{% endif %}</p>
+      {% for d in row.details %}<p class="event-detail"{% if d.lang %} lang="{{ d.lang }}"\
+{% endif %}>{{ d.text }}</p>{% endfor %}
+      {% for name, value in row.private %}<p class="event-private"><strong>{{ name }}:</strong> \
+{{ value }}</p>{% endfor %}
+    </li>
+  {% endfor %}
+"""
+
+
+def test_the_timeline_drawn_in_python_is_the_templates() -> None:
+    """Every part of a row, the unlocked ones and an operator's own words in another script
+    included (the page digests above have neither), with everything that must be escaped."""
+    loop = Environment(
+        autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True
+    ).from_string(_TIMELINE_LOOP)
+    rows = [
+        Row(
+            "Held <by> customs & co",
+            "warn",
+            "Office \"A\" 'B'",
+            "Mar 2, 2026 09:00",
+            "UTC+08:00",
+            "3 days ago",
+            [Wording("地址不详 <x>", "zh-Hans"), Wording("Addressee absent & gone")],
+            [("Signed by", "Li <Lei>"), ("Note", "a&b")],
+        ),
+        Row("Posted", "neutral", "Beijing, China", "Mar 1, 2026 08:00", "UTC+08:00", None, []),
+    ]
+    view = ItemView(
+        headline="", summary="", tone="", steps=[], rows=rows, origin=None, destination=None,
+        stale_days=None, advice=[], service=None, issuer=None, last_event_ago=None,
+    )  # fmt: skip
+    assert str(view.timeline()) == loop.render(view=view)
