@@ -39,7 +39,7 @@ from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
 from emstrack.store.database import Database
 from emstrack.store.engine import ensure_schema, make_engine
-from emstrack.web import pwa
+from emstrack.web import i18n, pwa
 from emstrack.web.app import create_app
 
 pytestmark = needs_chromium
@@ -435,6 +435,12 @@ def test_offline_the_list_and_an_items_last_answer(
         expect_text(page.locator("#app-detail-updated"), words["updated"])
         expect_text(page.locator("#app-detail-status"), words["customs"])
         assert page.locator("#app-detail-events li").count() > 1
+        # Each event's time as the item page says it (Babel's there, the browser's here).
+        answer = httpx.get(f"{server.url}/api/v1/tracking/{number}?lang={lang}").json()
+        first = answer["events"][0]
+        said = i18n.local_time(datetime.fromisoformat(first["local_time"]), lang)
+        shown = page.locator("#app-detail-events li .app-event-when").first.inner_text()
+        assert shown == f"{said} ({first['utc_offset_label']})"
         # A page never seen: the offline page, in the person's language.
         page.goto(f"/track/{server.examples['export_customs']}")
         expect_text(page.locator("h1"), words["offline"])

@@ -36,14 +36,25 @@ function say(template, values) {
 const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
                ["hour", 3600], ["minute", 60], ["second", 1]];
 const relative = new Intl.RelativeTimeFormat(words.lang, { numeric: "always" });
+const justNow = new Intl.RelativeTimeFormat(words.lang, { numeric: "auto" }).format(0, "second");
 export function ago(iso, now) {
   const seconds = Math.max(0, ((now || Date.now()) - Date.parse(iso)) / 1000);
+  if (seconds < 45) { return justNow; }
   for (const [unit, size] of UNITS) {
     if (seconds / size >= 1.1 || unit === "second") {
       return relative.format(-Math.round(seconds / size), unit);
     }
   }
   return "";
+}
+
+// An event's wall-clock time as the item page says it ("Aug 6, 2026 13:09", "2026年8月6日 13:09"):
+// the local time of the place of the scan, read as it is written (no conversion).
+const DAY = new Intl.DateTimeFormat(words.lang, { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const CLOCK = new Intl.DateTimeFormat(words.lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: "UTC" });
+function wallClock(local) {
+  const at = new Date(local.slice(0, 19) + "Z");
+  return isNaN(at) ? local : DAY.format(at) + " " + CLOCK.format(at);
 }
 
 function status(answer) {
@@ -309,8 +320,8 @@ function detail() {
   const events = (answer.events || []).map(function (e) {
     const li = el("li", "app-event");
     li.append(el("strong", "", e.label || ""));
-    const place = [e.office_name, e.country_name].filter(Boolean).join(", ");
-    const when = e.local_time ? e.local_time.replace("T", " ").slice(0, 16) + (e.utc_offset_label ? " (" + e.utc_offset_label + ")" : "") : "";
+    const place = [e.office_name, e.country_name].filter(Boolean).join(words.lang.startsWith("zh") ? "，" : ", ");
+    const when = e.local_time ? wallClock(e.local_time) + (e.utc_offset_label ? " (" + e.utc_offset_label + ")" : "") : "";
     li.append(el("span", "app-event-when", when));
     if (place) { li.append(el("span", "app-event-place", place)); }
     return li;
