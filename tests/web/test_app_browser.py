@@ -448,6 +448,42 @@ def test_offline_the_list_and_an_items_last_answer(
         context.set_offline(False)
 
 
+@pytest.fixture
+def limited(server: Server) -> Iterator[str]:
+    """The same data behind a server of its own that allows 3 lookups a minute."""
+    # Its counters its own (in memory), whatever Redis the environment names.
+    changed = server.settings.model_copy(update={"rate_limit": "3/minute", "redis_url": ""})
+    with serve_url(create_app(changed, server.db)) as base:
+        yield base
+
+
+def test_an_update_refused_keeps_the_last_answers(
+    browser: Browser, server: Server, limited: str, lang: Lang
+) -> None:
+    """Online, but the server does not answer the update (here: the lookup limit): the list
+    stays as it was last updated, and says so."""
+    words = WORDS[lang]
+    failed = {
+        "en": "Could not update: showing the answers as they were last updated.",
+        "zh": "无法更新：显示最近一次更新时的查询结果。",
+    }[lang]
+    context = browser.new_context(base_url=limited, locale=LOCALES[lang], **PHONE)
+    try:
+        page = context.new_page()
+        _open(page, lang)
+        numbers = [server.examples["delivered"], server.examples["returned"]]
+        _add(page, "\n".join(numbers))  # 2 lookups
+        _card(page, numbers[1]).wait_for()
+        _open(page, lang)  # its update: 2 more, over the limit
+        expect_text(page.locator("#app-status"), failed)
+        for number in numbers:
+            expect_text(_card(page, number).locator(".app-item-updated"), words["updated"])
+            assert _card(page, number).locator(".app-item-headline").inner_text().strip()
+        assert page.locator("#app-offline").is_hidden()  # not offline: the server said no
+    finally:
+        context.close()
+
+
 def test_the_worker_shows_a_push_and_its_page(
     context: BrowserContext, server: Server, lang: Lang
 ) -> None:

@@ -72,6 +72,8 @@ function formatted(item) {
 // --- the list ---------------------------------------------------------------------------
 let items = [];
 let offline = !navigator.onLine;
+// The last update failed (offline, or the server did not answer): the answers may be old.
+let stale = false;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -96,7 +98,7 @@ function card(item) {
   const times = el("div", "app-item-times");
   const last = answer && answer.item && answer.item.last_event_utc_time;
   if (last) { times.append(el("p", "app-item-when", say(words.last_scan, { ago: ago(last) }))); }
-  if (offline && item.fetched) {
+  if ((offline || stale) && item.fetched) {
     times.append(el("p", "app-item-updated", say(words.last_updated, { ago: ago(item.fetched) })));
   }
   const remove = el("button", "app-remove button secondary small", words.remove);
@@ -147,6 +149,7 @@ function refresh() {
   const numbers = items.map(function (item) { return item.number; });
   updating = lookup(numbers).then(function (results) {
     offline = false;
+    stale = false;
     const now = new Date().toISOString();
     return Promise.all(results.map(function (answer, i) {
       const item = items.find(function (x) { return x.number === numbers[i]; });
@@ -158,8 +161,9 @@ function refresh() {
       $("app-status").textContent = words.updated;
     });
   }, function () {
-    offline = true;
-    $("app-status").textContent = navigator.onLine ? words.failed : words.offline;
+    offline = !navigator.onLine;
+    stale = true;
+    $("app-status").textContent = offline ? words.offline : words.failed;
   }).then(render, render).finally(function () { updating = null; });
   return updating;
 }
