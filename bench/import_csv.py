@@ -361,12 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[tuple[str, int], list[Run]] = {(label, n): [] for label, n, _ in contenders}
     with tempfile.TemporaryDirectory(dir=dataset.OUT, prefix="import-") as tmp:
         for round_ in range(args.rounds):
-            for label, n, tree in contenders:
+            for k, (label, n, tree) in enumerate(contenders):
                 path = files[n]
                 if args.database_url:
                     run = run_ours_postgres(path, args.database_url, tree)
                 else:
-                    run = run_ours(path, Path(tmp) / f"ours-{n}-{round_}.sqlite", tree)
+                    # A database file of its own for every run: never one already imported into.
+                    run = run_ours(path, Path(tmp) / f"run-{round_}-{k}-{n}.sqlite", tree)
                 if run.events != n:
                     raise SystemExit(f"{label} stored {run.events:,} events of {n:,}")
                 runs[(label, n)].append(run)
