@@ -1,7 +1,8 @@
 // "Follow on this device" on an item's page (templates/_follow_device.html): shown only where
-// the browser can keep My items; adds the number to them (static/app-store.js) and registers
-// the app's service worker, so that the page and the app work offline from then on. A plain
-// deferred script, as the site's others are, which loads the store's module.
+// the browser can keep My items; adds the number to them (static/app-store.js). The app's
+// service worker is registered by My items itself (static/app.js), not here: the site's pages
+// go on without one for whoever never opens the app. A plain deferred script, as the site's
+// others are, which loads the store's module.
 "use strict";
 import("/static/app-store.js").then(function (store) {
   const box = document.querySelector(".follow-device");
@@ -26,7 +27,4 @@ function offer(box, follow, get) {
       status.textContent = box.dataset.added;
     }, function () { /* storage refused: the button stays */ });
   });
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
-  }
 }
