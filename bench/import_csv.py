@@ -383,11 +383,11 @@ def main(argv: list[str] | None = None) -> int:
             f"(parsed in {time.perf_counter() - parse_start:.0f} s, not timed)"
         )
         base: list[float] = []
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             if args.database_url:
                 base.append(run_baseline_postgres(rows, args.database_url))
             else:
-                base.append(run_baseline(rows, Path(tmp) / "baseline.sqlite"))
+                base.append(run_baseline(rows, Path(tmp) / f"baseline-{round_}.sqlite"))
     base_seconds = statistics.median(base)
 
     def median(label: str, n: int) -> float:
