@@ -21,6 +21,7 @@ from emstrack.domain.tracking_number import NumberKind, Scope, TrackingNumber
 from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup.fastpath import found_document
 from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
+from emstrack.store.aio import AsyncUnavailable
 from emstrack.store.answers import AnswerRow, answer_row
 from emstrack.store.database import Database, Unit
 from emstrack.store.events import events_from_rows
@@ -128,15 +129,20 @@ class Tracker:
         (`Database.async_reads`, open while the app runs), a replica where this tracker may
         read one. None where that read does not apply (no async pool: SQLite, or the app's
         lifespan did not open it; an invalid number, whose "did you mean" checks read through
-        the database's units of work): then call `answer`.
+        the database's units of work; the async pool failing or standing aside after a
+        failure, `store.aio`): then call `answer`.
         """
         reads = self.db.async_reads
-        if reads is None:
+        if reads is None or not reads.usable:
             return None
         tn = self.parse(raw, scope)
         if not tn.valid:
             return None
-        read = _read_of(await reads.answer_row(tn.number, replica_ok=self.replica_ok))
+        try:
+            row = await reads.answer_row(tn.number, replica_ok=self.replica_ok)
+        except AsyncUnavailable:
+            return None  # the pool failed: through the units of work, which answer or say why
+        read = _read_of(row)
         version = None if isinstance(read, TrackingResult) else read[2]
         if version is not None and unchanged is not None and unchanged(version):
             return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)

@@ -8,8 +8,12 @@ reads the one row of the read model (`store.answers`) on the event loop instead:
   app's lifespan (`Database.open_async_reads`); connections in autocommit, no transaction;
 - no liveness check on checkout (`check=None`): a statement that finds its connection dead
   (server restarted, backend ended, a proxy's idle timeout) has the pool check its idle ones
-  (only then) and is tried once more; a database really down fails again, as
-  `DatabaseUnavailable` (`store.errors.mapped`);
+  (only then) and is tried once more;
+- a pool that gives no connection in time (the server down, or back while the pool still backs
+  off its reconnection attempts) is replaced by a new one, and the read stands aside for a
+  moment (`AsyncUnavailable`, `usable`): the lookup then reads through `Database`'s units of
+  work, which answer as soon as the server is back, or say it is down (`DatabaseUnavailable`);
+  the new pool's first read waits at most `PROBE_TIMEOUT`;
 - the read is a prepared statement on each connection (`prepare=True`: parsed and planned once
   per connection);
 - the replica is chosen as `Database.read(replica_ok=True)` chooses it (`store.replicas`: the
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import psycopg
@@ -57,6 +62,58 @@ def _pool(engine: Engine, *, name: str, max_size: int, timeout: float, **extra: 
     )
 
 
+class AsyncUnavailable(Exception):
+    """The async read could not be made (no connection in time, the server gone): the caller
+    reads through `Database`'s units of work instead, which answer or say the database is
+    down (`DatabaseUnavailable`) on their own."""
+
+
+#: After its pool failed, the async read stands aside this long (the units of work answer).
+STAND_ASIDE_SECONDS = 2.0
+#: How long a renewed pool, not yet proven, is waited for: a server still down fails fast.
+PROBE_TIMEOUT = 0.5
+
+
+class _Pool:
+    """One server's pool, renewed when it fails: psycopg_pool backs off its reconnection
+    attempts (1 s, 2 s, 4 s … for minutes) while a server is down, and would go on waiting for
+    them after the server is back; a new pool connects at once."""
+
+    def __init__(
+        self, engine: Engine, *, name: str, max_size: int, timeout: float, **extra: Any
+    ) -> None:
+        self._args: dict[str, Any] = {"name": name, "max_size": max_size, "timeout": timeout}
+        self._engine, self._extra = engine, extra
+        self.pool = self._make()
+        self.timeout = timeout
+        self.proven = True  # the first pool is opened with the app, before any request
+        self.aside_until = 0.0
+
+    def _make(self) -> Any:
+        return _pool(self._engine, **self._args, **self._extra)
+
+    @property
+    def usable(self) -> bool:
+        return time.monotonic() >= self.aside_until
+
+    def wait(self) -> float:
+        return self.timeout if self.proven else min(self.timeout, PROBE_TIMEOUT)
+
+    async def renew(self) -> None:
+        """Stand aside for a while, and start a new pool in place of this one."""
+        self.aside_until = time.monotonic() + STAND_ASIDE_SECONDS
+        old, self.pool, self.proven = self.pool, self._make(), False
+        await self.pool.open(wait=False)
+        # Its connections are dead or never came: closed without waiting for anything.
+        task = asyncio.get_running_loop().create_task(old.close(timeout=0))
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+
+
+# The old pools being closed in the background (kept so that the tasks are not collected).
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
 class AsyncReads:
     """The lookup's read of one number's answer row on PostgreSQL, async, pooled, prepared."""
 
@@ -70,13 +127,13 @@ class AsyncReads:
         replica_timeout: float = 2.0,
     ) -> None:
         self._replicas = replicas
-        self._primary = _pool(primary, name="primary", max_size=max_size, timeout=timeout)
-        self._on_replica: dict[int, Any] = {}
+        self._primary = _Pool(primary, name="primary", max_size=max_size, timeout=timeout)
+        self._on_replica: dict[int, _Pool] = {}
         for i, replica in enumerate(replicas.replicas if replicas is not None else ()):
             extra: dict[str, Any] = {}
             if "connect_timeout" not in replica.engine.url.query:
                 extra["connect_timeout"] = 2
-            self._on_replica[id(replica)] = _pool(
+            self._on_replica[id(replica)] = _Pool(
                 replica.engine,
                 name=f"replica{i}",
                 max_size=max_size,
@@ -87,41 +144,57 @@ class AsyncReads:
     async def open(self) -> None:
         """Open the pools (their first connections are made in the background)."""
         for pool in (self._primary, *self._on_replica.values()):
-            await pool.open(wait=False)
+            await pool.pool.open(wait=False)
 
     async def close(self) -> None:
         for pool in (self._primary, *self._on_replica.values()):
-            await pool.close()
+            await pool.pool.close()
+
+    @property
+    def usable(self) -> bool:
+        """False for a moment after the primary's pool failed: read through the units of work."""
+        return self._primary.usable
 
     async def answer_row(self, number: str, *, replica_ok: bool = False) -> AnswerRow | None:
         """`answers.answer_row` of `number`: on a usable replica where `replica_ok`, else on
-        the primary; a dead connection or a failed replica tried once more."""
+        the primary; a dead connection or a failed replica tried once more. When no connection
+        comes (the server down, or back but the pool not yet), `AsyncUnavailable`."""
         with mapped():
             try:
-                row = await self._read(number, replica_ok)
+                try:
+                    row = await self._read(number, replica_ok)
+                except psycopg.Error as exc:
+                    if isinstance(exc, PoolTimeout) or database_error(exc) is None:
+                        raise  # no connection in time (the server is down), or a bug
+                    row = await self._read(number, replica_ok)
             except psycopg.Error as exc:
-                if isinstance(exc, PoolTimeout) or database_error(exc) is None:
-                    raise  # no connection in time (the server is down), or a bug
-                row = await self._read(number, replica_ok)
+                if database_error(exc) is None and not isinstance(exc, PoolTimeout):
+                    raise
+                raise AsyncUnavailable(str(exc)) from exc
         return None if row is None else answer_of(row)
 
     async def _read(self, number: str, replica_ok: bool) -> Any:
         replica = await self._pick() if replica_ok else None
-        pool = self._primary if replica is None else self._on_replica[id(replica)]
+        which = self._primary if replica is None else self._on_replica[id(replica)]
         try:
-            async with pool.connection() as conn:
+            async with which.pool.connection(timeout=which.wait()) as conn:
                 cursor = await conn.execute(_READ, (number,), prepare=True)
-                return await cursor.fetchone()
+                row = await cursor.fetchone()
         except psycopg.Error as exc:
-            if database_error(exc) is None:
+            if database_error(exc) is None and not isinstance(exc, PoolTimeout):
                 raise
             if replica is not None and self._replicas is not None:
                 self._replicas.failed(replica, exc)
-            elif not isinstance(exc, PoolTimeout):
+            if isinstance(exc, PoolTimeout):
+                # No connection came in time: the server is down, or its pool is backing off.
+                await which.renew()
+            else:
                 # A dead connection (the pool drops it as it comes back): its idle peers are
                 # likely dead too (a restart). Checked now, and only now.
-                await pool.check()
+                await which.pool.check()
             raise
+        which.proven = True
+        return row
 
     async def _pick(self) -> Replica | None:
         replicas = self._replicas

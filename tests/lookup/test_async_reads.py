@@ -20,7 +20,7 @@ from emstrack.demo import load_demo
 from emstrack.domain.tracking_number import Scope
 from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup import Outcome, Tracker
-from emstrack.store.aio import AsyncReads
+from emstrack.store.aio import AsyncReads, AsyncUnavailable
 from emstrack.store.database import Database
 from emstrack.store.engine import make_engine
 from emstrack.store.schema import items
@@ -116,7 +116,7 @@ def test_the_read_is_a_prepared_statement(db: Database) -> None:
         try:
             for _ in range(3):
                 await reads.answer_row("EE123456785CN")
-            async with reads._primary.connection() as conn:
+            async with reads._primary.pool.connection() as conn:
                 cursor = await conn.execute(
                     "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
                     ("%item_answers%",),
@@ -169,19 +169,30 @@ def test_a_killed_backend_does_not_fail_the_next_lookup(db: Database, settings: 
     _run(db, check)
 
 
-def test_a_server_that_is_gone_is_unavailable(db: Database) -> None:
+def test_a_server_that_is_gone_sends_the_read_to_the_units_of_work(db: Database) -> None:
+    """No connection in the pool's time: the async read stands aside (and its pool is made
+    anew), the lookup reads through the units of work, which say the database is down."""
     _postgres(db)
     # A port nothing listens on: no connection in the pool's time.
     gone = make_engine(db.engine.url.set(port=1).render_as_string(hide_password=False))
     reads = AsyncReads(gone, timeout=0.5)
+    first = reads._primary.pool
 
     async def check() -> None:
         await reads.open()
         try:
-            with pytest.raises(DatabaseUnavailable):
+            with pytest.raises(AsyncUnavailable):
                 await reads.answer_row("EE123456785CN")
+            assert not reads.usable
+            assert reads._primary.pool is not first  # a new pool, connecting at once
         finally:
             await reads.close()
 
     asyncio.run(check())
+    down = Database(gone)
+    down.async_reads = reads
+    tracker = Tracker(down, Settings(database_url=str(gone.url)))
+    assert asyncio.run(tracker.answer_async("EE123456785CN")) is None  # standing aside
+    with pytest.raises(DatabaseUnavailable):
+        tracker.answer("EE123456785CN")
     gone.dispose()
