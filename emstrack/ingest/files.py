@@ -329,8 +329,7 @@ def _import_stream(
             on_progress(position)
 
     # A thread of its own where the driver waits in a few long calls (PostgreSQL's COPY and
-    # set-based statements); sqlite3 lets go of the interpreter at every row, and each time
-    # waits for a reader thread's turn to end: there the batch is written in line, as before.
+    # set-based statements); on SQLite each batch is written in line, as before.
     writer = _Writer(write, threaded=staged and db.dialect == "postgresql")
 
     def flush() -> None:
