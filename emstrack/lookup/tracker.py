@@ -132,6 +132,21 @@ class Tracker:
         the database's units of work; the async pool failing or standing aside after a
         failure, `store.aio`): then call `answer`.
         """
+        found = await self._read_async(raw, scope)
+        if found is None:
+            return None
+        tn, read = found
+        version = None if isinstance(read, TrackingResult) else read[2]
+        if version is not None and unchanged is not None and unchanged(version):
+            return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
+        return self._answer(tn, read, lang, private)
+
+    async def lookup_async(self, raw: str, scope: Scope = Scope.ANY) -> TrackingResult | None:
+        """`lookup`, its read on the event loop where `answer_async`'s applies; else None."""
+        found = await self._read_async(raw, scope)
+        return None if found is None else self._result(*found)
+
+    async def _read_async(self, raw: str, scope: Scope) -> tuple[TrackingNumber, _Read] | None:
         reads = self.db.async_reads
         if reads is None or not reads.usable:
             return None
@@ -142,11 +157,7 @@ class Tracker:
             row = await reads.answer_row(tn.number, replica_ok=self.replica_ok)
         except AsyncUnavailable:
             return None  # the pool failed: through the units of work, which answer or say why
-        read = _read_of(row)
-        version = None if isinstance(read, TrackingResult) else read[2]
-        if version is not None and unchanged is not None and unchanged(version):
-            return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
-        return self._answer(tn, read, lang, private)
+        return tn, _read_of(row)
 
     def answer_many(
         self,

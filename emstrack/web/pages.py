@@ -86,6 +86,11 @@ async def _lookup_many(request: Request, numbers: list[str], scope: Scope) -> li
     tracker = lookups(request, caller)  # public: on a replica where one is configured
     if tracker.local_reads:
         return _lookup_forgiving(tracker, numbers, scope, left)
+    if len(numbers) == 1:
+        # PostgreSQL: a valid number's read on the event loop, as the API's (`store.aio`).
+        found = await tracker.lookup_async(numbers[0], scope)
+        if found is not None:
+            return [found]
     return await run_in_threadpool(_lookup_forgiving, tracker, numbers, scope, left)
 
 

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.pool import NullPool
+from webclient import serve
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
@@ -24,6 +25,7 @@ from emstrack.store.aio import AsyncReads, AsyncUnavailable
 from emstrack.store.database import Database
 from emstrack.store.engine import make_engine
 from emstrack.store.schema import items
+from emstrack.web.app import create_app
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
 NOT_FOUND = ("EE123456784CN", "EE123456785", "RR473124829GB", "3312345678901", "hello")
@@ -196,3 +198,23 @@ def test_a_server_that_is_gone_sends_the_read_to_the_units_of_work(db: Database)
     with pytest.raises(DatabaseUnavailable):
         tracker.answer("EE123456785CN")
     gone.dispose()
+
+
+def test_the_item_page_reads_on_the_event_loop_as_the_api(db: Database, settings: Settings) -> None:
+    """On PostgreSQL the item page's one number is read through the async pool (no thread
+    hand-off), as the API's lookup is; the page of several numbers through the units of work."""
+    _postgres(db)
+    load_demo(db, items=3, seed=5, now=NOW)
+    with db.engine.connect() as conn:
+        number = conn.execute(select(items.c.number).limit(1)).scalar_one()
+    app = create_app(settings.model_copy(update={"rate_limit": "1000/minute"}), db)
+    with serve(app) as http:
+        reads = db.async_reads
+        assert reads is not None
+        before = reads._primary.pool.get_stats().get("requests_num", 0)
+        page = http.get(f"/track/{number}", headers={"Accept": "text/html"})
+        assert page.status_code == 200
+        assert reads._primary.pool.get_stats().get("requests_num", 0) == before + 1
+        several = http.get(f"/track?n={number},EE123456785CN", headers={"Accept": "text/html"})
+        assert several.status_code == 200
+        assert reads._primary.pool.get_stats().get("requests_num", 0) == before + 1
