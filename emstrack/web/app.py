@@ -24,6 +24,7 @@ from emstrack.web import (
 )
 from emstrack.web.api import check, events, health, numbers, push, subscriptions, tracking
 from emstrack.web.api.app_account import router as app_account_router
+from emstrack.web.api.lane import TrackingLane
 from emstrack.web.apppages import router as app_sign_in_router
 from emstrack.web.clients import ProxyHeaders
 from emstrack.web.ratelimit import Limiter, RateLimitHeaders
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(push.router)
     app.include_router(bots.router)
     # The last added is the outermost: security headers go on every response, 413s included.
+    # Innermost: a public caller's plain JSON lookup, answered without the router (`lane`).
+    app.add_middleware(TrackingLane)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(SecurityHeaders)

@@ -200,6 +200,14 @@ async def _handle(request: Request, exc: Exception) -> Response:
     return _respond(request, answer(exc))
 
 
+def answer_of_rule(request: Request, exc: Exception) -> Response | None:
+    """The answer to `exc` where it has a rule, as the installed handler gives it; None for a
+    bug, which is left to the server's outermost handler and its log. For a route answered
+    outside the router (`web.api.lane`), where the app's handlers are not in the way."""
+    found = answer(exc)
+    return None if found is BUG else _respond(request, found)
+
+
 def install(app: FastAPI) -> None:
     """Answer the exceptions of `RULES` by the table, and any other as a bug.
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from emstrack.domain.lang import lang_of
 from emstrack.domain.tracking_number import Scope
@@ -22,7 +23,7 @@ from emstrack.web.api.openapi import (
     UNAUTHORIZED,
     openapi_extra,
 )
-from emstrack.web.deps import CallerDep, allowance, charge, lookups
+from emstrack.web.deps import Caller, CallerDep, allowance, charge, lookups
 from emstrack.web.errors import ApiProblem
 from emstrack.web.responses import JSONResponse, ProblemResponse, problem
 
@@ -93,7 +94,15 @@ async def track(
     caller: CallerDep,
     scope: ScopeQuery = Scope.ANY,
     lang: LangQuery = "en",
-) -> Any:
+) -> Response:
+    return await answer_one(request, number, caller, scope, lang)
+
+
+async def answer_one(
+    request: Request, number: str, caller: Caller, scope: Scope, lang: str
+) -> Response:
+    """The answer of `GET /api/v1/tracking/{number}`: `track`'s, and the one the lane gives a
+    public caller's plain request without the router (`web.api.lane`)."""
     # The tracker straight from `lookups`, not as a dependency: each one FastAPI resolves costs
     # a noticeable share of this, the busiest route. A public caller's reads go to a replica.
     tracker = lookups(request, caller)
