@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from emstrack.config import Settings, get_settings
 from emstrack.errors import EmstrackError
+from emstrack.lookup.bodies import install
 from emstrack.store.database import Database
 from emstrack.store.errors import mapped
 
@@ -49,6 +50,8 @@ def database(settings: Settings) -> Iterator[Database]:
     """The database with a current schema (or a clear exit), closed when the command ends."""
     with one_line():
         db = Database.open(settings)
+        # Its writers keep the public answers the lookup sends (`lookup.bodies`).
+        install(db, settings)
         try:
             yield db
         finally:

@@ -1,16 +1,23 @@
-"""`emstrack db upgrade|current`: the database schema."""
+"""`emstrack db upgrade|current|refresh-answers`: the database schema, and the read model's kept
+public answers."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from emstrack.cli import _common
+from emstrack.lookup.bodies import PublicBodies
+from emstrack.store.answers import rerender, stale_count
 from emstrack.store.engine import current_revision, make_engine, upgrade
 from emstrack.store.partitions import upgrade_partitioned
 
-app = typer.Typer(help="Database schema: upgrade, show the revision.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: upgrade, show the revision; remake the kept public answers.",
+    no_args_is_help=True,
+)
 
 
 @app.command("upgrade")
@@ -49,3 +56,40 @@ def db_current() -> None:
             _common.out.print(current_revision(engine) or "empty (no revision)")
     finally:
         engine.dispose()
+
+
+@app.command("refresh-answers")
+def db_refresh_answers(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Make again the public answers the read model keeps, where another release or other
+    settings made them (or none were made): run after an upgrade. Lookups are right meanwhile,
+    only slower; the items and their versions are not touched."""
+    settings = _common.settings()
+    with _common.database(settings) as db:
+        render = PublicBodies(settings)
+        with _common.one_line():
+            with db.read() as conn:
+                stale = stale_count(conn, render.stamp)
+            if not stale:
+                _common.out.print("Every kept answer is current.")
+                return
+            done = 0
+            with Progress(
+                TextColumn("Kept answers"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=_common.err,
+                transient=True,
+                disable=quiet,
+            ) as progress:
+                task = progress.add_task("answers", total=stale)
+                after: str | None = ""
+                while after is not None:
+                    with db.write() as conn:  # a transaction per step: writers go on
+                        step, after = rerender(conn, render, render.stamp, after)
+                    done += step
+                    progress.update(task, completed=done)
+        what = "number" if done == 1 else "numbers"
+        _common.out.print(f"Made the public answers of {done:,} {what} again.")

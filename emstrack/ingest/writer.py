@@ -320,11 +320,13 @@ class _Batch:
     def rows(self, keys: set[tuple[str, int, str]], sqlite: bool) -> list[tuple[object, ...]]:
         return [event_row(n, g, self.events[(n, g)][k], sqlite=sqlite) for n, g, k in sorted(keys)]
 
-    def answers(self, numbers: set[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    def answers(
+        self, numbers: set[str], render: answers.Render | None
+    ) -> tuple[list[tuple[str, str, str | None, str | None, str | None]], list[str]]:
         """The read model's document of each of `numbers` from the batch's rows, as
-        `answers.refresh` would read them back after the writes; and the numbers left without
-        items."""
-        documents: list[tuple[str, str]] = []
+        `answers.refresh` would read them back after the writes, with its public answers where
+        `render` makes them; and the numbers left without items."""
+        documents: list[tuple[str, str, str | None, str | None, str | None]] = []
         gone: list[str] = []
         for number in sorted(numbers):
             generations = self.items.get(number)
@@ -334,7 +336,8 @@ class _Batch:
             rows = [item.to_tuple() for item in sorted(generations, key=_generation)]
             stored = self.events.get((number, answers.current_generation(rows)), {})
             history = [_history(s.event) for _, s in sorted(stored.items())]
-            documents.append((number, answers.document(rows, history)))
+            doc = answers.document(rows, history)
+            documents.append((number, doc, *answers.bodies_of(render, number, doc)))
         return documents, gone
 
 
@@ -377,7 +380,7 @@ def record(
         changed_items = work.settle()
         new_items = [work.item(ident) for ident in sorted(work.new_items)]
         if bulk:
-            documents, gone = work.answers(work.touched(changed_items))
+            documents, gone = work.answers(work.touched(changed_items), db.render_answers)
             staging.write_batch(
                 unit,
                 deleted_items=sorted(work.deleted),
@@ -401,7 +404,7 @@ def record(
             )
             # The read model of every number whose items or events changed, and the notices:
             # in the same transaction, so a change is stored with them or not at all.
-            answers.refresh(unit, work.touched(changed_items), work.now)
+            answers.refresh(unit, work.touched(changed_items), work.now, db.render_answers)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
 
@@ -460,7 +463,7 @@ def write_fresh(db: Database, plan: Plan) -> BatchResult | None:
             conflicts=plan.conflicts,
         )
         now = plan.items[0].created_at if plan.items else datetime.now(UTC)
-        answers.refresh(unit, plan.numbers, now)
+        answers.refresh(unit, plan.numbers, now, db.render_answers)
         outbox.enqueue_status_changes(unit, plan.changes, now)
     return plan.result
 
@@ -506,6 +509,6 @@ def remap(
             changed_events=work.rows(work.changed_keys, sqlite),
             conflicts=[],
         )
-        answers.refresh(unit, work.touched(changed_items), work.now)
+        answers.refresh(unit, work.touched(changed_items), work.now, db.render_answers)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return len(work.changed_keys), len(changed_items)

@@ -15,6 +15,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from emstrack.domain import countries, operators, places
 from emstrack.domain.events import CATALOGUE, Event, Status, status_label, unlisted_label
 from emstrack.domain.lang import Lang
@@ -357,9 +359,25 @@ class Answer:
     number: TrackingNumber
     outcome: Outcome
     diagnosis: Problem | None
-    body: dict[str, Any]
+    #: The document as built (empty where it was not: `unchanged`, or `kept`); read `body`.
+    built: dict[str, Any]
     #: As `TrackingResult.version`.
     version: str | None = None
-    #: The caller already holds this version's answer (`Tracker.answer`'s `unchanged`): `body`
-    #: was not built and is empty.
+    #: The caller already holds this version's answer (`Tracker.answer`'s `unchanged`): the
+    #: document was not built and `body` is empty.
     unchanged: bool = False
+    #: The public answer as the writer kept it (`lookup.bodies`), JSON to send as it is: the
+    #: document was not built (`body` reads it from these bytes).
+    kept: str | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The answer's document (read from the kept bytes where it was not built)."""
+        if self.kept is not None:
+            document: dict[str, Any] = orjson.loads(self.kept)
+            return document
+        return self.built
+
+    def content(self) -> bytes:
+        """The answer's JSON: the kept bytes, else its document's."""
+        return self.kept.encode() if self.kept is not None else orjson.dumps(self.built)

@@ -2,8 +2,10 @@
 
 A valid number costs one read by primary key of the read model (`store.answers`) on the
 database's raw reader (`Database.raw_reader`: on a SQLite file this thread's own connection, no
-pool checkout); an invalid one is diagnosed, its "did you mean" candidates checked against the
-records as far as the caller's allowance goes.
+pool checkout); a public caller's answer of a found item is the one the writer kept there when
+it was made by this release (`lookup.bodies`), else it is made from the row's documents. An
+invalid number is diagnosed, its "did you mean" candidates checked against the records as far as
+the caller's allowance goes.
 """
 
 from __future__ import annotations
@@ -19,30 +21,23 @@ from emstrack.domain.problems import Problem, Severity
 from emstrack.domain.status import order_events, state_of
 from emstrack.domain.tracking_number import NumberKind, Scope, TrackingNumber
 from emstrack.errors import DatabaseUnavailable
+from emstrack.lookup.bodies import install, plain, stamp_of
 from emstrack.lookup.fastpath import found_document
 from emstrack.lookup.model import Answer, Outcome, TrackingResult, split_current, utc_text
 from emstrack.store.aio import AsyncUnavailable
 from emstrack.store.answers import AnswerRow, answer_row
 from emstrack.store.database import Database, Unit
 from emstrack.store.events import events_from_rows
-from emstrack.store.items import ItemRow, conflicts_of, known_numbers
+from emstrack.store.items import conflicts_of, known_numbers
 
-#: What a number's read found: its items and the current item's event rows (the rows of
-#: `store.events.history_rows`, from the read model `store.answers`) and the rows' validator
-#: (None: no item); or, for an invalid number, the finished answer.
-_Read = tuple[list[ItemRow], list[Sequence[Any]], str | None] | TrackingResult
+#: What a number's read found: its row of the read model (`store.answers`; None: no item); or,
+#: for an invalid number, the finished answer.
+_Read = AnswerRow | TrackingResult | None
 
 
 def _rows(driver: Any, paramstyle: str, number: str) -> _Read:
     """The number's one read by primary key in the read model."""
-    return _read_of(answer_row(driver, paramstyle, number))
-
-
-def _read_of(found: AnswerRow | None) -> _Read:
-    if found is None:
-        return [], [], None
-    version, updated, item_rows, rows = found
-    return item_rows, rows, f"{version}.{updated}"
+    return answer_row(driver, paramstyle, number)
 
 
 #: Called with how many "did you mean" candidates of an invalid number would be checked against
@@ -62,6 +57,10 @@ class Tracker:
         self.settings = settings
         #: Reads are in-process and never wait on a lock (SQLite in WAL mode).
         self.local_reads = db.local_reads
+        #: The database's writers keep the public answers (`lookup.bodies`); those made with
+        #: this stamp are this tracker's own.
+        install(db, settings)
+        self.stamp = stamp_of(settings)
 
     def reading(self, db: Database, *, replica_ok: bool) -> Tracker:
         """This tracker on `db` (the same database, as `Database.written_by` hands it), its
@@ -111,10 +110,7 @@ class Tracker:
         already (an HTTP `If-None-Match`), the answer is not built: `Answer.unchanged`.
         """
         ((tn, read),) = self._read((raw,), scope, allowance)
-        version = None if isinstance(read, TrackingResult) else read[2]
-        if version is not None and unchanged is not None and unchanged(version):
-            return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
-        return self._answer(tn, read, lang, private)
+        return self._answer_read(tn, read, lang, private, unchanged)
 
     async def answer_async(
         self,
@@ -136,10 +132,7 @@ class Tracker:
         if found is None:
             return None
         tn, read = found
-        version = None if isinstance(read, TrackingResult) else read[2]
-        if version is not None and unchanged is not None and unchanged(version):
-            return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
-        return self._answer(tn, read, lang, private)
+        return self._answer_read(tn, read, lang, private, unchanged)
 
     async def lookup_async(self, raw: str, scope: Scope = Scope.ANY) -> TrackingResult | None:
         """`lookup`, its read on the event loop where `answer_async`'s applies; else None."""
@@ -157,7 +150,7 @@ class Tracker:
             row = await reads.answer_row(tn.number, replica_ok=self.replica_ok)
         except AsyncUnavailable:
             return None  # the pool failed: through the units of work, which answer or say why
-        return tn, _read_of(row)
+        return tn, row
 
     def answer_many(
         self,
@@ -218,10 +211,33 @@ class Tracker:
                         found[i] = _rows(driver, paramstyle, tn.number)
         return [(tn, found[i]) for i, tn in enumerate(tns)]
 
+    def _answer_read(
+        self,
+        tn: TrackingNumber,
+        read: _Read,
+        lang: Lang,
+        private: bool,
+        unchanged: Callable[[str], bool] | None,
+    ) -> Answer:
+        """The answer of what `_read` found: not built when the caller holds its version; the
+        kept public answer where there is one of this tracker's stamp; else made."""
+        if isinstance(read, AnswerRow):
+            version = read.validator
+            if unchanged is not None and unchanged(version):
+                return Answer(tn, Outcome.FOUND, None, {}, version, unchanged=True)
+            if not private and plain(tn):
+                kept = read.public(lang, self.stamp)
+                if kept is not None:
+                    return Answer(tn, Outcome.FOUND, None, {}, version, kept=kept)
+        return self._answer(tn, read, lang, private)
+
     def _result(self, tn: TrackingNumber, read: _Read) -> TrackingResult:
         if isinstance(read, TrackingResult):
             return read
-        item_rows, rows, version = read
+        if read is None:
+            return self._not_found(tn)
+        item_rows, rows = read.rows()
+        version = read.validator
         if not item_rows:
             return self._not_found(tn)
         current, earlier = split_current(item_rows)
@@ -238,10 +254,12 @@ class Tracker:
         )
 
     def _answer(self, tn: TrackingNumber, read: _Read, lang: Lang, private: bool) -> Answer:
-        if not isinstance(read, TrackingResult) and read[0]:
-            body = found_document(tn, read[0], read[1], lang, private)
-            if body is not None:
-                return Answer(tn, Outcome.FOUND, None, body, read[2])
+        if isinstance(read, AnswerRow):
+            item_rows, rows = read.rows()
+            if item_rows:
+                body = found_document(tn, item_rows, rows, lang, private)
+                if body is not None:
+                    return Answer(tn, Outcome.FOUND, None, body, read.validator)
         result = self._result(tn, read)
         body = result.to_dict(lang, private=private)
         return Answer(result.number, result.outcome, result.diagnosis, body, result.version)

@@ -17,12 +17,25 @@ for a database made before it (migration 0007).
 The row holds the private fields too (signatory, description, destination postcode) because
 the operators' and the unlocked answers are made from it as well; it is read only by the
 lookup, which shows them only to a viewer entitled to them.
+
+**The public answers.** Beside the rows, the row keeps the found item's public JSON answer in
+English and Chinese (`public_en`, `public_zh`): the bytes `GET /api/v1/tracking/{n}` sends, made
+by the writer in the same transaction with the lookup's own code, which the database hands in
+(`Database.render_answers`, a `Render`: `lookup.bodies`), and `stamp`, what they were made with
+(the release, its code and data, the settings that change an answer). The lookup sends them
+only when their stamp is its own; otherwise, and where none were made (no renderer, a number
+whose answer carries notes, a renderer that failed), it makes the answer from the rows as
+before. So the bodies never make an answer wrong, only a lookup cheaper; `rerender` makes them
+again after a release (`emstrack db refresh-answers`). A renderer that fails never fails the
+write: its number simply has no bodies.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -38,6 +51,16 @@ from emstrack.store.values import chunks, placeholder
 TABLE: Final = "item_answers"
 #: The layout of `answer`'s document: bumped when it changes, with a migration that rewrites it.
 FORMAT: Final = 1
+
+log = logging.getLogger(__name__)
+
+#: A found number's public answers: (stamp, English body, Chinese body), JSON text; the bodies
+#: None where the answer is not kept (the lookup then makes it from the rows each time).
+Bodies = tuple[str, str | None, str | None]
+#: Makes a number's public answers from its read-model document (`document`): `lookup.bodies`.
+Render = Callable[[str, str], Bodies]
+#: No bodies: (stamp, English, Chinese) all NULL.
+NO_BODIES: Final[tuple[None, None, None]] = (None, None, None)
 
 _LOCAL = HISTORY_EVENT_FIELDS.index("occurred_local")
 _FIELDS_SQL = (
@@ -70,6 +93,20 @@ def _document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) -
     return orjson.dumps({"f": FORMAT, "items": item_rows, "events": event_rows})
 
 
+def bodies_of(
+    render: Render | None, number: str, document: str
+) -> Bodies | tuple[None, None, None]:
+    """The public answers `render` makes of `number`'s `document`, or `NO_BODIES` (no renderer,
+    none kept for it, or the renderer failed: the write goes on, the lookup makes the answer)."""
+    if render is None:
+        return NO_BODIES
+    try:
+        return render(number, document)
+    except Exception:  # a bug in making an answer must never lose the events being written
+        log.exception("the public answers of %s could not be made; the lookup will", number)
+        return NO_BODIES
+
+
 def current_generation(items: Sequence[Sequence[Any]]) -> int:
     """The current item's generation, as `events.history_rows` picks it, from rows of
     `ITEM_FIELDS`."""
@@ -86,6 +123,10 @@ def document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) ->
     return _document(items, events).decode()
 
 
+#: The columns of the lookup's read (`AnswerRow`).
+_READ = "version, answer, updated_at, stamp, public_en, public_zh"
+
+
 @lru_cache(maxsize=4)
 def _sql(paramstyle: str) -> dict[str, str]:
     p = placeholder(paramstyle)
@@ -93,25 +134,41 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "items": f"SELECT {_FIELDS_SQL[0]} FROM items WHERE number IN (%s) "
         "ORDER BY number, generation",
         "events": f"SELECT number, generation, {_FIELDS_SQL[1]} FROM events WHERE number IN (%s)",
-        "upsert": f"INSERT INTO {TABLE} (number, version, answer, updated_at) "
-        f"VALUES ({p}, 1, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
+        "upsert": f"INSERT INTO {TABLE} "
+        "(number, version, answer, updated_at, stamp, public_en, public_zh) "
+        f"VALUES ({p}, 1, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
         f"version = {TABLE}.version + 1, answer = excluded.answer, "
-        "updated_at = excluded.updated_at",
+        "updated_at = excluded.updated_at, stamp = excluded.stamp, "
+        "public_en = excluded.public_en, public_zh = excluded.public_zh",
         "delete": f"DELETE FROM {TABLE} WHERE number = {p}",
-        "read": f"SELECT version, answer, updated_at FROM {TABLE} WHERE number = {p}",
+        "read": f"SELECT {_READ} FROM {TABLE} WHERE number = {p}",
+        "bodies": f"UPDATE {TABLE} SET stamp = {p}, public_en = {p}, public_zh = {p} "
+        f"WHERE number = {p} AND version = {p}",
+        "stale": f"SELECT number, version, answer FROM {TABLE} "
+        f"WHERE number > {p} AND (stamp IS NULL OR stamp <> {p}) ORDER BY number LIMIT {p}",
         "p": p,
     }
 
 
-def refresh(conn: Connection, numbers: Iterable[str], now: datetime | None = None) -> int:
+def refresh(
+    conn: Connection,
+    numbers: Iterable[str],
+    now: datetime | None = None,
+    render: Render | None = None,
+) -> int:
     """Write the answer rows of `numbers` from their items and events as this transaction sees
-    them (call it after the writes, in the same transaction); the count written."""
+    them (call it after the writes, in the same transaction), with their public answers where
+    `render` makes them; the count written."""
     driver = conn.connection.driver_connection
-    return refresh_driver(driver, conn.dialect.paramstyle, numbers, now)
+    return refresh_driver(driver, conn.dialect.paramstyle, numbers, now, render)
 
 
 def refresh_driver(
-    driver: Any, paramstyle: str, numbers: Iterable[str], now: datetime | None = None
+    driver: Any,
+    paramstyle: str,
+    numbers: Iterable[str],
+    now: datetime | None = None,
+    render: Render | None = None,
 ) -> int:
     """`refresh` on a DB-API connection (`paramstyle` `qmark`: SQLite's text datetimes)."""
     wanted = sorted(set(numbers))
@@ -140,7 +197,8 @@ def refresh_driver(
                     deletes.append((number,))
                     continue
                 rows = events.get((number, current_generation(found)), [])
-                upserts.append((number, _document(found, rows).decode(), updated))
+                doc = _document(found, rows).decode()
+                upserts.append((number, doc, updated, *bodies_of(render, number, doc)))
         if deletes:
             cursor.executemany(sql["delete"], deletes)
         if upserts:
@@ -148,6 +206,47 @@ def refresh_driver(
     finally:
         cursor.close()
     return len(upserts)
+
+
+def rerender(
+    conn: Connection, render: Render, stamp: str, after: str = "", batch: int = 500
+) -> tuple[int, str | None]:
+    """Make the public answers again of the next `batch` rows after the number `after` whose
+    `stamp` is not `stamp` (made by another release or settings, or never made): (rows done,
+    the last number, None when there were none left). Call it in a transaction of its own per
+    step. The rows' versions stay: where an answer was made does not change its bytes; a row
+    written meanwhile is skipped (its writer made its answers)."""
+    driver: Any = conn.connection.driver_connection
+    sql = _sql(conn.dialect.paramstyle)
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql["stale"], (after, stamp, batch))
+        rows = cursor.fetchall()
+        if not rows:
+            return 0, None
+        updates = []
+        for number, version, answer in rows:
+            made, en, zh = bodies_of(render, number, answer)
+            updates.append((made, en, zh, number, version))
+        cursor.executemany(sql["bodies"], updates)
+    finally:
+        cursor.close()
+    return len(rows), str(rows[-1][0])
+
+
+def stale_count(conn: Connection, stamp: str) -> int:
+    """How many rows have no public answers made with `stamp`."""
+    driver: Any = conn.connection.driver_connection
+    p = placeholder(conn.dialect.paramstyle)
+    cursor = driver.cursor()
+    try:
+        cursor.execute(
+            f"SELECT count(*) FROM {TABLE} WHERE stamp IS NULL OR stamp <> {p}", (stamp,)
+        )
+        (count,) = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(count)
 
 
 def backfill(conn: Connection, batch: int = 2000) -> int:
@@ -166,9 +265,33 @@ def backfill(conn: Connection, batch: int = 2000) -> int:
     return done
 
 
-#: A number's answer row as the lookup reads it: its version, when it was written (naive UTC
-#: text, part of the validator) and what `events.history_rows` would have read.
-AnswerRow = tuple[int, str, list[ItemRow], list[Sequence[Any]]]
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    """A number's answer row as the lookup reads it: its version, when it was written (naive
+    UTC text; both make the validator), the document of its rows (read on demand: `rows`), and
+    its public answers with the stamp they were made with."""
+
+    version: int
+    updated: str
+    document: str
+    stamp: str | None
+    public_en: str | None
+    public_zh: str | None
+
+    @property
+    def validator(self) -> str:
+        return f"{self.version}.{self.updated}"
+
+    def rows(self) -> tuple[list[ItemRow], list[Sequence[Any]]]:
+        """What `events.history_rows` would have read: the items, the current item's events."""
+        doc = orjson.loads(self.document)
+        return [item_from_driver(values) for values in doc["items"]], doc["events"]
+
+    def public(self, lang: str, stamp: str) -> str | None:
+        """The public answer in `lang` ("en" or "zh") where it was made with `stamp`."""
+        if self.stamp != stamp:
+            return None
+        return self.public_zh if lang == "zh" else self.public_en
 
 
 def answer_row(driver: Any, paramstyle: str, number: str) -> AnswerRow | None:
@@ -190,7 +313,5 @@ def read_sql(paramstyle: str) -> str:
 
 def answer_of(row: Sequence[Any]) -> AnswerRow:
     """The lookup's answer row from the row its read returned (`read_sql`)."""
-    version, answer, updated = row
-    doc = orjson.loads(answer)
-    items = [item_from_driver(values) for values in doc["items"]]
-    return int(version), str(_text(updated)), items, doc["events"]
+    version, answer, updated, stamp, public_en, public_zh = row
+    return AnswerRow(int(version), str(_text(updated)), answer, stamp, public_en, public_zh)

@@ -42,6 +42,7 @@ from sqlalchemy.pool import Pool
 from emstrack.config import Settings
 from emstrack.errors import DatabaseError
 from emstrack.store.aio import AsyncReads
+from emstrack.store.answers import Render
 from emstrack.store.engine import WRITE, ensure_schema, make_engine
 from emstrack.store.errors import DRIVER_ERRORS, database_error, mapped
 from emstrack.store.replicas import RecentWrites, Replica, Replicas
@@ -86,6 +87,9 @@ class Database:
         self._readers = _Readers() if self.local_reads and not in_memory else None
         #: PostgreSQL: the public lookup's async reads, while the app runs (`open_async_reads`).
         self.async_reads: AsyncReads | None = None
+        #: Makes the public answers the writers keep in the read model (`store.answers`); set by
+        #: the lookup (`lookup.bodies.install`), None: the rows alone are kept.
+        self.render_answers: Render | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool | None = None) -> Database:

@@ -118,7 +118,8 @@ events = Table(
 
 #: The read model (`store.answers`): each number's lookup answer in one row, written in the same
 #: transaction as its items and events. `version` goes up at every change (the HTTP validator);
-#: `answer` is a JSON document of the rows a lookup reads. Keyed by number, like items.
+#: `answer` is a JSON document of the rows a lookup reads; `public_en` and `public_zh` the found
+#: item's public answers, made with what `stamp` names (NULL: none made). Keyed by number.
 item_answers = Table(
     "item_answers",
     metadata,
@@ -126,6 +127,9 @@ item_answers = Table(
     Column("version", Integer, nullable=False),
     Column("answer", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("stamp", String(32), nullable=True),
+    Column("public_en", Text, nullable=True),
+    Column("public_zh", Text, nullable=True),
     sqlite_with_rowid=False,
 )
 

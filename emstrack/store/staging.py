@@ -58,6 +58,9 @@ def _names(columns: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + name for name in columns)
 
 
+#: The read model's columns a batch sends.
+_ANSWER_COLUMNS = ("number", "version", "answer", "updated_at", "stamp", "public_en", "public_zh")
+
 #: The database types of the columns sent, by (table, columns): binary `COPY` needs them, and
 #: the schema does not change under a running process.
 _TYPES: dict[tuple[str, tuple[str, ...]], list[str]] = {}
@@ -98,14 +101,15 @@ def write_batch(
     new_events: Sequence[Sequence[Any]],
     changed_events: Sequence[Sequence[Any]],
     conflicts: Sequence[Conflict],
-    answers: Sequence[tuple[str, str]],
+    answers: Sequence[tuple[str, str, str | None, str | None, str | None]],
     no_answers: Sequence[str],
     now: datetime,
 ) -> None:
     """Write one batch's changes (PostgreSQL), in the caller's transaction.
 
     `items`: new and changed items; event rows come from `events.event_row` (not SQLite's);
-    `answers`: (number, document) of every number whose answer changed (`answers.document`),
+    `answers`: (number, document, stamp, English, Chinese public answers) of every number whose
+    answer changed (`answers.document`, `answers.bodies_of`),
     `no_answers` the numbers left without items, whose rows go.
     """
     driver: Any = conn.connection.driver_connection
@@ -161,12 +165,14 @@ def write_batch(
                 driver,
                 "stage_answers",
                 ANSWERS,
-                ("number", "version", "answer", "updated_at"),
-                [(number, 1, answer, now) for number, answer in answers],
+                _ANSWER_COLUMNS,
+                [(number, 1, answer, now, *bodies) for number, answer, *bodies in answers],
             )
             cursor.execute(
-                f"INSERT INTO {ANSWERS} (number, version, answer, updated_at) "
-                f"SELECT number, version, answer, updated_at FROM stage_answers "
+                f"INSERT INTO {ANSWERS} ({_names(_ANSWER_COLUMNS)}) "
+                f"SELECT {_names(_ANSWER_COLUMNS)} FROM stage_answers "
                 f"ON CONFLICT (number) DO UPDATE SET version = {ANSWERS}.version + 1, "
-                "answer = excluded.answer, updated_at = excluded.updated_at"
+                "answer = excluded.answer, updated_at = excluded.updated_at, "
+                "stamp = excluded.stamp, public_en = excluded.public_en, "
+                "public_zh = excluded.public_zh"
             )

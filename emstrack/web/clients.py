@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 from starlette.requests import Request
@@ -30,6 +31,7 @@ Address = IPv4Address | IPv6Address
 UNVERIFIED = "unverified-forwarded"
 
 
+@lru_cache(maxsize=4096)
 def limit_key(host: str, ipv6_prefix: int) -> str:
     """The bucket a client address counts in: an IPv4 address, or its IPv6 network."""
     try:
@@ -49,6 +51,7 @@ def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+@lru_cache(maxsize=4096)
 def _address(entry: str) -> Address | None:
     """The address of one `X-Forwarded-For` entry (`192.0.2.1`, `192.0.2.1:80`, `[::1]:80`)."""
     entry = entry.strip()
@@ -86,6 +89,8 @@ class ProxyHeaders:
                 forwarded += value.decode("latin-1").split(",")
             elif name == b"x-forwarded-proto":
                 proto = value
+        if not forwarded and not self.trusted:
+            return  # nobody's word to take: the peer is the client (the usual request)
         chain = [_address(entry) for entry in forwarded]
         client = scope.get("client")
         peer = _address(client[0]) if client else None

@@ -158,8 +158,9 @@ def assert_read_model(db: Database) -> None:
             found = answer_row(driver, db.paramstyle, number)
             assert found is not None
             item_rows, rows = history_rows(driver, db.paramstyle, number)
-            assert found[2] == item_rows, number
-            assert _events(found[3]) == _events(rows), number
+            kept_items, kept_rows = found.rows()
+            assert kept_items == item_rows, number
+            assert _events(kept_rows) == _events(rows), number
 
 
 def _events(rows: Any) -> list[tuple[Any, ...]]:

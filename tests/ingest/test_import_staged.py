@@ -252,7 +252,7 @@ def test_a_row_already_stored_fails_the_batch_and_stores_nothing(engine: Engine)
             new_events=rows,
             changed_events=[],
             conflicts=[],
-            answers=[(number, "{}")],
+            answers=[(number, "{}", None, None, None)],
             no_answers=[],
             now=datetime.now(UTC),
         )

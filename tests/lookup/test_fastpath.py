@@ -21,6 +21,7 @@ from emstrack.domain.tracking_number import Scope
 from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup import Outcome, Tracker, TrackingResult
 from emstrack.lookup.fastpath import found_document
+from emstrack.store.answers import AnswerRow
 from emstrack.store.database import Database
 from emstrack.store.schema import items
 
@@ -46,9 +47,11 @@ def _assert_same(tracker: Tracker, raw: str, scope: Scope = Scope.ANY) -> Outcom
         for private in (False, True):
             answer = tracker.answer(raw, scope, lang, private=private)
             result = tracker.lookup(raw, scope)
-            assert orjson.dumps(answer.body) == orjson.dumps(
-                result.to_dict(lang, private=private)
-            ), (raw, lang, private)
+            assert answer.content() == orjson.dumps(result.to_dict(lang, private=private)), (
+                raw,
+                lang,
+                private,
+            )
             assert answer.outcome == result.outcome
             assert answer.number == result.number
             assert answer.diagnosis == result.diagnosis
@@ -60,12 +63,13 @@ def test_every_demo_item_answers_as_the_general_path(demo: tuple[Tracker, list[s
     statuses, unknown_codes, fast = set(), 0, 0
     for number in numbers:
         assert _assert_same(tracker, number) == Outcome.FOUND
-        body = tracker.answer(number).body
+        body = orjson.loads(tracker.answer(number).content())
         statuses.add(body["status"])
         unknown_codes += not all(event["known_code"] for event in body["events"])
         ((tn, read),) = tracker._read([number], Scope.ANY)
         assert not isinstance(read, TrackingResult)
-        fast += found_document(tn, *read[:2], "en", False) is not None
+        assert isinstance(read, AnswerRow)
+        fast += found_document(tn, *read.rows(), "en", False) is not None
     # The demo's scenarios: every kind of history, unknown codes and terminations included.
     assert {"delivered", "in_transit", "customs_import", "terminated", "returning"} <= statuses
     assert unknown_codes

@@ -17,11 +17,15 @@ from sqlalchemy import select
 from emstrack.config import Settings
 from emstrack.domain.events import Event
 from emstrack.domain.s10 import check_digit
+from emstrack.domain.status import order_events, state_of
+from emstrack.domain.tracking_number import TrackingNumber
 from emstrack.ingest.records import IncomingEvent, parse_record
 from emstrack.ingest.writer import record, remap
-from emstrack.lookup import Tracker
+from emstrack.lookup import Outcome, Tracker, TrackingResult
+from emstrack.lookup.model import split_current
 from emstrack.store.database import Database
-from emstrack.store.events import history_rows
+from emstrack.store.events import events_from_rows, history_rows
+from emstrack.store.items import ItemRow
 from emstrack.store.schema import item_answers, metadata
 
 NOW = datetime(2026, 12, 8, 12, 0, tzinfo=UTC)
@@ -67,12 +71,25 @@ def _incoming(spec: dict[str, Any]) -> IncomingEvent:
     return parse_record({k: v for k, v in fields.items() if v is not None}, source="test")
 
 
+def _result_of(
+    tracker: Tracker, tn: TrackingNumber, item_rows: list[ItemRow], rows: list[Any]
+) -> TrackingResult:
+    """The general path's answer of rows read from the events (not from the read model)."""
+    if not item_rows:
+        return tracker.lookup(tn.number)  # no item: the read model has no row either
+    current, earlier = split_current(item_rows)
+    events = order_events(events_from_rows(rows))
+    return TrackingResult(
+        tn, Outcome.FOUND, current, events, state_of(events), earlier_items=earlier
+    )
+
+
 def _expected(tracker: Tracker, number: str) -> list[bytes]:
     """Every answer of `number` computed from the events (the two range reads), not the model."""
     tn = tracker.parse(number)
     with tracker.db.raw_reader() as driver:
         item_rows, rows = history_rows(driver, tracker.db.paramstyle, number)
-    result = tracker._result(tn, (item_rows, list(rows), None))
+    result = _result_of(tracker, tn, item_rows, list(rows))
     return [
         orjson.dumps(result.to_dict(lang, private=private))
         for lang in ("en", "zh")
@@ -88,7 +105,7 @@ def _answered(tracker: Tracker, number: str) -> list[bytes]:
             assert orjson.dumps(answer.body) == orjson.dumps(
                 tracker.lookup(number).to_dict(lang, private=private)
             )
-            out.append(orjson.dumps(answer.body))
+            out.append(answer.content())
     return out
 
 

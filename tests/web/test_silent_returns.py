@@ -118,7 +118,7 @@ def test_a_delivery_home_after_customs_is_a_return(
         assert (body["status"], body["headline"]) == (status, headline)
         # The fast path reads the same rule from the rows.
         for private in (False, True):
-            assert orjson.dumps(tracker.answer(NUMBER, lang=lang, private=private).body) == (
+            assert tracker.answer(NUMBER, lang=lang, private=private).content() == (
                 orjson.dumps(tracker.lookup(NUMBER).to_dict(lang, private=private))
             )
         steps = _steps(client, lang)

@@ -137,7 +137,7 @@ async def answer_one(
     result = await tracker.answer_async(number, scope, language, private=private, unchanged=held)
     if result is None:
         result = answer() if tracker.local_reads else await run_in_threadpool(answer)
-    body = result.body
+    body = result.built  # (empty when kept: sent as it is below)
     if result.outcome == Outcome.FOUND:
         if private:
             localise_problems(body, result.number.problems, language)
@@ -147,6 +147,9 @@ async def answer_one(
         tag = tag_of(result.version or "")
         if result.unchanged:
             return caching.not_modified(tag, cache_control, caching.API_VARY)
+        if result.kept is not None:  # the answer as the writer kept it: the same bytes
+            kept = Response(result.kept, media_type=JSONResponse.media_type)
+            return caching.mark(kept, tag, cache_control, caching.API_VARY)
         localise_problems(body, result.number.problems, language)
         return caching.mark(JSONResponse(body), tag, cache_control, caching.API_VARY)
     localise_problems(body, result.number.problems, language)

@@ -1,0 +1,149 @@
+"""The public answers the read model keeps (`emstrack.lookup.bodies`, `store.answers`): made by
+the writers in the same transaction, they are byte for byte the answers a lookup makes; they are
+sent only where they were made by this release and settings (else the answer is made, as right
+and only slower); `emstrack db refresh-answers` makes them again; a renderer that fails loses no
+event; a private answer never comes from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from factories import DELIVERED_TO_DE, Loader, history
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from emstrack.cli import app
+from emstrack.config import Settings
+from emstrack.demo import load_demo
+from emstrack.domain.lang import Lang
+from emstrack.ingest.records import parse_record
+from emstrack.ingest.writer import record
+from emstrack.lookup import Tracker
+from emstrack.lookup.bodies import PublicBodies, install, stamp_of
+from emstrack.store.answers import rerender
+from emstrack.store.database import Database
+from emstrack.store.schema import item_answers
+
+NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
+NUMBER = "EE123456785CN"
+
+
+def _made(tracker: Tracker, raw: str, lang: Lang) -> str:
+    """The answer a lookup makes from the rows (the general path)."""
+    return orjson.dumps(tracker.lookup(raw).to_dict(lang)).decode()
+
+
+def _rows(db: Database) -> dict[str, tuple[Any, ...]]:
+    with db.read() as conn:
+        query = select(
+            item_answers.c.number,
+            item_answers.c.version,
+            item_answers.c.stamp,
+            item_answers.c.public_en,
+            item_answers.c.public_zh,
+        )
+        return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+
+
+def test_every_kept_answer_is_the_one_a_lookup_makes(db: Database, settings: Settings) -> None:
+    install(db, settings)
+    load_demo(db, items=150, seed=1, now=NOW)
+    tracker = Tracker(db, settings)
+    rows = _rows(db)
+    assert rows
+    kept = 0
+    for number, (_, stamp, public_en, public_zh) in rows.items():
+        assert stamp == tracker.stamp, number  # every row made by this release
+        if public_en is None:
+            assert public_zh is None
+            assert tracker.answer(number).kept is None  # made at each lookup
+            continue
+        kept += 1
+        typed = f"{number[:2].lower()} {number[2:6]} {number[6:]}"
+        for lang in ("en", "zh"):
+            made = _made(tracker, number, lang)
+            for raw in (number, typed):
+                answer = tracker.answer(raw, lang=lang)
+                assert answer.kept == made, (raw, lang)
+                assert answer.content() == made.encode()
+            # A private answer is made, with the personal fields, never taken from them.
+            private = tracker.answer(number, lang=lang, private=True)
+            assert private.kept is None
+            assert private.body["item"]["destination_postcode_verified"] in (True, False)
+    # Only domestic numbers without a check digit carry a note and are made each time.
+    assert kept >= 0.9 * len(rows)
+
+
+def test_the_staged_import_keeps_them_too(db: Database, settings: Settings) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("the staged import (COPY) is PostgreSQL's; SQLite writes through refresh")
+    install(db, settings)
+    batch = [parse_record(r, source="test") for r in history(NUMBER, *DELIVERED_TO_DE)]
+    record(db, batch, staged=True)
+    tracker = Tracker(db, settings)
+    for lang in ("en", "zh"):
+        answer = tracker.answer(NUMBER, lang=lang)
+        assert answer.kept is not None
+        assert answer.kept == _made(tracker, NUMBER, lang)
+
+
+def test_answers_kept_by_another_release_are_not_sent(db: Database, settings: Settings) -> None:
+    install(db, settings)
+    load_demo(db, items=20, seed=2, now=NOW)
+    # Another home country changes what an answer says: another stamp.
+    other = settings.model_copy(update={"home_country": "GB"})
+    assert stamp_of(other) != stamp_of(settings)
+    tracker = Tracker(db, other)
+    numbers = sorted(n for n, row in _rows(db).items() if row[2] is not None)
+    before = {n: row[0] for n, row in _rows(db).items()}
+    for number in numbers:
+        answer = tracker.answer(number, lang="zh")
+        assert answer.kept is None
+        assert answer.content() == _made(tracker, number, "zh").encode()
+    # Made again for these settings: sent, and the same bytes; the versions stay.
+    render = PublicBodies(other)
+    done, after = 0, ""
+    while True:
+        with db.write() as conn:
+            step, last = rerender(conn, render, render.stamp, after, batch=7)
+        done += step
+        if last is None:
+            break
+        after = last
+    assert done == len(before)
+    assert {n: row[0] for n, row in _rows(db).items()} == before
+    for number in numbers:
+        answer = tracker.answer(number, lang="zh")
+        assert answer.kept == _made(tracker, number, "zh")
+
+
+def test_a_renderer_that_fails_loses_no_event(
+    db: Database, settings: Settings, load: Loader, runner: CliRunner
+) -> None:
+    def broken(number: str, document: str) -> tuple[str, str | None, str | None]:
+        raise RuntimeError(f"cannot make {number}")
+
+    db.render_answers = broken
+    assert load(*history(NUMBER, *DELIVERED_TO_DE[:4])) == ["stored"] * 4
+    with db.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 4
+    ((version, stamp, public_en, _),) = _rows(db).values()
+    assert (stamp, public_en) == (None, None)
+    tracker = Tracker(db, settings)
+    answer = tracker.answer(NUMBER, lang="en")
+    assert answer.kept is None
+    assert len(answer.body["events"]) == 4
+    # The operator's command makes them; a second run finds nothing to do.
+    first = runner.invoke(app, ["db", "refresh-answers", "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "Made the public answers of 1 number again." in first.output
+    again = runner.invoke(app, ["db", "refresh-answers", "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert "Every kept answer is current." in again.output
+    ((version_after, stamp, public_en, _),) = _rows(db).values()
+    assert version_after == version
+    assert stamp == stamp_of(settings)
+    assert public_en == _made(tracker, NUMBER, "en")
