@@ -22,6 +22,8 @@ server core.
 
 With `--database-url` the data set is built in that PostgreSQL database with COPY
 (`dataset.build_postgres`; a missing database is created, one with other tables is refused).
+Before the servers start, `emstrack db refresh-answers` makes the public answers the read model
+keeps (`lookup.bodies`) where this tree's code did not make them.
 
     python bench/http_load.py                        # the 1M-item database if built, else 100k
     python bench/http_load.py --duration 5 --rounds 1
@@ -267,6 +269,25 @@ def _database(items: int | None) -> Path:
     return dataset.build_database(100_000)
 
 
+def _refresh_answers(env: dict[str, str]) -> None:
+    """The kept public answers made by this tree (`emstrack db refresh-answers`), as an operator
+    runs it after an upgrade: a data set built by another tree, or before them, has none."""
+    listed = subprocess.run(
+        [str(EMSTRACK), "db", "--help"], env=env, capture_output=True, text=True, check=True
+    )
+    if "refresh-answers" not in listed.stdout:
+        console.print("This tree keeps no public answers (no `emstrack db refresh-answers`).")
+        return
+    done = subprocess.run(
+        [str(EMSTRACK), "db", "refresh-answers", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    console.print(done.stdout.strip())
+
+
 def _environment(database_url: str, body_file: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -425,6 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     port, peer_port = _free_port(), _free_port()
     base, peer_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
     env = _environment(database_url, body_file)
+    _refresh_answers(env)
     server = _start(
         _uvicorn("bench.bare_app:create", port), env, port, dataset.OUT / "http-server.log"
     )

@@ -163,7 +163,7 @@ class Tracker:
     ) -> list[Answer]:
         """`answer` for several numbers, in the order given."""
         read = self._read(raws, scope, allowance)
-        return [self._answer(tn, found, lang, private) for tn, found in read]
+        return [self._answer_read(tn, found, lang, private, None) for tn, found in read]
 
     def conflicts(self, number: str, generation: int) -> list[dict[str, Any]]:
         """For operators: the item's attribute values that disagreed with the kept ones."""

@@ -75,6 +75,13 @@ def test_every_kept_answer_is_the_one_a_lookup_makes(db: Database, settings: Set
             assert private.body["item"]["destination_postcode_verified"] in (True, False)
     # Only domestic numbers without a check digit carry a note and are made each time.
     assert kept >= 0.9 * len(rows)
+    # The batch takes them too, and makes the private ones.
+    some = [n for n, row in rows.items() if row[2] is not None][:5]
+    langs: tuple[Lang, ...] = ("en", "zh")
+    for lang in langs:
+        answers = tracker.answer_many(some, lang=lang)
+        assert [a.kept for a in answers] == [_made(tracker, n, lang) for n in some]
+        assert all(a.kept is None for a in tracker.answer_many(some, lang=lang, private=True))
 
 
 def test_the_staged_import_keeps_them_too(db: Database, settings: Settings) -> None:

@@ -36,6 +36,20 @@ def test_batch_answers_each_number_in_order(load: Loader, client: httpx.Client) 
     assert results[2]["problems"][0]["code"] == "missing_check_digit"
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_batch_answers_are_the_single_answers_bytes(
+    load: Loader, client: httpx.Client, lang: str
+) -> None:
+    load(*history(NUMBER, *DELIVERED_TO_DE))
+    load(*history("RR473124829GB", *DELIVERED_TO_DE[:3]))
+    numbers = [NUMBER, "rr 473 124 829 gb", NUMBER, "RR473124829GB"]
+    response = client.post("/api/v1/tracking/batch", json={"numbers": numbers, "lang": lang})
+    assert response.status_code == 200
+    singles = [client.get(f"/api/v1/tracking/{n}", params={"lang": lang}) for n in numbers]
+    assert all(single.status_code == 200 for single in singles)
+    assert response.content == b'{"results":[' + b",".join(s.content for s in singles) + b"]}"
+
+
 def test_batch_labels_in_chinese(load: Loader, client: httpx.Client) -> None:
     load(*history(NUMBER, *DELIVERED_TO_DE))
     body = {"numbers": [NUMBER], "lang": "zh"}
