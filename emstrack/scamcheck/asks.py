@@ -122,8 +122,10 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.DETAILS: _rx(
         r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
         r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|not detailed|not specific|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
-        # "…address is not detailed, and needs to be updated": a detail said to need updating.
-        r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,40}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
+        # "…address is not detailed, and needs to be updated": a detail said to need updating,
+        # however many words name the item in between ("the address of your package logistics
+        # tail number 5892 is not detailed, and needs to be updated").
+        r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,80}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
         r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",

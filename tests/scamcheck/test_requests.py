@@ -100,6 +100,13 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             "personal_data",
             Verdict.LIKELY_SCAM,
         ),
+        # ... however many words name the item in between (scam-en-185, a real SMS).
+        (
+            "The address of your package logistics tail number 5892 is not detailed, and needs "
+            "to be updated : l.ead.me/Vg8TrwQG O",
+            "personal_data",
+            Verdict.LIKELY_SCAM,
+        ),
         ("Your parcel is waiting. Please confirm: https://pkg-x.top/p", "reschedule_request", None),
         ("Confirm your delivery preferences here: pkg-x.top", "reschedule_request", None),
         # A post's word in front of another site's name.
