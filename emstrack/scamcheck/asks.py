@@ -87,6 +87,11 @@ def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
 
 
+#: To deliver, in the words of the mainland (派送, 投递, 配送), Hong Kong (派遞, read 派递 once
+#: converted) and the posts (递送): one family, so that "未能成功派遞" reads as "无法派送".
+_DELIVER = "派送|投递|配送|派递|递送"
+
+
 # A sentence that warns against scams rather than asking anything: its requests are not asked.
 WARNING = _rx(
     r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|require|charge you|collect)",
@@ -122,14 +127,17 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.DETAILS: _rx(
         r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
         r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|not detailed|not specific|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
-        # "…address is not detailed, and needs to be updated": a detail said to need updating.
-        r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,40}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
+        # "…address is not detailed, and needs to be updated": a detail said to need updating,
+        # however many words name the item in between ("the address of your package logistics
+        # tail number 5892 is not detailed, and needs to be updated").
+        r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,80}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
         r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
         r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
-        r"(?:更新|完善|补充|填写|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下)?(?:收货|收件|派送|配送|投递|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)",
+        # "请在下面的表格输入新的领件地址": to enter or give an address is to update it.
+        rf"(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)",
         r"(?:进行|完成|需要|需|请)[^，。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
     ),
     Kind.RESCHEDULE: _rx(
@@ -143,9 +151,9 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\bconfirm\b(?: (?:here|now|below|it|delivery|receipt))?\s*:?\s*weblink",
         r"\bto (?:receive|get|collect|claim) (?:your |the )?(?:parcel|package|item|shipment|delivery|order)\b[^.]{0,30}?\b(?:click|tap|visit|follow|go to|open)\b",
         r"\b(?:click|tap|visit|follow|open|go to)\b[^.]{0,25}?\b(?:link|url|here|below)\b[^.]{0,40}?\bto (?:re|confirm|pay|update|release|arrange|avoid|schedule|receive|claim|get|collect|verify|complete|continue|proceed)",
-        r"(?:申请|预约)[^，。]{0,4}?(?:重新|二次|再次)?(?:派送|投递|配送|送货)",
-        r"(?:重新|二次|再次)(?:派送|投递|配送)[^，。]{0,6}?(?:请|需|点击|申请|预约|登录)",
-        r"(?:重新|另行)安排(?:派送|投递|配送|送货|时间)",
+        rf"(?:申请|预约)[^，。]{{0,4}}?(?:重新|二次|再次)?(?:{_DELIVER}|送货)",
+        rf"(?:重新|二次|再次)(?:{_DELIVER})[^，。]{{0,6}}?(?:请|需|点击|申请|预约|登录)",
+        rf"(?:重新|另行)安排(?:{_DELIVER}|送货|时间)",
         r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认|查看详情|恢复)",
         r"领取(?:赔偿|理赔|退款|补偿)",
     ),
@@ -204,7 +212,8 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     ),
     Kind.PROBLEM: _rx(
         r"\b(?:on hold|held|suspended|undeliverable|undelivered|could not be delivered|couldn't be delivered|cannot be delivered|can't be delivered|unable to (?:deliver|be delivered)|not able to deliver|delivery (?:failed|attempt failed|was unsuccessful|problem|issue)|failed (?:delivery|to deliver)|unsuccessful delivery|missed (?:delivery|you)|pending (?:delivery|shipment)|stopped|stuck|detained|returned to (?:our )?(?:warehouse|depot|sender))\b",
-        r"异常|无法派送|无法投递|无法送达|未能送达|派送失败|投递失败|配送失败|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|未签收|派送不成功",
+        rf"(?:无法|未能|不能)(?:成功)?(?:{_DELIVER}|送达)|(?:{_DELIVER})(?:失败|不成功|未成功)",
+        r"异常|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|未签收",
     ),
     Kind.COURIER: _rx(
         r"\b(?:courier|driver|postman|postwoman|postie|delivery agent)\b",

@@ -47,6 +47,14 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ("We could not verify the given address.", "personal_data", Verdict.SUSPICIOUS),
         ("Your address is incomplete, update it here: [link]", "personal_data", None),
         ("您的地址不详，请完善收货信息", "personal_data", Verdict.SUSPICIOUS),
+        # To enter a new address is to update it: the words of a fake 香港郵政 page, quoted by
+        # Bastille Post (a development-part source); 派遞 is Hong Kong's 派送.
+        (
+            "倘若您的郵件未能成功派遞,你可以申請更『换』收『货』地址,"
+            "請在下面的表格輸入新的領件地址重新派遞",
+            "personal_data",
+            Verdict.SUSPICIOUS,
+        ),
         ("您的收件地址有誤，請重新填寫", "personal_data", Verdict.SUSPICIOUS),
         # Rearranging, releasing, avoiding a return, through the message.
         ("Reschedule your delivery at http://parcel-slot.info", "reschedule_request", None),
@@ -97,6 +105,13 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         # A detail said to need updating, a delivery kept waiting on a click.
         (
             "The address of your package is not detailed, and needs to be updated: x.top/a",
+            "personal_data",
+            Verdict.LIKELY_SCAM,
+        ),
+        # ... however many words name the item in between (scam-en-185, a real SMS).
+        (
+            "The address of your package logistics tail number 5892 is not detailed, and needs "
+            "to be updated : l.ead.me/Vg8TrwQG O",
             "personal_data",
             Verdict.LIKELY_SCAM,
         ),
@@ -182,6 +197,14 @@ def test_traditional_chinese_reads_as_simplified() -> None:
     assert normalise("請儘快取貨") == "请尽快取货"
     assert normalise("请尽快取件") == "请尽快取件"
     assert normalise("ＥＭＳ：包裹") == "ems:包裹"
+
+
+def test_hong_kong_and_mainland_words_for_delivering_are_one_family() -> None:
+    # Hong Kong's 派遞 reads as the mainland's 派送: "could not be delivered" either way (the
+    # fake 香港郵政 page quoted by Bastille Post; the SMS scam-zht-001 of the same source).
+    assert Kind.PROBLEM in {ask.kind for ask in read("倘若您的郵件未能成功派遞")}
+    assert Kind.PROBLEM in {ask.kind for ask in read("由於您的地址不正確,派送失敗,發貨已暫停")}
+    assert Kind.PROBLEM not in {ask.kind for ask in read("您的郵件已成功派遞")}
 
 
 def test_sentences_do_not_split_amounts_or_domains() -> None:
