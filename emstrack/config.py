@@ -190,6 +190,14 @@ class Settings(BaseSettings):
         description="Seconds past `EMSTRACK_CACHE_MAX_AGE` a cache may still serve a public "
         "answer while it revalidates it (`stale-while-revalidate`).",
     )
+    keep_public_answers: bool = Field(
+        default=True,
+        description="Keep each found item's public JSON answer, in English and Chinese, in the "
+        "read model, made when its scans are written, so that a lookup sends it as it is "
+        "instead of making it (docs/performance.md), for about 3 kB more per item on "
+        "PostgreSQL (compressed) and 11 kB on SQLite. Off: the writers keep none, and "
+        "`emstrack db refresh-answers` removes those kept.",
+    )
     cache_not_found_max_age: int = Field(
         default=15,
         ge=0,

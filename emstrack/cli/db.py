@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from emstrack.cli import _common
 from emstrack.lookup.bodies import PublicBodies
-from emstrack.store.answers import rerender, stale_count
+from emstrack.store.answers import forget, kept_count, rerender, stale_count
 from emstrack.store.engine import current_revision, make_engine, upgrade
 from emstrack.store.partitions import upgrade_partitioned
 
@@ -64,32 +64,41 @@ def db_refresh_answers(
 ) -> None:
     """Make again the public answers the read model keeps, where another release or other
     settings made them (or none were made): run after an upgrade. Lookups are right meanwhile,
-    only slower; the items and their versions are not touched."""
+    only slower; the items and their versions are not touched. With
+    EMSTRACK_KEEP_PUBLIC_ANSWERS=false, remove the kept answers instead."""
     settings = _common.settings()
-    with _common.database(settings) as db:
+    keep = settings.keep_public_answers
+    with _common.database(settings) as db, _common.one_line():
         render = PublicBodies(settings)
-        with _common.one_line():
-            with db.read() as conn:
-                stale = stale_count(conn, render.stamp)
-            if not stale:
-                _common.out.print("Every kept answer is current.")
-                return
-            done = 0
-            with Progress(
-                TextColumn("Kept answers"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=_common.err,
-                transient=True,
-                disable=quiet,
-            ) as progress:
-                task = progress.add_task("answers", total=stale)
-                after: str | None = ""
-                while after is not None:
-                    with db.write() as conn:  # a transaction per step: writers go on
+        with db.read() as conn:
+            todo = stale_count(conn, render.stamp) if keep else kept_count(conn)
+        if not todo:
+            _common.out.print(
+                "Every kept answer is current." if keep else "No public answers are kept."
+            )
+            return
+        done = 0
+        with Progress(
+            TextColumn("Kept answers" if keep else "Removing kept answers"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=_common.err,
+            transient=True,
+            disable=quiet,
+        ) as progress:
+            task = progress.add_task("answers", total=todo)
+            after: str | None = ""
+            while after is not None:
+                with db.write() as conn:  # a transaction per step: writers go on
+                    if keep:
                         step, after = rerender(conn, render, render.stamp, after)
-                    done += step
-                    progress.update(task, completed=done)
-        what = "number" if done == 1 else "numbers"
+                    else:
+                        step, after = forget(conn, after)
+                done += step
+                progress.update(task, completed=done)
+    what = "number" if done == 1 else "numbers"
+    if keep:
         _common.out.print(f"Made the public answers of {done:,} {what} again.")
+    else:
+        _common.out.print(f"Removed the kept public answers of {done:,} {what}.")

@@ -8,6 +8,9 @@ in English and Chinese, with the lookup's own code (`PublicBodies`, handed to th
 `Database.render_answers` by `install`), and the lookup of a public caller sends the kept bytes
 instead of making them again (`Tracker.answer`).
 
+`EMSTRACK_KEEP_PUBLIC_ANSWERS=false` turns this off: the writers keep none (and
+`emstrack db refresh-answers` removes the kept ones); lookups make every answer.
+
 `stamp_of` names what the bytes were made with: this release and its code and data (the
 package's `domain`, `lookup`, `text` and `store` modules, its data files and catalogues), the
 libraries that write country names and JSON, and the settings that change an answer (the home
@@ -107,9 +110,12 @@ class PublicBodies:
         return self.stamp, made[0], made[1]
 
 
-def install(db: Database, settings: Settings) -> PublicBodies:
+def install(db: Database, settings: Settings) -> PublicBodies | None:
     """Have `db`'s writers keep the public answers made under `settings` (the database's own
-    renderer where one is set already)."""
+    renderer where one is set already); none where `keep_public_answers` is off."""
+    if not settings.keep_public_answers:
+        db.render_answers = None
+        return None
     if not isinstance(db.render_answers, PublicBodies):
         db.render_answers = PublicBodies(settings)
     return db.render_answers

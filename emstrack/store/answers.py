@@ -234,6 +234,44 @@ def rerender(
     return len(rows), str(rows[-1][0])
 
 
+def forget(conn: Connection, after: str = "", batch: int = 500) -> tuple[int, str | None]:
+    """Remove the public answers of the next `batch` rows after the number `after` that keep
+    some: (rows done, the last number, None when there were none left). A step per
+    transaction, as `rerender`."""
+    driver: Any = conn.connection.driver_connection
+    p = placeholder(conn.dialect.paramstyle)
+    cursor = driver.cursor()
+    try:
+        cursor.execute(
+            f"SELECT number FROM {TABLE} WHERE number > {p} AND stamp IS NOT NULL "
+            f"ORDER BY number LIMIT {p}",
+            (after, batch),
+        )
+        numbers = [row[0] for row in cursor.fetchall()]
+        if not numbers:
+            return 0, None
+        cursor.executemany(
+            f"UPDATE {TABLE} SET stamp = NULL, public_en = NULL, public_zh = NULL "
+            f"WHERE number = {p}",
+            [(number,) for number in numbers],
+        )
+    finally:
+        cursor.close()
+    return len(numbers), str(numbers[-1])
+
+
+def kept_count(conn: Connection) -> int:
+    """How many rows keep public answers (of any stamp)."""
+    driver: Any = conn.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE stamp IS NOT NULL")
+        (count,) = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(count)
+
+
 def stale_count(conn: Connection, stamp: str) -> int:
     """How many rows have no public answers made with `stamp`."""
     driver: Any = conn.connection.driver_connection

@@ -154,3 +154,28 @@ def test_a_renderer_that_fails_loses_no_event(
     assert version_after == version
     assert stamp == stamp_of(settings)
     assert public_en == _made(tracker, NUMBER, "en")
+
+
+def test_keeping_them_can_be_turned_off(
+    db: Database, settings: Settings, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(db, settings)
+    load_demo(db, items=12, seed=3, now=NOW)
+    assert any(row[2] is not None for row in _rows(db).values())
+    off = settings.model_copy(update={"keep_public_answers": False})
+    tracker = Tracker(db, off)  # the writers of this database keep none from now on
+    assert db.render_answers is None
+    # The operator's command removes those kept, in steps, and then has nothing to do.
+    monkeypatch.setenv("EMSTRACK_KEEP_PUBLIC_ANSWERS", "false")
+    first = runner.invoke(app, ["db", "refresh-answers", "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "Removed the kept public answers of" in first.output
+    assert all(row[1:] == (None, None, None) for row in _rows(db).values())
+    again = runner.invoke(app, ["db", "refresh-answers", "--quiet"])
+    assert "No public answers are kept." in again.output
+    record(db, [parse_record(r, source="test") for r in history(NUMBER, *DELIVERED_TO_DE)])
+    assert _rows(db)[NUMBER][1:] == (None, None, None)
+    for lang in ("en", "zh"):
+        answer = tracker.answer(NUMBER, lang=lang)
+        assert answer.kept is None
+        assert answer.content() == _made(tracker, NUMBER, lang).encode()
