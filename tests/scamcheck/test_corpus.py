@@ -80,7 +80,9 @@ def _held_out(langs: tuple[str, ...]) -> list[Row]:
 #: rounded down: a change that loses any of them fails here. Raise them when the checker does
 #: better. The second round raised all four (English 0.862/0.893 -> 0.879/0.895, Chinese
 #: 0.727/0.800 -> 0.739/0.8095, whose precision still rounds down to 0.80); the third round's
-#: rules and sources (all of them in the development part) left them exactly as they were.
+#: rules and sources (all of them in the development part) left them exactly as they were, and
+#: so did the fourth round, which added no rule and one source, in the development part: the
+#: held-out rows are the second round's, measured once at the end, every figure the same.
 FLOORS = {"en": (0.87, 0.89), "zh": (0.73, 0.80)}
 
 
