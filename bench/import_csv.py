@@ -197,18 +197,31 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
+def _emstrack(tree: Path | None, *args: str) -> list[str]:
+    """`emstrack ARGS`, from this checkout or from the source tree `tree`."""
+    if tree is None:
+        return [str(EMSTRACK), *args]
+    code = f"import sys; sys.path.insert(0, {str(tree)!r}); from emstrack.cli import main; main()"
+    return [sys.executable, "-c", code, *args]
+
+
 def _command(csv_file: Path, tree: Path | None) -> list[str]:
     """`emstrack import FILE -q`, from this checkout or from the source tree `tree`."""
-    if tree is None:
-        return [str(EMSTRACK), "import", str(csv_file), "-q"]
-    code = f"import sys; sys.path.insert(0, {str(tree)!r}); from emstrack.cli import main; main()"
-    return [sys.executable, "-c", code, "import", str(csv_file), "-q"]
+    return _emstrack(tree, "import", str(csv_file), "-q")
+
+
+def _migrate(env: dict[str, str], tree: Path) -> None:
+    """The schema of `tree`'s own migrations (another tree may have other revisions)."""
+    subprocess.run(_emstrack(tree, "db", "upgrade"), env=env, check=True, capture_output=True)
 
 
 def run_ours(csv_file: Path, db: Path, tree: Path | None = None) -> Run:
     """`emstrack import FILE -q` on a fresh database: wall time and the child's peak RSS."""
-    dataset.create_schema(db)
     env = {**os.environ, "EMSTRACK_DATABASE_URL": f"sqlite:///{db}"}
+    if tree is None:
+        dataset.create_schema(db)
+    else:
+        _migrate(env, tree)
     load = _load()
     start = time.perf_counter()
     proc = subprocess.Popen(_command(csv_file, tree), env=env, stdout=subprocess.DEVNULL)
@@ -228,8 +241,9 @@ def run_ours(csv_file: Path, db: Path, tree: Path | None = None) -> Run:
     return Run(seconds, peak_kib / 1024, int(events), load)
 
 
-def _fresh_postgres(url: str) -> tuple[str, str]:
-    """A new, empty `NAME_import` database beside the one of `url`, migrated to the head.
+def _fresh_postgres(url: str, tree: Path | None = None) -> tuple[str, str]:
+    """A new, empty `NAME_import` database beside the one of `url`, migrated to the head (of
+    `tree`'s migrations where one is given).
 
     Returns its (SQLAlchemy URL, libpq URL)."""
     sa_url, libpq_url = dataset.pg_urls(url)
@@ -241,6 +255,9 @@ def _fresh_postgres(url: str) -> tuple[str, str]:
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     sa_url = make_url(sa_url).set(database=name).render_as_string(False)
+    if tree is not None:
+        _migrate({**os.environ, "EMSTRACK_DATABASE_URL": sa_url}, tree)
+        return sa_url, make_url(libpq_url).set(database=name).render_as_string(False)
     engine = make_engine(sa_url)
     try:
         upgrade(engine)
@@ -251,7 +268,7 @@ def _fresh_postgres(url: str) -> tuple[str, str]:
 
 def run_ours_postgres(csv_file: Path, url: str, tree: Path | None = None) -> Run:
     """`emstrack import FILE -q` into a fresh PostgreSQL database: wall time and peak RSS."""
-    sa_url, libpq_url = _fresh_postgres(url)
+    sa_url, libpq_url = _fresh_postgres(url, tree)
     env = {**os.environ, "EMSTRACK_DATABASE_URL": sa_url}
     load = _load()
     start = time.perf_counter()
