@@ -33,7 +33,7 @@ from emstrack.ingest.records import (
     RecordError,
     parse_record,
 )
-from emstrack.ingest.writer import record
+from emstrack.ingest.writer import keep_answers_of, record
 from emstrack.store.database import Database
 
 #: Columns a rejects file adds; ignored when a corrected rejects file is imported again.
@@ -321,10 +321,23 @@ def _import_stream(
     # The ingest time of a batch's events: when the batch was begun.
     received = clock()
 
+    # The public answers the read model keeps (`lookup.bodies`) are made once per number at
+    # the end, not at every batch that touches it (a feed in time order brings a number's scans
+    # in many batches): until then, lookups of those numbers make their answers.
+    later = db.render_answers is not None
+    pending: set[str] = set()
+
     def write(events: list[IncomingEvent], position: int) -> None:
-        result = record(db, events, reuse_after=reuse, now=clock(), staged=staged)
+        result = record(
+            db, events, reuse_after=reuse, now=clock(), staged=staged, keep_answers=not later
+        )
         summary.new += result.stored
         summary.duplicate += result.duplicates
+        if later:
+            pending.update(incoming.number for incoming in events)
+            if len(pending) >= KEEP_ANSWERS_EVERY:
+                keep_answers_of(db, pending)
+                pending.clear()
         if on_progress is not None:
             on_progress(position)
 
@@ -368,18 +381,26 @@ def _import_stream(
         flush()
     except _READ_ERRORS:
         # The file broke off: what was handed over is written, as each batch was when read.
-        writer.close(complete=True)
+        if writer.close(complete=True) is None:
+            keep_answers_of(db, pending)
         raise
     except BaseException:
-        writer.close(complete=False)  # interrupted, or the writer failed: stop after its batch
+        # Interrupted, or the writer failed: stop after its batch. The numbers written since
+        # the last answers were made have none kept (their lookups make them, right and a
+        # little slower, until `emstrack db refresh-answers` or their next scan).
+        writer.close(complete=False)
         raise
     else:
         error = writer.close(complete=True)
         if error is not None:
             raise error
+        keep_answers_of(db, pending)
     finally:
         summary.rejects_path = rejects.close()
 
+
+#: The numbers an import gathers before it makes their kept public answers (once each).
+KEEP_ANSWERS_EVERY = 100_000
 
 #: A file that cannot be read on (a corrupt or truncated compressed file, a disk error).
 _READ_ERRORS = (OSError, EOFError, zlib.error)

@@ -12,7 +12,7 @@ into the older generation: the outcome does not depend on the order in which eve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -356,11 +356,15 @@ def record(
     reuse_after: timedelta = timedelta(days=365),
     now: datetime | None = None,
     staged: bool = False,
+    keep_answers: bool = True,
 ) -> BatchResult:
     """Store a batch of checked events in one transaction; report each one's outcome.
 
     `staged`: on PostgreSQL, send the batch with `COPY` through staging tables
     (`store.staging`), for large batches (the file import); the stored rows are the same.
+    `keep_answers`: make the public answers the read model keeps (`Database.render_answers`)
+    with the batch; False leaves the touched numbers without them, for a caller that makes
+    them once at the end of many batches (`keep_answers_of`: the file import).
     Raises `DatabaseUnavailable` (and stores nothing) when the database cannot take it now.
     """
     if not batch:
@@ -368,6 +372,7 @@ def record(
     numbers = sorted({incoming.number for incoming in batch})
     sqlite = db.dialect == "sqlite"
     bulk = staged and db.dialect == "postgresql"
+    render = db.render_answers if keep_answers else None
     with db.write() as unit:
         if bulk:
             staging.prepare(unit)
@@ -380,7 +385,7 @@ def record(
         changed_items = work.settle()
         new_items = [work.item(ident) for ident in sorted(work.new_items)]
         if bulk:
-            documents, gone = work.answers(work.touched(changed_items), db.render_answers)
+            documents, gone = work.answers(work.touched(changed_items), render)
             staging.write_batch(
                 unit,
                 deleted_items=sorted(work.deleted),
@@ -404,9 +409,25 @@ def record(
             )
             # The read model of every number whose items or events changed, and the notices:
             # in the same transaction, so a change is stored with them or not at all.
-            answers.refresh(unit, work.touched(changed_items), work.now, db.render_answers)
+            answers.refresh(unit, work.touched(changed_items), work.now, render)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
+
+
+def keep_answers_of(db: Database, numbers: Iterable[str]) -> int:
+    """Make the kept public answers of `numbers` that have none made by this release (written
+    with `keep_answers=False`), each number once, in transactions of a few hundred numbers;
+    how many were made. Nothing without a renderer (`Database.render_answers`)."""
+    render = db.render_answers
+    if render is None:
+        return 0
+    wanted = sorted(set(numbers))
+    made = 0
+    for start in range(0, len(wanted), 500):
+        with db.write() as unit:
+            chunk = wanted[start : start + 500]
+            made += answers.render_numbers(unit, render, render.stamp, chunk)
+    return made
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import orjson
 from sqlalchemy import Connection
@@ -57,8 +57,17 @@ log = logging.getLogger(__name__)
 #: A found number's public answers: (stamp, English body, Chinese body), JSON text; the bodies
 #: None where the answer is not kept (the lookup then makes it from the rows each time).
 Bodies = tuple[str, str | None, str | None]
-#: Makes a number's public answers from its read-model document (`document`): `lookup.bodies`.
-Render = Callable[[str, str], Bodies]
+
+
+class Render(Protocol):
+    """Makes a number's public answers from its read-model document (`document`), with
+    `stamp`, what they are made with: `lookup.bodies.PublicBodies`."""
+
+    stamp: str
+
+    def __call__(self, number: str, document: str) -> Bodies: ...
+
+
 #: No bodies: (stamp, English, Chinese) all NULL.
 NO_BODIES: Final[tuple[None, None, None]] = (None, None, None)
 
@@ -232,6 +241,34 @@ def rerender(
     finally:
         cursor.close()
     return len(rows), str(rows[-1][0])
+
+
+def render_numbers(conn: Connection, render: Render, stamp: str, numbers: Sequence[str]) -> int:
+    """Make the public answers of those of `numbers` whose row has none made with `stamp`; how
+    many were made. A row keeps its version (as `rerender`)."""
+    if not numbers:
+        return 0
+    driver: Any = conn.connection.driver_connection
+    p = placeholder(conn.dialect.paramstyle)
+    sql = _sql(conn.dialect.paramstyle)
+    cursor = driver.cursor()
+    try:
+        marks = ", ".join([p] * len(numbers))
+        cursor.execute(
+            f"SELECT number, version, answer FROM {TABLE} WHERE number IN ({marks}) "
+            f"AND (stamp IS NULL OR stamp <> {p})",
+            (*numbers, stamp),
+        )
+        rows = cursor.fetchall()
+        updates = [
+            (*bodies_of(render, number, answer), number, version)
+            for number, version, answer in rows
+        ]
+        if updates:
+            cursor.executemany(sql["bodies"], updates)
+    finally:
+        cursor.close()
+    return len(updates)
 
 
 def forget(conn: Connection, after: str = "", batch: int = 500) -> tuple[int, str | None]:

@@ -7,6 +7,7 @@ event; a private answer never comes from them."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -130,10 +131,13 @@ def test_answers_kept_by_another_release_are_not_sent(db: Database, settings: Se
 def test_a_renderer_that_fails_loses_no_event(
     db: Database, settings: Settings, load: Loader, runner: CliRunner
 ) -> None:
-    def broken(number: str, document: str) -> tuple[str, str | None, str | None]:
-        raise RuntimeError(f"cannot make {number}")
+    class Broken:
+        stamp = "broken"
 
-    db.render_answers = broken
+        def __call__(self, number: str, document: str) -> tuple[str, str | None, str | None]:
+            raise RuntimeError(f"cannot make {number}")
+
+    db.render_answers = Broken()
     assert load(*history(NUMBER, *DELIVERED_TO_DE[:4])) == ["stored"] * 4
     with db.read() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 4
@@ -179,3 +183,38 @@ def test_keeping_them_can_be_turned_off(
         answer = tracker.answer(NUMBER, lang=lang)
         assert answer.kept is None
         assert answer.content() == _made(tracker, NUMBER, lang).encode()
+
+
+def test_the_file_import_keeps_them_once_at_the_end(
+    db: Database,
+    settings: Settings,
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Three numbers' scans interleaved in time, in batches of 4: each number is written by
+    # several batches, its answers made once, after the last.
+    numbers = [NUMBER, "RR473124829GB", "CP123456785DE"]
+    rows = sorted(
+        (step[1], number, step)
+        for number in numbers
+        for step in DELIVERED_TO_DE[: 6 + numbers.index(number)]
+    )
+    lines = ["tracking_number,event_code,event_time,office_code,country"]
+    lines += [
+        f"{n},{code},{when},{office},{country}" for _, n, (code, when, office, country) in rows
+    ]
+    feed = tmp_path / "feed.csv"
+    feed.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("EMSTRACK_IMPORT_BATCH_SIZE", "4")
+    done = runner.invoke(app, ["import", str(feed), "-q"])
+    assert done.exit_code == 0, done.output
+    tracker = Tracker(db, settings)
+    kept = _rows(db)
+    assert sorted(kept) == sorted(numbers)
+    for number in numbers:
+        assert kept[number][1] == tracker.stamp
+        for lang in ("en", "zh"):
+            answer = tracker.answer(number, lang=lang)
+            assert answer.kept == _made(tracker, number, lang), (number, lang)
+            assert len(answer.body["events"]) == 6 + numbers.index(number)
