@@ -97,7 +97,7 @@ class PublicBodies:
         if not tn.valid or tn.number != number or not plain(tn):
             return self.stamp, None, None  # its answer carries notes: made at each lookup
         # Read back as the lookup reads the row, so the bytes are those it would make.
-        items, rows = AnswerRow(0, "", document, None, None, None).rows()
+        items, rows = AnswerRow(0, "", document).rows()
         if not items:
             return self.stamp, None, None
         made = []

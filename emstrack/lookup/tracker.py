@@ -35,9 +35,15 @@ from emstrack.store.items import conflicts_of, known_numbers
 _Read = AnswerRow | TrackingResult | None
 
 
-def _rows(driver: Any, paramstyle: str, number: str) -> _Read:
+def _rows(driver: Any, paramstyle: str, number: str, want: str) -> _Read:
     """The number's one read by primary key in the read model."""
-    return answer_row(driver, paramstyle, number)
+    return answer_row(driver, paramstyle, number, want)
+
+
+def _want(lang: Lang, private: bool) -> str:
+    """What an answer's read takes (`store.answers.WANTS`): the kept answer in the language
+    of a public one; the rows alone for a private one."""
+    return "rows" if private else lang
 
 
 #: Called with how many "did you mean" candidates of an invalid number would be checked against
@@ -109,7 +115,7 @@ class Tracker:
         `unchanged(version)` says the caller holds the found item's answer of that version
         already (an HTTP `If-None-Match`), the answer is not built: `Answer.unchanged`.
         """
-        ((tn, read),) = self._read((raw,), scope, allowance)
+        ((tn, read),) = self._read((raw,), scope, allowance, _want(lang, private))
         return self._answer_read(tn, read, lang, private, unchanged)
 
     async def answer_async(
@@ -128,7 +134,7 @@ class Tracker:
         the database's units of work; the async pool failing or standing aside after a
         failure, `store.aio`): then call `answer`.
         """
-        found = await self._read_async(raw, scope)
+        found = await self._read_async(raw, scope, _want(lang, private))
         if found is None:
             return None
         tn, read = found
@@ -139,7 +145,9 @@ class Tracker:
         found = await self._read_async(raw, scope)
         return None if found is None else self._result(*found)
 
-    async def _read_async(self, raw: str, scope: Scope) -> tuple[TrackingNumber, _Read] | None:
+    async def _read_async(
+        self, raw: str, scope: Scope, want: str = "rows"
+    ) -> tuple[TrackingNumber, _Read] | None:
         reads = self.db.async_reads
         if reads is None or not reads.usable:
             return None
@@ -147,7 +155,7 @@ class Tracker:
         if not tn.valid:
             return None
         try:
-            row = await reads.answer_row(tn.number, replica_ok=self.replica_ok)
+            row = await reads.answer_row(tn.number, replica_ok=self.replica_ok, want=want)
         except AsyncUnavailable:
             return None  # the pool failed: through the units of work, which answer or say why
         return tn, row
@@ -162,7 +170,7 @@ class Tracker:
         allowance: Allowance | None = None,
     ) -> list[Answer]:
         """`answer` for several numbers, in the order given."""
-        read = self._read(raws, scope, allowance)
+        read = self._read(raws, scope, allowance, _want(lang, private))
         return [self._answer_read(tn, found, lang, private, None) for tn, found in read]
 
     def conflicts(self, number: str, generation: int) -> list[dict[str, Any]]:
@@ -180,23 +188,27 @@ class Tracker:
         ]
 
     def _read(
-        self, raws: Sequence[str], scope: Scope, allowance: Allowance | None = None
+        self,
+        raws: Sequence[str],
+        scope: Scope,
+        allowance: Allowance | None = None,
+        want: str = "rows",
     ) -> list[tuple[TrackingNumber, _Read]]:
         tns = [self.parse(raw, scope) for raw in raws]
         try:
-            return self._read_once(tns, allowance)
+            return self._read_once(tns, allowance, want)
         except DatabaseUnavailable:
             # Once more: pooled connections are not checked before use, and one found dead is
             # dropped (`Database.raw_reader`); a database really down fails again.
-            return self._read_once(tns, allowance)
+            return self._read_once(tns, allowance, want)
 
     def _read_once(
-        self, tns: list[TrackingNumber], allowance: Allowance | None
+        self, tns: list[TrackingNumber], allowance: Allowance | None, want: str
     ) -> list[tuple[TrackingNumber, _Read]]:
         if all(tn.valid for tn in tns):  # the usual case, and the hot path
             with self.db.raw_reader(replica_ok=self.replica_ok) as driver:
                 paramstyle = self.db.paramstyle
-                return [(tn, _rows(driver, paramstyle, tn.number)) for tn in tns]
+                return [(tn, _rows(driver, paramstyle, tn.number, want)) for tn in tns]
         # The invalid numbers first, in the order given: their candidates are checked against
         # the records (and paid for by the allowance).
         with self.db.read(replica_ok=self.replica_ok) as unit:
@@ -208,7 +220,7 @@ class Tracker:
                 paramstyle = self.db.paramstyle
                 for i, tn in enumerate(tns):
                     if tn.valid:
-                        found[i] = _rows(driver, paramstyle, tn.number)
+                        found[i] = _rows(driver, paramstyle, tn.number, want)
         return [(tn, found[i]) for i, tn in enumerate(tns)]
 
     def _answer_read(

@@ -35,13 +35,13 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 
-from emstrack.store.answers import AnswerRow, answer_of, read_sql
+from emstrack.store.answers import WANTS, AnswerRow, answer_of, read_sql
 from emstrack.store.errors import database_error, mapped
 from emstrack.store.replicas import Replica, Replicas
 
 log = logging.getLogger(__name__)
 
-_READ = read_sql("pyformat")
+_READ = {want: read_sql("pyformat", want) for want in WANTS}
 
 
 def conninfo(engine: Engine) -> str:
@@ -155,30 +155,32 @@ class AsyncReads:
         """False for a moment after the primary's pool failed: read through the units of work."""
         return self._primary.usable
 
-    async def answer_row(self, number: str, *, replica_ok: bool = False) -> AnswerRow | None:
+    async def answer_row(
+        self, number: str, *, replica_ok: bool = False, want: str = "rows"
+    ) -> AnswerRow | None:
         """`answers.answer_row` of `number`: on a usable replica where `replica_ok`, else on
         the primary; a dead connection or a failed replica tried once more. When no connection
         comes (the server down, or back but the pool not yet), `AsyncUnavailable`."""
         with mapped():
             try:
                 try:
-                    row = await self._read(number, replica_ok)
+                    row = await self._read(number, replica_ok, want)
                 except psycopg.Error as exc:
                     if isinstance(exc, PoolTimeout) or database_error(exc) is None:
                         raise  # no connection in time (the server is down), or a bug
-                    row = await self._read(number, replica_ok)
+                    row = await self._read(number, replica_ok, want)
             except psycopg.Error as exc:
                 if database_error(exc) is None and not isinstance(exc, PoolTimeout):
                     raise
                 raise AsyncUnavailable(str(exc)) from exc
-        return None if row is None else answer_of(row)
+        return None if row is None else answer_of(row, want)
 
-    async def _read(self, number: str, replica_ok: bool) -> Any:
+    async def _read(self, number: str, replica_ok: bool, want: str) -> Any:
         replica = await self._pick() if replica_ok else None
         which = self._primary if replica is None else self._on_replica[id(replica)]
         try:
             async with which.pool.connection(timeout=which.wait()) as conn:
-                cursor = await conn.execute(_READ, (number,), prepare=True)
+                cursor = await conn.execute(_READ[want], (number,), prepare=True)
                 row = await cursor.fetchone()
         except psycopg.Error as exc:
             if database_error(exc) is None and not isinstance(exc, PoolTimeout):

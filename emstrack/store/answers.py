@@ -132,8 +132,14 @@ def document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) ->
     return _document(items, events).decode()
 
 
-#: The columns of the lookup's read (`AnswerRow`).
-_READ = "version, answer, updated_at, stamp, public_en, public_zh"
+#: What a lookup's read takes besides the rows (`AnswerRow`), by what it wants: the rows alone
+#: (a page, a chat, a private answer), or with the kept answer in one language.
+WANTS: Final = ("rows", "en", "zh")
+_READ: Final = {
+    "rows": "version, answer, updated_at",
+    "en": "version, answer, updated_at, stamp, public_en",
+    "zh": "version, answer, updated_at, stamp, public_zh",
+}
 
 
 @lru_cache(maxsize=4)
@@ -150,7 +156,10 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "updated_at = excluded.updated_at, stamp = excluded.stamp, "
         "public_en = excluded.public_en, public_zh = excluded.public_zh",
         "delete": f"DELETE FROM {TABLE} WHERE number = {p}",
-        "read": f"SELECT {_READ} FROM {TABLE} WHERE number = {p}",
+        **{
+            f"read_{want}": f"SELECT {_READ[want]} FROM {TABLE} WHERE number = {p}"
+            for want in WANTS
+        },
         "bodies": f"UPDATE {TABLE} SET stamp = {p}, public_en = {p}, public_zh = {p} "
         f"WHERE number = {p} AND version = {p}",
         "stale": f"SELECT number, version, answer FROM {TABLE} "
@@ -344,14 +353,15 @@ def backfill(conn: Connection, batch: int = 2000) -> int:
 class AnswerRow:
     """A number's answer row as the lookup reads it: its version, when it was written (naive
     UTC text; both make the validator), the document of its rows (read on demand: `rows`), and
-    its public answers with the stamp they were made with."""
+    where it was read with one (`WANTS`), the kept public answer in that language with the
+    stamp it was made with."""
 
     version: int
     updated: str
     document: str
-    stamp: str | None
-    public_en: str | None
-    public_zh: str | None
+    stamp: str | None = None
+    lang: str | None = None
+    kept: str | None = None
 
     @property
     def validator(self) -> str:
@@ -363,30 +373,34 @@ class AnswerRow:
         return [item_from_driver(values) for values in doc["items"]], doc["events"]
 
     def public(self, lang: str, stamp: str) -> str | None:
-        """The public answer in `lang` ("en" or "zh") where it was made with `stamp`."""
-        if self.stamp != stamp:
+        """The public answer in `lang` ("en" or "zh") where it was read and made with `stamp`."""
+        if self.lang != lang or self.stamp != stamp:
             return None
-        return self.public_zh if lang == "zh" else self.public_en
+        return self.kept
 
 
-def answer_row(driver: Any, paramstyle: str, number: str) -> AnswerRow | None:
+def answer_row(driver: Any, paramstyle: str, number: str, want: str = "rows") -> AnswerRow | None:
     """The lookup's one read, by primary key, on a DB-API connection (`Database.raw_reader`):
-    the number's answer row, or None when the number has no item."""
+    the number's answer row (with what `want` names, `WANTS`), or None when the number has no
+    item."""
     cursor = driver.cursor()
     try:
-        cursor.execute(_sql(paramstyle)["read"], (number,))
+        cursor.execute(_sql(paramstyle)[f"read_{want}"], (number,))
         row = cursor.fetchone()
     finally:
         cursor.close()
-    return None if row is None else answer_of(row)
+    return None if row is None else answer_of(row, want)
 
 
-def read_sql(paramstyle: str) -> str:
+def read_sql(paramstyle: str, want: str = "rows") -> str:
     """The lookup's read of one number's row (`answer_row`), for a driver of `paramstyle`."""
-    return _sql(paramstyle)["read"]
+    return _sql(paramstyle)[f"read_{want}"]
 
 
-def answer_of(row: Sequence[Any]) -> AnswerRow:
-    """The lookup's answer row from the row its read returned (`read_sql`)."""
-    version, answer, updated, stamp, public_en, public_zh = row
-    return AnswerRow(int(version), str(_text(updated)), answer, stamp, public_en, public_zh)
+def answer_of(row: Sequence[Any], want: str = "rows") -> AnswerRow:
+    """The lookup's answer row from the row its read of `want` returned (`read_sql`)."""
+    if want == "rows":
+        version, answer, updated = row
+        return AnswerRow(int(version), str(_text(updated)), answer)
+    version, answer, updated, stamp, kept = row
+    return AnswerRow(int(version), str(_text(updated)), answer, stamp, want, kept)

@@ -126,7 +126,7 @@ def test_a_lookup_reads_one_partition_of_each_table(partitioned_database: str) -
             Loader(db)(*history(number, *DELIVERED_TO_DE[:3]))
         # The lookup's read of the read model, and the two range reads it was made from.
         items_sql, events_sql = _history_sql(db.paramstyle)
-        answer_sql = answers._sql(db.paramstyle)["read"]
+        answer_sql = answers.read_sql(db.paramstyle, "zh")
         scanned: dict[str, set[str]] = {}
         with db.raw_reader() as driver:
             cursor = driver.cursor()
