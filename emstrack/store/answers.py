@@ -18,15 +18,17 @@ The row holds the private fields too (signatory, description, destination postco
 the operators' and the unlocked answers are made from it as well; it is read only by the
 lookup, which shows them only to a viewer entitled to them.
 
-**The public answers.** Beside the rows, the row keeps the found item's public JSON answer in
-English and Chinese (`public_en`, `public_zh`): the bytes `GET /api/v1/tracking/{n}` sends, made
-by the writer in the same transaction with the lookup's own code, which the database hands in
-(`Database.render_answers`, a `Render`: `lookup.bodies`), and `stamp`, what they were made with
-(the release, its code and data, the settings that change an answer). The lookup sends them
-only when their stamp is its own; otherwise, and where none were made (no renderer, a number
-whose answer carries notes, a renderer that failed), it makes the answer from the rows as
-before. So the bodies never make an answer wrong, only a lookup cheaper; `rerender` makes them
-again after a release (`emstrack db refresh-answers`). A renderer that fails never fails the
+**The public answers.** Beside the rows, `item_public_answers` keeps the found item's public
+JSON answer in English and Chinese (`public_en`, `public_zh`) for the row's `version`: the bytes
+`GET /api/v1/tracking/{n}` sends, made by the writer in the same transaction with the lookup's
+own code, which the database hands in (`Database.render_answers`, a `Render`: `lookup.bodies`),
+and `stamp`, what they were made with (the release, its code and data, the settings that change
+an answer). A table of its own: the reads of the rows alone (a page, a chat, a private answer)
+stay as small as before. The lookup sends them only when they are of the row's version and
+their stamp is its own; otherwise, and where none were made (no renderer, a number whose answer
+carries notes, a renderer that failed), it makes the answer from the rows as before. So the
+bodies never make an answer wrong, only a lookup cheaper; `rerender` makes them again after a
+release (`emstrack db refresh-answers`). A renderer that fails never fails the
 write: its number simply has no bodies.
 """
 
@@ -135,11 +137,19 @@ def document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) ->
 #: What a lookup's read takes besides the rows (`AnswerRow`), by what it wants: the rows alone
 #: (a page, a chat, a private answer), or with the kept answer in one language.
 WANTS: Final = ("rows", "en", "zh")
-_READ: Final = {
-    "rows": "version, answer, updated_at",
-    "en": "version, answer, updated_at, stamp, public_en",
-    "zh": "version, answer, updated_at, stamp, public_zh",
-}
+#: The table of the kept public answers (its own: the reads of the rows alone stay small).
+PUBLIC: Final = "item_public_answers"
+
+
+def _read(want: str, p: str) -> str:
+    if want == "rows":
+        return f"SELECT version, answer, updated_at FROM {TABLE} WHERE number = {p}"
+    # The kept answer only where it was made for the row's version.
+    return (
+        f"SELECT a.version, a.answer, a.updated_at, k.stamp, k.public_{want} FROM {TABLE} a "
+        f"LEFT JOIN {PUBLIC} k ON k.number = a.number AND k.version = a.version "
+        f"WHERE a.number = {p}"
+    )
 
 
 @lru_cache(maxsize=4)
@@ -149,23 +159,39 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "items": f"SELECT {_FIELDS_SQL[0]} FROM items WHERE number IN (%s) "
         "ORDER BY number, generation",
         "events": f"SELECT number, generation, {_FIELDS_SQL[1]} FROM events WHERE number IN (%s)",
-        "upsert": f"INSERT INTO {TABLE} "
-        "(number, version, answer, updated_at, stamp, public_en, public_zh) "
-        f"VALUES ({p}, 1, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
+        "upsert": f"INSERT INTO {TABLE} (number, version, answer, updated_at) "
+        f"VALUES ({p}, 1, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
         f"version = {TABLE}.version + 1, answer = excluded.answer, "
-        "updated_at = excluded.updated_at, stamp = excluded.stamp, "
-        "public_en = excluded.public_en, public_zh = excluded.public_zh",
+        "updated_at = excluded.updated_at",
         "delete": f"DELETE FROM {TABLE} WHERE number = {p}",
-        **{
-            f"read_{want}": f"SELECT {_READ[want]} FROM {TABLE} WHERE number = {p}"
-            for want in WANTS
-        },
-        "bodies": f"UPDATE {TABLE} SET stamp = {p}, public_en = {p}, public_zh = {p} "
-        f"WHERE number = {p} AND version = {p}",
-        "stale": f"SELECT number, version, answer FROM {TABLE} "
-        f"WHERE number > {p} AND (stamp IS NULL OR stamp <> {p}) ORDER BY number LIMIT {p}",
+        **{f"read_{want}": _read(want, p) for want in WANTS},
+        # The public answers of a number's current row (of the version `version`, when given).
+        "keep": f"INSERT INTO {PUBLIC} (number, version, stamp, public_en, public_zh) "
+        f"SELECT number, version, {p}, {p}, {p} FROM {TABLE} WHERE number = {p} "
+        f"AND version = coalesce({p}, version) ON CONFLICT (number) DO UPDATE SET "
+        "version = excluded.version, stamp = excluded.stamp, "
+        "public_en = excluded.public_en, public_zh = excluded.public_zh",
+        "unkeep": f"DELETE FROM {PUBLIC} WHERE number = {p}",
+        # Rows whose public answers were not made with this stamp for their version.
+        "stale": f"SELECT a.number, a.version, a.answer FROM {TABLE} a LEFT JOIN {PUBLIC} k "
+        f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
+        f"WHERE a.number > {p} AND k.number IS NULL ORDER BY a.number LIMIT {p}",
+        "stale_count": f"SELECT count(*) FROM {TABLE} a LEFT JOIN {PUBLIC} k "
+        f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
+        "WHERE k.number IS NULL",
         "p": p,
     }
+
+
+def _keep(cursor: Any, sql: dict[str, str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Write the public answers of `rows` (number, version or None, stamp, English, Chinese):
+    kept where made (stamp not None), their old ones removed where not."""
+    keep = [(stamp, en, zh, number, version) for number, version, stamp, en, zh in rows if stamp]
+    drop = [(number,) for number, _, stamp, _, _ in rows if not stamp]
+    if drop:
+        cursor.executemany(sql["unkeep"], drop)
+    if keep:
+        cursor.executemany(sql["keep"], keep)
 
 
 def refresh(
@@ -198,6 +224,7 @@ def refresh_driver(
     cursor = driver.cursor()
     try:
         upserts: list[tuple[Any, ...]] = []
+        kept: list[tuple[Any, ...]] = []
         deletes: list[tuple[str]] = []
         for chunk in chunks(wanted):
             marks = ", ".join([sql["p"]] * len(chunk))
@@ -216,11 +243,14 @@ def refresh_driver(
                     continue
                 rows = events.get((number, current_generation(found)), [])
                 doc = _document(found, rows).decode()
-                upserts.append((number, doc, updated, *bodies_of(render, number, doc)))
+                upserts.append((number, doc, updated))
+                kept.append((number, None, *bodies_of(render, number, doc)))
         if deletes:
             cursor.executemany(sql["delete"], deletes)
+            cursor.executemany(sql["unkeep"], deletes)
         if upserts:
             cursor.executemany(sql["upsert"], upserts)
+            _keep(cursor, sql, kept)
     finally:
         cursor.close()
     return len(upserts)
@@ -238,15 +268,15 @@ def rerender(
     sql = _sql(conn.dialect.paramstyle)
     cursor = driver.cursor()
     try:
-        cursor.execute(sql["stale"], (after, stamp, batch))
+        cursor.execute(sql["stale"], (stamp, after, batch))
         rows = cursor.fetchall()
         if not rows:
             return 0, None
-        updates = []
-        for number, version, answer in rows:
-            made, en, zh = bodies_of(render, number, answer)
-            updates.append((made, en, zh, number, version))
-        cursor.executemany(sql["bodies"], updates)
+        made = [
+            (number, version, *bodies_of(render, number, answer))
+            for number, version, answer in rows
+        ]
+        _keep(cursor, sql, made)
     finally:
         cursor.close()
     return len(rows), str(rows[-1][0])
@@ -264,73 +294,61 @@ def render_numbers(conn: Connection, render: Render, stamp: str, numbers: Sequen
     try:
         marks = ", ".join([p] * len(numbers))
         cursor.execute(
-            f"SELECT number, version, answer FROM {TABLE} WHERE number IN ({marks}) "
-            f"AND (stamp IS NULL OR stamp <> {p})",
-            (*numbers, stamp),
+            f"SELECT a.number, a.version, a.answer FROM {TABLE} a LEFT JOIN {PUBLIC} k "
+            f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
+            f"WHERE a.number IN ({marks}) AND k.number IS NULL",
+            (stamp, *numbers),
         )
-        rows = cursor.fetchall()
-        updates = [
-            (*bodies_of(render, number, answer), number, version)
-            for number, version, answer in rows
+        made = [
+            (number, version, *bodies_of(render, number, answer))
+            for number, version, answer in cursor.fetchall()
         ]
-        if updates:
-            cursor.executemany(sql["bodies"], updates)
+        _keep(cursor, sql, made)
     finally:
         cursor.close()
-    return len(updates)
+    return len(made)
 
 
 def forget(conn: Connection, after: str = "", batch: int = 500) -> tuple[int, str | None]:
-    """Remove the public answers of the next `batch` rows after the number `after` that keep
-    some: (rows done, the last number, None when there were none left). A step per
+    """Remove the public answers of the next `batch` numbers after `after` that keep some:
+    (numbers done, the last number, None when there were none left). A step per
     transaction, as `rerender`."""
     driver: Any = conn.connection.driver_connection
     p = placeholder(conn.dialect.paramstyle)
     cursor = driver.cursor()
     try:
         cursor.execute(
-            f"SELECT number FROM {TABLE} WHERE number > {p} AND stamp IS NOT NULL "
-            f"ORDER BY number LIMIT {p}",
+            f"SELECT number FROM {PUBLIC} WHERE number > {p} ORDER BY number LIMIT {p}",
             (after, batch),
         )
         numbers = [row[0] for row in cursor.fetchall()]
         if not numbers:
             return 0, None
-        cursor.executemany(
-            f"UPDATE {TABLE} SET stamp = NULL, public_en = NULL, public_zh = NULL "
-            f"WHERE number = {p}",
-            [(number,) for number in numbers],
-        )
+        cursor.executemany(f"DELETE FROM {PUBLIC} WHERE number = {p}", [(n,) for n in numbers])
     finally:
         cursor.close()
     return len(numbers), str(numbers[-1])
 
 
-def kept_count(conn: Connection) -> int:
-    """How many rows keep public answers (of any stamp)."""
+def _count(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
-        cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE stamp IS NOT NULL")
+        cursor.execute(sql, params)
         (count,) = cursor.fetchone()
     finally:
         cursor.close()
     return int(count)
+
+
+def kept_count(conn: Connection) -> int:
+    """How many numbers keep public answers (of any stamp)."""
+    return _count(conn, f"SELECT count(*) FROM {PUBLIC}")
 
 
 def stale_count(conn: Connection, stamp: str) -> int:
-    """How many rows have no public answers made with `stamp`."""
-    driver: Any = conn.connection.driver_connection
-    p = placeholder(conn.dialect.paramstyle)
-    cursor = driver.cursor()
-    try:
-        cursor.execute(
-            f"SELECT count(*) FROM {TABLE} WHERE stamp IS NULL OR stamp <> {p}", (stamp,)
-        )
-        (count,) = cursor.fetchone()
-    finally:
-        cursor.close()
-    return int(count)
+    """How many rows have no public answers made with `stamp` for their version."""
+    return _count(conn, _sql(conn.dialect.paramstyle)["stale_count"], (stamp,))
 
 
 def backfill(conn: Connection, batch: int = 2000) -> int:

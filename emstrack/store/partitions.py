@@ -35,6 +35,7 @@ PARTITIONED: tuple[str, ...] = (
     "events",
     "subscriptions",
     "item_answers",
+    "item_public_answers",
 )
 
 #: The partition key of every table in `PARTITIONED`.

@@ -118,8 +118,7 @@ events = Table(
 
 #: The read model (`store.answers`): each number's lookup answer in one row, written in the same
 #: transaction as its items and events. `version` goes up at every change (the HTTP validator);
-#: `answer` is a JSON document of the rows a lookup reads; `public_en` and `public_zh` the found
-#: item's public answers, made with what `stamp` names (NULL: none made). Keyed by number.
+#: `answer` is a JSON document of the rows a lookup reads. Keyed by number, like items.
 item_answers = Table(
     "item_answers",
     metadata,
@@ -127,10 +126,21 @@ item_answers = Table(
     Column("version", Integer, nullable=False),
     Column("answer", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("stamp", String(32), nullable=True),
+    sqlite_with_rowid=False,
+)
+
+#: The found items' public answers the read model keeps (`store.answers`): for the number's
+#: answer of `version`, made with what `stamp` names; `public_en`, `public_zh` NULL where that
+#: answer is made at each lookup. A table of its own, so that the reads of the rows alone (the
+#: pages, the chats) stay small. A plain (rowid) table on SQLite: its rows are large.
+item_public_answers = Table(
+    "item_public_answers",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("stamp", String(32), nullable=False),
     Column("public_en", Text, nullable=True),
     Column("public_zh", Text, nullable=True),
-    sqlite_with_rowid=False,
 )
 
 #: Operators' API keys. Only a hash of each key is kept; `prefix` (the key's first characters)

@@ -28,6 +28,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
+from emstrack.store.answers import PUBLIC
 from emstrack.store.answers import TABLE as ANSWERS
 from emstrack.store.events import EVENT_WRITE_FIELDS, write_changes
 from emstrack.store.items import ITEM_FIELDS, Conflict, ItemRow
@@ -58,8 +59,8 @@ def _names(columns: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + name for name in columns)
 
 
-#: The read model's columns a batch sends.
-_ANSWER_COLUMNS = ("number", "version", "answer", "updated_at", "stamp", "public_en", "public_zh")
+#: The kept public answers' columns a batch sends (the version is the written row's).
+_PUBLIC_COLUMNS = ("number", "version", "stamp", "public_en", "public_zh")
 
 #: The database types of the columns sent, by (table, columns): binary `COPY` needs them, and
 #: the schema does not change under a running process.
@@ -160,19 +161,34 @@ def write_batch(
             )
         if no_answers:
             cursor.execute(f"DELETE FROM {ANSWERS} WHERE number = ANY(%s)", (list(no_answers),))
+            cursor.execute(f"DELETE FROM {PUBLIC} WHERE number = ANY(%s)", (list(no_answers),))
         if answers:
             _stage(
                 driver,
                 "stage_answers",
                 ANSWERS,
-                _ANSWER_COLUMNS,
-                [(number, 1, answer, now, *bodies) for number, answer, *bodies in answers],
+                ("number", "version", "answer", "updated_at"),
+                [(number, 1, answer, now) for number, answer, *_ in answers],
             )
             cursor.execute(
-                f"INSERT INTO {ANSWERS} ({_names(_ANSWER_COLUMNS)}) "
-                f"SELECT {_names(_ANSWER_COLUMNS)} FROM stage_answers "
+                f"INSERT INTO {ANSWERS} (number, version, answer, updated_at) "
+                f"SELECT number, version, answer, updated_at FROM stage_answers "
                 f"ON CONFLICT (number) DO UPDATE SET version = {ANSWERS}.version + 1, "
-                "answer = excluded.answer, updated_at = excluded.updated_at, "
-                "stamp = excluded.stamp, public_en = excluded.public_en, "
-                "public_zh = excluded.public_zh"
+                "answer = excluded.answer, updated_at = excluded.updated_at"
             )
+            # Their public answers, for the versions just written; the old ones of those whose
+            # answers were not made go.
+            kept = [(n, 0, stamp, en, zh) for n, _, stamp, en, zh in answers if stamp]
+            unkept = [n for n, _, stamp, _, _ in answers if not stamp]
+            if unkept:
+                cursor.execute(f"DELETE FROM {PUBLIC} WHERE number = ANY(%s)", (unkept,))
+            if kept:
+                _stage(driver, "stage_public", PUBLIC, _PUBLIC_COLUMNS, kept)
+                cursor.execute(
+                    f"INSERT INTO {PUBLIC} ({_names(_PUBLIC_COLUMNS)}) "
+                    "SELECT s.number, a.version, s.stamp, s.public_en, s.public_zh "
+                    f"FROM stage_public s JOIN {ANSWERS} a ON a.number = s.number "
+                    "ON CONFLICT (number) DO UPDATE SET version = excluded.version, "
+                    "stamp = excluded.stamp, public_en = excluded.public_en, "
+                    "public_zh = excluded.public_zh"
+                )

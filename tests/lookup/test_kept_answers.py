@@ -26,7 +26,7 @@ from emstrack.lookup import Tracker
 from emstrack.lookup.bodies import PublicBodies, install, stamp_of
 from emstrack.store.answers import rerender
 from emstrack.store.database import Database
-from emstrack.store.schema import item_answers
+from emstrack.store.schema import item_answers, item_public_answers
 
 NOW = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
 NUMBER = "EE123456785CN"
@@ -38,13 +38,18 @@ def _made(tracker: Tracker, raw: str, lang: Lang) -> str:
 
 
 def _rows(db: Database) -> dict[str, tuple[Any, ...]]:
+    """Each number's (version, and the stamp and answers kept for that version, or Nones)."""
+    kept = item_public_answers
     with db.read() as conn:
         query = select(
             item_answers.c.number,
             item_answers.c.version,
-            item_answers.c.stamp,
-            item_answers.c.public_en,
-            item_answers.c.public_zh,
+            kept.c.stamp,
+            kept.c.public_en,
+            kept.c.public_zh,
+        ).outerjoin(
+            kept,
+            (kept.c.number == item_answers.c.number) & (kept.c.version == item_answers.c.version),
         )
         return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
 

@@ -135,9 +135,20 @@ def test_a_lookup_reads_one_partition_of_each_table(partitioned_database: str) -
                 for sql, params in reads:
                     cursor.execute("EXPLAIN " + sql, params)
                     plan = "\n".join(row[0] for row in cursor.fetchall())
-                    found = set(re.findall(r"\b((?:item_answers|items|events)_p\d+)\b", plan))
-                    assert len(found) == 1, plan  # one partition, never an Append of all
+                    found = set(
+                        re.findall(
+                            r"\b((?:item_answers|item_public_answers|items|events)_p\d+)\b", plan
+                        )
+                    )
+                    tables = [name.rsplit("_p", 1)[0] for name in found]
+                    # One partition of each table read, never an Append of all.
+                    assert found, plan
+                    assert len(tables) == len(set(tables)), plan
                     scanned.setdefault(number, set()).update(found)
+            # The kept answers' read joins the read model's partition and its own.
+            cursor.execute("EXPLAIN " + answer_sql, (NUMBERS[0],))
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "item_public_answers_p" in plan, plan
             cursor.close()
         # The item and its events live in partitions of the same remainder (co-located).
         for parts in scanned.values():

@@ -1,8 +1,8 @@
-"""The read model keeps each found item's public answers (issue 15): `item_answers.stamp`,
-`public_en`, `public_zh` (`store.answers`).
+"""The found items' public answers the read model keeps (issue 15): `item_public_answers`
+(`store.answers`).
 
-Empty on the rows already there: their lookups make the answer from the rows, as before, until
-`emstrack db refresh-answers` (or the next write of the number) makes them.
+Empty at first: lookups make every answer from the rows, as before, until
+`emstrack db refresh-answers` (or the next write of a number) makes them.
 
 Revision ID: 0009
 Revises: 0008
@@ -21,14 +21,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("item_answers") as table:
-        table.add_column(sa.Column("stamp", sa.String(32), nullable=True))
-        table.add_column(sa.Column("public_en", sa.Text(), nullable=True))
-        table.add_column(sa.Column("public_zh", sa.Text(), nullable=True))
+    op.create_table(
+        "item_public_answers",
+        sa.Column("number", sa.String(32), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("stamp", sa.String(32), nullable=False),
+        sa.Column("public_en", sa.Text(), nullable=True),
+        sa.Column("public_zh", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("number", name="pk_item_public_answers"),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("item_answers") as table:
-        table.drop_column("public_zh")
-        table.drop_column("public_en")
-        table.drop_column("stamp")
+    op.drop_table("item_public_answers")
