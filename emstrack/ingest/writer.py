@@ -425,6 +425,8 @@ def keep_answers_of(db: Database, numbers: Iterable[str]) -> int:
     made = 0
     for start in range(0, len(wanted), 500):
         with db.write() as unit:
+            if db.dialect == "postgresql":
+                staging.prepare(unit)  # reads by key, whatever the statistics say
             chunk = wanted[start : start + 500]
             made += answers.render_numbers(unit, render, render.stamp, chunk)
     return made
