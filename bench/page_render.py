@@ -30,8 +30,7 @@ from pydantic import SecretStr
 
 from emstrack.config import Settings
 from emstrack.demo import load_demo
-from emstrack.lookup.bodies import PublicBodies
-from emstrack.store.answers import rerender
+from emstrack.lookup.bodies import PublicBodies, remake
 from emstrack.store.database import Database
 from emstrack.web.app import create_app
 
@@ -127,15 +126,7 @@ async def _run(args: argparse.Namespace) -> None:
     db = Database.open(settings)
     # The public answers the read model keeps, made by this tree's code (`emstrack db
     # refresh-answers`, as an operator runs it after an upgrade).
-    render, after, remade = PublicBodies(settings), "", 0
-    while True:
-        with db.write() as conn:
-            step, last = rerender(conn, render, render.stamp, after)
-        remade += step
-        if last is None:
-            break
-        after = last
-    print(f"kept public answers made again: {remade:,}")
+    print(f"kept public answers made again: {remake(db, PublicBodies(settings)):,}")
     numbers = _numbers(db, 2000)
     app = create_app(settings, db)
     async with app.router.lifespan_context(app):

@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from emstrack.cli import _common
-from emstrack.lookup.bodies import PublicBodies
-from emstrack.store.answers import forget, kept_count, rerender, stale_count
+from emstrack.lookup.bodies import PublicBodies, forget_all, remake
+from emstrack.store.answers import kept_count, stale_count
 from emstrack.store.engine import current_revision, make_engine, upgrade
 from emstrack.store.partitions import upgrade_partitioned
 
@@ -77,7 +77,6 @@ def db_refresh_answers(
                 "Every kept answer is current." if keep else "No public answers are kept."
             )
             return
-        done = 0
         with Progress(
             TextColumn("Kept answers" if keep else "Removing kept answers"),
             BarColumn(),
@@ -88,15 +87,11 @@ def db_refresh_answers(
             disable=quiet,
         ) as progress:
             task = progress.add_task("answers", total=todo)
-            after: str | None = ""
-            while after is not None:
-                with db.write() as conn:  # a transaction per step: writers go on
-                    if keep:
-                        step, after = rerender(conn, render, render.stamp, after)
-                    else:
-                        step, after = forget(conn, after)
-                done += step
-                progress.update(task, completed=done)
+
+            def advance(count: int) -> None:
+                progress.update(task, completed=count)
+
+            done = remake(db, render, advance) if keep else forget_all(db, advance)
     what = "number" if done == 1 else "numbers"
     if keep:
         _common.out.print(f"Made the public answers of {done:,} {what} again.")

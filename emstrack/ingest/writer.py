@@ -428,7 +428,7 @@ def keep_answers_of(db: Database, numbers: Iterable[str]) -> int:
             if db.dialect == "postgresql":
                 staging.prepare(unit)  # reads by key, whatever the statistics say
             chunk = wanted[start : start + 500]
-            made += answers.render_numbers(unit, render, render.stamp, chunk)
+            made += answers.render_numbers(unit, render, chunk)
     return made
 
 

@@ -22,6 +22,7 @@ the kept bytes, never wrong) until `emstrack db refresh-answers` or the next sca
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -33,8 +34,8 @@ from emstrack.config import Settings
 from emstrack.domain import s10
 from emstrack.domain.tracking_number import Scope, TrackingNumber
 from emstrack.lookup.fastpath import found_document
-from emstrack.store.answers import FORMAT, AnswerRow, Bodies
-from emstrack.store.database import Database
+from emstrack.store.answers import FORMAT, AnswerRow, Bodies, forget, rerender
+from emstrack.store.database import Database, Unit
 
 #: The parts of the package an answer's bytes are made by.
 _PARTS = ("domain", "lookup", "text", "store", "data", "locale")
@@ -119,3 +120,37 @@ def install(db: Database, settings: Settings) -> PublicBodies | None:
     if not isinstance(db.render_answers, PublicBodies):
         db.render_answers = PublicBodies(settings)
     return db.render_answers
+
+
+def remake(
+    db: Database,
+    render: PublicBodies,
+    on_step: Callable[[int], None] | None = None,
+    batch: int = 500,
+) -> int:
+    """Make the public answers of every number that has none made with `render`'s stamp, a
+    transaction per `batch` numbers (writers go on meanwhile); how many were made. `on_step`
+    is told the count after each step. `emstrack db refresh-answers`."""
+    return _steps(db, lambda conn, after: rerender(conn, render, after, batch), on_step)
+
+
+def forget_all(db: Database, on_step: Callable[[int], None] | None = None) -> int:
+    """Remove every kept public answer, in steps as `remake`; how many numbers had some."""
+    return _steps(db, forget, on_step)
+
+
+def _steps(
+    db: Database,
+    step: Callable[[Unit, str], tuple[int, str | None]],
+    on_step: Callable[[int], None] | None,
+) -> int:
+    done, after = 0, ""
+    while True:
+        with db.write() as conn:
+            count, last = step(conn, after)
+        done += count
+        if on_step is not None:
+            on_step(done)
+        if last is None:
+            return done
+        after = last

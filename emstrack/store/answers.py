@@ -152,6 +152,15 @@ def _read(want: str, p: str) -> str:
     )
 
 
+def _stale(p: str) -> str:
+    """The rows without public answers made with the stamp (the first parameter) for their
+    version: the `FROM … WHERE` of a query, to which more conditions may be added."""
+    return (
+        f"FROM {TABLE} a LEFT JOIN {PUBLIC} k ON k.number = a.number "
+        f"AND k.version = a.version AND k.stamp = {p} WHERE k.number IS NULL"
+    )
+
+
 @lru_cache(maxsize=4)
 def _sql(paramstyle: str) -> dict[str, str]:
     p = placeholder(paramstyle)
@@ -173,12 +182,9 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "public_en = excluded.public_en, public_zh = excluded.public_zh",
         "unkeep": f"DELETE FROM {PUBLIC} WHERE number = {p}",
         # Rows whose public answers were not made with this stamp for their version.
-        "stale": f"SELECT a.number, a.version, a.answer FROM {TABLE} a LEFT JOIN {PUBLIC} k "
-        f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
-        f"WHERE a.number > {p} AND k.number IS NULL ORDER BY a.number LIMIT {p}",
-        "stale_count": f"SELECT count(*) FROM {TABLE} a LEFT JOIN {PUBLIC} k "
-        f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
-        "WHERE k.number IS NULL",
+        "stale": f"SELECT a.number, a.version, a.answer {_stale(p)} "
+        f"AND a.number > {p} ORDER BY a.number LIMIT {p}",
+        "stale_count": f"SELECT count(*) {_stale(p)}",
         "p": p,
     }
 
@@ -257,10 +263,10 @@ def refresh_driver(
 
 
 def rerender(
-    conn: Connection, render: Render, stamp: str, after: str = "", batch: int = 500
+    conn: Connection, render: Render, after: str = "", batch: int = 500
 ) -> tuple[int, str | None]:
-    """Make the public answers again of the next `batch` rows after the number `after` whose
-    `stamp` is not `stamp` (made by another release or settings, or never made): (rows done,
+    """Make the public answers again of the next `batch` rows after the number `after` that
+    have none made with `render.stamp` (by another release or settings, or never): (rows done,
     the last number, None when there were none left). Call it in a transaction of its own per
     step. The rows' versions stay: where an answer was made does not change its bytes; a row
     written meanwhile is skipped (its writer made its answers)."""
@@ -268,7 +274,7 @@ def rerender(
     sql = _sql(conn.dialect.paramstyle)
     cursor = driver.cursor()
     try:
-        cursor.execute(sql["stale"], (stamp, after, batch))
+        cursor.execute(sql["stale"], (render.stamp, after, batch))
         rows = cursor.fetchall()
         if not rows:
             return 0, None
@@ -282,9 +288,9 @@ def rerender(
     return len(rows), str(rows[-1][0])
 
 
-def render_numbers(conn: Connection, render: Render, stamp: str, numbers: Sequence[str]) -> int:
-    """Make the public answers of those of `numbers` whose row has none made with `stamp`; how
-    many were made. A row keeps its version (as `rerender`)."""
+def render_numbers(conn: Connection, render: Render, numbers: Sequence[str]) -> int:
+    """Make the public answers of those of `numbers` whose row has none made with
+    `render.stamp`; how many were made. A row keeps its version (as `rerender`)."""
     if not numbers:
         return 0
     driver: Any = conn.connection.driver_connection
@@ -294,10 +300,8 @@ def render_numbers(conn: Connection, render: Render, stamp: str, numbers: Sequen
     try:
         marks = ", ".join([p] * len(numbers))
         cursor.execute(
-            f"SELECT a.number, a.version, a.answer FROM {TABLE} a LEFT JOIN {PUBLIC} k "
-            f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
-            f"WHERE a.number IN ({marks}) AND k.number IS NULL",
-            (stamp, *numbers),
+            f"SELECT a.number, a.version, a.answer {_stale(p)} AND a.number IN ({marks})",
+            (render.stamp, *numbers),
         )
         made = [
             (number, version, *bodies_of(render, number, answer))

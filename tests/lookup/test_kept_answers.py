@@ -23,8 +23,7 @@ from emstrack.domain.lang import Lang
 from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
 from emstrack.lookup import Tracker
-from emstrack.lookup.bodies import PublicBodies, install, stamp_of
-from emstrack.store.answers import rerender
+from emstrack.lookup.bodies import PublicBodies, install, remake, stamp_of
 from emstrack.store.database import Database
 from emstrack.store.schema import item_answers, item_public_answers
 
@@ -118,15 +117,11 @@ def test_answers_kept_by_another_release_are_not_sent(db: Database, settings: Se
         assert answer.content() == _made(tracker, number, "zh").encode()
     # Made again for these settings: sent, and the same bytes; the versions stay.
     render = PublicBodies(other)
-    done, after = 0, ""
-    while True:
-        with db.write() as conn:
-            step, last = rerender(conn, render, render.stamp, after, batch=7)
-        done += step
-        if last is None:
-            break
-        after = last
+    steps: list[int] = []
+    done = remake(db, render, steps.append, batch=7)
     assert done == len(before)
+    assert len(steps) > 1  # in steps of 7, each its own transaction
+    assert steps[-1] == done
     assert {n: row[0] for n, row in _rows(db).items()} == before
     for number in numbers:
         answer = tracker.answer(number, lang="zh")
