@@ -24,6 +24,7 @@ from emstrack.notify.senders import Sender, senders_for
 from emstrack.notify.worker import Worker
 from emstrack.store import outbox
 from emstrack.store.database import Database
+from emstrack.web import keptpages
 from emstrack.web.ratelimit import Limiter
 
 outbox_app = typer.Typer(
@@ -81,9 +82,11 @@ def worker(
         bool, typer.Option("--once", help="Deliver what is due now, then exit (for cron).")
     ] = False,
 ) -> None:
-    """Deliver notices from the outbox: webhooks, e-mail, WeChat and Telegram messages, web push.
+    """Deliver notices from the outbox: webhooks, e-mail, WeChat and Telegram messages, web push;
+    and make the item pages the read model keeps (`EMSTRACK_KEEP_PUBLIC_ANSWERS`).
 
     Several workers may run at once, on one machine or many: each notice is claimed by one.
+    Run them with the web servers' settings: pages made with others are never sent.
     """
     settings = _common.settings()
     with (
@@ -91,7 +94,9 @@ def worker(
         _senders(settings, db) as channels,
         Worker(db, settings, senders=channels) as runner,
     ):
+        keeper = keptpages.Keeper(db, settings) if settings.keep_public_answers else None
         if once:
+            made = keeper.catch_up() if keeper is not None else 0
             totals = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)
             while (summary := runner.run_once()).total:  # until nothing more is due
                 for name in totals:
@@ -100,9 +105,17 @@ def worker(
                 f"Sent {totals['sent']}, retrying {totals['retried']}, dead {totals['dead']}, "
                 f"suppressed {totals['suppressed']}, held for quiet hours {totals['deferred']}."
             )
+            if keeper is not None:
+                _common.out.print(f"Made the item pages of {made:,} numbers.")
             return
-        _common.out.print("Delivering notices; Ctrl-C to stop.")
-        runner.run(_stop_on_signals())
+        stop = _stop_on_signals()
+        if keeper is not None:
+            pages = threading.Thread(target=keeper.run, args=(stop,), name="emstrack-pages")
+            pages.start()
+        _common.out.print("Delivering notices and making item pages; Ctrl-C to stop.")
+        runner.run(stop)
+        if keeper is not None:
+            pages.join()
 
 
 @outbox_app.command("list")

@@ -1,4 +1,5 @@
-"""`emstrack serve`: the web server (API, pages, bots), optionally with a notification worker."""
+"""`emstrack serve`: the web server (API, pages, bots), optionally with a notification worker
+and the page keeper."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import typer
 from emstrack.cli import _common
 from emstrack.cli.notify import start_worker_thread
 from emstrack.store.items import sample_numbers
-from emstrack.web import server
+from emstrack.web import keptpages, server
 
 
 def serve(
@@ -19,7 +20,9 @@ def serve(
     worker: Annotated[
         bool,
         typer.Option(
-            "--worker", help="Also deliver notifications (one worker thread beside the server)."
+            "--worker",
+            help="Also deliver notifications and make the kept item pages (worker threads "
+            "beside the server).",
         ),
     ] = False,
 ) -> None:
@@ -39,7 +42,9 @@ def serve(
         _common.out.print("     emstrack track " + " ".join(examples))
     if worker:
         start_worker_thread(settings)
+        keptpages.start_keeper_thread(settings)
         _common.out.print(
-            "Delivering notifications in this process (emstrack worker does it alone)."
+            "Delivering notifications and making the kept item pages in this process "
+            "(emstrack worker does it alone)."
         )
     server.run(host, port, workers, settings)

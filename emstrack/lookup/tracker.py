@@ -173,6 +173,29 @@ class Tracker:
         read = self._read(raws, scope, allowance, _want(lang, private))
         return [self._answer_read(tn, found, lang, private, None) for tn, found in read]
 
+    def read(
+        self,
+        raw: str,
+        scope: Scope = Scope.ANY,
+        want: str = "rows",
+        *,
+        allowance: Allowance | None = None,
+    ) -> tuple[TrackingNumber, _Read]:
+        """One number's read (`store.answers.WANTS`: with a kept page, `want="page_en"`), for
+        a caller that decides what to make of it (`result_of`): the item page's route."""
+        ((tn, read),) = self._read((raw,), scope, allowance, want)
+        return tn, read
+
+    async def read_async(
+        self, raw: str, scope: Scope = Scope.ANY, want: str = "rows"
+    ) -> tuple[TrackingNumber, _Read] | None:
+        """`read` on the event loop where `answer_async`'s read applies; else None."""
+        return await self._read_async(raw, scope, want)
+
+    def result_of(self, tn: TrackingNumber, read: _Read) -> TrackingResult:
+        """The result of what `read` found for `tn` (as `lookup` makes it)."""
+        return self._result(tn, read)
+
     def conflicts(self, number: str, generation: int) -> list[dict[str, Any]]:
         """For operators: the item's attribute values that disagreed with the kept ones."""
         with self.db.read() as unit:

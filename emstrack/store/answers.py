@@ -135,15 +135,25 @@ def document(items: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]) ->
 
 
 #: What a lookup's read takes besides the rows (`AnswerRow`), by what it wants: the rows alone
-#: (a page, a chat, a private answer), or with the kept answer in one language.
-WANTS: Final = ("rows", "en", "zh")
+#: (a page, a chat, a private answer), with the kept answer in one language, or with the kept
+#: page in one language (`store.pages`).
+WANTS: Final = ("rows", "en", "zh", "page_en", "page_zh")
 #: The table of the kept public answers (its own: the reads of the rows alone stay small).
 PUBLIC: Final = "item_public_answers"
+#: The table of the kept public pages (`store.pages`).
+PAGES: Final = "item_pages"
 
 
 def _read(want: str, p: str) -> str:
     if want == "rows":
         return f"SELECT version, answer, updated_at FROM {TABLE} WHERE number = {p}"
+    if want.startswith("page_"):
+        # The kept page only where it was made for the row's version.
+        return (
+            f"SELECT a.version, a.answer, a.updated_at, k.stamp, k.{want} FROM {TABLE} a "
+            f"LEFT JOIN {PAGES} k ON k.number = a.number AND k.version = a.version "
+            f"WHERE a.number = {p}"
+        )
     # The kept answer only where it was made for the row's version.
     return (
         f"SELECT a.version, a.answer, a.updated_at, k.stamp, k.public_{want} FROM {TABLE} a "
@@ -171,7 +181,7 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "upsert": f"INSERT INTO {TABLE} (number, version, answer, updated_at) "
         f"VALUES ({p}, 1, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
         f"version = {TABLE}.version + 1, answer = excluded.answer, "
-        "updated_at = excluded.updated_at",
+        "updated_at = excluded.updated_at, page_due = TRUE",
         "delete": f"DELETE FROM {TABLE} WHERE number = {p}",
         **{f"read_{want}": _read(want, p) for want in WANTS},
         # The public answers of a number's current row (of the version `version`, when given).
@@ -181,6 +191,7 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "version = excluded.version, stamp = excluded.stamp, "
         "public_en = excluded.public_en, public_zh = excluded.public_zh",
         "unkeep": f"DELETE FROM {PUBLIC} WHERE number = {p}",
+        "unpage": f"DELETE FROM {PAGES} WHERE number = {p}",
         # Rows whose public answers were not made with this stamp for their version.
         "stale": f"SELECT a.number, a.version, a.answer {_stale(p)} "
         f"AND a.number > {p} ORDER BY a.number LIMIT {p}",
@@ -254,6 +265,7 @@ def refresh_driver(
         if deletes:
             cursor.executemany(sql["delete"], deletes)
             cursor.executemany(sql["unkeep"], deletes)
+            cursor.executemany(sql["unpage"], deletes)
         if upserts:
             cursor.executemany(sql["upsert"], upserts)
             _keep(cursor, sql, kept)
@@ -383,7 +395,7 @@ class AnswerRow:
     document: str
     stamp: str | None = None
     lang: str | None = None
-    kept: str | None = None
+    kept: str | bytes | None = None
 
     @property
     def validator(self) -> str:
@@ -396,9 +408,16 @@ class AnswerRow:
 
     def public(self, lang: str, stamp: str) -> str | None:
         """The public answer in `lang` ("en" or "zh") where it was read and made with `stamp`."""
-        if self.lang != lang or self.stamp != stamp:
+        if self.lang != lang or self.stamp != stamp or not isinstance(self.kept, str):
             return None
         return self.kept
+
+    def page(self, lang: str, stamp: str) -> bytes | None:
+        """The kept page in `lang` ("en" or "zh") where it was read and made with `stamp`
+        (`store.pages`: compressed, its relative times left out)."""
+        if self.lang != f"page_{lang}" or self.stamp != stamp or self.kept is None:
+            return None
+        return None if isinstance(self.kept, str) else bytes(self.kept)
 
 
 def answer_row(driver: Any, paramstyle: str, number: str, want: str = "rows") -> AnswerRow | None:

@@ -36,6 +36,7 @@ PARTITIONED: tuple[str, ...] = (
     "subscriptions",
     "item_answers",
     "item_public_answers",
+    "item_pages",
 )
 
 #: The partition key of every table in `PARTITIONED`.

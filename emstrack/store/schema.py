@@ -12,16 +12,20 @@ after 12 months (docs/standards/s10.md §9). The first item seen with a number i
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
+    text,
+    true,
 )
 
 metadata = MetaData(
@@ -126,6 +130,15 @@ item_answers = Table(
     Column("version", Integer, nullable=False),
     Column("answer", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The row's public pages are still to be made for its version (`store.pages`): set by every
+    # write of the row, cleared by the page keeper; only the due rows are in the index.
+    Column("page_due", Boolean, nullable=False, server_default=true()),
+    Index(
+        "ix_item_answers_page_due",
+        "number",
+        postgresql_where=text("page_due"),
+        sqlite_where=text("page_due"),
+    ),
     sqlite_with_rowid=False,
 )
 
@@ -141,6 +154,20 @@ item_public_answers = Table(
     Column("stamp", String(32), nullable=False),
     Column("public_en", Text, nullable=True),
     Column("public_zh", Text, nullable=True),
+)
+
+#: The found items' public pages the read model keeps (`store.pages`), as `item_public_answers`:
+#: for the number's answer of `version`, made with what `stamp` names (the release and the
+#: settings that change a page), each a compressed page with its relative times left out
+#: (`web.keptpages`); NULL where that page is drawn at each lookup.
+item_pages = Table(
+    "item_pages",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("stamp", String(32), nullable=False),
+    Column("page_en", LargeBinary, nullable=True),
+    Column("page_zh", LargeBinary, nullable=True),
 )
 
 #: Operators' API keys. Only a hash of each key is kept; `prefix` (the key's first characters)

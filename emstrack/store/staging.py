@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from emstrack.store.answers import PUBLIC
+from emstrack.store.answers import PAGES, PUBLIC
 from emstrack.store.answers import TABLE as ANSWERS
 from emstrack.store.events import EVENT_WRITE_FIELDS, write_changes
 from emstrack.store.items import ITEM_FIELDS, Conflict, ItemRow
@@ -87,7 +87,7 @@ def _stage(
     binary `COPY` (several times less work here than the text form)."""
     with driver.cursor() as cursor:
         types = _types(cursor, like, columns)
-        cursor.execute(f"CREATE TEMP TABLE {name} (LIKE {like}) ON COMMIT DROP")
+        cursor.execute(f"CREATE TEMP TABLE {name} (LIKE {like} INCLUDING DEFAULTS) ON COMMIT DROP")
         with cursor.copy(f"COPY {name} ({_names(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
             for row in rows:
@@ -162,6 +162,7 @@ def write_batch(
         if no_answers:
             cursor.execute(f"DELETE FROM {ANSWERS} WHERE number = ANY(%s)", (list(no_answers),))
             cursor.execute(f"DELETE FROM {PUBLIC} WHERE number = ANY(%s)", (list(no_answers),))
+            cursor.execute(f"DELETE FROM {PAGES} WHERE number = ANY(%s)", (list(no_answers),))
         if answers:
             _stage(
                 driver,
@@ -174,7 +175,7 @@ def write_batch(
                 f"INSERT INTO {ANSWERS} (number, version, answer, updated_at) "
                 f"SELECT number, version, answer, updated_at FROM stage_answers "
                 f"ON CONFLICT (number) DO UPDATE SET version = {ANSWERS}.version + 1, "
-                "answer = excluded.answer, updated_at = excluded.updated_at"
+                "answer = excluded.answer, updated_at = excluded.updated_at, page_due = TRUE"
             )
             # Their public answers, for the versions just written; the old ones of those whose
             # answers were not made go.

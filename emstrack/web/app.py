@@ -18,6 +18,7 @@ from emstrack.web import (
     caching,
     checkpage,
     errors,
+    keptpages,
     pages,
     pwa,
     subscribepages,
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.db = db
     app.state.tracker = Tracker(db, settings)
+    #: The kept item pages' renderer: its stamp names the pages this app sends (`web.keptpages`).
+    app.state.kept_pages = keptpages.install(app.state.tracker, settings)
     app.state.limiter = Limiter(settings.redis_url)
     #: What every answer's bytes depend on besides the item (`web.caching`).
     app.state.deploy_tag = caching.deploy_tag(settings)

@@ -27,9 +27,20 @@ _NAME: Final[dict[Lang, str]] = {"en": "English", "zh": "中文"}
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """The page `template` in the viewer's language, with `context`."""
     lang = i18n.negotiate(request)
+    path = request.url.path
+    here = path + (f"?{request.url.query}" if request.url.query else "")
+    body = draw(template, lang, request.app.state.settings.brand, path, here, **context)
+    response = HTMLResponse(body, status_code=status)
+    if found := match(request.query_params.get("lang")):
+        i18n.remember(request, response, found)
+    return response
+
+
+def draw(template: str, lang: Lang, brand: Brand, path: str, here: str, **context: Any) -> str:
+    """The page `template` in `lang` for the address `path` (`here`: with its query), with
+    `context`: what `render` sends, made without a request (`web.keptpages`)."""
     other = _OTHER[lang]
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = (
+    return (
         i18n.environment(lang)
         .get_template(template)
         .render(
@@ -38,15 +49,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             switch_url=f"/lang/{other}?next={quote(here, safe='')}",
             switch_label=_NAME[other],
             switch_lang=HTML_LANG[other],
-            path=request.url.path,
-            **_layout(request.app.state.settings.brand, lang),
+            path=path,
+            **_layout(brand, lang),
             **context,
         )
     )
-    response = HTMLResponse(body, status_code=status)
-    if found := match(request.query_params.get("lang")):
-        i18n.remember(request, response, found)
-    return response
 
 
 @cache

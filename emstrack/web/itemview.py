@@ -6,8 +6,10 @@ catalogue says it in the viewer's language. Personal fields appear only when `pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from babel.support import NullTranslations
 from markupsafe import Markup, escape
@@ -227,14 +229,19 @@ def _steps(result: TrackingResult, t: NullTranslations) -> list[Step]:
     return _line(labels, phase, done_all=status is Status.DELIVERED)
 
 
-def _row(e: Event, now: datetime, lang: Lang, t: NullTranslations, private: bool) -> Row:
+#: How long ago an instant (aware, UTC) was, in the reader's words: `i18n.ago` from the page's
+#: clock, or a mark where a kept page leaves the time out (`web.keptpages`).
+Relative = Callable[[datetime], str]
+
+
+def _row(e: Event, relative: Relative, lang: Lang, t: NullTranslations, private: bool) -> Row:
     """One timeline row; `e` is the public projection of the event (`TrackingResult.projection`)."""
     office = e.office_name or e.office_code or ""
     country = countries.country_name(e.country, lang) if e.country else None
     place = ", ".join(p for p in (office, country) if p) or t.gettext("Place not given")
     offset = format_offset(e.utc_offset_min) or t.gettext("local time, offset unknown")
     utc = e.occurred_utc
-    ago = i18n.ago(now - utc, lang) if utc else None
+    ago = relative(utc) if utc else None
     # A reason with a category in the reader's words; the operator's own text as sent, marked
     # with its language where its script tells (docs/standards/events.md §7).
     pairs = (
@@ -284,12 +291,12 @@ def _row_html(row: Row) -> str:
     )
 
 
-def _last_seen(result: TrackingResult, now: datetime) -> timedelta | None:
+def last_seen(result: TrackingResult) -> datetime | None:
+    """The instant of the item's newest scan (its local time where its offset is unknown)."""
     latest = result.events[0] if result.events else None
     if latest is None:
         return None
-    utc = latest.occurred_utc or latest.occurred_local.replace(tzinfo=UTC)
-    return now - utc
+    return latest.occurred_utc or latest.occurred_local.replace(tzinfo=UTC)
 
 
 def build(
@@ -300,13 +307,18 @@ def build(
     stale_after_days: int,
     private: bool = False,
     now: datetime | None = None,
+    relative: Relative | None = None,
 ) -> ItemView:
-    """The page's view of a found item."""
+    """The page's view of a found item at `now`; its relative times by `relative` (default:
+    how long before `now`)."""
     now = now or datetime.now(UTC)
+    if relative is None:
+        relative = partial(_ago, now, lang)
     state = result.state
     status = state.status if state else Status.UNKNOWN
     event = state.event if state else None
-    since = _last_seen(result, now)
+    seen = last_seen(result)
+    since = now - seen if seen is not None else None
     stale = (
         since is not None
         and not (state and state.terminal)
@@ -327,7 +339,7 @@ def build(
     shown = result.projection()
     events = [shown.event(e) for e in result.events]
     steps = _steps(result, t)
-    ago = i18n.ago(since, lang) if since is not None else None
+    ago = relative(seen) if seen is not None else None
     shown_state = result.shown_state(shown)
     return ItemView(
         headline=headline(
@@ -336,7 +348,7 @@ def build(
         summary=summary(shown_state, lang) if shown_state else "",
         tone=TONE.get(status, "neutral"),
         steps=steps,
-        rows=[_row(e, now, lang, t, private) for e in events],
+        rows=[_row(e, relative, lang, t, private) for e in events],
         origin=place_name(result.origin_country, lang),
         destination=place_name(result.destination_country, lang),
         stale_days=since.days if stale and since else None,
@@ -348,6 +360,10 @@ def build(
         last_scan=Markup(t.gettext("Last scan %(ago)s")) % {"ago": ago} if ago else None,
         step_now=_step_now(steps, t),
     )
+
+
+def _ago(now: datetime, lang: Lang, instant: datetime) -> str:
+    return i18n.ago(now - instant, lang)
 
 
 def _step_now(steps: list[Step], t: NullTranslations) -> Markup | None:

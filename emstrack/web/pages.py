@@ -16,6 +16,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -31,12 +32,14 @@ from emstrack.channels.conversation import Reading, find_numbers, reading
 from emstrack.domain import countries, s10
 from emstrack.domain.lang import Lang, match
 from emstrack.domain.problems import Severity
-from emstrack.domain.tracking_number import Scope
+from emstrack.domain.tracking_number import Scope, TrackingNumber
 from emstrack.lookup import Allowance, Outcome, Tracker, TrackingResult
+from emstrack.lookup.bodies import plain
+from emstrack.store.answers import AnswerRow
 from emstrack.text import problems
 from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline as sentence
-from emstrack.web import caching, contacts, follow, i18n, itemview, unlock
+from emstrack.web import caching, contacts, i18n, itempage, itemview, keptpages, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address, lookups
 from emstrack.web.html import render, require_same_site
 
@@ -249,21 +252,62 @@ async def item(request: Request, number: str, scope: str = "") -> Response:
         if box.message:
             target = _numbers_url(box.numbers, scope) if box.numbers else "/check"
             return RedirectResponse(target, status_code=303)
-    (result,) = await _lookup_many(request, [number[:200]], _scope(scope))
     # Cacheable (`web.caching`), the same bytes for everyone: a found item's page is tagged by
     # the deploy, the address asked, the item's version, the language and the minute its
     # relative times are reckoned to, and a request holding that tag is answered 304 before
     # anything is drawn; any other page is tagged by its bytes.
     settings = request.app.state.settings
     clock = caching.page_clock()
+    kept: keptpages.PageRender | None = request.app.state.kept_pages
+    if kept is not None and not request.url.query:
+        # The number's page as the read model keeps it (`web.keptpages`), where it keeps one
+        # of this deploy for the item's version; else drawn from the same read.
+        lang = i18n.negotiate(request)
+        tracker, tn, read = await _read_one(request, number[:200], f"page_{lang}")
+        if isinstance(read, AnswerRow) and tn.number == number and plain(tn):
+            cache_control = caching.public(settings, found=True)
+            kept_tag = _page_tag(request, read.validator, lang, clock)
+            if caching.matches(request, kept_tag):
+                return caching.not_modified(kept_tag, cache_control, caching.PAGE_VARY)
+            page = read.page(lang, kept.stamp)
+            if page is not None and (body := keptpages.fill(page, lang, clock)) is not None:
+                return _public(request, HTMLResponse(body), kept_tag, cache_control)
+        result = tracker.result_of(tn, read)
+    else:
+        (result,) = await _lookup_many(request, [number[:200]], _scope(scope))
     cache_control = caching.public(settings, found=result.outcome is Outcome.FOUND)
     tag = None
     if result.outcome is Outcome.FOUND and result.version is not None:
-        parts = (request.app.state.deploy_tag, "page", str(request.url), result.version)
-        tag = caching.etag(*parts, i18n.negotiate(request), clock.isoformat())
+        tag = _page_tag(request, result.version, i18n.negotiate(request), clock)
         if caching.matches(request, tag):
             return caching.not_modified(tag, cache_control, caching.PAGE_VARY)
     return _public(request, _item_page(request, result, now=clock), tag, cache_control)
+
+
+def _page_tag(request: Request, version: str, lang: Lang, clock: datetime) -> str:
+    parts = (request.app.state.deploy_tag, "page", str(request.url), version)
+    return caching.etag(*parts, lang, clock.isoformat())
+
+
+async def _read_one(
+    request: Request, number: str, want: str
+) -> tuple[Tracker, TrackingNumber, AnswerRow | TrackingResult | None]:
+    """The public read of one number, with what `want` names (`Tracker.read`), charged as a
+    lookup; and the tracker that read it."""
+    caller = Caller(client_address(request))
+    charge(request, caller)
+    left = allowance(request, caller)
+    tracker = lookups(request, caller)  # public: on a replica where one is configured
+    if not tracker.local_reads:
+        # PostgreSQL: a valid number's read on the event loop, as the API's (`store.aio`).
+        found = await tracker.read_async(number, Scope.ANY, want)
+        if found is None:
+            found = await run_in_threadpool(
+                partial(tracker.read, number, Scope.ANY, want, allowance=left)
+            )
+    else:
+        found = tracker.read(number, Scope.ANY, want, allowance=left)
+    return (tracker, *found)
 
 
 def _public(request: Request, page: Response, tag: str | None, cache_control: str) -> Response:
@@ -287,40 +331,13 @@ def _item_page(
     now: datetime | None = None,
 ) -> Response:
     lang = i18n.negotiate(request)
-    t = translations(lang)
+    path = request.url.path
+    here = path + (f"?{request.url.query}" if request.url.query else "")
     settings = request.app.state.settings
-    context: dict[str, Any] = {"result": result, "tn": result.number, "private": private}
-    # E-mail updates need the secret key that signs their links (emstrack.web.subscribepages).
-    context["can_subscribe"] = bool(settings.secret_key.get_secret_value())
-    # Copy the number, share the page, follow the item by e-mail or in the chat apps.
-    context["share"] = follow.share(result, settings)
-    context["follow"] = follow.follow(result, settings, lang)
-    status = {Outcome.FOUND: 200, Outcome.INVALID: 422}.get(result.outcome, 404)
-    if result.outcome is Outcome.FOUND:
-        context["view"] = itemview.build(
-            result, lang, t, stale_after_days=settings.stale_after_days, private=private, now=now
-        )
-        context["earlier"] = [i18n.local_time(i.last_event_at, lang) for i in result.earlier_items]
-        item = result.item
-        context["can_unlock"] = bool(item and item.postcode_is_proof)
-        # A postcode that came only with a duplicate's extra detail proves nothing: say so
-        # instead of offering a form that could never be right.
-        context["unlock_refused"] = bool(item and item.destination_postcode) and not (
-            item and item.postcode_is_proof
-        )
-        if private and result.item:
-            context["postcode"] = result.item.destination_postcode
-    else:
-        context["problems"] = [
-            (problems.part_label(p.part, lang), problems.text(p, lang), p.severity.value)
-            for p in result.number.problems
-        ]
-        context["suggestions"] = [
-            s for s in result.number.suggestions if s.on_record or not s.needs_record
-        ]
-        context["explanation"] = result.number.explanation(lang)
-        context["grace_hours"] = settings.first_scan_grace_hours
-    response = render(request, "item.html", status, **context)
+    body = itempage.draw_item(result, lang, settings, path, here, private=private, now=now)
+    response = HTMLResponse(body, status_code=itempage.status_of(result))
+    if found := match(request.query_params.get("lang")):
+        i18n.remember(request, response, found)
     if private:
         response.headers["Cache-Control"] = caching.PRIVATE
     return response

@@ -1,0 +1,256 @@
+"""The item pages the read model keeps (`emstrack.web.keptpages`, `store.pages`): made by the page
+keeper from the rows the writers mark due, they are byte for byte the page the route draws, at
+every minute until the item would look stale; the route sends them only for the number as it
+is written without a query, of this deploy's stamp and the row's version; the keeper never
+loses a newer version's mark; `emstrack db refresh-answers` makes and removes them."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from factories import DELIVERED_TO_DE, Loader, history
+from sqlalchemy import text
+from typer.testing import CliRunner
+from webclient import serve
+
+from emstrack.cli import app as cli
+from emstrack.config import Settings, get_settings
+from emstrack.demo import load_demo
+from emstrack.domain.lang import Lang
+from emstrack.domain.tracking_number import Scope
+from emstrack.lookup import Outcome, Tracker
+from emstrack.store import pages
+from emstrack.store.answers import AnswerRow
+from emstrack.store.database import Database
+from emstrack.web import caching, itempage, itemview, keptpages
+from emstrack.web.app import create_app
+
+NUMBER = "EE123456785CN"
+LANGS: tuple[Lang, ...] = ("en", "zh")
+
+
+def _kept(db: Database) -> dict[str, tuple[Any, ...]]:
+    """Each number's (row version, due, and the kept pages' version, stamp, English, Chinese)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT a.number, a.version, a.page_due, k.version, k.stamp, k.page_en, "
+                "k.page_zh FROM item_answers a LEFT JOIN item_pages k ON k.number = a.number"
+            )
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def _local(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M")
+
+
+def _same(kept: httpx.Response, drawn: httpx.Response) -> None:
+    assert kept.status_code == drawn.status_code
+    assert kept.content == drawn.content
+    headers = {k: v for k, v in kept.headers.items() if not k.startswith("ratelimit")}
+    assert headers == {k: v for k, v in drawn.headers.items() if not k.startswith("ratelimit")}
+
+
+def _both(http: httpx.Client, app: Any, url: str, **headers: str) -> tuple[httpx.Response, ...]:
+    """`url` as the route sends it with the kept pages, then drawn from the rows, in the same
+    minute (the page's tag names the minute)."""
+    for _ in range(3):
+        kept = http.get(url, headers=headers)
+        render, app.state.kept_pages = app.state.kept_pages, None
+        try:
+            drawn = http.get(url, headers=headers)
+        finally:
+            app.state.kept_pages = render
+        if kept.headers.get("etag") == drawn.headers.get("etag"):
+            return kept, drawn
+    raise AssertionError("the minute turned three times")
+
+
+def test_every_kept_page_is_the_page_the_route_draws(db: Database, settings: Settings) -> None:
+    settings = settings.model_copy(update={"rate_limit": "100000/minute"})
+    load_demo(db, items=80, seed=4, now=datetime.now(UTC))
+    assert all(row[1] for row in _kept(db).values())  # every written row is due
+    keeper = keptpages.Keeper(db, settings, batch=25)
+    assert keeper.catch_up() == len(_kept(db))
+    rows = _kept(db)
+    assert not any(row[1] for row in rows.values())  # none left due
+    stamp = keeper.render.stamp
+    numbers = sorted(n for n, row in rows.items() if row[5] is not None)
+    assert len(numbers) >= 0.9 * len(rows)  # domestic numbers without a check digit: drawn
+    assert all(rows[n][2] == rows[n][0] and rows[n][3] == stamp for n in numbers)
+    # Most are sent kept now (the others' items look stale by now: drawn, and compared too).
+    clock = caching.page_clock()
+    sent = [n for n in numbers[:30] if keptpages.fill(rows[n][4], "en", clock) is not None]
+    assert len(sent) >= 15
+    app = create_app(settings, db)
+    with serve(app) as http:
+        http.headers["Accept"] = "text/html"
+        for number in numbers[:30]:
+            for lang in LANGS:
+                kept, drawn = _both(http, app, f"/track/{number}", **{"Accept-Language": lang})
+                assert kept.status_code == 200
+                _same(kept, drawn)
+            # A revalidation is answered 304 from the read alone, as before.
+            tag = kept.headers["etag"]
+            again = http.get(f"/track/{number}", headers={"If-None-Match": tag})
+            assert again.status_code in (200, 304)  # 200 only when the minute turned
+
+
+def test_the_route_sends_the_kept_bytes_only_where_they_apply(
+    db: Database, settings: Settings, load: Loader
+) -> None:
+    settings = settings.model_copy(update={"rate_limit": "100000/minute"})
+    now = datetime.now(UTC).replace(microsecond=0)
+    steps = [
+        (code, _local(now - timedelta(hours=30 - i)), office, country)
+        for i, (code, _, office, country) in enumerate(DELIVERED_TO_DE[:4])
+    ]
+    assert load(*history(NUMBER, *steps)) == ["stored"] * 4
+    keeper = keptpages.Keeper(db, settings)
+    assert keeper.catch_up() == 1
+    # Mark the kept English page, so that the test sees which bytes were sent.
+    (version, _, _, stamp, page_en, _) = _kept(db)[NUMBER]
+    doc = orjson.loads(zlib.decompress(page_en))
+    doc["t"][0] = doc["t"][0].replace("<html", "<!-- kept --><html", 1)
+    with db.write() as conn:
+        conn.execute(
+            text("UPDATE item_pages SET page_en = :page WHERE number = :n"),
+            {"page": zlib.compress(orjson.dumps(doc)), "n": NUMBER},
+        )
+    app = create_app(settings, db)
+    with serve(app) as http:
+        http.headers.update({"Accept": "text/html", "Accept-Language": "en"})
+        assert "<!-- kept -->" in http.get(f"/track/{NUMBER}").text
+        # The number written otherwise, a query, another language: drawn.
+        for url in (f"/track/{NUMBER.lower()}", f"/track/{NUMBER}?scope=international"):
+            page = http.get(url)
+            assert page.status_code == 200
+            assert "<!-- kept -->" not in page.text
+        assert "<!-- kept -->" not in http.get(f"/track/{NUMBER}?lang=en").text
+        # Another deploy's stamp (another public address is on the page): drawn.
+        app.state.kept_pages.stamp = "another"
+        assert "<!-- kept -->" not in http.get(f"/track/{NUMBER}").text
+        app.state.kept_pages.stamp = stamp
+        assert "<!-- kept -->" in http.get(f"/track/{NUMBER}").text
+        # A new scan: the row's version moves on, its page is due, the old one never sent.
+        later = [("EMF", _local(now - timedelta(hours=2)), *DELIVERED_TO_DE[4][2:])]
+        assert load(*history(NUMBER, *later)) == ["stored"]
+        row = _kept(db)[NUMBER]
+        assert row[0] == version + 1
+        assert row[1]
+        assert "<!-- kept -->" not in http.get(f"/track/{NUMBER}").text
+        assert keeper.catch_up() == 1
+        kept, drawn = _both(http, app, f"/track/{NUMBER}")
+        _same(kept, drawn)
+
+
+def test_a_kept_page_filled_at_any_minute_is_the_page_drawn_then(
+    db: Database, settings: Settings
+) -> None:
+    made_at = datetime(2026, 3, 29, 9, 30, tzinfo=UTC)
+    load_demo(db, items=40, seed=5, now=made_at)
+    tracker = Tracker(db, settings)
+    render = keptpages.PageRender(tracker)
+    stale_after = timedelta(days=settings.stale_after_days)
+    stale_seen = 0
+    with db.read() as conn:
+        documents = conn.execute(text("SELECT number, answer FROM item_answers")).all()
+    for number, document in documents:
+        made = render(number, document)
+        if made is None:
+            continue
+        result = tracker.result_of(tracker.parse(number, Scope.ANY), AnswerRow(0, "", document))
+        assert result.outcome is Outcome.FOUND
+        seen = itemview.last_seen(result)
+        assert seen is not None
+        path = f"/track/{number}"
+        terminal = bool(result.state and result.state.terminal)
+        clocks = [seen + timedelta(minutes=m) for m in (1, 59, 61, 60 * 26)]
+        clocks += [seen + stale_after, seen + stale_after + timedelta(minutes=1)]
+        for lang, page in zip(LANGS, made, strict=True):
+            for clock in clocks:
+                drawn = itempage.draw_item(result, lang, settings, path, path, now=clock)
+                filled = keptpages.fill(page, lang, clock)
+                if filled is None:
+                    # Only once the item looks stale, which the drawn page says.
+                    assert not terminal
+                    assert clock - seen > stale_after
+                    assert 'id="advice-stale"' in drawn
+                    stale_seen += 1
+                else:
+                    assert filled == drawn, (number, lang, clock)
+    assert stale_seen  # the boundary was crossed
+
+
+def test_the_keeper_never_loses_a_newer_version(
+    db: Database, settings: Settings, load: Loader
+) -> None:
+    assert load(*history(NUMBER, *DELIVERED_TO_DE[:3])) == ["stored"] * 3
+    keeper = keptpages.Keeper(db, settings)
+    with db.read() as conn:
+        ((number, version, document),) = pages.due(conn)
+    # A writer stores a scan while the keeper draws the version it read.
+    drawn = keeper.render(number, document)
+    assert drawn is not None
+    assert load(*history(NUMBER, *DELIVERED_TO_DE[3:4])) == ["stored"]
+    with db.write() as conn:
+        pages.store(conn, [(number, version, keeper.render.stamp, *drawn)])
+    row = _kept(db)[NUMBER]
+    assert row[0] == version + 1
+    assert row[1]  # still due: its version was not drawn
+    assert keeper.catch_up() == 1
+    newer = _kept(db)[NUMBER]
+    assert newer[2] == version + 1
+    assert not newer[1]
+    # A slower keeper's page of the older version never replaces the newer one.
+    with db.write() as conn:
+        pages.store(conn, [(number, version, keeper.render.stamp, *drawn)])
+    assert _kept(db)[NUMBER][2:] == newer[2:]
+
+
+def test_refresh_answers_makes_and_removes_the_pages(
+    db: Database,
+    settings: Settings,
+    load: Loader,
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load(*history(NUMBER, *DELIVERED_TO_DE)) == ["stored"] * len(DELIVERED_TO_DE)
+    first = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
+    assert first.exit_code == 0, first.output
+    assert "Made the item pages of 1 number again." in first.output
+    again = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
+    assert "Every kept page is current." in again.output
+    (version, _, page_version, stamp, page_en, page_zh) = _kept(db)[NUMBER]
+    assert page_version == version
+    assert page_en
+    assert page_zh
+    assert stamp == keptpages.stamp_of(Settings())
+    monkeypatch.setenv("EMSTRACK_KEEP_PUBLIC_ANSWERS", "false")
+    get_settings.cache_clear()
+    gone = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
+    assert gone.exit_code == 0, gone.output
+    assert "Removed the kept item pages of 1 number." in gone.output
+    assert _kept(db)[NUMBER][2:] == (None, None, None, None)
+    assert "No pages are kept." in runner.invoke(cli, ["db", "refresh-answers", "-q"]).output
+
+
+def test_every_setting_is_on_the_pages_stamp_or_said_not_to_be(settings: Settings) -> None:
+    # A setting added later is in the stamp unless someone says it never changes a page.
+    assert set(Settings.model_fields) >= keptpages.NOT_ON_PAGES
+    stamp = keptpages.stamp_of(settings)
+    for name, value in {
+        "public_url": "https://track.example.org",
+        "stale_after_days": 9,
+        "home_country": "GB",
+        "wechat_qr_url": "https://weixin.qq.com/r/abc",
+    }.items():
+        assert keptpages.stamp_of(settings.model_copy(update={name: value})) != stamp, name
+    for name, value in {"rate_limit": "1/minute", "database_url": "sqlite:///elsewhere"}.items():
+        assert keptpages.stamp_of(settings.model_copy(update={name: value})) == stamp, name
