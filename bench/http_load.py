@@ -296,6 +296,10 @@ def _environment(database_url: str, body_file: Path) -> dict[str, str]:
         # One client address sends everything: the limiter still counts every request (its
         # cost is measured), but must not refuse them.
         "EMSTRACK_RATE_LIMIT": "100000000/minute",
+        # The data set's scans are of 2024: its items in transit would look stale now, and a
+        # stale item's page is drawn at each request. Lookups are of items on their way (the
+        # page of an item with news in the last days is sent kept): measure those.
+        "EMSTRACK_STALE_AFTER_DAYS": "100000",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(HERE.parent), os.environ.get("PYTHONPATH", "")) if p
         ),

@@ -11,10 +11,10 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Final
 
 from babel import Locale
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import TIMEDELTA_UNITS, format_date, format_time, format_timedelta
 from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.ext import Extension
 from jinja2.runtime import Context
@@ -187,13 +187,33 @@ def _clock(hour: int, minute: int, lang: Lang) -> str:
     return format_time(datetime(2000, 1, 1, hour, minute), "HH:mm", locale=_locale(lang))
 
 
+#: babel's units of `format_timedelta`, largest first, and the threshold the pages use.
+_UNITS: Final = TIMEDELTA_UNITS
+_THRESHOLD: Final = 1.1
+_AGO: dict[tuple[bool, str, int, Lang], str] = {}
+
+
 def ago(delta: timedelta, lang: Lang) -> str:
     """ "3 hours ago" / "3小时前"."""
-    return _ago(delta, lang)
-
-
-@lru_cache(maxsize=16384)
-def _ago(delta: timedelta, lang: Lang) -> str:
-    # Pages reckon from a whole minute (`caching.page_clock`) and scans are mostly at whole
-    # minutes, so the same differences come back again and again.
-    return format_timedelta(-delta, add_direction=True, locale=_locale(lang), threshold=1.1)
+    # babel's words depend only on the direction, the unit it picks and the value it rounds
+    # to in that unit (`format_timedelta`): worked out here as it does, the words of each are
+    # made once. A kept page fills a dozen of them per request (`web.keptpages`);
+    # tests/web/test_kept_pages.py holds this to babel's own words.
+    seconds = -delta.total_seconds()
+    for unit, per_unit in _UNITS:
+        value = abs(seconds) / per_unit
+        if value >= _THRESHOLD or unit == "second":
+            if unit == "second" and value > 0:
+                value = max(1, value)
+            key = (seconds >= 0, unit, round(value), lang)
+            break
+    else:  # babel always stops at seconds; were it not to, its own words
+        return format_timedelta(-delta, add_direction=True, locale=_locale(lang), threshold=1.1)
+    said = _AGO.get(key)
+    if said is None:
+        said = format_timedelta(
+            -delta, add_direction=True, locale=_locale(lang), threshold=_THRESHOLD
+        )
+        if len(_AGO) < 65536:
+            _AGO[key] = said
+    return said

@@ -47,7 +47,6 @@ from emstrack.config import Settings
 from emstrack.domain.lang import Lang
 from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Outcome, Tracker, TrackingResult
-from emstrack.lookup.bodies import plain
 from emstrack.store import pages
 from emstrack.store.answers import AnswerRow
 from emstrack.store.database import Database
@@ -176,10 +175,11 @@ class PageRender:
 
     def __call__(self, number: str, document: str) -> tuple[bytes, bytes] | None:
         """The number's pages (English, Chinese) as kept, or None where its page is drawn at
-        each request (a number whose page carries notes, not found, or a page this cannot
-        keep)."""
+        each request (not found, or a page this cannot keep)."""
+        # Kept for the number as it is written: whatever it says of how the number was typed
+        # (a domestic number without its check digit) is then the same for everyone.
         tn = self.tracker.parse(number, Scope.ANY)
-        if not tn.valid or tn.number != number or not plain(tn):
+        if not tn.valid or tn.number != number:
             return None
         result = self.tracker.result_of(tn, AnswerRow(0, "", document))
         if result.outcome is not Outcome.FOUND:
@@ -211,25 +211,42 @@ class PageRender:
         if "\x00" in "".join(texts) or {int(i) for i in parts[1::2]} != set(range(len(instants))):
             log.warning("the page of %s could not be kept: drawn at each request", result.number)
             return None
-        return zlib.compress(orjson.dumps({"f": FORMAT, "u": until, "t": texts, "h": holes}))
+        # The instants and the stale limit first, then the page's texts between the marks.
+        head = orjson.dumps({"f": FORMAT, "u": until, "h": holes})
+        return zlib.compress(head + b"\n" + "\x00".join(texts).encode())
 
 
 def fill(kept: bytes, lang: Lang, clock: datetime) -> str | None:
     """The kept page `kept` as drawn at `clock` (`caching.page_clock`): its relative times in
     `lang`; None when the item would look stale by then (the page says so: drawn)."""
-    doc = orjson.loads(zlib.decompress(kept))
+    head, _, body = zlib.decompress(kept).partition(b"\n")
+    doc = orjson.loads(head)
     if doc["f"] != FORMAT:
         return None
     now = _micros(clock)
     until = doc["u"]
     if until is not None and now > until:
         return None
-    texts = doc["t"]
+    texts = body.decode().split("\x00")
     out = [texts[0]]
     for instant, text in zip(doc["h"], texts[1:], strict=True):
-        out.append(str(escape(i18n.ago(timedelta(microseconds=now - instant), lang))))
+        out.append(_said(timedelta(microseconds=now - instant), lang))
         out.append(text)
     return "".join(out)
+
+
+def _said(delta: timedelta, lang: Lang) -> str:
+    """How long ago, escaped as the page's text."""
+    said = i18n.ago(delta, lang)
+    html = _ESCAPED.get(said)
+    if html is None:
+        html = str(escape(said))
+        if len(_ESCAPED) < 65536:
+            _ESCAPED[said] = html
+    return html
+
+
+_ESCAPED: dict[str, str] = {}
 
 
 def install(tracker: Tracker, settings: Settings) -> PageRender | None:

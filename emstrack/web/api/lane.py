@@ -1,4 +1,5 @@
-"""The lane: a public caller's plain `GET /api/v1/tracking/{number}`, answered without the router.
+"""The lane: a public caller's plain `GET /api/v1/tracking/{number}` and `GET /track/{number}`,
+answered without the router.
 
 The JSON lookup is the busiest request by far, and for it the framework's path was most of the
 work: matching the route among all the others, resolving the declared parameters (the caller
@@ -10,6 +11,9 @@ function (`tracking.answer_one`), so the answer is the same bytes:
 - no `Authorization` header (a key's request goes the declared way: its key is checked there);
 - a query of nothing but `lang` and `scope`, each at most once and each a value the route
   accepts (`lang` `en…` or `zh…`, at most 16 characters; `scope` one of `Scope`).
+
+The item page takes the lane on the same terms, with no query at all (the request a kept page
+answers, `web.keptpages`), through the page route's own function (`pages.item`).
 
 Anything else — another parameter, a value the route would refuse with a `422`, a key — takes
 the router, which answers it as declared. The route stays declared as before (the OpenAPI
@@ -30,8 +34,11 @@ from emstrack.domain.tracking_number import Scope as NumberScope
 from emstrack.web.api.tracking import answer_one
 from emstrack.web.deps import Caller, client_address
 from emstrack.web.errors import answer_of_rule
+from emstrack.web.pages import item
 
 PREFIX: Final = "/api/v1/tracking/"
+#: The item page's address (`web.pages.item`).
+PAGE_PREFIX: Final = "/track/"
 _SCOPES: Final = {scope.value: scope for scope in NumberScope}
 
 
@@ -70,6 +77,24 @@ def _plain(scope: Scope) -> tuple[str, NumberScope, str] | None:
     return number, which, lang
 
 
+def _page(scope: Scope) -> str | None:
+    """The number of a plain public `GET /track/NUMBER` (no query, no slash in the number, no
+    `Authorization`: the request a kept item page answers, `web.keptpages`); None for any
+    other."""
+    if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
+        return None
+    path: str = scope["path"]
+    if not path.startswith(PAGE_PREFIX) or scope["query_string"]:
+        return None
+    number = path[len(PAGE_PREFIX) :]
+    if not number or "/" in number:
+        return None
+    for name, _ in scope["headers"]:
+        if name == b"authorization":
+            return None
+    return number
+
+
 class TrackingLane:
     """Answers the plain public lookups itself (see the module); passes everything else on."""
 
@@ -78,15 +103,19 @@ class TrackingLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         plain = _plain(scope)
-        if plain is None:
+        page = None if plain is not None else _page(scope)
+        if plain is None and page is None:
             await self.app(scope, receive, send)
             return
-        number, which, lang = plain
         request = Request(scope, receive)
         try:
-            response = await answer_one(
-                request, number, Caller(client_address(request)), which, lang
-            )
+            if plain is not None:
+                number, which, lang = plain
+                caller = Caller(client_address(request))
+                response = await answer_one(request, number, caller, which, lang)
+            else:
+                assert page is not None
+                response = await item(request, page)
         except Exception as exc:
             found = answer_of_rule(request, exc)
             if found is None:
