@@ -310,7 +310,11 @@ def _start(
     command: list[str], env: dict[str, str], port: int, log: Path
 ) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # From this tree: `python -m uvicorn` puts its working directory first on the path,
+        # which would serve the code of wherever the benchmark was started from instead.
+        server = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=HERE.parent
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -196,7 +196,18 @@ class Settings(BaseSettings):
         "read model, made when its scans are written, so that a lookup sends it as it is "
         "instead of making it (docs/performance.md), for about 3.5 kB more per item on "
         "PostgreSQL (compressed) and 17 kB on SQLite (measured on items of 15 scans). Off: "
-        "the writers keep none, and `emstrack db refresh-answers` removes those kept.",
+        "the writers keep none, and `emstrack db refresh-answers` removes those kept. The item "
+        "pages: `EMSTRACK_KEEP_ITEM_PAGES`.",
+    )
+    keep_item_pages: bool = Field(
+        default=True,
+        description="Keep each found item's page in English and Chinese in the read model, drawn "
+        "by the page keeper of `emstrack worker` / `serve --worker` after each change and sent "
+        "with its relative times filled in (docs/performance.md): a page then costs about half "
+        "a JSON lookup instead of two to five, for about 2 ms of a worker's core per changed item "
+        "and 6.8 kB per item on PostgreSQL (6.3 kB on SQLite). Worth it where pages are viewed "
+        "more than about four times per change (docs/deploy.md). Off: the writers mark no page "
+        "due, the workers draw none, and `emstrack db refresh-answers` removes those kept.",
     )
     cache_not_found_max_age: int = Field(
         default=15,

@@ -71,16 +71,18 @@ def db_refresh_answers(
     """Make again the public answers and item pages the read model keeps, where another
     release or other settings made them (or none were made): run after an upgrade, with the
     servers' settings. Lookups and pages are right meanwhile, only slower; the items and their
-    versions are not touched. With EMSTRACK_KEEP_PUBLIC_ANSWERS=false, remove them instead."""
+    versions are not touched. With EMSTRACK_KEEP_PUBLIC_ANSWERS=false, remove the answers
+    instead; with EMSTRACK_KEEP_ITEM_PAGES=false, the pages."""
     settings = _common.settings()
     keep = settings.keep_public_answers
+    keep_pages = settings.keep_item_pages
     with _common.database(settings) as db, _common.one_line():
         render = PublicBodies(settings)
         page_render = keptpages.PageRender(Tracker(db, settings))
         with db.read() as conn:
             todo = stale_count(conn, render.stamp) if keep else kept_count(conn)
             pages_todo = (
-                pages.stale_count(conn, page_render.stamp) if keep else pages.kept_count(conn)
+                pages.stale_count(conn, page_render.stamp) if keep_pages else pages.kept_count(conn)
             )
         if not todo:
             _common.out.print(
@@ -95,18 +97,18 @@ def db_refresh_answers(
             else:
                 _common.out.print(f"Removed the kept public answers of {done:,} {what}.")
         if not pages_todo:
-            _common.out.print("Every kept page is current." if keep else "No pages are kept.")
+            _common.out.print("Every kept page is current." if keep_pages else "No pages are kept.")
             return
-        label = "Kept pages" if keep else "Removing kept pages"
+        label = "Kept pages" if keep_pages else "Removing kept pages"
         step = (
             partial(keptpages.remake, db, page_render)
-            if keep
+            if keep_pages
             else partial(keptpages.forget_all, db)
         )
         with _progress(label, pages_todo, quiet) as on:
             done = step(on)
     what = "number" if done == 1 else "numbers"
-    if keep:
+    if keep_pages:
         _common.out.print(f"Made the item pages of {done:,} {what} again.")
     else:
         _common.out.print(f"Removed the kept item pages of {done:,} {what}.")

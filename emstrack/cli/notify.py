@@ -83,7 +83,7 @@ def worker(
     ] = False,
 ) -> None:
     """Deliver notices from the outbox: webhooks, e-mail, WeChat and Telegram messages, web push;
-    and make the item pages the read model keeps (`EMSTRACK_KEEP_PUBLIC_ANSWERS`).
+    and make the item pages the read model keeps (`EMSTRACK_KEEP_ITEM_PAGES`).
 
     Several workers may run at once, on one machine or many: each notice is claimed by one.
     Run them with the web servers' settings: pages made with others are never sent.
@@ -94,7 +94,7 @@ def worker(
         _senders(settings, db) as channels,
         Worker(db, settings, senders=channels) as runner,
     ):
-        keeper = keptpages.Keeper(db, settings) if settings.keep_public_answers else None
+        keeper = keptpages.Keeper(db, settings) if settings.keep_item_pages else None
         if once:
             made = keeper.catch_up() if keeper is not None else 0
             totals = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)

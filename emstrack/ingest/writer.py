@@ -396,6 +396,7 @@ def record(
                 answers=documents,
                 no_answers=gone,
                 now=work.now,
+                due=db.pages_due,
             )
         else:
             write_changes(
@@ -409,7 +410,7 @@ def record(
             )
             # The read model of every number whose items or events changed, and the notices:
             # in the same transaction, so a change is stored with them or not at all.
-            answers.refresh(unit, work.touched(changed_items), work.now, render)
+            answers.refresh(unit, work.touched(changed_items), work.now, render, db.pages_due)
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return BatchResult(outcomes, len(work.new_items), len(changed_items))
 
@@ -486,7 +487,7 @@ def write_fresh(db: Database, plan: Plan) -> BatchResult | None:
             conflicts=plan.conflicts,
         )
         now = plan.items[0].created_at if plan.items else datetime.now(UTC)
-        answers.refresh(unit, plan.numbers, now, db.render_answers)
+        answers.refresh(unit, plan.numbers, now, db.render_answers, db.pages_due)
         outbox.enqueue_status_changes(unit, plan.changes, now)
     return plan.result
 
@@ -532,6 +533,8 @@ def remap(
             changed_events=work.rows(work.changed_keys, sqlite),
             conflicts=[],
         )
-        answers.refresh(unit, work.touched(changed_items), work.now, db.render_answers)
+        answers.refresh(
+            unit, work.touched(changed_items), work.now, db.render_answers, db.pages_due
+        )
         outbox.enqueue_status_changes(unit, work.changes, work.now)
     return len(work.changed_keys), len(changed_items)

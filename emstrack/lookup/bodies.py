@@ -113,7 +113,9 @@ class PublicBodies:
 
 def install(db: Database, settings: Settings) -> PublicBodies | None:
     """Have `db`'s writers keep the public answers made under `settings` (the database's own
-    renderer where one is set already); none where `keep_public_answers` is off."""
+    renderer where one is set already); none where `keep_public_answers` is off. And mark the
+    rows they write due for their kept item pages where `keep_item_pages` is on."""
+    db.pages_due = settings.keep_item_pages
     if not settings.keep_public_answers:
         db.render_answers = None
         return None

@@ -178,10 +178,10 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "items": f"SELECT {_FIELDS_SQL[0]} FROM items WHERE number IN (%s) "
         "ORDER BY number, generation",
         "events": f"SELECT number, generation, {_FIELDS_SQL[1]} FROM events WHERE number IN (%s)",
-        "upsert": f"INSERT INTO {TABLE} (number, version, answer, updated_at) "
-        f"VALUES ({p}, 1, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
+        "upsert": f"INSERT INTO {TABLE} (number, version, answer, updated_at, page_due) "
+        f"VALUES ({p}, 1, {p}, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
         f"version = {TABLE}.version + 1, answer = excluded.answer, "
-        "updated_at = excluded.updated_at, page_due = TRUE",
+        "updated_at = excluded.updated_at, page_due = excluded.page_due",
         "delete": f"DELETE FROM {TABLE} WHERE number = {p}",
         **{f"read_{want}": _read(want, p) for want in WANTS},
         # The public answers of a number's current row (of the version `version`, when given).
@@ -216,12 +216,14 @@ def refresh(
     numbers: Iterable[str],
     now: datetime | None = None,
     render: Render | None = None,
+    due: bool = True,
 ) -> int:
     """Write the answer rows of `numbers` from their items and events as this transaction sees
     them (call it after the writes, in the same transaction), with their public answers where
-    `render` makes them; the count written."""
+    `render` makes them, each row marked due for its kept pages where `due` (`store.pages`);
+    the count written."""
     driver = conn.connection.driver_connection
-    return refresh_driver(driver, conn.dialect.paramstyle, numbers, now, render)
+    return refresh_driver(driver, conn.dialect.paramstyle, numbers, now, render, due)
 
 
 def refresh_driver(
@@ -230,6 +232,7 @@ def refresh_driver(
     numbers: Iterable[str],
     now: datetime | None = None,
     render: Render | None = None,
+    due: bool = True,
 ) -> int:
     """`refresh` on a DB-API connection (`paramstyle` `qmark`: SQLite's text datetimes)."""
     wanted = sorted(set(numbers))
@@ -260,7 +263,7 @@ def refresh_driver(
                     continue
                 rows = events.get((number, current_generation(found)), [])
                 doc = _document(found, rows).decode()
-                upserts.append((number, doc, updated))
+                upserts.append((number, doc, updated, due))
                 kept.append((number, None, *bodies_of(render, number, doc)))
         if deletes:
             cursor.executemany(sql["delete"], deletes)

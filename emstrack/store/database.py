@@ -90,6 +90,9 @@ class Database:
         #: Makes the public answers the writers keep in the read model (`store.answers`); set by
         #: the lookup (`lookup.bodies.install`), None: the rows alone are kept.
         self.render_answers: Render | None = None
+        #: The writers mark each row they write as due for its kept item pages (`store.pages`,
+        #: made by the page keeper); set by `lookup.bodies.install` from the settings.
+        self.pages_due = True
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool | None = None) -> Database:

@@ -105,6 +105,7 @@ def write_batch(
     answers: Sequence[tuple[str, str, str | None, str | None, str | None]],
     no_answers: Sequence[str],
     now: datetime,
+    due: bool = True,
 ) -> None:
     """Write one batch's changes (PostgreSQL), in the caller's transaction.
 
@@ -168,14 +169,15 @@ def write_batch(
                 driver,
                 "stage_answers",
                 ANSWERS,
-                ("number", "version", "answer", "updated_at"),
-                [(number, 1, answer, now) for number, answer, *_ in answers],
+                ("number", "version", "answer", "updated_at", "page_due"),
+                [(number, 1, answer, now, due) for number, answer, *_ in answers],
             )
             cursor.execute(
-                f"INSERT INTO {ANSWERS} (number, version, answer, updated_at) "
-                f"SELECT number, version, answer, updated_at FROM stage_answers "
+                f"INSERT INTO {ANSWERS} (number, version, answer, updated_at, page_due) "
+                f"SELECT number, version, answer, updated_at, page_due FROM stage_answers "
                 f"ON CONFLICT (number) DO UPDATE SET version = {ANSWERS}.version + 1, "
-                "answer = excluded.answer, updated_at = excluded.updated_at, page_due = TRUE"
+                "answer = excluded.answer, updated_at = excluded.updated_at, "
+                "page_due = excluded.page_due"
             )
             # Their public answers, for the versions just written; the old ones of those whose
             # answers were not made go.

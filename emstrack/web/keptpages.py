@@ -86,6 +86,7 @@ NOT_ON_PAGES: Final = frozenset(
         "cache_stale_while_revalidate",
         "cache_not_found_max_age",
         "keep_public_answers",
+        "keep_item_pages",
         "notify_quiet_hours",
         "notify_timezone",
         "notify_max_age_hours",
@@ -250,8 +251,8 @@ _ESCAPED: dict[str, str] = {}
 
 
 def install(tracker: Tracker, settings: Settings) -> PageRender | None:
-    """The page renderer of a deploy with `settings`; None where kept answers are off."""
-    return PageRender(tracker) if settings.keep_public_answers else None
+    """The page renderer of a deploy with `settings`; None where kept pages are off."""
+    return PageRender(tracker) if settings.keep_item_pages else None
 
 
 def _make(render: PageRender, rows: list[tuple[str, int, str]]) -> list[pages.Made]:
@@ -317,8 +318,8 @@ class Keeper:
 
 def start_keeper_thread(settings: Settings) -> threading.Event | None:
     """A page keeper in a daemon thread of this process on a database of its own; the event
-    that stops it. None where kept answers are off."""
-    if not settings.keep_public_answers:
+    that stops it. None where kept pages are off (`EMSTRACK_KEEP_ITEM_PAGES`)."""
+    if not settings.keep_item_pages:
         return None
     stop = threading.Event()
     keeper = Keeper(Database.open(settings), settings)

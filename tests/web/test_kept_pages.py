@@ -25,6 +25,8 @@ from emstrack.config import Settings, get_settings
 from emstrack.demo import load_demo
 from emstrack.domain.lang import BABEL_LOCALE, Lang
 from emstrack.domain.tracking_number import Scope
+from emstrack.ingest.records import parse_record
+from emstrack.ingest.writer import record
 from emstrack.lookup import Outcome, Tracker
 from emstrack.store import pages
 from emstrack.store.answers import AnswerRow
@@ -234,7 +236,7 @@ def test_refresh_answers_makes_and_removes_the_pages(
     assert page_en
     assert page_zh
     assert stamp == keptpages.stamp_of(Settings())
-    monkeypatch.setenv("EMSTRACK_KEEP_PUBLIC_ANSWERS", "false")
+    monkeypatch.setenv("EMSTRACK_KEEP_ITEM_PAGES", "false")
     get_settings.cache_clear()
     gone = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
     assert gone.exit_code == 0, gone.output
@@ -355,3 +357,19 @@ async def _call(app: Any, scope: dict[str, Any]) -> int:
 
     await app(scope, receive, send)
     return status
+
+
+def test_kept_pages_can_be_turned_off(db: Database, settings: Settings) -> None:
+    off = settings.model_copy(update={"keep_item_pages": False})
+    Tracker(db, off)  # the writers of this database mark no page due from now on
+    assert not db.pages_due
+    rows = [parse_record(r, source="test") for r in history(NUMBER, *DELIVERED_TO_DE[:4])]
+    record(db, rows[:2])
+    record(db, rows[2:], staged=True)  # COPY through staging tables on PostgreSQL
+    assert _kept(db)[NUMBER][1:] == (False, None, None, None, None)  # (0 on SQLite)
+    assert keptpages.install(Tracker(db, off), off) is None
+    assert keptpages.start_keeper_thread(off) is None
+    # On again: the next write marks the row due.
+    Tracker(db, settings)
+    record(db, [parse_record(r, source="test") for r in history(NUMBER, *DELIVERED_TO_DE[4:5])])
+    assert _kept(db)[NUMBER][1]
