@@ -373,3 +373,19 @@ def test_kept_pages_can_be_turned_off(db: Database, settings: Settings) -> None:
     Tracker(db, settings)
     record(db, [parse_record(r, source="test") for r in history(NUMBER, *DELIVERED_TO_DE[4:5])])
     assert _kept(db)[NUMBER][1]
+
+
+def test_the_page_lane_is_charged_like_the_route(db: Database, settings: Settings) -> None:
+    # Each page through the lane counts against the address's limit, and the page past it is
+    # the route's own 429 page.
+    app = create_app(settings.model_copy(update={"rate_limit": "3/minute"}), db)
+    with serve(app) as http:
+        http.headers["Accept"] = "text/html"
+        statuses = [http.get(f"/track/{NUMBER}").status_code for _ in range(4)]
+        assert statuses == [404, 404, 404, 429]
+        lane = http.get(f"/track/{NUMBER}")
+        route = http.get(f"/track/{NUMBER}", headers={"Authorization": "Bearer x"})
+    assert lane.status_code == route.status_code == 429
+    assert lane.headers["content-type"].startswith("text/html")
+    assert lane.content == route.content
+    assert lane.headers.get("retry-after") is not None
