@@ -300,6 +300,10 @@ def _environment(database_url: str, body_file: Path) -> dict[str, str]:
         # stale item's page is drawn at each request. Lookups are of items on their way (the
         # page of an item with news in the last days is sent kept): measure those.
         "EMSTRACK_STALE_AFTER_DAYS": "100000",
+        # Every found item's page kept (`emstrack db refresh-answers` makes them all): the page
+        # as items viewed again and again get it (the default keeps those viewed since their
+        # last change, the first view after a change being drawn).
+        "EMSTRACK_KEEP_ITEM_PAGES": "all",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(HERE.parent), os.environ.get("PYTHONPATH", "")) if p
         ),

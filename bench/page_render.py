@@ -126,6 +126,7 @@ async def _run(args: argparse.Namespace) -> None:
         # The demo's scans end on NOW: items in transit would look stale at today's clock, and
         # a stale item's page is drawn at each request; lookups are of items on their way.
         stale_after_days=100_000,
+        keep_item_pages="all",  # every page kept, as the items viewed again and again get it
         secret_key=SecretStr("bench-secret-bench-secret-bench-secret"),
     )
     db = Database.open(settings)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -199,15 +199,17 @@ class Settings(BaseSettings):
         "the writers keep none, and `emstrack db refresh-answers` removes those kept. The item "
         "pages: `EMSTRACK_KEEP_ITEM_PAGES`.",
     )
-    keep_item_pages: bool = Field(
-        default=True,
-        description="Keep each found item's page in English and Chinese in the read model, drawn "
-        "by the page keeper of `emstrack worker` / `serve --worker` after each change and sent "
-        "with its relative times filled in (docs/performance.md): a page then costs about half "
-        "a JSON lookup instead of two to five, for about 2 ms of a worker's core per changed item "
-        "and 6.8 kB per item on PostgreSQL (6.3 kB on SQLite). Worth it where pages are viewed "
-        "more than about four times per change (docs/deploy.md). Off: the writers mark no page "
-        "due, the workers draw none, and `emstrack db refresh-answers` removes those kept.",
+    keep_item_pages: Literal["viewed", "all", "off"] = Field(
+        default="viewed",
+        description="Keep found items' pages in English and Chinese in the read model, drawn by "
+        "the page keeper of `emstrack worker` / `serve --worker` and sent with their relative "
+        "times filled in (docs/performance.md): such a page costs about half a JSON lookup "
+        "instead of two to five, for about 2 ms of a worker's core each time it is drawn and "
+        "6.8 kB per item on PostgreSQL (6.3 kB on SQLite). `viewed`: the page of an item viewed "
+        "since its last change (its first view after a change is drawn, and has it kept); "
+        "`all`: every found item's page after every change (worth it only where pages are "
+        "viewed more than two or three times per change: docs/deploy.md); `off`: none, and "
+        "`emstrack db refresh-answers` removes those kept.",
     )
     cache_not_found_max_age: int = Field(
         default=15,

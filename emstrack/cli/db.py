@@ -72,17 +72,22 @@ def db_refresh_answers(
     release or other settings made them (or none were made): run after an upgrade, with the
     servers' settings. Lookups and pages are right meanwhile, only slower; the items and their
     versions are not touched. With EMSTRACK_KEEP_PUBLIC_ANSWERS=false, remove the answers
-    instead; with EMSTRACK_KEEP_ITEM_PAGES=false, the pages."""
+    instead; with EMSTRACK_KEEP_ITEM_PAGES=off, the pages. With EMSTRACK_KEEP_ITEM_PAGES=viewed
+    (the default), only the pages kept already are made again."""
     settings = _common.settings()
     keep = settings.keep_public_answers
-    keep_pages = settings.keep_item_pages
+    keep_pages = settings.keep_item_pages != "off"
+    # `viewed`: the pages of the items viewed, those kept already; `all`: every found item's.
+    viewed = settings.keep_item_pages == "viewed"
     with _common.database(settings) as db, _common.one_line():
         render = PublicBodies(settings)
         page_render = keptpages.PageRender(Tracker(db, settings))
         with db.read() as conn:
             todo = stale_count(conn, render.stamp) if keep else kept_count(conn)
             pages_todo = (
-                pages.stale_count(conn, page_render.stamp) if keep_pages else pages.kept_count(conn)
+                pages.stale_count(conn, page_render.stamp, kept_only=viewed)
+                if keep_pages
+                else pages.kept_count(conn)
             )
         if not todo:
             _common.out.print(
@@ -101,7 +106,7 @@ def db_refresh_answers(
             return
         label = "Kept pages" if keep_pages else "Removing kept pages"
         step = (
-            partial(keptpages.remake, db, page_render)
+            partial(keptpages.remake, db, page_render, kept_only=viewed)
             if keep_pages
             else partial(keptpages.forget_all, db)
         )

@@ -94,7 +94,7 @@ def worker(
         _senders(settings, db) as channels,
         Worker(db, settings, senders=channels) as runner,
     ):
-        keeper = keptpages.Keeper(db, settings) if settings.keep_item_pages else None
+        keeper = keptpages.Keeper(db, settings) if settings.keep_item_pages != "off" else None
         if once:
             made = keeper.catch_up() if keeper is not None else 0
             totals = dict.fromkeys(("sent", "retried", "dead", "suppressed", "deferred"), 0)

@@ -114,8 +114,9 @@ class PublicBodies:
 def install(db: Database, settings: Settings) -> PublicBodies | None:
     """Have `db`'s writers keep the public answers made under `settings` (the database's own
     renderer where one is set already); none where `keep_public_answers` is off. And mark the
-    rows they write due for their kept item pages where `keep_item_pages` is on."""
-    db.pages_due = settings.keep_item_pages
+    rows they write due for their kept item pages where `keep_item_pages` is `all` (`viewed`:
+    the page's route marks a row due when it draws a viewed page, `web.keptpages`)."""
+    db.pages_due = settings.keep_item_pages == "all"
     if not settings.keep_public_answers:
         db.render_answers = None
         return None

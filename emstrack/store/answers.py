@@ -181,7 +181,7 @@ def _sql(paramstyle: str) -> dict[str, str]:
         "upsert": f"INSERT INTO {TABLE} (number, version, answer, updated_at, page_due) "
         f"VALUES ({p}, 1, {p}, {p}, {p}) ON CONFLICT (number) DO UPDATE SET "
         f"version = {TABLE}.version + 1, answer = excluded.answer, "
-        "updated_at = excluded.updated_at, page_due = excluded.page_due",
+        f"updated_at = excluded.updated_at, page_due = excluded.page_due OR {TABLE}.page_due",
         "delete": f"DELETE FROM {TABLE} WHERE number = {p}",
         **{f"read_{want}": _read(want, p) for want in WANTS},
         # The public answers of a number's current row (of the version `version`, when given).

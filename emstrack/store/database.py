@@ -91,8 +91,9 @@ class Database:
         #: the lookup (`lookup.bodies.install`), None: the rows alone are kept.
         self.render_answers: Render | None = None
         #: The writers mark each row they write as due for its kept item pages (`store.pages`,
-        #: made by the page keeper); set by `lookup.bodies.install` from the settings.
-        self.pages_due = True
+        #: made by the page keeper); set by `lookup.bodies.install` from the settings
+        #: (`keep_item_pages=all`).
+        self.pages_due = False
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool | None = None) -> Database:

@@ -54,17 +54,31 @@ def due(conn: Connection, after: str = "", batch: int = 100) -> list[tuple[str, 
         cursor.close()
 
 
+def _stale(p: str, kept_only: bool) -> str:
+    """The rows without pages made with the stamp (the first parameter) for their version
+    (`kept_only`: of those with pages of another stamp or version): a `FROM … WHERE`."""
+    if kept_only:
+        return (
+            f"FROM {TABLE} a JOIN {PAGES} k ON k.number = a.number "
+            f"WHERE NOT (k.version = a.version AND k.stamp = {p})"
+        )
+    return (
+        f"FROM {TABLE} a LEFT JOIN {PAGES} k ON k.number = a.number "
+        f"AND k.version = a.version AND k.stamp = {p} WHERE k.number IS NULL"
+    )
+
+
 def stale(
-    conn: Connection, stamp: str, after: str = "", batch: int = 500
+    conn: Connection, stamp: str, after: str = "", batch: int = 500, *, kept_only: bool = False
 ) -> list[tuple[str, int, str]]:
     """The next `batch` rows after `after` without pages made with `stamp` for their version
-    (another release or settings, or never): as `due`, for `emstrack db refresh-answers`."""
+    (another release or settings, or never; `kept_only`: only those that have pages, of
+    another stamp or version): as `due`, for `emstrack db refresh-answers`."""
     cursor, p = _cursor(conn)
     try:
         cursor.execute(
-            f"SELECT a.number, a.version, a.answer FROM {TABLE} a LEFT JOIN {PAGES} k "
-            f"ON k.number = a.number AND k.version = a.version AND k.stamp = {p} "
-            f"WHERE k.number IS NULL AND a.number > {p} ORDER BY a.number LIMIT {p}",
+            f"SELECT a.number, a.version, a.answer {_stale(p, kept_only)} "
+            f"AND a.number > {p} ORDER BY a.number LIMIT {p}",
             (stamp, after, batch),
         )
         return [(str(n), int(v), str(a)) for n, v, a in cursor.fetchall()]
@@ -95,6 +109,22 @@ def store(conn: Connection, made: Sequence[Made]) -> None:
         cursor.executemany(
             f"UPDATE {TABLE} SET page_due = FALSE WHERE number = {p} AND version = {p}",
             [(number, version) for number, version, *_ in made],
+        )
+    finally:
+        cursor.close()
+
+
+def mark_due(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
+    """Mark due the rows of (number, version) still at that version (a page viewed and drawn
+    for want of a kept one: `keep_item_pages=viewed`)."""
+    if not rows:
+        return
+    cursor, p = _cursor(conn)
+    try:
+        cursor.executemany(
+            f"UPDATE {TABLE} SET page_due = TRUE WHERE number = {p} AND version = {p} "
+            "AND NOT page_due",
+            list(rows),
         )
     finally:
         cursor.close()
@@ -133,15 +163,10 @@ def due_count(conn: Connection) -> int:
     return _count(conn, f"SELECT count(*) FROM {TABLE} WHERE page_due")
 
 
-def stale_count(conn: Connection, stamp: str) -> int:
-    """How many rows have no pages made with `stamp` for their version."""
+def stale_count(conn: Connection, stamp: str, *, kept_only: bool = False) -> int:
+    """How many rows `stale` would give, all in all."""
     p = placeholder(conn.dialect.paramstyle)
-    return _count(
-        conn,
-        f"SELECT count(*) FROM {TABLE} a LEFT JOIN {PAGES} k ON k.number = a.number "
-        f"AND k.version = a.version AND k.stamp = {p} WHERE k.number IS NULL",
-        (stamp,),
-    )
+    return _count(conn, f"SELECT count(*) {_stale(p, kept_only)}", (stamp,))
 
 
 def kept_count(conn: Connection) -> int:

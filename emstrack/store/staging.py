@@ -177,7 +177,7 @@ def write_batch(
                 f"SELECT number, version, answer, updated_at, page_due FROM stage_answers "
                 f"ON CONFLICT (number) DO UPDATE SET version = {ANSWERS}.version + 1, "
                 "answer = excluded.answer, updated_at = excluded.updated_at, "
-                "page_due = excluded.page_due"
+                f"page_due = excluded.page_due OR {ANSWERS}.page_due"
             )
             # Their public answers, for the versions just written; the old ones of those whose
             # answers were not made go.

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # PostgreSQL: the public lookup's async pool, on this event loop (`store.aio`).
         await db.open_async_reads()
         try:
-            with bots.running(settings) as app_.state.bots:
+            with bots.running(settings) as app_.state.bots, keptpages.misses_running(misses):
                 yield
         finally:
             await db.close_async_reads()
@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.tracker = Tracker(db, settings)
     #: The kept item pages' renderer: its stamp names the pages this app sends (`web.keptpages`).
     app.state.kept_pages = keptpages.install(app.state.tracker, settings)
+    #: The pages drawn for want of a kept one, marked due for the page keeper (`keptpages`).
+    misses = keptpages.Misses(db) if app.state.kept_pages is not None else None
+    app.state.page_misses = misses
     app.state.limiter = Limiter(settings.redis_url)
     #: What every answer's bytes depend on besides the item (`web.caching`).
     app.state.deploy_tag = caching.deploy_tag(settings)

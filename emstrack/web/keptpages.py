@@ -31,7 +31,8 @@ import re
 import string
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import metadata, resources
@@ -252,7 +253,7 @@ _ESCAPED: dict[str, str] = {}
 
 def install(tracker: Tracker, settings: Settings) -> PageRender | None:
     """The page renderer of a deploy with `settings`; None where kept pages are off."""
-    return PageRender(tracker) if settings.keep_item_pages else None
+    return PageRender(tracker) if settings.keep_item_pages != "off" else None
 
 
 def _make(render: PageRender, rows: list[tuple[str, int, str]]) -> list[pages.Made]:
@@ -316,10 +317,69 @@ class Keeper:
         log.info("page keeper stopped")
 
 
+class Misses:
+    """The numbers whose page a viewer asked for and got drawn, for want of a kept one of this
+    deploy for the item's version: marked due on the primary (`store.pages.mark_due`) in one
+    short write every `every` seconds, for the page keeper to draw. So with
+    `keep_item_pages=viewed` the pages kept are those of items viewed since their last change
+    (the first view after a change is drawn, the next ones are sent kept); with `all`, a page
+    made by another release is made again as soon as it is viewed."""
+
+    def __init__(self, db: Database, every: float = 0.5, limit: int = 10_000) -> None:
+        self.db = db
+        self.every = every
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._pending: dict[str, int] = {}
+
+    def note(self, number: str, version: int) -> None:
+        """A page of `number` at `version` was drawn for want of a kept one."""
+        with self._lock:
+            if len(self._pending) < self.limit:  # more than a flush's worth: the next views
+                self._pending[number] = version
+
+    def flush(self) -> int:
+        """Mark the noted rows due now; how many were noted."""
+        with self._lock:
+            taken, self._pending = self._pending, {}
+        if taken:
+            with self.db.write() as unit:
+                pages.mark_due(unit, sorted(taken.items()))
+        return len(taken)
+
+    def run(self, stop: threading.Event) -> None:
+        """Flush every `every` seconds until `stop` is set, then once more."""
+        while not stop.wait(self.every):
+            self._flush_logged()
+        self._flush_logged()
+
+    def _flush_logged(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # a database away for a moment: those views will note them again
+            log.exception("kept pages: the viewed pages could not be marked due")
+
+
+@contextmanager
+def misses_running(misses: Misses | None) -> Iterator[None]:
+    """`misses` flushed by a thread of its own while the block runs (the app's lifespan)."""
+    if misses is None:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=misses.run, args=(stop,), name="emstrack-misses")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def start_keeper_thread(settings: Settings) -> threading.Event | None:
     """A page keeper in a daemon thread of this process on a database of its own; the event
     that stops it. None where kept pages are off (`EMSTRACK_KEEP_ITEM_PAGES`)."""
-    if not settings.keep_item_pages:
+    if settings.keep_item_pages == "off":
         return None
     stop = threading.Event()
     keeper = Keeper(Database.open(settings), settings)
@@ -332,13 +392,16 @@ def remake(
     render: PageRender,
     on_step: Callable[[int], None] | None = None,
     batch: int = 200,
+    *,
+    kept_only: bool = False,
 ) -> int:
-    """Make the pages of every row that has none made with `render`'s stamp for its version,
-    a transaction per `batch` rows; how many were made (`emstrack db refresh-answers`)."""
+    """Make the pages of every row that has none made with `render`'s stamp for its version
+    (`kept_only`: of every row that has pages of another stamp or version), a transaction per
+    `batch` rows; how many were made (`emstrack db refresh-answers`)."""
     done, after = 0, ""
     while True:
         with db.read() as unit:
-            rows = pages.stale(unit, render.stamp, after, batch)
+            rows = pages.stale(unit, render.stamp, after, batch, kept_only=kept_only)
         if not rows:
             return done
         made = _make(render, rows)

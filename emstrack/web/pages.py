@@ -277,7 +277,11 @@ async def item(request: Request, number: str, scope: str = "") -> Response:
             if caching.matches(request, kept_tag):
                 return caching.not_modified(kept_tag, cache_control, caching.PAGE_VARY)
             page = read.page(lang, kept.stamp)
-            if page is not None and (body := keptpages.fill(page, lang, clock)) is not None:
+            if page is None:
+                # None of this deploy for this version: have the keeper make it, for the next
+                # viewers (`keptpages.Misses`).
+                request.app.state.page_misses.note(number, read.version)
+            elif (body := keptpages.fill(page, lang, clock)) is not None:
                 return _public(request, HTMLResponse(body), kept_tag, cache_control)
         result = tracker.result_of(tn, read)
     else:

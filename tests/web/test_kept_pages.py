@@ -28,6 +28,7 @@ from emstrack.domain.tracking_number import Scope
 from emstrack.ingest.records import parse_record
 from emstrack.ingest.writer import record
 from emstrack.lookup import Outcome, Tracker
+from emstrack.lookup.bodies import install
 from emstrack.store import pages
 from emstrack.store.answers import AnswerRow
 from emstrack.store.database import Database
@@ -36,6 +37,20 @@ from emstrack.web.app import create_app
 from emstrack.web.pages import item_page
 
 NUMBER = "EE123456785CN"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Every found item's page kept after every change (`keep_item_pages=all`), unless a test
+    says otherwise; the writers of the test database told so."""
+    return Settings(database_url=database_url, keep_item_pages="all")
+
+
+@pytest.fixture(autouse=True)
+def _writers_keep(db: Database, settings: Settings) -> None:
+    install(db, settings)
+
+
 LANGS: tuple[Lang, ...] = ("en", "zh")
 
 
@@ -225,6 +240,7 @@ def test_refresh_answers_makes_and_removes_the_pages(
     runner: CliRunner,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("EMSTRACK_KEEP_ITEM_PAGES", "all")
     assert load(*history(NUMBER, *DELIVERED_TO_DE)) == ["stored"] * len(DELIVERED_TO_DE)
     first = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
     assert first.exit_code == 0, first.output
@@ -236,7 +252,7 @@ def test_refresh_answers_makes_and_removes_the_pages(
     assert page_en
     assert page_zh
     assert stamp == keptpages.stamp_of(Settings())
-    monkeypatch.setenv("EMSTRACK_KEEP_ITEM_PAGES", "false")
+    monkeypatch.setenv("EMSTRACK_KEEP_ITEM_PAGES", "off")
     get_settings.cache_clear()
     gone = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
     assert gone.exit_code == 0, gone.output
@@ -360,7 +376,7 @@ async def _call(app: Any, scope: dict[str, Any]) -> int:
 
 
 def test_kept_pages_can_be_turned_off(db: Database, settings: Settings) -> None:
-    off = settings.model_copy(update={"keep_item_pages": False})
+    off = settings.model_copy(update={"keep_item_pages": "off"})
     Tracker(db, off)  # the writers of this database mark no page due from now on
     assert not db.pages_due
     rows = [parse_record(r, source="test") for r in history(NUMBER, *DELIVERED_TO_DE[:4])]
@@ -389,3 +405,62 @@ def test_the_page_lane_is_charged_like_the_route(db: Database, settings: Setting
     assert lane.headers["content-type"].startswith("text/html")
     assert lane.content == route.content
     assert lane.headers.get("retry-after") is not None
+
+
+def _mark(db: Database, number: str) -> None:
+    """Mark the kept English page of `number`, so that a test sees which bytes were sent."""
+    (_, _, _, _, page_en, _) = _kept(db)[number]
+    marked = zlib.decompress(page_en).replace(b"<html", b"<!-- kept --><html", 1)
+    with db.write() as conn:
+        conn.execute(
+            text("UPDATE item_pages SET page_en = :page WHERE number = :n"),
+            {"page": zlib.compress(marked), "n": number},
+        )
+
+
+def test_viewed_pages_are_kept_after_their_first_view(
+    db: Database, settings: Settings, load: Loader, runner: CliRunner
+) -> None:
+    # `viewed` (the default): the writers mark nothing; a page drawn for a viewer has its row
+    # marked due, the keeper makes it, the next viewers get it kept. A page never viewed is
+    # never made.
+    viewed = settings.model_copy(update={"keep_item_pages": "viewed", "rate_limit": "1000/minute"})
+    install(db, viewed)
+    now = datetime.now(UTC).replace(microsecond=0)
+    for number in (NUMBER, "RR473124829GB"):
+        steps = [
+            (code, _local(now - timedelta(hours=20 - i)), office, country)
+            for i, (code, _, office, country) in enumerate(DELIVERED_TO_DE[:4])
+        ]
+        assert load(*history(number, *steps)) == ["stored"] * 4
+    assert not any(row[1] for row in _kept(db).values())  # nothing due
+    keeper = keptpages.Keeper(db, viewed)
+    assert keeper.catch_up() == 0
+    app = create_app(viewed, db)
+    with serve(app) as http:
+        http.headers.update({"Accept": "text/html", "Accept-Language": "en"})
+        first = http.get(f"/track/{NUMBER}")
+        assert first.status_code == 200
+        assert http.get(f"/track/{NUMBER.lower()}").status_code == 200  # not as written: no mark
+        app.state.page_misses.flush()
+        assert {n for n, row in _kept(db).items() if row[1]} == {NUMBER}
+        assert keeper.catch_up() == 1
+        _mark(db, NUMBER)
+        assert "<!-- kept -->" in http.get(f"/track/{NUMBER}").text
+        # A new scan: the kept page is of the old version; the next view is drawn and marks
+        # the row again; the one after it is kept.
+        later = [("EMF", _local(now - timedelta(hours=2)), *DELIVERED_TO_DE[4][2:])]
+        assert load(*history(NUMBER, *later)) == ["stored"]
+        assert not _kept(db)[NUMBER][1]
+        assert "<!-- kept -->" not in http.get(f"/track/{NUMBER}").text
+        app.state.page_misses.flush()
+        assert keeper.catch_up() == 1
+        kept, drawn = _both(http, app, f"/track/{NUMBER}")
+        _same(kept, drawn)
+    # After an upgrade, `refresh-answers` makes again the pages kept, not the others.
+    with db.write() as conn:
+        conn.execute(text("UPDATE item_pages SET stamp = 'another'"))
+    done = runner.invoke(cli, ["db", "refresh-answers", "--quiet"])
+    assert done.exit_code == 0, done.output
+    assert "Made the item pages of 1 number again." in done.output
+    assert _kept(db)["RR473124829GB"][2:] == (None, None, None, None)
