@@ -104,3 +104,44 @@ def same_origin(client: httpx.Client) -> dict[str, str]:
     Metadata and `Origin`), which the pages' forms require of a browser (`emstrack.web.csrf`)."""
     base = client.base_url
     return {"Origin": f"{base.scheme}://{base.netloc.decode()}", "Sec-Fetch-Site": "same-origin"}
+
+
+def asgi_scope(
+    path: str, query: str = "", accept: str = "application/json", **extra: Any
+) -> dict[str, Any]:
+    """The ASGI scope of a plain `GET path?query` from a loopback client; `extra` replaces its
+    keys (`headers` are added to the host and accept headers)."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"accept", accept.encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    if "headers" in extra:
+        extra = {**extra, "headers": scope["headers"] + list(extra["headers"])}
+    scope.update(extra)
+    return scope
+
+
+async def asgi_call(app: Any, scope: dict[str, Any]) -> int:
+    """Call `app` with `scope` as a server would, without a body; the response's status."""
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status

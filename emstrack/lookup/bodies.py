@@ -44,15 +44,17 @@ _LIBRARIES = ("pycountry", "babel", "orjson")
 
 
 @cache
-def _package_digest() -> str:
+def package_digest(parts: tuple[str, ...] | None, libraries: tuple[str, ...]) -> str:
+    """A digest of the files of the package's `parts` (all of it: None) and of the versions of
+    `libraries`: what made a kept answer's or page's bytes (`stamp_of`, `web.keptpages`)."""
     digest = hashlib.blake2b(digest_size=16)
     root = Path(str(resources.files("emstrack")))
-    for part in _PARTS:
+    for part in parts or ("",):
         for path in sorted((root / part).rglob("*")):
             if path.is_file() and path.suffix not in (".pyc", ".pyo"):
                 digest.update(str(path.relative_to(root)).encode())
                 digest.update(path.read_bytes())
-    for name in _LIBRARIES:
+    for name in libraries:
         digest.update(f"{name}={metadata.version(name)}".encode())
     return digest.hexdigest()
 
@@ -63,7 +65,7 @@ def stamp_of(settings: Settings) -> str:
     for part in (
         emstrack.__version__,
         str(FORMAT),
-        _package_digest(),
+        package_digest(_PARTS, _LIBRARIES),
         settings.home_country or "",
         str(settings.strict_countries),
     ):
@@ -134,19 +136,22 @@ def remake(
     """Make the public answers of every number that has none made with `render`'s stamp, a
     transaction per `batch` numbers (writers go on meanwhile); how many were made. `on_step`
     is told the count after each step. `emstrack db refresh-answers`."""
-    return _steps(db, lambda conn, after: rerender(conn, render, after, batch), on_step)
+    return steps(db, lambda conn, after: rerender(conn, render, after, batch), on_step)
 
 
 def forget_all(db: Database, on_step: Callable[[int], None] | None = None) -> int:
     """Remove every kept public answer, in steps as `remake`; how many numbers had some."""
-    return _steps(db, forget, on_step)
+    return steps(db, forget, on_step)
 
 
-def _steps(
+def steps(
     db: Database,
     step: Callable[[Unit, str], tuple[int, str | None]],
     on_step: Callable[[int], None] | None,
 ) -> int:
+    """Run `step(conn, after)` in a write transaction of its own, from the first number on,
+    until it says none were left ((count, last number or None)); the total count. `on_step`
+    is told the running total after each step."""
     done, after = 0, ""
     while True:
         with db.write() as conn:

@@ -349,7 +349,8 @@ def forget(conn: Connection, after: str = "", batch: int = 500) -> tuple[int, st
     return len(numbers), str(numbers[-1])
 
 
-def _count(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
+def count(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
+    """The one number `sql` selects (a `count(*)`)."""
     driver: Any = conn.connection.driver_connection
     cursor = driver.cursor()
     try:
@@ -362,12 +363,12 @@ def _count(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
 
 def kept_count(conn: Connection) -> int:
     """How many numbers keep public answers (of any stamp)."""
-    return _count(conn, f"SELECT count(*) FROM {PUBLIC}")
+    return count(conn, f"SELECT count(*) FROM {PUBLIC}")
 
 
 def stale_count(conn: Connection, stamp: str) -> int:
     """How many rows have no public answers made with `stamp` for their version."""
-    return _count(conn, _sql(conn.dialect.paramstyle)["stale_count"], (stamp,))
+    return count(conn, _sql(conn.dialect.paramstyle)["stale_count"], (stamp,))
 
 
 def backfill(conn: Connection, batch: int = 2000) -> int:

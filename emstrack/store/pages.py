@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from emstrack.store.answers import PAGES, TABLE
+from emstrack.store.answers import PAGES, TABLE, count
 from emstrack.store.values import placeholder
 
 #: A row's pages as the keeper made them: (number, version, stamp or None when it keeps none,
@@ -148,27 +148,17 @@ def forget(conn: Connection, after: str = "", batch: int = 500) -> tuple[int, st
     return len(numbers), numbers[-1]
 
 
-def _count(conn: Connection, sql: str, params: tuple[Any, ...] = ()) -> int:
-    cursor, _ = _cursor(conn)
-    try:
-        cursor.execute(sql, params)
-        (count,) = cursor.fetchone()
-    finally:
-        cursor.close()
-    return int(count)
-
-
 def due_count(conn: Connection) -> int:
     """How many rows have their pages due."""
-    return _count(conn, f"SELECT count(*) FROM {TABLE} WHERE page_due")
+    return count(conn, f"SELECT count(*) FROM {TABLE} WHERE page_due")
 
 
 def stale_count(conn: Connection, stamp: str, *, kept_only: bool = False) -> int:
     """How many rows `stale` would give, all in all."""
     p = placeholder(conn.dialect.paramstyle)
-    return _count(conn, f"SELECT count(*) {_stale(p, kept_only)}", (stamp,))
+    return count(conn, f"SELECT count(*) {_stale(p, kept_only)}", (stamp,))
 
 
 def kept_count(conn: Connection) -> int:
     """How many numbers keep pages (of any stamp or version)."""
-    return _count(conn, f"SELECT count(*) FROM {PAGES}")
+    return count(conn, f"SELECT count(*) FROM {PAGES}")

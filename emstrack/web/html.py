@@ -30,6 +30,12 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     path = request.url.path
     here = path + (f"?{request.url.query}" if request.url.query else "")
     body = draw(template, lang, request.app.state.settings.brand, path, here, **context)
+    return respond(request, body, status)
+
+
+def respond(request: Request, body: str, status: int = 200) -> HTMLResponse:
+    """The page `body` as the answer to `request`: a language chosen by `?lang=` is remembered
+    in the language cookie."""
     response = HTMLResponse(body, status_code=status)
     if found := match(request.query_params.get("lang")):
         i18n.remember(request, response, found)

@@ -34,8 +34,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -48,6 +46,7 @@ from emstrack.config import Settings
 from emstrack.domain.lang import Lang
 from emstrack.domain.tracking_number import Scope
 from emstrack.lookup import Outcome, Tracker, TrackingResult
+from emstrack.lookup.bodies import package_digest, steps
 from emstrack.store import pages
 from emstrack.store.answers import AnswerRow
 from emstrack.store.database import Database
@@ -129,19 +128,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
 
 
-@cache
-def _package_digest() -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    root = Path(str(resources.files("emstrack")))
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
-    for name in _LIBRARIES:
-        digest.update(f"{name}={metadata.version(name)}".encode())
-    return digest.hexdigest()
-
-
 def _setting(value: Any) -> str:
     if isinstance(value, SecretStr):
         return "set" if value.get_secret_value() else ""
@@ -151,7 +137,9 @@ def _setting(value: Any) -> str:
 def stamp_of(settings: Settings) -> str:
     """What a page kept under `settings` by this release was made with (32 characters)."""
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{emstrack.__version__}\x1f{FORMAT}\x1f{_package_digest()}".encode())
+    digest.update(
+        f"{emstrack.__version__}\x1f{FORMAT}\x1f{package_digest(None, _LIBRARIES)}".encode()
+    )
     for name in sorted(Settings.model_fields):
         if name in NOT_ON_PAGES:
             continue
@@ -415,13 +403,4 @@ def remake(
 
 def forget_all(db: Database, on_step: Callable[[int], None] | None = None) -> int:
     """Remove every kept page, in steps; how many numbers had some."""
-    done, after = 0, ""
-    while True:
-        with db.write() as unit:
-            count, last = pages.forget(unit, after)
-        done += count
-        if on_step is not None:
-            on_step(done)
-        if last is None:
-            return done
-        after = last
+    return steps(db, pages.forget, on_step)

@@ -40,7 +40,7 @@ from emstrack.text.catalogue import translations
 from emstrack.text.headline import headline as sentence
 from emstrack.web import caching, contacts, i18n, itempage, itemview, keptpages, unlock
 from emstrack.web.deps import Caller, allowance, charge, client_address, lookups
-from emstrack.web.html import render, require_same_site
+from emstrack.web.html import render, require_same_site, respond
 
 MAX_NUMBERS = 50
 #: Longer than any number typed with its spaces and dashes ("EE 123 456 785 CN" is 17).
@@ -346,9 +346,7 @@ def _item_page(
     here = path + (f"?{request.url.query}" if request.url.query else "")
     settings = request.app.state.settings
     body = itempage.draw_item(result, lang, settings, path, here, private=private, now=now)
-    response = HTMLResponse(body, status_code=itempage.status_of(result))
-    if found := match(request.query_params.get("lang")):
-        i18n.remember(request, response, found)
+    response = respond(request, body, itempage.status_of(result))
     if private:
         response.headers["Cache-Control"] = caching.PRIVATE
     return response

@@ -18,7 +18,7 @@ from babel.dates import format_timedelta
 from factories import DELIVERED_TO_DE, Loader, history
 from sqlalchemy import text
 from typer.testing import CliRunner
-from webclient import serve
+from webclient import asgi_call, asgi_scope, serve
 
 from emstrack.cli import app as cli
 from emstrack.config import Settings, get_settings
@@ -52,6 +52,7 @@ def _writers_keep(db: Database, settings: Settings) -> None:
 
 
 LANGS: tuple[Lang, ...] = ("en", "zh")
+HTML = "text/html"
 
 
 def _kept(db: Database) -> dict[str, tuple[Any, ...]]:
@@ -316,57 +317,23 @@ def test_the_page_lane_answers_as_the_route(db: Database, settings: Settings, lo
 def test_the_page_lane_is_taken_and_the_route_is_not(db: Database, settings: Settings) -> None:
     app = create_app(settings, db)
     scopes = {
-        "lane": _scope(f"/track/{NUMBER}"),
-        "query": _scope(f"/track/{NUMBER}", b"scope=international"),
-        "key": _scope(f"/track/{NUMBER}", headers=[(b"authorization", b"Bearer k")]),
-        "head": _scope(f"/track/{NUMBER}", method="HEAD"),
+        "lane": asgi_scope(f"/track/{NUMBER}", accept=HTML),
+        "query": asgi_scope(f"/track/{NUMBER}", "scope=international", accept=HTML),
+        "key": asgi_scope(
+            f"/track/{NUMBER}", accept=HTML, headers=[(b"authorization", b"Bearer k")]
+        ),
+        "head": asgi_scope(f"/track/{NUMBER}", accept=HTML, method="HEAD"),
     }
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
             for scope in scopes.values():
-                await _call(app, scope)
+                await asgi_call(app, scope)
 
     asyncio.run(run())
     assert "endpoint" not in scopes["lane"]  # the router never saw it
     for name in ("query", "key", "head"):
         assert scopes[name].get("endpoint") is item_page, name
-
-
-def _scope(path: str, query: bytes = b"", **extra: Any) -> dict[str, Any]:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"test"), (b"accept", b"text/html")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-    }
-    if "headers" in extra:
-        extra["headers"] = scope["headers"] + extra["headers"]
-    scope.update(extra)
-    return scope
-
-
-async def _call(app: Any, scope: dict[str, Any]) -> int:
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 def test_kept_pages_can_be_turned_off(db: Database, settings: Settings) -> None:

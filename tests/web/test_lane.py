@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from factories import DELIVERED_TO_DE, Loader, history
-from webclient import ServeApp
+from webclient import ServeApp, asgi_call, asgi_scope
 
 from emstrack.config import Settings
 from emstrack.domain.tracking_number import Scope as NumberScope
@@ -88,40 +88,6 @@ def test_the_rate_limit_holds_on_the_lane(load: Loader, serve_app: ServeApp) -> 
     _same(lane, route)
 
 
-def _scope(path: str, query: str = "", **extra: Any) -> dict[str, Any]:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"test"), (b"accept", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("test", 80),
-    }
-    scope.update(extra)
-    return scope
-
-
-async def _call(app: Any, scope: dict[str, Any]) -> int:
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 def test_the_lane_is_taken_and_the_route_is_not(
     load: Loader, db: Database, settings: Settings
 ) -> None:
@@ -131,11 +97,11 @@ def test_the_lane_is_taken_and_the_route_is_not(
     async def run() -> tuple[dict[str, Any], dict[str, Any]]:
         async with app.router.lifespan_context(app):
             lane, route = (
-                _scope(f"/api/v1/tracking/{NUMBER}", "lang=zh"),
-                _scope(f"/api/v1/tracking/{NUMBER}", "lang=zh&via=route"),
+                asgi_scope(f"/api/v1/tracking/{NUMBER}", "lang=zh"),
+                asgi_scope(f"/api/v1/tracking/{NUMBER}", "lang=zh&via=route"),
             )
-            assert await _call(app, lane) == 200
-            assert await _call(app, route) == 200
+            assert await asgi_call(app, lane) == 200
+            assert await asgi_call(app, route) == 200
         return lane, route
 
     lane, route = asyncio.run(run())
@@ -167,12 +133,12 @@ def test_the_lane_is_taken_and_the_route_is_not(
     ],
 )
 def test_what_the_lane_leaves_to_the_route(path: str, query: str, extra: dict[str, Any]) -> None:
-    assert _plain(_scope(path, query, **extra)) is None
+    assert _plain(asgi_scope(path, query, **extra)) is None
 
 
 def test_what_the_lane_takes() -> None:
-    assert _plain(_scope(f"/api/v1/tracking/{NUMBER}")) == (NUMBER, NumberScope.ANY, "en")
-    assert _plain(_scope("/api/v1/tracking/ee 123", "scope=domestic&lang=zh-Hant")) == (
+    assert _plain(asgi_scope(f"/api/v1/tracking/{NUMBER}")) == (NUMBER, NumberScope.ANY, "en")
+    assert _plain(asgi_scope("/api/v1/tracking/ee 123", "scope=domestic&lang=zh-Hant")) == (
         "ee 123",
         NumberScope.DOMESTIC,
         "zh-Hant",
