@@ -449,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_database = str(path)
         numbers = sample_numbers(path, args.numbers, seed=11)
         name = f"SQLite {path.name}"
+    dataset.OUT.mkdir(parents=True, exist_ok=True)  # a PostgreSQL run on a fresh clone has none yet
     numbers_file = dataset.OUT / "http-numbers.txt"
     numbers_file.write_text("\n".join(numbers) + "\n")
     typical, body = _typical_body(database_url, numbers)

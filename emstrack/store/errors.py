@@ -1,8 +1,9 @@
 """What a database driver's error means, decided in one place: an outage or a bug.
 
 Statements run through SQLAlchemy fail with its `DBAPIError`; the hot paths that run on the
-driver's own cursor (the writer's `executemany`, the lookup's two reads) fail with the driver's
-errors unwrapped (`sqlite3.Error`, `psycopg.Error`). Both are read here. An outage (the server
+driver's own cursor (the writer's `executemany`, the lookup's reads) fail with the driver's
+errors unwrapped (`sqlite3.Error`, `psycopg.Error`, and asyncpg's for PostgreSQL's async
+lookup read, `store.aio`). All are read here. An outage (the server
 is gone, the file cannot be opened or written, the write lock was not granted in time, the disk
 is full) becomes our `DatabaseUnavailable`, which the web answers 503 with `Retry-After` and the
 CLI with one line; anything else (a broken constraint, bad SQL) is a bug and is left as it is.
@@ -19,13 +20,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
 
+import asyncpg
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from emstrack.errors import DatabaseUnavailable
 
 #: Every error a database driver raises, wrapped by SQLAlchemy or not.
-DRIVER_ERRORS: Final[tuple[type[Exception], ...]] = (DBAPIError, sqlite3.Error, psycopg.Error)
+DRIVER_ERRORS: Final[tuple[type[Exception], ...]] = (
+    DBAPIError,
+    sqlite3.Error,
+    psycopg.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 # The DB-API classes that mean "cannot serve now" whatever the code: SQLAlchemy wraps a driver
 # error in the class of the same name, so the driver's own class decides.
@@ -106,6 +114,11 @@ def _reason(exc: BaseException) -> tuple[str, str] | None:
             return found
         if not state and isinstance(orig, _OUTAGE_CLASSES):
             return _CANNOT_CONNECT  # libpq's own failures (refused, closed, timed out)
+    elif isinstance(orig, asyncpg.PostgresError):
+        state = str(getattr(orig, "sqlstate", "") or "")
+        return _POSTGRES.get(state) or _POSTGRES.get(state[:2])
+    elif isinstance(orig, asyncpg.InterfaceError):
+        return _CANNOT_CONNECT  # the client's side of a connection closed or lost
     if invalidated:
         return _CANNOT_CONNECT
     return _NO_ANSWER if isinstance(orig, _OUTAGE_CLASSES) else None
