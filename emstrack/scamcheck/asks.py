@@ -46,6 +46,8 @@ class Kind(StrEnum):
     ADD_CONTACT = "add_contact"  # add a WeChat/QQ friend, scan a QR code, message on WhatsApp
     HELP = "help"  # a number offered for questions ("Any questions? Call …"), not a request
     OFFER = "offer"  # a gift, prize, reward or paid work offered unasked ("免费赠送", "兼职日赚")
+    ACTIVATE = "activate"  # reply, then reopen the message so that its link works (the iMessage
+    # trick: a link from an unknown sender opens only once the reader has replied)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"[£$€¥] ?\d+(?:[.,]\d{1,2})?\b[^.]{0,40}?\b(?:fee|charge|duty|postage|due|owed|payment)",
         r"\b(?:fee|charge|duty|tax|postage|shipping cost|payment) of (?:only |just )?(?:[£$€¥]|usd|gbp|aud|cad|eur|nzd|hkd) ?\d",
         # Chinese: a verb of paying, or a charge said to be owed.
-        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝)|(?<!到)付款|转账|汇款)",
+        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝|方式|方法|时间|状态|信息)|(?<!到)付款(?!方式|方法|时间|状态|信息)|转账|汇款)",
         r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
         r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
         # A charge said to be taken automatically unless cancelled (the "百万保障", membership
@@ -125,7 +127,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"百万保障",
     ),
     Kind.DETAILS: _rx(
-        r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details)\b",
+        r"\b(?:confirm|update|verify|validate|complete|provide|re-?enter|correct|submit|fill in|fill out|enter|reconfirm) (?:your |the |a |our )?(?:full |correct |valid |current |home |delivery |shipping |postal |street |recipient'?s? |receiving )*(?:address|details|information|info|personal|identity|id|data|postcode|post code|zip|zip code|contact details|location)\b",
         r"\b(?:address|postcode|zip code|house number)\b[^.]{0,25}?\b(?:is |was |were )?(?:incomplete|incorrect|invalid|missing|wrong|not complete|not correct|not right|not detailed|not specific|unclear|insufficient|inaccurate|not found|not valid|unavailable|unknown|error)",
         # "…address is not detailed, and needs to be updated": a detail said to need updating,
         # however many words name the item in between ("the address of your package logistics
@@ -154,8 +156,11 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         rf"(?:申请|预约)[^，。]{{0,4}}?(?:重新|二次|再次)?(?:{_DELIVER}|送货)",
         rf"(?:重新|二次|再次)(?:{_DELIVER})[^，。]{{0,6}}?(?:请|需|点击|申请|预约|登录)",
         rf"(?:重新|另行)安排(?:{_DELIVER}|送货|时间)",
-        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认|查看详情|恢复)",
+        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认(?!(?:您|你)?(?:已经|已)?(?:收到|收货))|查看详情|恢复)",
         r"领取(?:赔偿|理赔|退款|补偿)",
+        # "Kindly assume ownership and confirm for delivery here": the item kept waiting on a
+        # confirmation through the message.
+        r"\bconfirm (?:it |them |this )?for (?:delivery|shipping|dispatch|redelivery)\b",
     ),
     Kind.CALL: _rx(
         r"\b(?:call|phone|ring|dial|contact|whatsapp|text us|text back)\b[^.]{0,30}?\+?\d[\d \-()]{6,}\d",
@@ -225,7 +230,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"(?:若|如|如果)有(?:任何)?(?:疑问|问题)|如有疑问|如有问题|如需帮助|如需咨询|如有任何问题|有任何疑问|如有需要",
     ),
     Kind.REPLY: _rx(
-        r"\breply (?:with )?(?:\"?y\"?|yes|\d)\b|\breply (?:to )?this (?:message|text)\b",
+        r"\b(?:reply|answer|respond)(?: with)? (?:\"?y\"?|yes|\d)\b|\breply (?:to )?this (?:message|text)\b",
         # Not the opt-out every commercial text carries ("回复TD退订", "拒收请回复R").
         r"(?<!退订)(?<!拒收)(?<!拒收请)回复\s?(?!td|t退|r拒|n退)[0-9a-z是否](?![^，。]{0,3}?(?:退订|拒收))",
     ),
@@ -249,6 +254,9 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"(?:请|详情|咨询|查询|人工)?按\s?[0-9一二三九零]\s?[号键]?|转人工|人工台|人工服务",
     ),
     Kind.OFFER: _rx(
+        # "We found a parcel from March owed to you. Kindly assume ownership": an unclaimed
+        # parcel offered to whoever answers.
+        r"\b(?:parcel|package|item|shipment)s?\b[^.]{0,30}?\bowed to you\b|\bassume ownership\b|\bunclaimed (?:parcel|package|item|shipment)s?\b",
         r"\b(?:you(?:'ve| have) (?:been selected|won)|(?:claim|receive|collect) (?:your |a |the )?(?:free )?(?:reward|prize|gift|bonus)|free gift|(?:loyalty|customer) reward|(?:part-time|paid) (?:job|work)|work from home)\b",
         r"赠送|免费(?:领取|领|送|获得)|奖品|中奖|抽奖|(?:领取|领|送)[^，。]{0,4}?(?:电饭煲|保温杯|雨伞|礼物|大礼包)|兼职|日赚|日结|刷单|返利|佣金",
     ),
@@ -256,13 +264,18 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:screen ?shar\w*|share (?:your|the) screen|remote (?:access|control|desktop|assistance)|anydesk|teamviewer|quick ?support)\b",
         r"屏幕共享|共享屏幕|远程(?:指导|操作|协助|控制|会议)|会议号|下载(?:[^，。]{0,6}?)(?:会议|app|软件|应用)|腾讯会议|钉钉会议|zoom",
     ),
+    Kind.ACTIVATE: _rx(
+        r"\b(?:re-?open|open (?:it|this|the (?:message|text|sms)) again|come back to)\b[^.]{0,30}?\b(?:message|text|sms|link|it)\b",
+        r"\b(?:activate|enable) (?:the |this )?link\b|\bcopy (?:the |this )?link\b[^.]{0,30}?\b(?:browser|safari|chrome)\b|\b(?:leave|keep) the link open\b",
+        r"重新打开[^，。]{0,6}?(?:短信|信息|消息|链接)|(?:激活|启用)[^，。]{0,4}?链接|复制[^，。]{0,6}?链接[^，。]{0,10}?浏览器",
+    ),
 }
 
 #: The kinds the reader is asked to do something by (the others are claims or context).
 REQUESTS = frozenset(
     {
         Kind.PAY, Kind.DETAILS, Kind.RESCHEDULE, Kind.CALL, Kind.SECRET, Kind.ATTACHMENT,
-        Kind.PRESS_KEY, Kind.REMOTE, Kind.ADD_CONTACT, Kind.OFFER,
+        Kind.PRESS_KEY, Kind.REMOTE, Kind.ADD_CONTACT, Kind.OFFER, Kind.ACTIVATE,
     }
 )  # fmt: skip
 

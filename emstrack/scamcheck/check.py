@@ -97,7 +97,7 @@ REQUEST_REASONS = frozenset(
         "payment_request", "fee_with_link", "personal_data", "reschedule_request",
         "card_or_secret", "call_authority", "crime_claim", "attachment_request", "press_key",
         "remote_access", "compensation_offer", "call_unknown_number", "problem_with_link",
-        "add_contact", "gift_offer",
+        "add_contact", "gift_offer", "activate_link",
     }
 )  # fmt: skip
 _AUTHORITY_REASONS = frozenset({"call_authority", "crime_claim", "remote_access", "press_key"})
@@ -326,6 +326,8 @@ def _requests(
         found.append(Reason("remote_access", {"words": remote.words}))
     if gift := read.get(Kind.OFFER):
         found.append(Reason("gift_offer", {"words": gift.words}))
+    if activate := read.get(Kind.ACTIVATE):
+        found.append(Reason("activate_link", {"words": activate.words}))
     if offer := read.get(Kind.COMPENSATION):
         found.append(Reason("compensation_offer", {"words": offer.words}))
     elif lost := read.get(Kind.LOST):

@@ -90,6 +90,14 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "use, and some fake messages need one before their link opens.",
         "信息要求您回复（“{words}”）：回复会让对方确认您的号码有效，有些虚假信息需要回复后链接才能打开。",
     ),
+    "activate_link": (
+        MEDIUM,
+        "It tells you how to make its link work (\u201c{words}\u201d: reply, then open the "
+        "message again, or copy the link into a browser): phones do not open links from unknown "
+        "senders until you reply, and fake delivery messages ask for exactly that.",
+        "信息教您如何让其中的链接生效（“{words}”：先回复，再重新打开短信，或把链接复制到浏览器）："
+        "手机对陌生号码的链接在您回复前不会打开，虚假快递信息正是这样诱导您。",
+    ),
     "call_authority": (
         STRONG,
         "It asks you to call or contact someone about customs, the police, compensation or a "

@@ -83,7 +83,10 @@ def _held_out(langs: tuple[str, ...]) -> list[Row]:
 #: rules and sources (all of them in the development part) left them exactly as they were, and
 #: so did the fourth round, which added no rule and one source, in the development part: the
 #: held-out rows are the second round's, measured once at the end, every figure the same.
-FLOORS = {"en": (0.87, 0.89), "zh": (0.73, 0.80)}
+#: The fifth round added 155 texts from 60 new sources (both parts, by their hashes) and four
+#: rules from development-part texts: on the grown corpus the rules before it gave English
+#: 0.852 / 0.867 and Chinese 0.739 / 0.773, the new rules 0.902 / 0.873 and 0.739 / 0.8095 (rounded down: 0.80).
+FLOORS = {"en": (0.90, 0.87), "zh": (0.73, 0.80)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

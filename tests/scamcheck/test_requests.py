@@ -125,6 +125,34 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ("您的快递地址不详，请点击链接联系快递员更新地址", "personal_data", None),
         # A deadline in a message that has the reader act online elsewhere stays pressure.
         ("您有包裹未取,將於明日退回。確認取件:pkg-x.tw", "urgency", Verdict.SUSPICIOUS),
+        # From texts quoted by public warnings (development-part sources, corpus round 5): the
+        # delivery "location" is an address; an unclaimed parcel offered with a confirmation;
+        # the iMessage trick that makes a stranger's link work.
+        (
+            "Kindly update your delivery location within 12 hours, otherwise we will process "
+            "the return of the product.",
+            "personal_data",
+            Verdict.LIKELY_SCAM,
+        ),
+        (
+            "We found a parcel from March owed to you. Kindly assume ownership and confirm for "
+            "delivery here.",
+            "gift_offer",
+            None,
+        ),
+        ("Please confirm for delivery: [link]", "reschedule_request", Verdict.LIKELY_SCAM),
+        (
+            "Answer Y, then exit the message, reopen the link to launch the link, or copy the "
+            "link and leave the link open,",
+            "activate_link",
+            None,
+        ),
+        (
+            "Please reply Y, then exit the SMS and open it again to activate the link.",
+            "activate_link",
+            None,
+        ),
+        ("请回复Y，然后退出短信重新打开以激活链接", "activate_link", None),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -185,6 +213,13 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "【圆通速递】您的快件因地址不详暂时无法派送，请联系快递员13912345678确认地址",
         "You can update your delivery preferences in the app.",
         "No further information needs to be provided.",
+        # A shop's order e-mail: "payment method:" is a label, and a link to confirm that the
+        # goods arrived keeps no delivery waiting (templates of development-part sources).
+        "您的配送確認如下。帳單地址：付款方式：配送地址：配送方式：",
+        "您的訂單已發貨。在您收到貨物之後請點擊下面的鏈接確認您已經收到貨物。",
+        # NZ Post's own short links.
+        "NZ Post here. We expect to deliver your parcel between 9:00am and 4:00pm today. "
+        "Track parcel nzp.st/xxxx Data rates may apply.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
