@@ -137,6 +137,8 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
+        # "suspended … due to a missing home number", "due to lack of address details".
+        r"\b(?:lack of|missing|no|without (?:a |the )?) ?(?:a |the |your )?(?:full |complete |valid )?(?:address details|address information|home number|house number|street number|apartment number|unit number|flat number|door number)\b",
         r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
         # "请在下面的表格输入新的领件地址": to enter or give an address is to update it.
         rf"(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)",
@@ -186,7 +188,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?<!取件)(?<!取货)(?<!提货)(?<!开箱)(?:验证码|密码|动态码|校验码|有效期)",
     ),
     Kind.PRESSURE: _rx(
-        r"\bwithin (?:the next )?\d+ ?(?:hours?|hrs?|h|days?|business days|working days)\b",
+        r"\bwithin (?:the next )?(?:\d+|one|two|three|four|five|six|seven|ten|twelve|fourteen|(?:twenty|forty)[- ](?:four|eight))(?: \(\d+\))? ?(?:hours?|hrs?|h|days?|business days|working days)\b",
         r"\b(?:in|next) (?:24|48|72|12) ?(?:hours?|hrs?|h)\b",
         r"\b(?:immediately|urgent|urgently|asap|as soon as possible|final notice|last notice|final warning|final attempt|last attempt|last chance|today only|expires?|expiring|deadline|act now|right away|before it is too late)\b",
         r"\b(?:avoid|prevent)\b[^.]{0,30}?\breturn",
@@ -207,10 +209,12 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.ATTACHMENT: _rx(
         r"\b(?:attached|attachment|enclosed)\b[^.]{0,60}?\b(?:label|form|invoice|receipt|document|file|notice|details|waybill)",
         r"\b(?:download|open|print|fill in|fill out|complete|review)\b[^.]{0,40}?\b(?:the |your )?(?:attached|attachment|enclosed)",
-        r"\b(?:label|form|invoice|waybill|receipt)\b[^.]{0,30}?\b(?:is |are )?(?:attached|enclosed)",
+        r"\b(?:label|form|invoice|waybill|receipt|information|details|document)\b[^.]{0,30}?\b(?:is |are )?(?:attached|enclosed)",
         r"\bprint (?:out )?(?:your |the |this )?(?:shipping |delivery |shipment )?label",
         r"\bprint (?:it|this|them|it out)\b",
-        r"\b(?:print|download)\b[^.]{0,30}?\b(?:receipt|reciept|label|invoice|waybill|form)\b",
+        # Not the label of a return the reader asked for ("scan the barcode at a PostNL point to
+        # print your return label").
+        r"\b(?:print|download)\b[^.]{0,30}?\b(?:receipt|reciept|(?<!return )label|invoice|waybill|form)\b",
         r"\b(?:in|see|open|check) (?:the |this |our )?(?:e-?mail )?attach(?:ment|ed file)s?\b",
         r"\b(?:invoice|label|receipt|waybill|form|document)\b[^.]{0,30}?\b(?:download|downloaded)\b|\bdownload\b[^.]{0,30}?\b(?:invoice|label|receipt|waybill|form|document)\b",
         r"(?:下载|打开|查看|填写|打印)[^，。]{0,6}?附件|附件[^，。]{0,6}?(?:面单|单据|表格|文件)",
@@ -322,7 +326,7 @@ PAY_IN_PERSON = re.compile(
 # driver") is how couriers settle it; sent to a link or a contact, it is the smishing lure.
 TO_THE_COURIER = re.compile(
     r"(?:联系|致电|拨打|电联|告知|回复)[^，。]{0,4}?(?:快递员|派件员|派送员|配送员|投递员|快递小哥|邮递员|送货员)|"
-    r"\b(?:call|contact|phone|ring|text) (?:the |your )?(?:courier|driver|postman|postie)\b"
+    r"\b(?:call|contact|phone|ring|text) (?:the |your )?(?:courier|driver|postman|postie|shipper|sender|seller|retailer|merchant)\b"
 )
 _ONLINE_LINK = re.compile(r"weblink|链接|网址|点击|点开|\b(?:click|tap|link|visit)\b")
 #: The clauses in which a kind's match does not count.

@@ -35,6 +35,9 @@ _BARE = re.compile(
     re.I,
 )
 _IP = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
+# A template's fields ("{{ salesChannel.name }}", "{$order.sn}", "${shop.url}"), as a shop's or a
+# courier's notice templates print them: a field's name is no link (".name" is a domain suffix).
+_FIELD = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{\$[^{}]*\}|\$\{[^{}]*\}", re.S)
 
 # Letters of other scripts drawn like Latin ones, and digits drawn like letters.
 _CONFUSABLE = str.maketrans("аеорсухіјѕԁԛԝһӏοαυνɡɑ", "aeopcyxijsdqwhloauvga")
@@ -64,9 +67,11 @@ def hosts(text: str) -> Iterator[str]:
         yield from _once(match.group(1), seen)
     for match in _IP.finditer(text):
         yield from _once(match.group(1), seen)
+    linked += [range(*field.span()) for field in _FIELD.finditer(text)]
     for match in _BARE.finditer(text):
         host = match.group(1)
-        inside = any(match.start(1) in span for span in linked)  # a tail of a link seen above
+        # A tail of a link seen above, or a template's field.
+        inside = any(match.start(1) in span for span in linked)
         if not inside and has_known_suffix(host) and not _IP.fullmatch(host):
             yield from _once(host, seen)
 

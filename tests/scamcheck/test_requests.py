@@ -153,6 +153,26 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             None,
         ),
         ("请回复Y，然后退出短信重新打开以激活链接", "activate_link", None),
+        # Corpus round 6 (development-part sources): an address said to lack a detail; the
+        # parcel's "information" attached to a fake Royal Mail e-mail.
+        (
+            "Evri - Your delivery will be suspended due to lack of address details.",
+            "personal_data",
+            Verdict.LIKELY_SCAM,
+        ),
+        (
+            "Your package has arrived at the warehouse and has been suspended for delivery due "
+            "to a missing home number in the package,",
+            "personal_data",
+            Verdict.SUSPICIOUS,
+        ),
+        (
+            "A courier did not deliver the package to your address. Information about your "
+            "package is attached to the letter.",
+            "attachment_request",
+            None,
+        ),
+        ("Please update your address within seven (7) days.", "urgency", Verdict.LIKELY_SCAM),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -217,6 +237,11 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # goods arrived keeps no delivery waiting (templates of development-part sources).
         "您的配送確認如下。帳單地址：付款方式：配送地址：配送方式：",
         "您的訂單已發貨。在您收到貨物之後請點擊下面的鏈接確認您已經收到貨物。",
+        # An address problem sent to the shipper (USPS Click-N-Ship's notice); a return label
+        # the reader prints at the post's point; a template's field is no link.
+        'If the "Shipped To" address information is not correct, please contact the Shipper.',
+        "Scan this barcode at a PostNL point to print your return label.",
+        "Hi {{ order.orderCustomer.firstName }}, your order has shipped. {{ salesChannel.name }}",
         # NZ Post's own short links.
         "NZ Post here. We expect to deliver your parcel between 9:00am and 4:00pm today. "
         "Track parcel nzp.st/xxxx Data rates may apply.",
