@@ -183,12 +183,27 @@ class _Pool:
             try:
                 given = await asyncio.wait_for(waiter, left)
             except TimeoutError:
-                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                if self._handed(waiter) is not None:
                     return waiter.result()  # type: ignore[return-value]
                 raise _NoConnection(f"no connection of the {self.name} pool in time") from None
+            except asyncio.CancelledError:
+                # Cancelled (the request went away) just as a connection came: pass it on.
+                if (handed := self._handed(waiter)) is not None:
+                    self.put(handed)
+                raise
             if given is not None:
                 return given
             # A connection was dropped: its place is free, the loop makes a new one.
+
+    def _handed(self, waiter: asyncio.Future[_Connection | None]) -> _Connection | None:
+        """What was handed to a waiter that stopped waiting: a connection, or None; a free
+        place handed to it (None) goes on to the next waiter."""
+        if not waiter.done() or waiter.cancelled():
+            return None
+        handed = waiter.result()
+        if handed is None:
+            self._wake()
+        return handed
 
     def put(self, connection: _Connection) -> None:
         """Give `connection` back, as it is."""

@@ -21,7 +21,7 @@ from emstrack.demo import load_demo
 from emstrack.domain.tracking_number import Scope
 from emstrack.errors import DatabaseUnavailable
 from emstrack.lookup import Outcome, Tracker
-from emstrack.store.aio import PROBE_TIMEOUT, AsyncReads, AsyncUnavailable
+from emstrack.store.aio import PROBE_TIMEOUT, AsyncReads, AsyncUnavailable, conninfo
 from emstrack.store.database import Database
 from emstrack.store.engine import make_engine
 from emstrack.store.schema import items
@@ -222,3 +222,68 @@ def test_the_item_page_reads_on_the_event_loop_as_the_api(db: Database, settings
         several = http.get(f"/track?n={number},EE123456785CN", headers={"Accept": "text/html"})
         assert several.status_code == 200
         assert reads._primary.reads == before + 1
+
+
+def test_the_async_reads_url_is_libpqs_with_its_connect_timeout_apart() -> None:
+    """asyncpg sends a URL's unknown options to the server as settings: `connect_timeout`, which
+    libpq and psycopg read from the URL, is taken out and given as the connection's timeout."""
+    engine = make_engine(
+        "postgresql+psycopg://u:p%40ss@db.internal:6543/emstrack?connect_timeout=3&sslmode=require"
+    )
+    dsn, timeout = conninfo(engine)
+    assert dsn == "postgresql://u:p%40ss@db.internal:6543/emstrack?sslmode=require"
+    assert timeout == 3.0
+    plain = make_engine("postgresql+psycopg://db.internal/emstrack")
+    assert conninfo(plain) == ("postgresql://db.internal/emstrack", None)
+    engine.dispose()
+    plain.dispose()
+
+
+def test_a_url_with_a_connect_timeout_reads(db: Database) -> None:
+    _postgres(db)
+    load_demo(db, items=2, seed=5, now=NOW)
+    with db.read() as conn:
+        number = conn.execute(select(items.c.number)).scalars().first()
+    assert number is not None
+    url = db.engine.url.update_query_dict({"connect_timeout": "2"})
+    engine = make_engine(url.render_as_string(hide_password=False))
+    reads = AsyncReads(engine)
+
+    async def check() -> Any:
+        await reads.open()
+        try:
+            return await reads.answer_row(number)
+        finally:
+            await reads.close()
+
+    assert asyncio.run(check()) is not None
+    engine.dispose()
+
+
+def test_more_reads_than_connections_wait_their_turn(db: Database) -> None:
+    """Fifty reads at once on a pool of two: each gets its own number's row, and no more than
+    two connections are ever made; a read cancelled while it waits or reads loses its place
+    only, never another read's connection."""
+    _postgres(db)
+    load_demo(db, items=6, seed=5, now=NOW)
+    with db.read() as conn:
+        numbers = sorted(set(conn.execute(select(items.c.number)).scalars()))
+    reads = AsyncReads(db.engine, max_size=2)
+
+    async def check() -> tuple[list[Any], list[Any], int]:
+        await reads.open()
+        try:
+            wanted = [numbers[i % len(numbers)] for i in range(50)]
+            cancelled = [asyncio.ensure_future(reads.answer_row(n)) for n in wanted[:5]]
+            await asyncio.sleep(0)
+            for task in cancelled:
+                task.cancel()
+            got = await asyncio.gather(*(reads.answer_row(n) for n in wanted))
+            alone = [await reads.answer_row(n) for n in wanted]
+            return got, alone, reads._primary._size
+        finally:
+            await reads.close()
+
+    got, alone, size = asyncio.run(check())
+    assert [row.document for row in got] == [row.document for row in alone]
+    assert size <= 2
