@@ -160,6 +160,35 @@ class Tracker:
             return None  # the pool failed: through the units of work, which answer or say why
         return tn, row
 
+    async def answer_many_async(
+        self,
+        raws: Sequence[str],
+        scope: Scope = Scope.ANY,
+        lang: Lang = "en",
+        *,
+        private: bool = False,
+    ) -> list[Answer] | None:
+        """`answer_many`, the same bytes, its reads on the event loop where `answer_async`'s
+        read applies to every number (all valid: an invalid one's "did you mean" checks, paid
+        for by the caller's allowance, read through the units of work); else None."""
+        reads = self.db.async_reads
+        if reads is None or not reads.usable:
+            return None
+        tns = [self.parse(raw, scope) for raw in raws]
+        if not all(tn.valid for tn in tns):
+            return None
+        want = _want(lang, private)
+        try:
+            rows = await reads.answer_rows(
+                [tn.number for tn in tns], replica_ok=self.replica_ok, want=want
+            )
+        except AsyncUnavailable:
+            return None  # the pool failed: through the units of work, which answer or say why
+        return [
+            self._answer_read(tn, row, lang, private, None)
+            for tn, row in zip(tns, rows, strict=True)
+        ]
+
     def answer_many(
         self,
         raws: Sequence[str],

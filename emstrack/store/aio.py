@@ -37,6 +37,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -307,16 +308,24 @@ class AsyncReads:
         """`answers.answer_row` of `number`: on a usable replica where `replica_ok`, else on
         the primary; a dead connection or a failed replica tried once more. When no connection
         comes (the server down, or too busy), `AsyncUnavailable`."""
+        (row,) = await self.answer_rows((number,), replica_ok=replica_ok, want=want)
+        return row
+
+    async def answer_rows(
+        self, numbers: Sequence[str], *, replica_ok: bool = False, want: str = "rows"
+    ) -> list[AnswerRow | None]:
+        """`answer_row` of each of `numbers`, in order, read one after the other on one
+        connection (a batch's numbers: one checkout, one prepared statement)."""
         try:
             try:
-                row = await self._read(number, replica_ok, want)
+                rows = await self._read(numbers, replica_ok, want)
             except _Dead:
-                row = await self._read(number, replica_ok, want)
+                rows = await self._read(numbers, replica_ok, want)
         except (_Dead, _NoConnection) as exc:
             raise AsyncUnavailable(str(exc.__cause__ or exc)) from exc
-        return None if row is None else answer_of(row, want)
+        return [None if row is None else answer_of(row, want) for row in rows]
 
-    async def _read(self, number: str, replica_ok: bool, want: str) -> Any:
+    async def _read(self, numbers: Sequence[str], replica_ok: bool, want: str) -> list[Any]:
         replica = await self._pick() if replica_ok else None
         which = self._primary if replica is None else self._on_replica[id(replica)]
         try:
@@ -326,7 +335,7 @@ class AsyncReads:
             which.stand_aside()
             raise
         try:
-            row = await connection.read(want, number)
+            rows = [await connection.read(want, number) for number in numbers]
         except BaseException as exc:
             which.drop(connection)  # its state is unknown (a cancelled read, a lost server)
             if database_error(exc) is None and not isinstance(exc, asyncpg.InternalClientError):
@@ -337,7 +346,7 @@ class AsyncReads:
         which.put(connection)
         which.reads += 1
         which.proven = True
-        return row
+        return rows
 
     def _failed(self, replica: Replica | None, exc: BaseException) -> None:
         if replica is not None and self._replicas is not None:

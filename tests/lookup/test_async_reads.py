@@ -287,3 +287,50 @@ def test_more_reads_than_connections_wait_their_turn(db: Database) -> None:
     got, alone, size = asyncio.run(check())
     assert [row.document for row in got] == [row.document for row in alone]
     assert size <= 2
+
+
+def test_a_batch_reads_on_the_event_loop_the_same_bytes(db: Database, settings: Settings) -> None:
+    """`answer_many_async` gives `answer_many`'s answers (public and private, both languages,
+    numbers found and not), its numbers read on one connection; a batch with an invalid number
+    is left to the units of work (its "did you mean" checks)."""
+    _postgres(db)
+    load_demo(db, items=8, seed=3, now=NOW)
+    with db.read() as conn:
+        numbers = sorted(set(conn.execute(select(items.c.number)).scalars()))
+    batch = [*numbers, "RR473124829GB", numbers[0].lower()]
+    tracker = Tracker(db, settings)
+
+    async def check() -> int:
+        reads = db.async_reads
+        assert reads is not None
+        for lang in ("en", "zh"):
+            for private in (False, True):
+                before = reads._primary.reads
+                got = await tracker.answer_many_async(batch, Scope.ANY, lang, private=private)
+                assert reads._primary.reads == before + 1  # one checkout for the batch
+                want = tracker.answer_many(batch, Scope.ANY, lang, private=private)
+                assert got is not None
+                assert [a.content() for a in got] == [a.content() for a in want]
+        assert await tracker.answer_many_async([*numbers, "EE123456784CN"]) is None
+        return len(batch)
+
+    assert _run(db, check) == len(batch)
+
+
+def test_the_batch_route_reads_on_the_event_loop(db: Database, settings: Settings) -> None:
+    _postgres(db)
+    load_demo(db, items=3, seed=5, now=NOW)
+    with db.engine.connect() as conn:
+        numbers = list(conn.execute(select(items.c.number).limit(3)).scalars())
+    app = create_app(settings.model_copy(update={"rate_limit": "1000/minute"}), db)
+    with serve(app) as http:
+        reads = db.async_reads
+        assert reads is not None
+        before = reads._primary.reads
+        answer = http.post("/api/v1/tracking/batch", json={"numbers": numbers})
+        assert answer.status_code == 200
+        assert [r["number"] for r in answer.json()["results"]] == numbers
+        assert reads._primary.reads == before + 1
+        invalid = http.post("/api/v1/tracking/batch", json={"numbers": ["EE123456784CN"]})
+        assert invalid.status_code == 200
+        assert reads._primary.reads == before + 1

@@ -232,7 +232,11 @@ async def track_batch(request: Request, body: BatchRequest, caller: CallerDep) -
         private=caller.private,
         allowance=allowance(request, caller),
     )
-    results = answer() if tracker.local_reads else await run_in_threadpool(answer)
+    results = await tracker.answer_many_async(
+        body.numbers, body.scope, language, private=caller.private
+    )
+    if results is None:
+        results = answer() if tracker.local_reads else await run_in_threadpool(answer)
     # `{"results": [...]}` as orjson writes it, each kept answer put in as it is.
     parts = []
     for result in results:
