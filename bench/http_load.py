@@ -21,7 +21,10 @@ Then `emstrack serve --workers N` itself is measured on the tracking route for e
 server core.
 
 With `--database-url` the data set is built in that PostgreSQL database with COPY
-(`dataset.build_postgres`; a missing database is created, one with other tables is refused).
+(`dataset.build_postgres`; a missing database is created, one with other tables is refused),
+and the same data set on SQLite too: a third server, `emstrack serve`'s app on that SQLite file,
+takes its turn in the alternating rounds (`tracking (SQLite)`), so that PostgreSQL's lookup is
+compared with SQLite's in one run, under the same load on the machine (`--no-sqlite`: not).
 Before the servers start, `emstrack db refresh-answers` makes the public answers the read model
 keeps (`lookup.bodies`) where this tree's code did not make them.
 
@@ -421,6 +424,11 @@ def main(argv: list[str] | None = None) -> int:
         "--database-url", help="PostgreSQL (postgresql://...): build the data set there, with COPY"
     )
     parser.add_argument("--numbers", type=int, default=10_000, help="distinct numbers requested")
+    parser.add_argument(
+        "--no-sqlite",
+        action="store_true",
+        help="with --database-url: do not run the SQLite server alongside",
+    )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -460,18 +468,41 @@ def main(argv: list[str] | None = None) -> int:
     base, peer_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
     env = _environment(database_url, body_file)
     _refresh_answers(env)
-    server = _start(
-        _uvicorn("bench.bare_app:create", port), env, port, dataset.OUT / "http-server.log"
-    )
+    # PostgreSQL's run: the same data set on SQLite, its server alongside (the same numbers).
+    sqlite_env = None
+    if args.database_url and not args.no_sqlite:
+        sqlite_env = _environment(f"sqlite:///{dataset.build_database(items)}", body_file)
+        _refresh_answers(sqlite_env)
+    started: list[subprocess.Popen[bytes]] = []
     try:
+        server = _start(
+            _uvicorn("bench.bare_app:create", port), env, port, dataset.OUT / "http-server.log"
+        )
+        started.append(server)
         peer = _start(
             _uvicorn("bench.peer_app:create", peer_port),
             {**env, "EMSTRACK_PEER_DATABASE": peer_database},
             peer_port,
             dataset.OUT / "http-peer.log",
         )
+        started.append(peer)
+        if sqlite_env is not None:
+            sqlite_port = _free_port()
+            sqlite_base = f"http://127.0.0.1:{sqlite_port}"
+            on_sqlite = _start(
+                _uvicorn("bench.bare_app:create", sqlite_port),
+                sqlite_env,
+                sqlite_port,
+                dataset.OUT / "http-server-sqlite.log",
+            )
+            started.append(on_sqlite)
+            if _get(f"{sqlite_base}/api/v1/tracking/{typical}") != _get(
+                f"{base}/api/v1/tracking/{typical}"
+            ):
+                raise SystemExit("the SQLite data set answers otherwise than PostgreSQL's")
     except BaseException:
-        _stop(server)
+        for proc in started:
+            _stop(proc)
         raise
     try:
         bare_status, bare_body = _get(f"{base}/bench/bare")
@@ -493,6 +524,12 @@ def main(argv: list[str] | None = None) -> int:
             "page": (server, base, ["list", str(numbers_file), "/track/"]),
             "batch": (server, base, ["batch", str(numbers_file), str(BATCH)]),
         }
+        if sqlite_env is not None:
+            routes["tracking (SQLite)"] = (
+                on_sqlite,
+                sqlite_base,
+                ["list", str(numbers_file), "/api/v1/tracking/"],
+            )
         if revalidate:  # what a cache's revalidation of an unchanged answer costs: a 304
             routes["revalidate"] = (
                 server,
@@ -515,8 +552,8 @@ def main(argv: list[str] | None = None) -> int:
             for route, (proc, url, target) in order:
                 rounds.append(_wrk(proc, url, args, route, target, args.duration))
     finally:
-        _stop(server)
-        _stop(peer)
+        for proc in started:
+            _stop(proc)
     scaling = _scaling(args, database_url, body_file, numbers_file) if args.workers else []
 
     console.print(_table(rounds, "Routes, alternating rounds"))
@@ -555,6 +592,14 @@ def main(argv: list[str] | None = None) -> int:
             f"cores busy, {run.per_core_second:,.0f} req/s per server core "
             f"(wrk took {run.wrk_cpu / run.seconds:.2f} cores, the database's backends "
             f"{run.db_cpu / run.seconds:.2f}: {run.per_core_with_db:,.0f} req/s per core of both)"
+        )
+    if sqlite_env is not None:
+        lite = _rate(rounds, "tracking (SQLite)")
+        mine, theirs = _per_core(rounds, "tracking"), _per_core(rounds, "tracking (SQLite)")
+        print(
+            f"PostgreSQL's lookup against SQLite's, same data, same run: {ours:,.0f} against "
+            f"{lite:,.0f} req/s ({ours / lite:.2f}) {verdict(ours / lite, 1.0)}; per server core "
+            f"{mine:,.0f} against {theirs:,.0f} ({mine / theirs:.2f})"
         )
     ratio = ours / bare
     print(

@@ -12,7 +12,8 @@ difference):
   (`Database.open_async_reads`): at most `max_size` connections, made when wanted (two in the
   background at start), given out last-in first-out; no transaction (each statement commits by
   itself) and nothing a connection could carry from one read to the next, so a connection goes
-  back as it is, with no reset and no liveness check (`check` neither on checkout nor on return);
+  back as it is, with no reset, and is handed out with no round trip to check it (only asyncpg's
+  own flag of a connection it knows closed is looked at);
 - a statement that finds its connection dead (server restarted, backend ended, a proxy's idle
   timeout) drops it and the pool's idle ones (likely dead too: a restart) and is tried once
   more on a new connection;
