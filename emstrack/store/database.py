@@ -29,6 +29,7 @@ Writes always go to the primary.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
 from collections.abc import Iterator
@@ -85,8 +86,10 @@ class Database:
         in_memory = database in ("", ":memory:") or "mode=memory" in str(engine.url)
         # Not for an in-memory database, which is a different database on every connection.
         self._readers = _Readers() if self.local_reads and not in_memory else None
-        #: PostgreSQL: the public lookup's async reads, while the app runs (`open_async_reads`).
-        self.async_reads: AsyncReads | None = None
+        #: PostgreSQL: the public lookup's async reads of each event loop an app runs on
+        #: (`open_async_reads`; asyncpg's connections belong to the loop that made them), with
+        #: how many apps use each; under None, reads set by hand for any loop (tests).
+        self._async_reads: dict[asyncio.AbstractEventLoop | None, tuple[AsyncReads, int]] = {}
         #: Makes the public answers the writers keep in the read model (`store.answers`); set by
         #: the lookup (`lookup.bodies.install`), None: the rows alone are kept.
         self.render_answers: Render | None = None
@@ -249,19 +252,53 @@ class Database:
             with suppress(self._engine.dialect.loaded_dbapi.Error):
                 driver.close()
 
+    @property
+    def async_reads(self) -> AsyncReads | None:
+        """The async reads of the running event loop (None: there are none, as on SQLite);
+        outside any loop, the only ones open, if only one is."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        found = self._async_reads.get(loop) or self._async_reads.get(None)
+        if found is None and loop is None and len(self._async_reads) == 1:
+            found = next(iter(self._async_reads.values()))
+        return None if found is None else found[0]
+
+    @async_reads.setter
+    def async_reads(self, reads: AsyncReads | None) -> None:
+        """Reads for any loop (tests); None removes them."""
+        if reads is None:
+            self._async_reads.pop(None, None)
+        else:
+            self._async_reads[None] = (reads, 1)
+
     async def open_async_reads(self) -> None:
         """On PostgreSQL, open the lookup's async pools (`store.aio`) on the running event
-        loop; on SQLite nothing (its in-process reads need no thread and no pool)."""
-        if self.dialect != "postgresql" or self.async_reads is not None:
+        loop, or count one more app using those open on it; on SQLite nothing (its in-process
+        reads need no thread and no pool)."""
+        if self.dialect != "postgresql":
+            return
+        loop = asyncio.get_running_loop()
+        if loop in self._async_reads:
+            reads, users = self._async_reads[loop]
+            self._async_reads[loop] = (reads, users + 1)
             return
         reads = AsyncReads(self._engine, self._replicas)
         await reads.open()
-        self.async_reads = reads
+        self._async_reads[loop] = (reads, 1)
 
     async def close_async_reads(self) -> None:
-        reads, self.async_reads = self.async_reads, None
-        if reads is not None:
-            await reads.close()
+        """One app of the running loop is done with its async reads: closed with the last."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._async_reads:
+            return
+        reads, users = self._async_reads[loop]
+        if users > 1:
+            self._async_reads[loop] = (reads, users - 1)
+            return
+        del self._async_reads[loop]
+        await reads.close()
 
     def ping(self) -> None:
         """Raise `DatabaseUnavailable` unless the database answers a query."""

@@ -334,3 +334,26 @@ def test_the_batch_route_reads_on_the_event_loop(db: Database, settings: Setting
         invalid = http.post("/api/v1/tracking/batch", json={"numbers": ["EE123456784CN"]})
         assert invalid.status_code == 200
         assert reads._primary.reads == before + 1
+
+
+def test_two_apps_on_their_own_event_loops_share_a_database(
+    db: Database, settings: Settings
+) -> None:
+    """asyncpg's connections belong to the loop that made them: each loop gets its own reads,
+    opened by its first app and closed by its last, and an app stopping never closes another
+    loop's (two servers at once, as the tests of sign-in run them, failed on that)."""
+    _postgres(db)
+    load_demo(db, items=2, seed=5, now=NOW)
+    with db.engine.connect() as conn:
+        number = conn.execute(select(items.c.number).limit(1)).scalar_one()
+    changes = {"rate_limit": "1000/minute"}
+    first = create_app(settings.model_copy(update=changes), db)
+    second = create_app(settings.model_copy(update=changes), db)
+    with serve(first) as one:
+        with serve(second) as two:
+            assert len(db._async_reads) == 2
+            assert two.get(f"/api/v1/tracking/{number}").status_code == 200
+            assert one.get(f"/api/v1/tracking/{number}").status_code == 200
+        assert len(db._async_reads) == 1
+        assert one.get(f"/api/v1/tracking/{number}").status_code == 200
+    assert db._async_reads == {}
