@@ -148,17 +148,27 @@ class Tracker:
     async def _read_async(
         self, raw: str, scope: Scope, want: str = "rows"
     ) -> tuple[TrackingNumber, _Read] | None:
+        found = await self._read_many_async((raw,), scope, want)
+        return None if found is None else found[0]
+
+    async def _read_many_async(
+        self, raws: Sequence[str], scope: Scope, want: str
+    ) -> list[tuple[TrackingNumber, _Read]] | None:
+        """The reads of `raws` on the event loop, on one connection; None where that does not
+        apply (no async pool, or it stands aside; an invalid number among them)."""
         reads = self.db.async_reads
         if reads is None or not reads.usable:
             return None
-        tn = self.parse(raw, scope)
-        if not tn.valid:
+        tns = [self.parse(raw, scope) for raw in raws]
+        if not all(tn.valid for tn in tns):
             return None
         try:
-            row = await reads.answer_row(tn.number, replica_ok=self.replica_ok, want=want)
+            rows = await reads.answer_rows(
+                [tn.number for tn in tns], replica_ok=self.replica_ok, want=want
+            )
         except AsyncUnavailable:
             return None  # the pool failed: through the units of work, which answer or say why
-        return tn, row
+        return list(zip(tns, rows, strict=True))
 
     async def answer_many_async(
         self,
@@ -171,23 +181,10 @@ class Tracker:
         """`answer_many`, the same bytes, its reads on the event loop where `answer_async`'s
         read applies to every number (all valid: an invalid one's "did you mean" checks, paid
         for by the caller's allowance, read through the units of work); else None."""
-        reads = self.db.async_reads
-        if reads is None or not reads.usable:
+        found = await self._read_many_async(raws, scope, _want(lang, private))
+        if found is None:
             return None
-        tns = [self.parse(raw, scope) for raw in raws]
-        if not all(tn.valid for tn in tns):
-            return None
-        want = _want(lang, private)
-        try:
-            rows = await reads.answer_rows(
-                [tn.number for tn in tns], replica_ok=self.replica_ok, want=want
-            )
-        except AsyncUnavailable:
-            return None  # the pool failed: through the units of work, which answer or say why
-        return [
-            self._answer_read(tn, row, lang, private, None)
-            for tn, row in zip(tns, rows, strict=True)
-        ]
+        return [self._answer_read(tn, read, lang, private, None) for tn, read in found]
 
     def answer_many(
         self,

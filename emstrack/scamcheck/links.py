@@ -35,9 +35,12 @@ _BARE = re.compile(
     re.I,
 )
 _IP = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
-# A template's fields ("{{ salesChannel.name }}", "{$order.sn}", "${shop.url}"), as a shop's or a
-# courier's notice templates print them: a field's name is no link (".name" is a domain suffix).
+# A template's fields ("{{ salesChannel.name }}", "{$order.order_sn}", "${shop.base_url}"), as a
+# shop's or a courier's notice templates print them: a field's name is no link (".name" is a
+# domain suffix). Only names no host has (capitals, underscores, a call): a domain in braces,
+# "{{ evil.top }}", is still judged.
 _FIELD = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{\$[^{}]*\}|\$\{[^{}]*\}", re.S)
+_NAME_OF_A_FIELD = re.compile(r"[A-Z_(]")
 
 # Letters of other scripts drawn like Latin ones, and digits drawn like letters.
 _CONFUSABLE = str.maketrans("аеорсухіјѕԁԛԝһӏοαυνɡɑ", "aeopcyxijsdqwhloauvga")
@@ -67,11 +70,14 @@ def hosts(text: str) -> Iterator[str]:
         yield from _once(match.group(1), seen)
     for match in _IP.finditer(text):
         yield from _once(match.group(1), seen)
-    linked += [range(*field.span()) for field in _FIELD.finditer(text)]
+    fields = [range(*field.span()) for field in _FIELD.finditer(text)]
     for match in _BARE.finditer(text):
         host = match.group(1)
-        # A tail of a link seen above, or a template's field.
-        inside = any(match.start(1) in span for span in linked)
+        # A tail of a link seen above, or a template's field's name.
+        inside = any(match.start(1) in span for span in linked) or (
+            any(match.start(1) in span for span in fields)
+            and bool(_NAME_OF_A_FIELD.search(text, match.start(1), match.end(1) + 1))
+        )
         if not inside and has_known_suffix(host) and not _IP.fullmatch(host):
             yield from _once(host, seen)
 

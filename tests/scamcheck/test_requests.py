@@ -153,6 +153,8 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             None,
         ),
         ("请回复Y，然后退出短信重新打开以激活链接", "activate_link", None),
+        # A domain in a template's braces is still a link.
+        ("Pay the small fee at {{ usps-redelivery.top }}", "fee_with_link", Verdict.LIKELY_SCAM),
         # Corpus round 6 (development-part sources): an address said to lack a detail; the
         # parcel's "information" attached to a fake Royal Mail e-mail.
         (
