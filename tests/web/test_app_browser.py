@@ -24,7 +24,15 @@ import pytest
 from chromium import _ARGS, CHROMIUM, launched, needs_chromium
 from factories import history
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, CDPSession, Locator, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    CDPSession,
+    Locator,
+    Page,
+    Route,
+    sync_playwright,
+)
 from pydantic import SecretStr
 
 # The axe-core check of test_accessibility (a module beside this one: not on mypy's path).
@@ -351,6 +359,39 @@ def test_remove_by_the_button_and_undo(context: BrowserContext, server: Server, 
     _open(page, lang)
     _card(page, first).wait_for()
     assert _card(page, second).count() == 0
+
+
+def test_an_answer_that_comes_late_brings_no_removed_item_back(
+    context: BrowserContext, server: Server, lang: Lang
+) -> None:
+    """Two tabs of the app share one list: an item removed in one while the other's update is
+    on its way stays removed when that update's answers arrive (they are written into the
+    records still kept, not over the list as the tab had it)."""
+    first, second = server.examples["delivered"], server.examples["in_transit"]
+    one, other = context.new_page(), context.new_page()
+    _open(one, lang)
+    _add(one, f"{first}\n{second}")
+    _card(one, second).wait_for()
+    _open(other, lang)
+    _card(other, first).wait_for()
+    held: list[Route] = []
+    one.route("**/api/v1/tracking/batch", lambda route: held.append(route))
+    one.locator("#app-refresh").click()
+    for _ in range(200):
+        if held:
+            break
+        one.wait_for_timeout(50)
+    assert held, "the update asked nothing"
+    _card(other, first).locator(".app-remove").click()
+    _card(other, first).wait_for(state="detached")
+    held[0].continue_()
+    one.unroute("**/api/v1/tracking/batch")
+    expect_text(one.locator("#app-status"), "Updated." if lang == "en" else "已更新。")
+    _card(one, first).wait_for(state="detached")  # the tab shows the list as it is kept
+    assert _card(one, second).count() == 1
+    _open(other, lang)
+    _card(other, second).wait_for()
+    assert _card(other, first).count() == 0
 
 
 def test_remove_by_a_swipe_and_undo(context: BrowserContext, server: Server, lang: Lang) -> None:

@@ -56,6 +56,23 @@ export function put(item) {
   return run("readwrite", function (store) { store.put(item); });
 }
 
+// Store a new answer for `number` if it is still followed, keeping the rest of its record as
+// it is now (a merge may have marked it synced meanwhile): one transaction, so that an answer
+// that arrives after the item was removed (here or by a merge) does not bring it back.
+export function answered(number, answer, fetched) {
+  return run("readwrite", function (store) {
+    const request = store.get(number);
+    request.onsuccess = function () {
+      const found = request.result;
+      if (found) {
+        found.answer = answer;
+        found.fetched = fetched;
+        store.put(found);
+      }
+    };
+  });
+}
+
 export function remove(number) {
   return run("readwrite", function (store) { store.delete(number); });
 }

@@ -152,11 +152,9 @@ function refresh() {
     stale = false;
     const now = new Date().toISOString();
     return Promise.all(results.map(function (answer, i) {
-      const item = items.find(function (x) { return x.number === numbers[i]; });
-      if (!item) { return null; }
-      item.answer = answer;
-      item.fetched = now;
-      return store.put(item);
+      // Into the stored record as it is now, if it is still kept: the list may have changed
+      // while the answers came (an item removed, a merge that marked items synced).
+      return store.answered(numbers[i], answer, now);
     })).then(function () {
       $("app-status").textContent = words.updated;
     });
@@ -164,7 +162,7 @@ function refresh() {
     offline = !navigator.onLine;
     stale = true;
     $("app-status").textContent = offline ? words.offline : words.failed;
-  }).then(render, render).finally(function () { updating = null; });
+  }).then(load, load).finally(function () { updating = null; });
   return updating;
 }
 
