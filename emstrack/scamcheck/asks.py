@@ -101,7 +101,7 @@ WARNING = _rx(
     r"\b(?:scam|scams|scammers?|fraudsters?|phishing|smishing|beware)\b",
     r"\b(?:report it|forward (?:it|the message|suspicious)|7726|action ?fraud)",
     r"(?:不会|绝不|决不|从不|从来不|并不会|不曾)[^，。]{0,12}?(?:要求|索要|索取|发送|致电|以|通过|让|收取|询问)",
-    r"切勿|请勿|谨防|警惕|提防|防骗|骗子|反诈|举报|不要轻信|不要点击|不要向",
+    r"切勿|请勿|谨防|警惕|提防|慎防|警觉|防骗|骗子|反诈|举报|不要轻信|不要点击|不要向",
     r"(?:防范|防止|是|为|属于|电信|网络|谨防|警惕)诈骗|诈骗(?:分子|份子|短信|电话|信息|行为|手段|话术|套路|团伙)",
 )
 
@@ -147,6 +147,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.RESCHEDULE: _rx(
         r"\b(?:reschedul|re-schedul|rearrang|re-arrang|rebook|re-book|redeliver|re-deliver)\w*+(?! (?:fee|charge|cost|payment))",
         r"\b(?:choose|select|pick|book|arrange|schedule|set) (?:a |your |the )?(?:new |another |preferred |convenient )(?:delivery|slot|time|date|day)",
+        r"\barrange (?:a |your |the )?(?:re-?)?delivery\b",
         r"\b(?:release|unlock|unfreeze|claim|recover|reclaim) (?:your |the |this )?(?:parcel|package|item|shipment|order)",
         r"\bfollow (?:the |these |our )?instructions\b",
         # "confirm your delivery preferences here: …", "Please confirm: …": the delivery kept
@@ -183,7 +184,10 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"违禁品|违禁物品|违法物品|毒品|洗钱|涉嫌|涉案|走私|通缉|冻结|刑事|立案|拘留|假护照|护照.{0,4}(?:违规|违法)",
     ),
     Kind.SECRET: _rx(
-        r"\b(?:(?<!calling )card number|card details|credit card|debit card|bank card|cvv|cvc|expiry date|password|pin code|pin number|verification code|one-time code|one time code|otp|bank account|login details|security code|passcode)\b",
+        r"\b(?:(?<!calling )card number|card details|credit card|debit card|bank card|cvv|cvc|expiry date|password|bank account|login details)\b",
+        # A code asked for, not one given to show at the counter ("OTP: 4821. Show this code
+        # in-store", "your pickup PIN is 1234").
+        r"\b(?:pin code|pin number|verification code|one-time code|one time code|otp|security code|passcode)\b(?!\s*(?::|is\b|=|#|\d))",
         r"银行卡|信用卡|卡号|安全码|网银|cvv",
         r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?<!取件)(?<!取货)(?<!提货)(?<!开箱)(?:验证码|密码|动态码|校验码|有效期)",
     ),
@@ -288,7 +292,9 @@ REQUESTS = frozenset(
 # is the locker's or the office's policy, not a request to pay now.
 POLICY = re.compile(
     r"(?:超过|超出|超时|逾期|过期)[^，,]{0,8}?(?:小时|天|日|分钟)|\bafter \d+ (?:days?|hours?)\b|"
-    r"\b(?:if|when) (?:it is )?not (?:collected|picked up)\b"
+    r"\b(?:if|when) (?:it is )?not (?:collected|picked up)\b|"
+    # "how to pay a customs charge, please refer to our website": where to learn, not a bill.
+    r"\b(?:how|ways?|where) (?:to|you can|do i|can i) pay\b"
 )
 # A clause about avoiding a loss ("为避免鲜活商品损坏，请尽快取件") claims no loss.
 AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
@@ -309,6 +315,9 @@ ONLINE = re.compile(rf"weblink|链接|网址|网站|\blink\b|{ACTING_ONLINE.patt
 STATED = re.compile(
     r"\b(?:we|we'll|we will|driver|courier|carrier|it|they)\b[^.]{0,12}?\b(?:will|shall|'ll) "
     r"(?:attempt|try|make|re-?attempt)\b|\bwill be (?:re-?delivered|rescheduled)\b|"
+    # "Our team will contact you shortly to reschedule": the sender's step, not the reader's.
+    r"\b(?:we|our (?:\w+ )?team|team|driver|courier|they)\b[^.]{0,12}?\b(?:will|shall|'ll)\b "
+    r"(?:contact|call|text|e-?mail|message|reach) you\b|"
     r"\b(?:redelivery|re-delivery) (?:is|was|has been|will be) (?:scheduled|attempted|made|booked)\b|"
     r"\bautomatic(?:ally)? (?:re-?deliver|re-?schedul)"
 )
@@ -320,6 +329,7 @@ PAY_IN_PERSON = re.compile(
     r"(?:支付|缴|付款)[^，。]{0,8}?后(?:取件|取货|提货|领取)|"
     r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
     r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"
+    r"\bpay\b[^.]{0,60}?\b(?:at|in) (?:the |your |any )?(?:local |nearest )?post office\b|"
     r"\bcash on delivery\b"
 )
 # An address problem sent to the courier ("地址不详，请联系快递员138…确认地址", "please call the
@@ -330,7 +340,25 @@ TO_THE_COURIER = re.compile(
 )
 _ONLINE_LINK = re.compile(r"weblink|链接|网址|点击|点开|\b(?:click|tap|link|visit)\b")
 #: The clauses in which a kind's match does not count.
-_NOT_IN_CLAUSE = {Kind.PAY: POLICY, Kind.LOST: AVOIDING, Kind.RESCHEDULE: STATED}
+# A time the sender gives itself ("our team will aim to reply within 4 working days") presses
+# nobody.
+OWN_TIME = re.compile(
+    r"\b(?:we|we'll|our (?:\w+ ){0,3}team|team)\b[^.]{0,20}?\b(?:will|shall|'ll|aim to|try to)\b"
+    r"[^.]{0,15}?\b(?:reply|respond|answer|get back|be in touch|process|deal with)\b"
+)
+# Rearranging on the operator's own site or app, named in words and not linked ("请登录顺丰官网
+# 或致电95338预约再次派送", "rebook on our app"), is what genuine notices offer.
+OWN_CHANNEL = re.compile(
+    r"^(?!.*(?:weblink|链接|网址|点击|\b(?:click|tap|link|here|below)\b)).*"
+    r"(?:官网|官方(?:网站|app|应用|小程序|公众号|客服)|小程序|公众号|"
+    r"\b(?:official (?:website|site|app)|our (?:website|app|mobile app)|the app)\b)"
+)
+_NOT_IN_CLAUSE = {
+    Kind.PAY: POLICY,
+    Kind.LOST: AVOIDING,
+    Kind.RESCHEDULE: re.compile(f"{STATED.pattern}|{OWN_CHANNEL.pattern}"),
+    Kind.PRESSURE: OWN_TIME,
+}
 _CLAUSE_END = re.compile(r"[，,、]")
 
 
@@ -356,13 +384,23 @@ _URL = re.compile(
 )
 
 
+# A template's field ("{{expires}}", "${trackingUrl}", "{$order.sn}", "%{url}") holds a value to
+# come: its name is no word of the message ("valid until {{expires}}" presses nobody).
+_FIELD = re.compile(r"\{\{\{?[^{}]*\}?\}\}|\$\{[^{}]*\}|\{\$[^{}]*\}|%\{[^{}]*\}")
+
+
+def _fields_blank(text: str) -> str:
+    return _FIELD.sub(lambda m: m.group(0) if "weblink" in m.group(0) else " field ", text)
+
+
 def read(text: str) -> list[Ask]:
     """Every kind the message asks or claims, once each, with the words of its first match.
 
     `text` is the message as received; warning sentences are left out.
     """
     found: dict[Kind, Ask] = {}
-    read_out = [s for s in sentences(_URL.sub(" weblink ", normalise(text))) if not is_warning(s)]
+    said = _fields_blank(_URL.sub(" weblink ", normalise(text)))
+    read_out = [s for s in sentences(said) if not is_warning(s)]
     # A message that has the reader act online anywhere ("…将于明日退回。确认取件: …") turns its
     # collection deadline into pressure.
     acts_online = any(ACTING_ONLINE.search(s) and not _in_person(s) for s in read_out)

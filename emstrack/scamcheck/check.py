@@ -235,13 +235,16 @@ def check(
 
 #: What makes a call-back request a lure: a problem with the item, a loss, an offer, a hurry.
 _TROUBLE = frozenset({Kind.PROBLEM, Kind.LOST, Kind.COMPENSATION, Kind.PRESSURE})
-#: Hotlines the posts and couriers publish (China's 5-digit service numbers, 400/800 numbers
-#: are anyone's): a message that asks you to call one of these asks nothing unusual.
+#: Hotlines the posts and couriers publish (China's 5-digit service numbers; USPS, Royal Mail,
+#: Parcelforce, Australia Post, NZ Post, Canada Post, An Post, Hongkong Post, Chunghwa Post; 400
+#: and 800 numbers are anyone's): a message that asks you to call one of these asks nothing
+#: unusual.
 HOTLINES = frozenset(
     {
         "11183", "11185", "95338", "95311", "95554", "95546", "95543", "950616", "95500",
         "18002758777", "03457740740", "08457740740", "03448000888", "137678", "131318",
-        "18662977678", "8662977678",
+        "18662977678", "8662977678", "03448004466", "0800501501", "18666076301", "29212222",
+        "0800700365", "017057600",
     }
 )  # fmt: skip
 _CJK = re.compile("[\u3400-\u9fff]")
@@ -288,9 +291,12 @@ def _requests(
         found.append(Reason(code, {"words": pay.words}))
     if details := read.get(Kind.DETAILS):
         found.append(Reason("personal_data", {"words": details.words}))
-    # Rearranging a delivery on the operator's own site (every link official) is what genuine
-    # notices offer; through a hidden or foreign link it is the classic smishing request.
-    if (again := read.get(Kind.RESCHEDULE)) and not official_only:
+    # Rearranging a delivery on the operator's own site (every link official) or by calling a
+    # hotline it publishes is what genuine notices offer; through a hidden or foreign link it
+    # is the classic smishing request.
+    call = read.get(Kind.CALL)
+    by_hotline = call is not None and not unofficial_link and _hotline_only(call.words, published)
+    if (again := read.get(Kind.RESCHEDULE)) and not official_only and not by_hotline:
         found.append(Reason("reschedule_request", {"words": again.words}))
     if secret := read.get(Kind.SECRET):
         found.append(Reason("card_or_secret", {"words": secret.words}))
@@ -299,7 +305,7 @@ def _requests(
             found.append(Reason("call_authority", {"words": add.words}))
         else:
             found.append(Reason("add_contact", {"words": add.words}))
-    if call := read.get(Kind.CALL):
+    if call:
         # The courier, the seller, a hotline the post publishes, a number offered for questions.
         normal = bool({Kind.COURIER, Kind.HELP} & read.keys()) or _hotline_only(
             call.words, published

@@ -42,6 +42,10 @@ _IP = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 _FIELD = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{\$[^{}]*\}|\$\{[^{}]*\}", re.S)
 _NAME_OF_A_FIELD = re.compile(r"[A-Z_(]")
 
+# Without a scheme, "macaupost.zip" is the name of a file ("an attachment named macaupost.zip"):
+# the two top-level domains that are also files' extensions are read as links only with one.
+_FILE_SUFFIXES = (".zip", ".mov")
+
 # Letters of other scripts drawn like Latin ones, and digits drawn like letters.
 _CONFUSABLE = str.maketrans("аеорсухіјѕԁԛԝһӏοαυνɡɑ", "aeopcyxijsdqwhloauvga")
 _DIGIT_AS_LETTER = str.maketrans("0135", "oles")
@@ -78,7 +82,12 @@ def hosts(text: str) -> Iterator[str]:
             any(match.start(1) in span for span in fields)
             and bool(_NAME_OF_A_FIELD.search(text, match.start(1), match.end(1) + 1))
         )
-        if not inside and has_known_suffix(host) and not _IP.fullmatch(host):
+        if (
+            not inside
+            and has_known_suffix(host)
+            and not _IP.fullmatch(host)
+            and not host.lower().endswith(_FILE_SUFFIXES)
+        ):
             yield from _once(host, seen)
 
 

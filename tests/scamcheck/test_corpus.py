@@ -91,7 +91,10 @@ def _held_out(langs: tuple[str, ...]) -> list[Row]:
 #: mostly e-mail phishing of 2009-2017 with attachments) and five rules from development-part
 #: texts: held-out English fell to 0.842 / 0.877 with the new data, the same with either
 #: round's rules (the new rules changed no held-out verdict); Chinese unchanged.
-FLOORS = {"en": (0.84, 0.87), "zh": (0.73, 0.80)}
+#: The seventh round added 86 texts from 47 new sources: measured before any rule changed, the
+#: new data gave English 0.843 / 0.864 and Chinese 0.739 / 0.773 (new held-out genuine notices
+#: that the rules flag); its rules, from development-part texts, changed no held-out verdict.
+FLOORS = {"en": (0.84, 0.86), "zh": (0.73, 0.77)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -175,6 +175,20 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             None,
         ),
         ("Please update your address within seven (7) days.", "urgency", Verdict.LIKELY_SCAM),
+        # Corpus round 7: a call to a number of the message's own to arrange the delivery; a
+        # code asked for is still a secret asked for; a field's name does not hide a request.
+        (
+            "Customer service annoncement. You have a New Years delivery waiting for you. "
+            "Please call 07046744435 now to arrange delivery",
+            "reschedule_request",
+            Verdict.SUSPICIOUS,
+        ),
+        (
+            "Reply with the verification code we sent you to release the parcel.",
+            "card_or_secret",
+            None,
+        ),
+        ("Hi {{name}}, a customs fee is outstanding: pay at [link]", "fee_with_link", None),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -247,6 +261,25 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # NZ Post's own short links.
         "NZ Post here. We expect to deliver your parcel between 9:00am and 4:00pm today. "
         "Track parcel nzp.st/xxxx Data rates may apply.",
+        # Corpus round 7 (development-part sources): how to pay, and the time the sender gives
+        # itself, ask nothing (a Parcelforce auto-reply); a code given to show at the counter
+        # is no code asked for, and a field's name ("{{expires}}") no deadline (a shop's pickup
+        # SMS); the sender's own step to rearrange (a delivery service's failed-delivery SMS);
+        # a post's warning in Macau's words ("提高警觉"), its own domain, and an attachment's
+        # file name (macaupost.zip) that is no link.
+        "For tracking enquiries and how to pay a customs charge please refer to our website. "
+        "Our customer service team will aim to reply within 4 working days.",
+        "Accessory World: Your order {{order_number}} is ready for pickup.\nOTP: {{otp}} "
+        "(valid until {{expires}}). Show this code in-store.",
+        "We encountered an issue with your delivery. Our team will contact you shortly to "
+        "reschedule.",
+        "邮政局吁市民提高警觉, 留意一个要求收件人提供地址的电子邮件,该寄件人的域名与本局的域名"
+        "“macaupost.gov.mo”有别。鉴於邮件内附有一个名为 “macaupost.zip”的压缩档内含电脑病毒,"
+        "请勿下载有关档案。",
+        # Rearranged on the operator's own site named in words, or through its hotline.
+        "【顺丰速运】您的快件派送不成功，请登录顺丰官网或致电95338预约再次派送。",
+        "Sorry we missed you. Please call us on 0344 800 4466 to rearrange delivery.",
+        "Customs charges are due on your parcel: you can pay them at your local post office.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
