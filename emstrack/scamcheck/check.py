@@ -203,6 +203,10 @@ def check(
     if Kind.LINK in read and not shown:  # "[link]", "点击链接": a link we are not shown
         reasons.append(Reason("link_hidden", {"words": read[Kind.LINK].words}))
         unofficial_link = True
+        if claimed:
+            # "DHL: Your parcel is arriving, track here: [link]": a message that speaks as a
+            # post with a link that cannot be checked to be the post's own.
+            reasons.append(Reason("link_hidden_operator", {"brand": claimed}))
     asked = _requests(read, unofficial_link, shown and not unofficial_link, published)
     reasons += asked
     requests = [r for r in asked if r.code in REQUEST_REASONS]

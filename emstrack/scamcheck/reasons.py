@@ -119,6 +119,14 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "{brand}.",
         "信息自称来自 {brand}，但链接却指向 {domain}，这不是 {brand} 的域名。",
     ),
+    "link_hidden_operator": (
+        MEDIUM,
+        "The message speaks as {brand} and points to a link that is not shown, so nothing shows "
+        "that it is {brand}'s own: a post's links go to its own site. Track the item here "
+        "instead.",
+        "信息自称来自 {brand}，却指向一个未显示的链接，无法确认它属于 {brand}："
+        "邮政的链接只指向其官网。请在本站查询邮件。",
+    ),
     "attachment_request": (
         3,
         "It asks you to open, download or print an attached file (\u201c{words}\u201d): posts do "
