@@ -325,7 +325,10 @@ STATED = re.compile(
 # 后取件，请在丰巢小程序中操作", "pay at the counter") is paid where the posts' advice says to pay:
 # it is no payment through the message, unless the sentence also sends the reader to a link.
 PAY_IN_PERSON = re.compile(
-    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场)(?:时|前|后)?[^，。]{0,8}?(?:支付|缴|付款)|"
+    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场|收货|收到货|签收)(?:时|前|后)?"
+    r"[^，。]{0,8}?(?:支付|缴|付款)|"
+    # Cash is paid to a person, never through a link ("收到貨時以現金付款", "货到付款").
+    r"现金|货到付款|\b(?:in )?cash\b|"
     r"(?:支付|缴|付款)[^，。]{0,8}?后(?:取件|取货|提货|领取)|"
     r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
     r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"

@@ -248,7 +248,7 @@ HOTLINES = frozenset(
         "11183", "11185", "95338", "95311", "95554", "95546", "95543", "950616", "95500",
         "18002758777", "03457740740", "08457740740", "03448000888", "137678", "131318",
         "18662977678", "8662977678", "03448004466", "0800501501", "18666076301", "29212222",
-        "0800700365", "017057600",
+        "0800700365", "017057600", "4008111111",
     }
 )  # fmt: skip
 _CJK = re.compile("[\u3400-\u9fff]")
@@ -293,13 +293,15 @@ def _requests(
     if pay := read.get(Kind.PAY):
         code = "fee_with_link" if unofficial_link else "payment_request"
         found.append(Reason(code, {"words": pay.words}))
-    if details := read.get(Kind.DETAILS):
+    call = read.get(Kind.CALL)
+    by_hotline = call is not None and not unofficial_link and _hotline_only(call.words, published)
+    # An address problem to settle by calling a hotline the post publishes ("单标地址错误…请致电
+    # 4008-111-111处理【顺丰速运】") sends the reader where the posts' advice does.
+    if (details := read.get(Kind.DETAILS)) and not by_hotline:
         found.append(Reason("personal_data", {"words": details.words}))
     # Rearranging a delivery on the operator's own site (every link official) or by calling a
     # hotline it publishes is what genuine notices offer; through a hidden or foreign link it
     # is the classic smishing request.
-    call = read.get(Kind.CALL)
-    by_hotline = call is not None and not unofficial_link and _hotline_only(call.words, published)
     if (again := read.get(Kind.RESCHEDULE)) and not official_only and not by_hotline:
         found.append(Reason("reschedule_request", {"words": again.words}))
     if secret := read.get(Kind.SECRET):

@@ -189,6 +189,15 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             None,
         ),
         ("Hi {{name}}, a customs fee is outstanding: pay at [link]", "fee_with_link", None),
+        # An address problem to settle by a number of the message's own.
+        ("您的包裹地址有误无法派送，请致电 0755-12345678 处理", "call_unknown_number", None),
+        # A message that speaks as a post with a link it does not show (a FluBot text as a
+        # development-part source printed it).
+        (
+            "DHL: Your parcel is arriving, track here: LINK REMOVED",
+            "link_hidden_operator",
+            Verdict.SUSPICIOUS,
+        ),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -280,6 +289,12 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "【顺丰速运】您的快件派送不成功，请登录顺丰官网或致电95338预约再次派送。",
         "Sorry we missed you. Please call us on 0344 800 4466 to rearrange delivery.",
         "Customs charges are due on your parcel: you can pay them at your local post office.",
+        # Corpus round 8 (development-part sources): an address problem settled through SF's
+        # published hotline (a real SMS kept as a classifier's sample input); cash paid on
+        # receipt (a Hong Kong shop's pickup notice).
+        "您好！快件688532824006单标地址错误且无法联系到您，无法派送，见字请致电4008-111-111处理。"
+        "10:09【顺丰速运】",
+        "收到貨時以現金付款。",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
