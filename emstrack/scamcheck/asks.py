@@ -187,7 +187,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:(?<!calling )card number|card details|credit card|debit card|bank card|cvv|cvc|expiry date|password|bank account|login details)\b",
         # A code asked for, not one given to show at the counter ("OTP: 4821. Show this code
         # in-store", "your pickup PIN is 1234").
-        r"\b(?:pin code|pin number|verification code|one-time code|one time code|otp|security code|passcode)\b(?!\s*(?::|is\b|=|#|\d))",
+        r"\b(?:pin code|pin number|verification code|one-time code|one time code|otp|security code|passcode)\b(?!\s*(?:[:=#]|is\b)?\s*(?:\d|field\b))",
         r"银行卡|信用卡|卡号|安全码|网银|cvv",
         r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?<!取件)(?<!取货)(?<!提货)(?<!开箱)(?:验证码|密码|动态码|校验码|有效期)",
     ),
@@ -316,7 +316,8 @@ STATED = re.compile(
     r"\b(?:we|we'll|we will|driver|courier|carrier|it|they)\b[^.]{0,12}?\b(?:will|shall|'ll) "
     r"(?:attempt|try|make|re-?attempt)\b|\bwill be (?:re-?delivered|rescheduled)\b|"
     # "Our team will contact you shortly to reschedule": the sender's step, not the reader's.
-    r"\b(?:we|our (?:\w+ )?team|team|driver|courier|they)\b[^.]{0,12}?\b(?:will|shall|'ll)\b "
+    r"\b(?:we|our (?:\w+ )?team|team|driver|courier|they)\b"
+    r"(?![^.]*\b(?:reply|click|tap|link|weblink|visit)\b)[^.]{0,12}?\b(?:will|shall|'ll)\b "
     r"(?:contact|call|text|e-?mail|message|reach) you\b|"
     r"\b(?:redelivery|re-delivery) (?:is|was|has been|will be) (?:scheduled|attempted|made|booked)\b|"
     r"\bautomatic(?:ally)? (?:re-?deliver|re-?schedul)"
@@ -328,7 +329,7 @@ PAY_IN_PERSON = re.compile(
     r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场|收货|收到货|签收)(?:时|前|后)?"
     r"[^，。]{0,8}?(?:支付|缴|付款)|"
     # Cash is paid to a person, never through a link ("收到貨時以現金付款", "货到付款").
-    r"现金|货到付款|\b(?:in )?cash\b|"
+    r"(?:以|用)?现金(?:支付|付款)|货到付款|\bpay (?:in|by|with) cash\b|"
     r"(?:支付|缴|付款)[^，。]{0,8}?后(?:取件|取货|提货|领取)|"
     r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
     r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"
@@ -352,9 +353,8 @@ OWN_TIME = re.compile(
 # Rearranging on the operator's own site or app, named in words and not linked ("请登录顺丰官网
 # 或致电95338预约再次派送", "rebook on our app"), is what genuine notices offer.
 OWN_CHANNEL = re.compile(
-    r"^(?!.*(?:weblink|链接|网址|点击|\b(?:click|tap|link|here|below)\b)).*"
-    r"(?:官网|官方(?:网站|app|应用|小程序|公众号|客服)|小程序|公众号|"
-    r"\b(?:official (?:website|site|app)|our (?:website|app|mobile app)|the app)\b)"
+    r"^(?!.*(?:weblink|链接|网址|点击|\d{5}|\b(?:click|tap|link|here|below)\b)).*"
+    r"(?:官网|官方(?:网站|app|应用)|\b(?:official (?:website|site|app)|our (?:website|app|mobile app))\b)"
 )
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
@@ -371,8 +371,20 @@ def _clause(sentence: str, at: int) -> str:
     return sentence[start : end.start() if end else len(sentence)]
 
 
+# A transfer or an app payment is no payment in person, whatever else the sentence says ("签收前请
+# 转账到支付宝", "pay the duty via Cash App").
+_REMOTE_PAYMENT = re.compile(
+    r"转账|汇款|转入|支付宝|微信|银行卡|网银|扫码|"
+    r"\b(?:cash ?app|online|transfer|paypal|venmo|zelle|gift ?cards?|bitcoin|crypto)\b"
+)
+
+
 def _in_person(sentence: str) -> bool:
-    return bool(PAY_IN_PERSON.search(sentence)) and not _ONLINE_LINK.search(sentence)
+    return (
+        bool(PAY_IN_PERSON.search(sentence))
+        and not _ONLINE_LINK.search(sentence)
+        and not _REMOTE_PAYMENT.search(sentence)
+    )
 
 
 def is_warning(sentence: str) -> bool:
@@ -389,7 +401,13 @@ _URL = re.compile(
 
 # A template's field ("{{expires}}", "${trackingUrl}", "{$order.sn}", "%{url}") holds a value to
 # come: its name is no word of the message ("valid until {{expires}}" presses nobody).
-_FIELD = re.compile(r"\{\{\{?[^{}]*\}?\}\}|\$\{[^{}]*\}|\{\$[^{}]*\}|%\{[^{}]*\}")
+# Only a name or an expression is blanked ("{{ order.name | upper }}"): words in braces ("{{Pay
+# the £2.99 fee}}") are read as the message's own.
+_FIELD = re.compile(
+    r"\{\{\{?\s*([a-z0-9_.$>|:()'\"\[\]-]+(?:\s*\|\s*[a-z0-9_.()'\":-]+)*)\s*\}?\}\}"
+    r"|\$\{\s*([a-z0-9_.$>|:()'\"\[\]-]+)\s*\}|\{\$([a-z0-9_.$>|:()'\"\[\]-]+)\}"
+    r"|%\{([a-z0-9_.]+)\}"
+)
 
 
 def _fields_blank(text: str) -> str:

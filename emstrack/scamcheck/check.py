@@ -207,7 +207,7 @@ def check(
             # "DHL: Your parcel is arriving, track here: [link]": a message that speaks as a
             # post with a link that cannot be checked to be the post's own.
             reasons.append(Reason("link_hidden_operator", {"brand": claimed}))
-    asked = _requests(read, unofficial_link, shown and not unofficial_link, published)
+    asked = _requests(read, unofficial_link, shown and not unofficial_link, published, text)
     reasons += asked
     requests = [r for r in asked if r.code in REQUEST_REASONS]
     if Kind.PRESSURE in read:
@@ -272,14 +272,42 @@ def _own_name(text: str, names: Sequence[str]) -> str | None:
     return None
 
 
+def _published(number: str, published: frozenset[str]) -> bool:
+    """A hotline the post publishes, also when written with its country's code ("+44 344 800
+    4466" is Parcelforce's 0344 800 4466)."""
+    digits = re.sub(r"\D", "", number)
+    forms = {digits}
+    if number.lstrip().startswith("+") or digits.startswith("00"):
+        bare = digits[2:] if digits.startswith("00") else digits
+        forms |= {bare[k:] for k in (1, 2, 3)} | {"0" + bare[k:] for k in (1, 2, 3)}
+    return any(form in HOTLINES or form in published for form in forms)
+
+
 def _hotline_only(words: str, published: frozenset[str] = frozenset()) -> bool:
     """True when every number a call request gives is a published hotline (ours among them);
     a request that gives none ("请速致电客服") points to a number elsewhere in the message, or
     to a masked one."""
-    numbers = [re.sub(r"\D", "", n) for n in _PHONE.findall(words)]
+    numbers = _PHONE.findall(words)
     if not numbers:  # "请速致电客服" names a number to call; "contact us" names none
         return not _CJK.search(words)
-    return all(n in HOTLINES or n in published for n in numbers)
+    return all(_published(n, published) for n in numbers)
+
+
+#: A telephone number as messages write them: with a country code, a leading 0, China's 11-digit
+#: mobiles and 400/800 numbers, or digits grouped as phone numbers are ("202-555-0143"). A
+#: waybill's run of digits ("688532824006") is none.
+_PHONE_LIKE = re.compile(
+    r"(?<![A-Za-z0-9+])(?:\+\d[\d \-()]{6,}\d|0\d[\d \-()]{5,}\d|1[3-9]\d{9}|[48]00[\d \-]{6,}\d"
+    r"|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4})(?![A-Za-z0-9])"
+)
+
+
+def _only_hotlines(text: str, call: str, published: frozenset[str]) -> bool:
+    """True when the message gives telephone numbers and every one is a published hotline: a
+    call request that names none, or a number of the message's own in another sentence, is
+    not a call to the post."""
+    found = [*_PHONE.findall(call), *_PHONE_LIKE.findall(numbers.without_numbers(text))]
+    return bool(found) and all(_published(n, published) for n in found)
 
 
 def _requests(
@@ -287,6 +315,7 @@ def _requests(
     unofficial_link: bool,
     official_only: bool,
     published: frozenset[str] = frozenset(),
+    text: str = "",
 ) -> list[Reason]:
     """The reasons for what the message asks the reader to do (claims of crime included)."""
     found: list[Reason] = []
@@ -294,7 +323,9 @@ def _requests(
         code = "fee_with_link" if unofficial_link else "payment_request"
         found.append(Reason(code, {"words": pay.words}))
     call = read.get(Kind.CALL)
-    by_hotline = call is not None and not unofficial_link and _hotline_only(call.words, published)
+    by_hotline = (
+        call is not None and not unofficial_link and _only_hotlines(text, call.words, published)
+    )
     # An address problem to settle by calling a hotline the post publishes ("单标地址错误…请致电
     # 4008-111-111处理【顺丰速运】") sends the reader where the posts' advice does.
     if (details := read.get(Kind.DETAILS)) and not by_hotline:

@@ -42,9 +42,24 @@ _IP = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d{1,3}){3})(?![\d.])")
 _FIELD = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{\$[^{}]*\}|\$\{[^{}]*\}", re.S)
 _NAME_OF_A_FIELD = re.compile(r"[A-Z_(]")
 
-# Without a scheme, "macaupost.zip" is the name of a file ("an attachment named macaupost.zip"):
-# the two top-level domains that are also files' extensions are read as links only with one.
+# Without a scheme, "macaupost.zip" named as an attachment ("一个名为“macaupost.zip”的压缩档",
+# "the attached file invoice.zip") is a file: the two top-level domains that are also files'
+# extensions are read as a file's name when the words just before call them one.
 _FILE_SUFFIXES = (".zip", ".mov")
+_FILE_WORDS = re.compile(
+    r"(?:名为|文件|档案|附件|压缩|檔案|附檔|\b(?:file|attachment|attached|archive|named|called|"
+    r"download|open)\b)[^.。\n]{0,12}$",
+    re.I,
+)
+
+
+def _a_file(text: str, start: int, host: str) -> bool:
+    return (
+        host.lower().endswith(_FILE_SUFFIXES)
+        and not host.lower().startswith("www.")
+        and bool(_FILE_WORDS.search(text, max(0, start - 24), start))
+    )
+
 
 # Letters of other scripts drawn like Latin ones, and digits drawn like letters.
 _CONFUSABLE = str.maketrans("аеорсухіјѕԁԛԝһӏοαυνɡɑ", "aeopcyxijsdqwhloauvga")
@@ -86,7 +101,7 @@ def hosts(text: str) -> Iterator[str]:
             not inside
             and has_known_suffix(host)
             and not _IP.fullmatch(host)
-            and not host.lower().endswith(_FILE_SUFFIXES)
+            and not _a_file(text, match.start(1), host)
         ):
             yield from _once(host, seen)
 

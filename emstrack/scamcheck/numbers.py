@@ -25,6 +25,11 @@ def candidates(text: str) -> list[str]:
     return found[:MAX_NUMBERS]
 
 
+def without_numbers(text: str) -> str:
+    """`text` with the tracking numbers it quotes blanked out (their digits are no phone's)."""
+    return _DIGITS13.sub(" ", _S10_LIKE.sub(" ", text))
+
+
 _PLACEHOLDER_SERIALS = frozenset({"12345678", "01234567", "23456789", "87654321"})
 #: Five or more consecutive digits counting up ("01234", "56789"): a sample or a masked copy.
 _RUN = re.compile("|".join("".join(str(d + i) for i in range(5)) for d in range(6)))

@@ -367,3 +367,44 @@ def test_a_links_own_letters_ask_nothing() -> None:
     words = {r.params.get("words") for r in check("Track it: https://usps-redeliver.top/x").reasons}
     assert not any(w and "redeliver" in w for w in words)
     assert Kind.RESCHEDULE not in {ask.kind for ask in read("see parcel-rebook.com/a")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A call to a published hotline excuses a rearrangement or an address check only when
+        # every number the message gives is one: not "call us" with the scammer's number in the
+        # next sentence, nor a hotline beside a number of the message's own.
+        "Royal Mail: Your parcel could not be delivered. Please call us to rearrange delivery. "
+        "Our number is 07700 900123.",
+        "USPS: Your package is on hold. Call 1-800-275-8777 ext 4 or text our agent at "
+        "202-555-0143 to confirm your address and reschedule.",
+        "您的邮件地址有误，请拨打11183或专员电话 0755-26881234 核实地址，并预约再次投递。",
+        # A .zip or .mov domain is a file's name only where the words before it call it one.
+        "DHL: Your parcel is arriving, track here: dhl-track.zip",
+        # The operator's own channel must be named as the operator's, with no number of the
+        # message's own: not "官方客服 0755-…", a public account the message names, "the app".
+        "请联系官方客服 0755-12345678 预约再次派送",
+        '请关注"邮政快递服务中心"公众号预约再次派送',
+        "Rebook your delivery in the app within 24 hours or it will be returned to sender",
+        # Cash, a transfer or an app: a payment beside a transfer is no payment in person.
+        "Your parcel is held. Please pay the £2.99 duty via Cash App.",
+        "您的包裹需缴纳关税，可用现金或转账支付",
+        "签收前请转账到支付宝，否则退回",
+        # A code asked for, whatever follows the word.
+        "Your OTP = the 6 digits we texted you. Reply with it to release the parcel.",
+        "Your OTP is required to release your parcel.",
+        # Words in braces are read: only a template field's name is blanked.
+        "{{Your parcel is held. Pay the £2.99 fee}}",
+        "{{因地址不详无法派送，请补缴关税38元}}",
+        # The sender's own step, unless the same sentence asks for a reply.
+        "Our driver will call you to rearrange delivery - reply YES to confirm.",
+    ],
+)
+def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
+    assert check(text).verdict in FLAGGED, check(text).reasons
+
+
+def test_a_hotline_written_with_its_country_code_is_the_hotline() -> None:
+    text = "Sorry we missed you. Please call us on +44 344 800 4466 to rearrange delivery."
+    assert check(text).verdict is Verdict.NO_RED_FLAGS
