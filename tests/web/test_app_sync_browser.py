@@ -33,7 +33,7 @@ import httpx
 import pytest
 from chromium import launched, needs_chromium
 from mailserver import Mailbox, parts, smtp_server
-from playwright.sync_api import Browser, BrowserContext, Locator, Page
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route
 from pydantic import SecretStr
 
 # The axe-core check of test_accessibility (a module beside this one: not on mypy's path).
@@ -275,6 +275,50 @@ def test_two_devices_share_one_list(browser: Browser, server: Server, lang: Lang
     finally:
         phone.close()
         laptop.close()
+
+
+def _server_has(page: Page, numbers: set[str]) -> None:
+    for _ in range(100):
+        if _server_list(page) == numbers:
+            return
+        page.wait_for_timeout(100)
+    assert _server_list(page) == numbers
+
+
+def test_an_undo_whose_send_failed_is_sent_by_the_next_merge(
+    browser: Browser, server: Server, lang: Lang
+) -> None:
+    """Undo puts an item back as one not yet on the server: if sending it fails, the next merge
+    sends it rather than taking it for an item removed on another device."""
+    first, second = server.examples["delivered"], server.examples["stale"]
+    device = _device(browser, server.url, lang)
+    try:
+        page = device.new_page()
+        _open(page, lang)
+        _add(page, [first, second])
+        _sign_in(page, server, lang, f"undo-{lang}@example.org")
+        _server_has(page, {first, second})
+        _card(page, first).locator(".app-remove").click()
+        _card(page, first).wait_for(state="detached")
+        _server_has(page, {second})
+
+        def refuse_sends(route: Route) -> None:
+            if route.request.method == "POST":
+                route.abort()
+            else:
+                route.continue_()
+
+        page.route("**/api/v1/app/items", refuse_sends)
+        page.locator("#app-undo").click()
+        _card(page, first).wait_for()
+        page.wait_for_timeout(500)  # the send, refused
+        page.unroute("**/api/v1/app/items")
+        assert _server_list(page) == {second}
+        _open(page, lang)
+        _wait_listed(page, {first, second})
+        _server_has(page, {first, second})
+    finally:
+        device.close()
 
 
 def test_the_push_switch_as_far_as_headless_chromium_goes(

@@ -56,7 +56,7 @@ function merge() {
     const work = [];
     local.forEach(function (item) {
       if (server.has(item.number)) {
-        if (!item.synced) { item.synced = true; work.push(store.put(item)); }
+        if (!item.synced) { work.push(store.update(item.number, { synced: true })); }
         server.delete(item.number);
       } else if (item.synced) {
         work.push(store.remove(item.number)); // removed on another device
@@ -65,20 +65,15 @@ function merge() {
       }
     });
     server.forEach(function (item) {
-      work.push(store.put({ number: item.number, label: item.label, added: item.added_at,
-                            answer: null, fetched: null, synced: true }));
+      work.push(store.keep({ number: item.number, label: item.label, added: item.added_at,
+                             answer: null, fetched: null, synced: true }));
     });
     return Promise.all(work).then(function () {
       if (!send.length) { return null; }
       return api("POST", "/api/v1/app/items", { items: send }).then(function (answer) {
         const kept = new Set(answer.items.map(function (item) { return item.number; }));
         return Promise.all(send.filter(function (item) { return kept.has(item.number); })
-          .map(function (item) {
-            return store.get(item.number).then(function (found) {
-              if (found) { found.synced = true; return store.put(found); }
-              return null;
-            });
-          }));
+          .map(function (item) { return store.update(item.number, { synced: true }); }));
       });
     });
   }).then(function () { changed(); });
@@ -129,8 +124,7 @@ function deleteList() {
 function forget() {
   return store.all().then(function (items) {
     return Promise.all(items.filter(function (item) { return item.synced; }).map(function (item) {
-      item.synced = false;
-      return store.put(item);
+      return store.update(item.number, { synced: false });
     }));
   });
 }
@@ -244,10 +238,7 @@ export function added(numbers) {
       items: numbers.map(function (number) { return { number: number, label: null }; }),
     }).then(function () {
       return Promise.all(numbers.map(function (number) {
-        return store.get(number).then(function (item) {
-          if (item) { item.synced = true; return store.put(item); }
-          return null;
-        });
+        return store.update(number, { synced: true });
       }));
     }));
   }

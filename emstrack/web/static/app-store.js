@@ -56,19 +56,26 @@ export function put(item) {
   return run("readwrite", function (store) { store.put(item); });
 }
 
-// Store a new answer for `number` if it is still followed, keeping the rest of its record as
-// it is now (a merge may have marked it synced meanwhile): one transaction, so that an answer
-// that arrives after the item was removed (here or by a merge) does not bring it back.
-export function answered(number, answer, fetched) {
+// Change some fields of `number`'s record if it is still followed, keeping the rest as it is
+// now: one transaction (get, then put), so that a change that comes late (an answer, a merge's
+// "synced" mark) neither brings back an item removed meanwhile nor undoes another change.
+export function update(number, changes) {
   return run("readwrite", function (store) {
     const request = store.get(number);
     request.onsuccess = function () {
       const found = request.result;
-      if (found) {
-        found.answer = answer;
-        found.fetched = fetched;
-        store.put(found);
-      }
+      if (found) { store.put(Object.assign(found, changes)); }
+    };
+  });
+}
+
+// Keep `item` unless its number is followed already (added here meanwhile): then only mark it.
+export function keep(item) {
+  return run("readwrite", function (store) {
+    const request = store.get(item.number);
+    request.onsuccess = function () {
+      const found = request.result;
+      store.put(found ? Object.assign(found, { synced: item.synced }) : item);
     };
   });
 }
@@ -77,12 +84,17 @@ export function remove(number) {
   return run("readwrite", function (store) { store.delete(number); });
 }
 
-// Follow `number` unless it is followed already; true when it was added.
+// Follow `number` unless it is followed already; true when it was added (one transaction).
 export function follow(number, answer) {
-  return get(number).then(function (found) {
-    if (found) { return false; }
-    const now = new Date().toISOString();
-    return put({ number: number, label: null, added: now, answer: answer || null,
-                 fetched: answer ? now : null }).then(function () { return true; });
-  });
+  let added = false;
+  return run("readwrite", function (store) {
+    const request = store.get(number);
+    request.onsuccess = function () {
+      if (request.result) { return; }
+      const now = new Date().toISOString();
+      store.put({ number: number, label: null, added: now, answer: answer || null,
+                  fetched: answer ? now : null });
+      added = true;
+    };
+  }).then(function () { return added; });
 }

@@ -154,7 +154,7 @@ function refresh() {
     return Promise.all(results.map(function (answer, i) {
       // Into the stored record as it is now, if it is still kept: the list may have changed
       // while the answers came (an item removed, a merge that marked items synced).
-      return store.answered(numbers[i], answer, now);
+      return store.update(numbers[i], { answer: answer, fetched: now });
     })).then(function () {
       $("app-status").textContent = words.updated;
     });
@@ -162,7 +162,7 @@ function refresh() {
     offline = !navigator.onLine;
     stale = true;
     $("app-status").textContent = offline ? words.offline : words.failed;
-  }).then(load, load).finally(function () { updating = null; });
+  }).then(load, load).catch(render).finally(function () { updating = null; });
   return updating;
 }
 
@@ -248,7 +248,9 @@ function undo() {
   removed = null;
   window.clearTimeout(undoTimer);
   $("app-toast").hidden = true;
-  store.put(item).then(load).then(function () {
+  // Back as an item not yet on the server: `added` sends it and marks it synced once sent, so
+  // that a failed send leaves it to be sent by the next merge rather than removed by it.
+  store.put(Object.assign({}, item, { synced: false })).then(load).then(function () {
     account.added([item.number]);
     const back = document.querySelector('.app-item[data-number="' + item.number + '"] .app-item-open');
     if (back) { back.focus(); }
