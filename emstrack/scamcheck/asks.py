@@ -238,7 +238,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"(?:若|如|如果)有(?:任何)?(?:疑问|问题)|如有疑问|如有问题|如需帮助|如需咨询|如有任何问题|有任何疑问|如有需要",
     ),
     Kind.REPLY: _rx(
-        r"\b(?:reply|answer|respond)(?: with)? (?:\"?y\"?|yes|\d)\b|\breply (?:to )?this (?:message|text)\b",
+        r"\b(?:reply|answer|respond)(?: with)? (?:\"?y\"?|yes|\d)\b|\brepl(?:y|ying) (?:to )?this (?:message|text|sms)\b",
         # Not the opt-out every commercial text carries ("回复TD退订", "拒收请回复R").
         r"(?<!退订)(?<!拒收)(?<!拒收请)回复\s?(?!td|t退|r拒|n退)[0-9a-z是否](?![^，。]{0,3}?(?:退订|拒收))",
     ),
@@ -354,13 +354,23 @@ OWN_TIME = re.compile(
 # 或致电95338预约再次派送", "rebook on our app"), is what genuine notices offer.
 OWN_CHANNEL = re.compile(
     r"^(?!.*(?:weblink|链接|网址|点击|\d{5}|\b(?:click|tap|link|here|below)\b)).*"
-    r"(?:官网|官方(?:网站|app|应用)|\b(?:official (?:website|site|app)|our (?:website|app|mobile app))\b)"
+    r"(?:官网|官方(?:网站|app|应用)|\b(?:official (?:website|site|app)|our (?:website|app|mobile app))\b"
+    r"|\b(?:in|on|via|through|use) the (?!official\b)[a-z]+ app\b)"
+)
+# A delivery code shown or told to the courier at the door ("share the OTP with the delivery
+# agent only after you receive the order", as shops' couriers in India ask) is handed over in
+# person; asked for by reply, call or link, it is the scam's request.
+AT_THE_DOOR = re.compile(
+    r"^(?!.*(?:weblink|链接|\b(?:repl\w*|call\w*|text us|click\w*|tap|link|send\w*|enter|submit)\b))"
+    r".*\b(?:share|show|give|tell)\b[^.]{0,25}?\b(?:otp|code|pin)\b[^.]{0,30}?"
+    r"\b(?:delivery (?:associate|agent|executive|partner|person|boy|driver)|courier|driver|postman)\b"
 )
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
     Kind.LOST: AVOIDING,
     Kind.RESCHEDULE: re.compile(f"{STATED.pattern}|{OWN_CHANNEL.pattern}"),
     Kind.PRESSURE: OWN_TIME,
+    Kind.SECRET: AT_THE_DOOR,
 }
 _CLAUSE_END = re.compile(r"[，,、]")
 

@@ -408,3 +408,23 @@ def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
 def test_a_hotline_written_with_its_country_code_is_the_hotline() -> None:
     text = "Sorry we missed you. Please call us on +44 344 800 4466 to rearrange delivery."
     assert check(text).verdict is Verdict.NO_RED_FLAGS
+
+
+def test_a_code_handed_to_the_courier_at_the_door_is_no_code_asked_for() -> None:
+    given = (
+        "Flipkart: Your order will be delivered today. Please share OTP with the delivery agent "
+        "only after you receive the order."
+    )
+    assert check(given).verdict is Verdict.NO_RED_FLAGS
+    asked = "Share the OTP with our delivery agent by replying to this SMS to confirm delivery."
+    assert "card_or_secret" in {r.code for r in check(asked).reasons}
+
+
+def test_the_operators_app_named_is_its_own_channel() -> None:
+    named = (
+        "Evri: Sorry we missed you. We'll try again tomorrow, or you can rearrange delivery in "
+        "the Evri app."
+    )
+    assert check(named).verdict is Verdict.NO_RED_FLAGS
+    unnamed = "Rebook your delivery in the app within 24 hours or it will be returned to sender"
+    assert check(unnamed).verdict is Verdict.LIKELY_SCAM
