@@ -286,7 +286,8 @@ def test_add_by_typing_and_by_pasting_several(
     transit = server.examples["in_transit"]
     page = context.new_page()
     _open(page, lang)
-    assert page.locator("#app-empty").is_visible()
+    # Shown once the list is read from the device's storage (asynchronous), not with the page.
+    page.locator("#app-empty").wait_for(state="visible")
     _add(page, delivered.lower())  # typed as people type: lower case
     expect_text(_card(page, delivered).locator(".app-item-status"), words["delivered"])
     assert _card(page, delivered).locator(".app-item-headline").inner_text().strip()
@@ -466,7 +467,7 @@ def test_offline_the_list_and_an_items_last_answer(
     try:
         page.reload()
         page.locator("#app-main").wait_for(state="visible")
-        assert page.locator("#app-offline").is_visible()
+        page.locator("#app-offline").wait_for(state="visible")  # once the list is drawn
         card = _card(page, number)
         expect_text(card.locator(".app-item-updated"), words["updated"])
         expect_text(card.locator(".app-item-status"), words["customs"])
