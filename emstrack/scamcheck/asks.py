@@ -414,7 +414,7 @@ _URL = re.compile(
 # Only a name or an expression is blanked ("{{ order.name | upper }}"): words in braces ("{{Pay
 # the £2.99 fee}}") are read as the message's own.
 _FIELD = re.compile(
-    r"\{\{\{?\s*([a-z0-9_.$>|:()'\"\[\]-]+(?:\s*\|\s*[a-z0-9_.()'\":-]+)*)\s*\}?\}\}"
+    r"\{\{\{?\s*([a-z0-9_.$>:()'\"\[\]-]+(?: ?\| ?[a-z0-9_.()'\":-]+)*)\s*\}?\}\}"
     r"|\$\{\s*([a-z0-9_.$>|:()'\"\[\]-]+)\s*\}|\{\$([a-z0-9_.$>|:()'\"\[\]-]+)\}"
     r"|%\{([a-z0-9_.]+)\}"
 )

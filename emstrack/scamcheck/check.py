@@ -302,7 +302,7 @@ _PHONE_LIKE = re.compile(
 )
 
 
-def _only_hotlines(text: str, call: str, published: frozenset[str]) -> bool:
+def _every_number_published(text: str, call: str, published: frozenset[str]) -> bool:
     """True when the message gives telephone numbers and every one is a published hotline: a
     call request that names none, or a number of the message's own in another sentence, is
     not a call to the post."""
@@ -314,8 +314,8 @@ def _requests(
     read: dict[Kind, asks.Ask],
     unofficial_link: bool,
     official_only: bool,
-    published: frozenset[str] = frozenset(),
-    text: str = "",
+    published: frozenset[str],
+    text: str,
 ) -> list[Reason]:
     """The reasons for what the message asks the reader to do (claims of crime included)."""
     found: list[Reason] = []
@@ -324,7 +324,9 @@ def _requests(
         found.append(Reason(code, {"words": pay.words}))
     call = read.get(Kind.CALL)
     by_hotline = (
-        call is not None and not unofficial_link and _only_hotlines(text, call.words, published)
+        call is not None
+        and not unofficial_link
+        and _every_number_published(text, call.words, published)
     )
     # An address problem to settle by calling a hotline the post publishes ("单标地址错误…请致电
     # 4008-111-111处理【顺丰速运】") sends the reader where the posts' advice does.

@@ -191,6 +191,18 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ("Hi {{name}}, a customs fee is outstanding: pay at [link]", "fee_with_link", None),
         # An address problem to settle by a number of the message's own.
         ("您的包裹地址有误无法派送，请致电 0755-12345678 处理", "call_unknown_number", None),
+        # A code sent by reply is asked for, even to "our delivery agent"; "the app" alone is
+        # no operator's own.
+        (
+            "Share the OTP with our delivery agent by replying to this SMS to confirm delivery.",
+            "card_or_secret",
+            None,
+        ),
+        (
+            "Rebook your delivery in the app within 24 hours or it will be returned to sender",
+            "reschedule_request",
+            Verdict.LIKELY_SCAM,
+        ),
         # A message that speaks as a post with a link it does not show (a FluBot text as a
         # development-part source printed it).
         (
@@ -295,6 +307,13 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "您好！快件688532824006单标地址错误且无法联系到您，无法派送，见字请致电4008-111-111处理。"
         "10:09【顺丰速运】",
         "收到貨時以現金付款。",
+        # A hotline with its country code; a delivery code handed to the courier at the door;
+        # the operator's app named.
+        "Sorry we missed you. Please call us on +44 344 800 4466 to rearrange delivery.",
+        "Flipkart: Your order will be delivered today. Please share OTP with the delivery agent "
+        "only after you receive the order.",
+        "Evri: Sorry we missed you. We'll try again tomorrow, or you can rearrange delivery in "
+        "the Evri app.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
@@ -403,28 +422,3 @@ def test_a_links_own_letters_ask_nothing() -> None:
 )
 def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
     assert check(text).verdict in FLAGGED, check(text).reasons
-
-
-def test_a_hotline_written_with_its_country_code_is_the_hotline() -> None:
-    text = "Sorry we missed you. Please call us on +44 344 800 4466 to rearrange delivery."
-    assert check(text).verdict is Verdict.NO_RED_FLAGS
-
-
-def test_a_code_handed_to_the_courier_at_the_door_is_no_code_asked_for() -> None:
-    given = (
-        "Flipkart: Your order will be delivered today. Please share OTP with the delivery agent "
-        "only after you receive the order."
-    )
-    assert check(given).verdict is Verdict.NO_RED_FLAGS
-    asked = "Share the OTP with our delivery agent by replying to this SMS to confirm delivery."
-    assert "card_or_secret" in {r.code for r in check(asked).reasons}
-
-
-def test_the_operators_app_named_is_its_own_channel() -> None:
-    named = (
-        "Evri: Sorry we missed you. We'll try again tomorrow, or you can rearrange delivery in "
-        "the Evri app."
-    )
-    assert check(named).verdict is Verdict.NO_RED_FLAGS
-    unnamed = "Rebook your delivery in the app within 24 hours or it will be returned to sender"
-    assert check(unnamed).verdict is Verdict.LIKELY_SCAM
