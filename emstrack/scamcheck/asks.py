@@ -96,7 +96,7 @@ _DELIVER = "派送|投递|配送|派递|递送"
 
 # A sentence that warns against scams rather than asking anything: its requests are not asked.
 WARNING = _rx(
-    r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|require|charge you|collect)",
+    r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|reach out|get in touch|message you|require|charge you|collect)",
     r"^(?:please )?(?:do not|don't|never)\b",
     r"\b(?:scam|scams|scammers?|fraudsters?|phishing|smishing|beware)\b",
     r"\b(?:report it|forward (?:it|the message|suspicious)|7726|action ?fraud)",
@@ -181,6 +181,8 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     ),
     Kind.CRIME: _rx(
         r"\b(?:illegal|illicit|prohibited|contraband|drugs?|narcotics?|cocaine|heroin|money laundering|counterfeit (?:goods|items)|arrest|warrant|criminal|smuggl)\w*",
+        # "Customs found three fake passports inside": forged papers, the English of 假护照.
+        r"\b(?:fake|forged|counterfeit|falsified) (?:passports?|id cards?|identity cards?|ids|bank cards?|credit cards?|documents|currency|banknotes)\b",
         r"违禁品|违禁物品|违法物品|毒品|洗钱|涉嫌|涉案|走私|通缉|冻结|刑事|立案|拘留|假护照|护照.{0,4}(?:违规|违法)",
     ),
     Kind.SECRET: _rx(

@@ -210,6 +210,14 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             "link_hidden_operator",
             Verdict.SUSPICIOUS,
         ),
+        # Session 10 (development-part sources): forged papers found "inside" the parcel, in
+        # English as in Chinese (the fake S.F. Express call of a development-part blog).
+        (
+            "This is S.F. Express. The Macau Customs found three fake passports inside and has "
+            "detained the package.",
+            "crime_claim",
+            Verdict.LIKELY_SCAM,
+        ),
     ],
 )
 def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
@@ -314,6 +322,10 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "only after you receive the order.",
         "Evri: Sorry we missed you. We'll try again tomorrow, or you can rearrange delivery in "
         "the Evri app.",
+        # A warning that "reaches out" (a courier's own page, development part).
+        "We will never reach out to you by text message to request credit card or banking "
+        "information, account information such as your password, or payments to release "
+        "deliveries.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
