@@ -296,8 +296,15 @@ POLICY = re.compile(
     r"(?:超过|超出|超时|逾期|过期)[^，,]{0,8}?(?:小时|天|日|分钟)|\bafter \d+ (?:days?|hours?)\b|"
     r"\b(?:if|when) (?:it is )?not (?:collected|picked up)\b|"
     # "how to pay a customs charge, please refer to our website": where to learn, not a bill.
-    r"\b(?:how|ways?|where) (?:to|you can|do i|can i) pay\b"
+    r"\b(?:how|ways?|where) (?:to|you can|do i|can i) pay\b|"
+    # A shop's word that it goes on once the order's payment has come ("直到确认收到你的付款再继续
+    # 处理", "once we receive your payment"): the order's payment acknowledged, no fee asked.
+    r"(?<![未没])收到[^，。]{0,4}?(?:付款|款项|货款)|"
+    r"(?<!not )(?<!n't )\b(?:receive|received|receipt of) (?:your |the )?(?:order'?s? )?payment\b"
 )
+# A refund the shop promises when the goods are out of stock ("如缺货会通知退款") is its policy,
+# no refund offered for a lost parcel, and no call about one.
+OUT_OF_STOCK = re.compile(r"缺货|断货|无货|售罄|\bout of stock\b|\bsold out\b")
 # A clause about avoiding a loss ("为避免鲜活商品损坏，请尽快取件") claims no loss.
 AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
 # A deadline to collect the item where it waits ("请于3个工作天内领取", "请尽快取件以免逾期退回",
@@ -373,6 +380,8 @@ _NOT_IN_CLAUSE = {
     Kind.RESCHEDULE: re.compile(f"{STATED.pattern}|{OWN_CHANNEL.pattern}"),
     Kind.PRESSURE: OWN_TIME,
     Kind.SECRET: AT_THE_DOOR,
+    Kind.COMPENSATION: OUT_OF_STOCK,
+    Kind.AUTHORITY: OUT_OF_STOCK,
 }
 _CLAUSE_END = re.compile(r"[，,、]")
 

@@ -212,6 +212,10 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ),
         # Session 10 (development-part sources): forged papers found "inside" the parcel, in
         # English as in Chinese (the fake S.F. Express call of a development-part blog).
+        # A payment not received is still asked for; a refund for a lost parcel still offered.
+        ("我们尚未收到您的付款，请在24小时内支付运费", "payment_request", Verdict.LIKELY_SCAM),
+        ("We have not received your payment of the customs fee.", "payment_request", None),
+        ("您的快递丢失，请联系客服办理退款", "call_authority", Verdict.LIKELY_SCAM),
         (
             "This is S.F. Express. The Macau Customs found three fake passports inside and has "
             "detained the package.",
@@ -326,6 +330,10 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "We will never reach out to you by text message to request credit card or banking "
         "information, account information such as your password, or payments to release "
         "deliveries.",
+        # A shop that goes on once the order's payment has come, and promises a refund when the
+        # goods are out of stock (Hong Kong shops' notices, development part).
+        "感謝你的訂購。我們將會保留訂單，直到確認收到你的付款再繼續處理。",
+        "・如缺貨會通知退款\n・如太耐未收到通知 煩請聯絡我們 以免漏單",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
