@@ -435,13 +435,25 @@ def _fields_blank(text: str) -> str:
     return _FIELD.sub(lambda m: m.group(0) if "weblink" in m.group(0) else " field ", text)
 
 
+# A link the page that quotes the message replaced by words of its own ("Visit (the name of the
+# scam site) to reschedule", "[malicious URL]", "（诈骗链接）") is a link we are not shown, and its
+# words ("scam") are the page's, not the message's: read as "[link]".
+_PLACEHOLDER = re.compile(
+    r"[\[(<{（【]\s*(?:the |a |an )?(?:(?:name|address) of (?:the |a |an )?)?"
+    r"(?:(?:scam|scammer's|scammers'|fake|malicious|suspicious|fraudulent|phishing|bogus|dodgy|"
+    r"spoof|spoofed|shortened|short|bad) )+(?:link|url|website|web ?site|site|web address|domain|"
+    r"hyperlink|web link)(?: (?:removed|redacted|omitted|deleted|here|address))?\s*[\])>}）】]"
+    r"|[\[(（【](?:诈骗|钓鱼|虚假|假冒|可疑|恶意)(?:链接|网址|网站|连结)[\])）】]"
+)
+
+
 def read(text: str) -> list[Ask]:
     """Every kind the message asks or claims, once each, with the words of its first match.
 
     `text` is the message as received; warning sentences are left out.
     """
     found: dict[Kind, Ask] = {}
-    said = _fields_blank(_URL.sub(" weblink ", normalise(text)))
+    said = _fields_blank(_URL.sub(" weblink ", _PLACEHOLDER.sub("[link]", normalise(text))))
     read_out = [s for s in sentences(said) if not is_warning(s)]
     # A message that has the reader act online anywhere ("…将于明日退回。确认取件: …") turns its
     # collection deadline into pressure.

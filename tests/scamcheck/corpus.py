@@ -45,6 +45,11 @@ CODE_HOSTS = {
     "huggingface.co": "huggingface.co",
 }
 
+#: Code-host owners whose repositories are one publisher's mirrors of many mailing lists: the
+#: same spam campaign reaches every list, so all their repositories are one site, and no campaign
+#: can sit in both parts.
+ONE_SITE_OWNERS = frozenset({"github.com/linux-mailinglist-archives"})
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -71,7 +76,8 @@ def site_key(url: str) -> str:
     host = (parts.hostname or "").lower().removeprefix("www.")
     if host in CODE_HOSTS:
         path = [p for p in parts.path.split("/") if p][:2]
-        return "/".join([CODE_HOSTS[host], *path])
+        owner = "/".join([CODE_HOSTS[host], *path[:1]])
+        return owner if owner in ONE_SITE_OWNERS else "/".join([CODE_HOSTS[host], *path])
     return host
 
 

@@ -212,6 +212,15 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         ),
         # Session 10 (development-part sources): forged papers found "inside" the parcel, in
         # English as in Chinese (the fake S.F. Express call of a development-part blog).
+        # A link the quoting page replaced by words of its own is a hidden link, and its words
+        # ("scam site") no warning of the message's (a local news page, development part).
+        (
+            "Your package is waiting at your local depot. To arrange a delivery date, go to "
+            "(the name of the scam site).",
+            "reschedule_request",
+            Verdict.LIKELY_SCAM,
+        ),
+        ("您的包裹地址不详，请点击（钓鱼链接）更新", "personal_data", Verdict.LIKELY_SCAM),
         # A payment not received is still asked for; a refund for a lost parcel still offered.
         ("我们尚未收到您的付款，请在24小时内支付运费", "payment_request", Verdict.LIKELY_SCAM),
         ("We have not received your payment of the customs fee.", "payment_request", None),
