@@ -364,7 +364,18 @@ OWN_TIME = re.compile(
 OWN_CHANNEL = re.compile(
     r"^(?!.*(?:weblink|链接|网址|点击|\d{5}|\b(?:click|tap|link|here|below)\b)).*"
     r"(?:官网|官方(?:网站|app|应用)|\b(?:official (?:website|site|app)|our (?:website|app|mobile app))\b"
-    r"|\b(?:in|on|via|through|use) the (?!official\b)[a-z]+ app\b)"
+    r"|\b(?:in|on|via|through|use) the (?!official\b)[a-z]+ app\b"
+    # "请登录京东APP修改收货地址": the operator's app, named. Not an official account to follow
+    # ("请关注“邮政快递服务中心”公众号…"): anyone can open one under a post's name.
+    r"|登录[^，。]{0,10}?(?:app|客户端)|[\u4e00-\u9fff]{2,8}app(?:中|内|里|上))"
+)
+# A change the reader may ask for ("如需修改地址请联系在线客服", "if you need to change the address,
+# contact us") is offered, not asked, when the sentence sends nobody to a link, a number of its
+# own, a reply or a chat contact.
+OFFERED = re.compile(
+    r"^(?!.*(?:\d{3}|回复|回电|微信|qq|\b(?:repl\w*|text us|whatsapp|wechat|telegram)\b))"
+    r"(?:.*[，,])?\s*(?:如需|如果需要|若需|如要|如您需要|如果您需要|若您需要|如有需要|"
+    r"if you (?:need|want|wish|would like|'d like) to\b)"
 )
 # A delivery code shown or told to the courier at the door ("share the OTP with the delivery
 # agent only after you receive the order", as shops' couriers in India ask) is handed over in
@@ -398,6 +409,9 @@ _REMOTE_PAYMENT = re.compile(
     r"转账|汇款|转入|支付宝|微信|银行卡|网银|扫码|"
     r"\b(?:cash ?app|online|transfer|paypal|venmo|zelle|gift ?cards?|bitcoin|crypto)\b"
 )
+
+
+_DOMAIN_LIKE = re.compile(r"\b[a-z0-9-]+\.[a-z]{2,}\b")
 
 
 def _in_person(sentence: str) -> bool:
@@ -458,6 +472,8 @@ def read(text: str) -> list[Ask]:
     # A message that has the reader act online anywhere ("…将于明日退回。确认取件: …") turns its
     # collection deadline into pressure.
     acts_online = any(ACTING_ONLINE.search(s) and not _in_person(s) for s in read_out)
+    # A message that shows or hides a link anywhere sends no one to the operator's own channel.
+    linked = any(_ONLINE_LINK.search(s) or _DOMAIN_LIKE.search(s) for s in read_out)
     for sentence in read_out:
         in_person = _in_person(sentence)
         # Paying in person when collecting sends nobody online.
@@ -467,12 +483,18 @@ def read(text: str) -> list[Ask]:
             and (in_person or not ONLINE.search(sentence))
         )
         courier = bool(TO_THE_COURIER.search(sentence))
+        own = not linked and bool(OWN_CHANNEL.search(sentence))
+        offered = bool(OFFERED.search(sentence))
         for kind, patterns in TABLES.items():
             if kind in found or (kind is Kind.PRESSURE and deadline):
                 continue
-            if kind is Kind.PAY and in_person:
+            if kind is Kind.PAY and (in_person or own):
                 continue
-            if kind is Kind.DETAILS and courier and not _ONLINE_LINK.search(sentence):
+            if (
+                kind is Kind.DETAILS
+                and (courier or own or offered)
+                and not _ONLINE_LINK.search(sentence)
+            ):
                 continue
             for pattern in patterns:
                 for match in pattern.finditer(sentence):

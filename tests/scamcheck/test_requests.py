@@ -343,6 +343,10 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # goods are out of stock (Hong Kong shops' notices, development part).
         "感謝你的訂購。我們將會保留訂單，直到確認收到你的付款再繼續處理。",
         "・如缺貨會通知退款\n・如太耐未收到通知 煩請聯絡我們 以免漏單",
+        # A change offered, not asked ("if you need to change the address, ask our online
+        # service"), and an address to correct in the operator's app named, with no link.
+        "【得物】您的订单已发货，如需修改地址请联系在线客服。",
+        "【京东】您的订单因地址信息不完整暂无法配送，请登录京东APP修改收货地址。",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
@@ -447,6 +451,16 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "{{因地址不详无法派送，请补缴关税38元}}",
         # The sender's own step, unless the same sentence asks for a reply.
         "Our driver will call you to rearrange delivery - reply YES to confirm.",
+        # A change offered ("if you need to…") is still asked when it is to be made by a reply,
+        # a number of the message's own, a chat contact or a link; the operator's app is no
+        # own channel in a message that links anywhere.
+        "Your parcel could not be delivered. If you need to update your address, reply to this "
+        "message.",
+        "If you need to update your address, call 0203 555 0101 today.",
+        "如需修改地址，请添加客服微信abc123",
+        "如需修改地址请点击链接",
+        "您的包裹地址不完整，请登录邮政APP更新地址：ems-cn.top",
+        "Please update your address on our website: royalmail-redelivery.help",
     ],
 )
 def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
