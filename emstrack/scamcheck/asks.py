@@ -141,7 +141,9 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:lack of|missing|no|without (?:a |the )?) ?(?:a |the |your )?(?:full |complete |valid )?(?:address details|address information|home number|house number|street number|apartment number|unit number|flat number|door number)\b",
         r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
         # "请在下面的表格输入新的领件地址": to enter or give an address is to update it.
-        rf"(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)",
+        # Not a notice's heading of what follows ("您的发货确认信息如下"): the shipment's
+        # confirmation, shown, not asked for.
+        rf"(?<!发货)(?<!订单)(?<!出货)(?<!下单)(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)(?!如下|见下)",
         r"(?:进行|完成|需要|需|请)[^，。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
     ),
     Kind.RESCHEDULE: _rx(

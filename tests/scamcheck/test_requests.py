@@ -347,6 +347,9 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # service"), and an address to correct in the operator's app named, with no link.
         "【得物】您的订单已发货，如需修改地址请联系在线客服。",
         "【京东】您的订单因地址信息不完整暂无法配送，请登录京东APP修改收货地址。",
+        # A shipment's confirmation shown below is no confirmation asked for (a shop's Chinese
+        # shipping e-mail, development part).
+        "您的发货确认信息如下. 再次感谢您的惠顾.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
