@@ -387,12 +387,19 @@ AT_THE_DOOR = re.compile(
     r".*\b(?:share|show|give|tell)\b[^.]{0,25}?\b(?:otp|code|pin)\b[^.]{0,30}?"
     r"\b(?:delivery (?:associate|agent|executive|partner|person|boy|driver)|courier|driver|postman)\b"
 )
+# A document to fetch from the shop's or the operator's own site or the reader's account
+# ("download your invoice on our store", "print the label from your account") is no attachment.
+ON_OWN_SITE = re.compile(
+    r"^(?!.*\battach).*\b(?:on|from|in|via|at) (?:our|the) (?:online )?(?:store|shop|website|web ?site|site)\b"
+    r"|^(?!.*\battach).*\b(?:in|from|under|via) (?:your|the) (?:customer |online |user )?account\b"
+)
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
     Kind.LOST: AVOIDING,
     Kind.RESCHEDULE: re.compile(f"{STATED.pattern}|{OWN_CHANNEL.pattern}"),
     Kind.PRESSURE: OWN_TIME,
     Kind.SECRET: AT_THE_DOOR,
+    Kind.ATTACHMENT: ON_OWN_SITE,
     Kind.COMPENSATION: OUT_OF_STOCK,
     Kind.AUTHORITY: OUT_OF_STOCK,
 }

@@ -350,6 +350,10 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # A shipment's confirmation shown below is no confirmation asked for (a shop's Chinese
         # shipping e-mail, development part).
         "您的发货确认信息如下. 再次感谢您的惠顾.",
+        # An invoice to download from the shop's own store or the reader's account (a shop
+        # platform's shipping e-mail, development part).
+        "Follow your order and download your invoice on our store, go to the order history "
+        "section of your customer account.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
@@ -464,6 +468,8 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "如需修改地址请点击链接",
         "您的包裹地址不完整，请登录邮政APP更新地址：ems-cn.top",
         "Please update your address on our website: royalmail-redelivery.help",
+        # An attachment is an attachment wherever it is said to come from.
+        "Please download the attached invoice and print the label from our website.",
     ],
 )
 def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
