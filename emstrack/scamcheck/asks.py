@@ -134,6 +134,8 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         # tail number 5892 is not detailed, and needs to be updated").
         r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,80}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
+        # "Delivery Exception Address Update Required": the update asked for, as a noun.
+        r"(?<!\bno )(?<!\bno further )\b(?:address|details|information|recipient) (?:update|confirmation|verification|correction|validation) (?:is )?(?:required|needed|necessary|requested)\b",
         r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
@@ -166,6 +168,9 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         # "Kindly assume ownership and confirm for delivery here": the item kept waiting on a
         # confirmation through the message.
         r"\bconfirm (?:it |them |this )?for (?:delivery|shipping|dispatch|redelivery)\b",
+        # "Your package is waiting for you to set delivery preferences": the delivery kept
+        # waiting on the reader's step (collecting it where it waits is no such step).
+        r"\bwaiting for you to (?:set|confirm|choose|select|schedule|arrange|book|update|provide|verify|complete)\b",
     ),
     Kind.CALL: _rx(
         r"\b(?:call|phone|ring|dial|contact|whatsapp|text us|text back)\b[^.]{0,30}?\+?\d[\d \-()]{6,}\d",

@@ -221,6 +221,15 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             Verdict.LIKELY_SCAM,
         ),
         ("您的包裹地址不详，请点击（钓鱼链接）更新", "personal_data", Verdict.LIKELY_SCAM),
+        # An update asked for as a noun, and a delivery kept waiting on the reader's step
+        # (development-part excerpts: a subject line, a police page's quote).
+        ("Delivery Exception Address Update Required", "personal_data", Verdict.SUSPICIOUS),
+        (
+            "Hello, your express delivery package is waiting for you to set delivery "
+            "preferences, [link]",
+            "reschedule_request",
+            Verdict.LIKELY_SCAM,
+        ),
         # A payment not received is still asked for; a refund for a lost parcel still offered.
         ("我们尚未收到您的付款，请在24小时内支付运费", "payment_request", Verdict.LIKELY_SCAM),
         ("We have not received your payment of the customs fee.", "payment_request", None),
@@ -354,6 +363,8 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         # platform's shipping e-mail, development part).
         "Follow your order and download your invoice on our store, go to the order history "
         "section of your customer account.",
+        "No address update is required.",
+        "Your parcel is waiting for you to collect at the post office.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
