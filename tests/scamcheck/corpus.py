@@ -205,7 +205,7 @@ def main(argv: list[str]) -> int:
         # The held-out part again without its near-copies of development rows.
         near = near_copies(all_rows)
         rest = [r for r in all_rows if r.id not in near]
-        for part, lang, f in table(rest, ("heldout",)):
+        for _part, lang, f in table(rest, ("heldout",)):
             if lang in LANGUAGES:
                 print(
                     f"{'heldout*':8} {lang:9} {f.scams:5} {f.genuine:8} {f.recall:7.3f} "
