@@ -96,9 +96,9 @@ _DELIVER = "派送|投递|配送|派递|递送"
 
 # A sentence that warns against scams rather than asking anything: its requests are not asked.
 WARNING = _rx(
-    r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|reach out|get in touch|message you|require|charge you|collect)",
+    r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|reach out to you|get in touch with you|message you|require|charge you|collect)",
     r"^(?:please )?(?:do not|don't|never)\b",
-    r"\b(?:scam|scams|scammers?|fraudsters?|phishing|smishing|beware)\b",
+    r"\b(?:scam|scams|scammers?|fraudsters?|fraudulent|phishing|smishing|beware)\b|\b(?:be|is|are|stay) aware of\b",
     r"\b(?:report it|forward (?:it|the message|suspicious)|7726|action ?fraud)",
     r"(?:不会|绝不|决不|从不|从来不|并不会|不曾)[^，。]{0,12}?(?:要求|索要|索取|发送|致电|以|通过|让|收取|询问)",
     r"切勿|请勿|谨防|警惕|提防|慎防|警觉|防骗|骗子|反诈|举报|不要轻信|不要点击|不要向",
@@ -118,7 +118,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"[£$€¥] ?\d+(?:[.,]\d{1,2})?\b[^.]{0,40}?\b(?:fee|charge|duty|postage|due|owed|payment)",
         r"\b(?:fee|charge|duty|tax|postage|shipping cost|payment) of (?:only |just )?(?:[£$€¥]|usd|gbp|aud|cad|eur|nzd|hkd) ?\d",
         # Chinese: a verb of paying, or a charge said to be owed.
-        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴费|缴税|交税|缴清|结清|付清|支付(?!宝|方式|方法|时间|状态|信息)|(?<!到)付款(?!方式|方法|时间|状态|信息)|转账|汇款)",
+        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴付|缴费|缴税|交税|缴清|结清|付清|支付(?!宝|方式|方法|时间|状态|信息)|(?<!到)付款(?!方式|方法|时间|状态|信息)|转账|汇款)",
         r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
         r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
         # A charge said to be taken automatically unless cancelled (the "百万保障", membership
@@ -135,7 +135,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"(?<!\bno )(?<!\bno further )(?<!\bno more )\b(?:address|details|information|info|postcode|zip code)\b[^.]{0,80}?(?<!not )(?<!n't )(?<!never )\b(?:needs?|has|have|must|is required) (?:to )?be (?:updated|confirmed|verified|corrected|completed|re-?entered|provided|re-?confirmed)\b",
         r"\byour (?:full )?(?:name|address|country|cell number|phone number|mobile number|date of birth|occupation)\s*:",
         # "Delivery Exception Address Update Required": the update asked for, as a noun.
-        r"(?<!\bno )(?<!\bno further )\b(?:address|details|information|recipient) (?:update|confirmation|verification|correction|validation) (?:is )?(?:required|needed|necessary|requested)\b",
+        r"^(?!.*\bno\b).*\b(?:address|delivery details|shipping details) (?:update|confirmation|verification|correction|validation) (?:is )?(?:required|needed|necessary|requested)\b",
         r"\b(?:verify|validate|confirm|reactivate|unlock|restore) (?:your |the )?(?:account|login)\b",
         r"\b(?:could not|couldn't|unable to|failed to|cannot|can't) (?:verify|confirm|find|locate|validate) (?:the |your )?(?:given |provided |delivery |shipping |recipient'?s? )?address",
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
@@ -145,7 +145,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         # "请在下面的表格输入新的领件地址": to enter or give an address is to update it.
         # Not a notice's heading of what follows ("您的发货确认信息如下"): the shipment's
         # confirmation, shown, not asked for.
-        rf"(?<!发货)(?<!订单)(?<!出货)(?<!下单)(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)(?!如下|见下)",
+        rf"(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)(?!(?<=发货确认信息)如下|(?<=订单确认信息)如下)",
         r"(?:进行|完成|需要|需|请)[^，。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
     ),
     Kind.RESCHEDULE: _rx(
@@ -170,7 +170,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\bconfirm (?:it |them |this )?for (?:delivery|shipping|dispatch|redelivery)\b",
         # "Your package is waiting for you to set delivery preferences": the delivery kept
         # waiting on the reader's step (collecting it where it waits is no such step).
-        r"\bwaiting for you to (?:set|confirm|choose|select|schedule|arrange|book|update|provide|verify|complete)\b",
+        r"\bwaiting for you to (?:set|update|provide|verify) (?:your |the )?(?:delivery|shipping|address|details|information|preferences)\b",
     ),
     Kind.CALL: _rx(
         r"\b(?:call|phone|ring|dial|contact|whatsapp|text us|text back)\b[^.]{0,30}?\+?\d[\d \-()]{6,}\d",
@@ -189,7 +189,8 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.CRIME: _rx(
         r"\b(?:illegal|illicit|prohibited|contraband|drugs?|narcotics?|cocaine|heroin|money laundering|counterfeit (?:goods|items)|arrest|warrant|criminal|smuggl)\w*",
         # "Customs found three fake passports inside": forged papers, the English of 假护照.
-        r"\b(?:fake|forged|counterfeit|falsified) (?:passports?|id cards?|identity cards?|ids|bank cards?|credit cards?|documents|currency|banknotes)\b",
+        r"\b(?:found|contain(?:s|ed|ing)?|inside|detected|discovered|seized|hidden)\b[^.]{0,40}?\b(?:fake|forged|counterfeit|falsified) (?:passports?|id cards?|identity cards?|ids|bank cards?|credit cards?)\b"
+        r"|\b(?:fake|forged|counterfeit|falsified) (?:passports?|id cards?|identity cards?|ids|bank cards?|credit cards?)\b[^.]{0,40}?\b(?:(?:was|were) (?:found|detected|discovered|seized)|inside)\b",
         r"违禁品|违禁物品|违法物品|毒品|洗钱|涉嫌|涉案|走私|通缉|冻结|刑事|立案|拘留|假护照|护照.{0,4}(?:违规|违法)",
     ),
     Kind.SECRET: _rx(
@@ -306,12 +307,14 @@ POLICY = re.compile(
     r"\b(?:how|ways?|where) (?:to|you can|do i|can i) pay\b|"
     # A shop's word that it goes on once the order's payment has come ("直到确认收到你的付款再继续
     # 处理", "once we receive your payment"): the order's payment acknowledged, no fee asked.
-    r"(?<![未没])收到[^，。]{0,4}?(?:付款|款项|货款)|"
-    r"(?<!not )(?<!n't )\b(?:receive|received|receipt of) (?:your |the )?(?:order'?s? )?payment\b"
+    r"^(?!.*(?:税|费|转|汇|缴|\d)).*(?<![未没])确认收到[^，。]{0,4}?(?:付款|款项|货款)"
 )
 # A refund the shop promises when the goods are out of stock ("如缺货会通知退款") is its policy,
 # no refund offered for a lost parcel, and no call about one.
-OUT_OF_STOCK = re.compile(r"缺货|断货|无货|售罄|\bout of stock\b|\bsold out\b")
+OUT_OF_STOCK = re.compile(
+    r"^(?!.*(?:理赔|赔偿|赔付|双倍|三倍|补偿|客服|联系|qq|微信|办理|\b(?:compensation|claim|contact)\b))"
+    r".*(?:如|若|如果)[^，。]{0,4}?(?:缺货|断货|无货|售罄)"
+)
 # A clause about avoiding a loss ("为避免鲜活商品损坏，请尽快取件") claims no loss.
 AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
 # A deadline to collect the item where it waits ("请于3个工作天内领取", "请尽快取件以免逾期退回",
@@ -342,7 +345,7 @@ STATED = re.compile(
 # 后取件，请在丰巢小程序中操作", "pay at the counter") is paid where the posts' advice says to pay:
 # it is no payment through the message, unless the sentence also sends the reader to a link.
 PAY_IN_PERSON = re.compile(
-    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场|收货|收到货|签收)(?:时|前|后)?"
+    r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场|收货(?!地址|信息|人)|收到货|签收)(?:时|前|后)?"
     r"[^，。]{0,8}?(?:支付|缴|付款)|"
     # Cash is paid to a person, never through a link ("收到貨時以現金付款", "货到付款").
     r"(?:以|用)?现金(?:支付|付款)|货到付款|\bpay (?:in|by|with) cash\b|"
@@ -376,13 +379,18 @@ OWN_CHANNEL = re.compile(
     # ("请关注“邮政快递服务中心”公众号…"): anyone can open one under a post's name.
     r"|登录[^，。]{0,10}?(?:app|客户端)|[\u4e00-\u9fff]{2,8}app(?:中|内|里|上))"
 )
-# A change the reader may ask for ("如需修改地址请联系在线客服", "if you need to change the address,
-# contact us") is offered, not asked, when the sentence sends nobody to a link, a number of its
-# own, a reply or a chat contact.
+# A change of address the reader may want, to ask the seller's or the operator's service for
+# ("如需修改地址请联系在线客服", "if you need to change your address, contact us"), is offered, not
+# asked: not when the sentence sends the reader to a link, a number, a reply or a chat contact,
+# nor when it claims a problem with the address or asks for papers.
 OFFERED = re.compile(
-    r"^(?!.*(?:\d{3}|回复|回电|微信|qq|\b(?:repl\w*|text us|whatsapp|wechat|telegram)\b))"
-    r"(?:.*[，,])?\s*(?:如需|如果需要|若需|如要|如您需要|如果您需要|若您需要|如有需要|"
-    r"if you (?:need|want|wish|would like|'d like) to\b)"
+    r"^(?!.*(?:\d{3}|回复|回电|微信|qq|链接|网址|不详|不全|不完整|有误|错误|身份|证件|"
+    r"\b(?:repl\w*|text us|whatsapp|wechat|telegram|link|here|weblink|incomplete|incorrect|"
+    r"invalid|wrong|missing|id|passport)\b))"
+    r"(?:.*[，,])?\s*(?:(?:如需|如果需要|若需|如要|如您需要|如果您需要|若您需要)(?:修改|更改|变更)"
+    r"[^，。]{0,6}?(?:地址|收货信息)[^。]{0,4}?(?:联系|咨询|告知)[^，。]{0,4}?(?:在线)?(?:客服|我们|卖家|商家)"
+    r"|if you (?:need|want|wish|would like|'d like) to (?:change|amend|edit) (?:your |the )?"
+    r"(?:delivery |shipping )?address\b[^.]{0,20}?\b(?:contact|call|email|e-mail) (?:us|our|customer))"
 )
 # A delivery code shown or told to the courier at the door ("share the OTP with the delivery
 # agent only after you receive the order", as shops' couriers in India ask) is handed over in
@@ -392,11 +400,14 @@ AT_THE_DOOR = re.compile(
     r".*\b(?:share|show|give|tell)\b[^.]{0,25}?\b(?:otp|code|pin)\b[^.]{0,30}?"
     r"\b(?:delivery (?:associate|agent|executive|partner|person|boy|driver)|courier|driver|postman)\b"
 )
-# A document to fetch from the shop's or the operator's own site or the reader's account
-# ("download your invoice on our store", "print the label from your account") is no attachment.
+# An invoice to view or download from the shop's own store or the reader's account ("download
+# your invoice on our store") is no attachment: not a label or a form to print, fill in or send
+# back, and not behind a link.
 ON_OWN_SITE = re.compile(
-    r"^(?!.*\battach).*\b(?:on|from|in|via|at) (?:our|the) (?:online )?(?:store|shop|website|web ?site|site)\b"
-    r"|^(?!.*\battach).*\b(?:in|from|under|via) (?:your|the) (?:customer |online |user )?account\b"
+    r"^(?!.*(?:\battach|weblink|\blink\b|\bfill|\breturn|\bsend|e-?mail|\bprint|\bform\b|\blabel))"
+    r".*\b(?:download|view|see)\b[^.]{0,20}?\b(?:invoices?|receipts?)\b[^.]{0,20}?"
+    r"\b(?:on|from|in|via|at|under) (?:our|the|your) (?:online |customer |user )?"
+    r"(?:store|shop|website|web ?site|site|account)\b"
 )
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
@@ -404,7 +415,6 @@ _NOT_IN_CLAUSE = {
     Kind.RESCHEDULE: re.compile(f"{STATED.pattern}|{OWN_CHANNEL.pattern}"),
     Kind.PRESSURE: OWN_TIME,
     Kind.SECRET: AT_THE_DOOR,
-    Kind.ATTACHMENT: ON_OWN_SITE,
     Kind.COMPENSATION: OUT_OF_STOCK,
     Kind.AUTHORITY: OUT_OF_STOCK,
 }
@@ -420,11 +430,14 @@ def _clause(sentence: str, at: int) -> str:
 # A transfer or an app payment is no payment in person, whatever else the sentence says ("签收前请
 # 转账到支付宝", "pay the duty via Cash App").
 _REMOTE_PAYMENT = re.compile(
-    r"转账|汇款|转入|支付宝|微信|银行卡|网银|扫码|"
+    r"转账|汇款|转入|转数快|支付宝|微信|银行卡|网银|扫码|\bfps\b|"
     r"\b(?:cash ?app|online|transfer|paypal|venmo|zelle|gift ?cards?|bitcoin|crypto)\b"
 )
 
 
+_PAPERS_OR_PAYMENT = re.compile(
+    r"身份|证件|证号|支付|缴|付款|费|税|\b(?:id|passport|pay|payment|fee|charge|duty|tax)\b"
+)
 _DOMAIN_LIKE = re.compile(r"\b[a-z0-9-]+\.[a-z]{2,}\b")
 
 
@@ -469,7 +482,7 @@ def _fields_blank(text: str) -> str:
 _PLACEHOLDER = re.compile(
     r"[\[(<{（【]\s*(?:the |a |an )?(?:(?:name|address) of (?:the |a |an )?)?"
     r"(?:(?:scam|scammer's|scammers'|fake|malicious|suspicious|fraudulent|phishing|bogus|dodgy|"
-    r"spoof|spoofed|shortened|short|bad) )+(?:link|url|website|web ?site|site|web address|domain|"
+    r"spoof|spoofed|bad) )+(?:link|url|website|web ?site|site|web address|domain|"
     r"hyperlink|web link)(?: (?:removed|redacted|omitted|deleted|here|address))?\s*[\])>}）】]"
     r"|[\[(（【](?:诈骗|钓鱼|虚假|假冒|可疑|恶意)(?:链接|网址|网站|连结)[\])）】]"
 )
@@ -497,12 +510,20 @@ def read(text: str) -> list[Ask]:
             and (in_person or not ONLINE.search(sentence))
         )
         courier = bool(TO_THE_COURIER.search(sentence))
-        own = not linked and bool(OWN_CHANNEL.search(sentence))
+        # The operator's app named for an address to correct, in a message that links nowhere,
+        # and asks no papers and no payment in that sentence.
+        own = (
+            not linked
+            and bool(OWN_CHANNEL.search(sentence))
+            and not _PAPERS_OR_PAYMENT.search(sentence)
+        )
         offered = bool(OFFERED.search(sentence))
         for kind, patterns in TABLES.items():
             if kind in found or (kind is Kind.PRESSURE and deadline):
                 continue
-            if kind is Kind.PAY and (in_person or own):
+            if kind is Kind.PAY and in_person:
+                continue
+            if kind is Kind.ATTACHMENT and ON_OWN_SITE.search(sentence):
                 continue
             if (
                 kind is Kind.DETAILS

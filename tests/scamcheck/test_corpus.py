@@ -100,8 +100,11 @@ def _held_out(langs: tuple[str, ...]) -> list[Row]:
 #: The ninth and tenth rounds (session 10: 141 texts from 73 new sources) gave, with the rules
 #: from before them, English 0.845 / 0.888 and Chinese 0.739 / 0.739 (a new held-out genuine
 #: shop notice that the rules flag); their rules, from development-part texts, raised English to
-#: 0.854 / 0.907 and left Chinese as it was.
-FLOORS = {"en": (0.85, 0.90), "zh": (0.73, 0.73)}
+#: 0.854 / 0.907 and left Chinese as it was. A review then found doors in the new exceptions;
+#: narrowed (an invoice on the shop's own site is no attachment only when nothing is to be
+#: filled in, printed or sent back, and no link is in the sentence), they gave back the English
+#: precision (0.854 / 0.889). The eleventh round (6 texts) gave 0.857 / 0.891.
+FLOORS = {"en": (0.85, 0.89), "zh": (0.73, 0.73)}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -365,6 +365,18 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "section of your customer account.",
         "No address update is required.",
         "Your parcel is waiting for you to collect at the post office.",
+        # The review's genuine notices: a post's warning about fake documents, a list of what
+        # it cannot carry, a delivered parcel waiting for a receipt to be confirmed, "no …
+        # address confirmation is required", a privacy notice's "update required".
+        "DHL is aware of fraudulent e-mails and fake documents that claim to be from DHL. If "
+        "you receive one, delete it.",
+        "Items we cannot carry include: aerosols, lithium batteries, counterfeit currency and "
+        "fake ID cards.",
+        "Your order has been delivered and is waiting for you to confirm receipt.",
+        "Your parcel has been delivered to your safe place. No signature or address "
+        "confirmation is required.",
+        "Information update required: we've updated our privacy policy. Your order #5521 has "
+        "shipped and will arrive Tuesday.",
     ],
 )
 def test_statements_and_warnings_are_not_requests(text: str) -> None:
@@ -481,6 +493,40 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "Please update your address on our website: royalmail-redelivery.help",
         # An attachment is an attachment wherever it is said to come from.
         "Please download the attached invoice and print the label from our website.",
+        # A review of this session's exceptions (its texts): a fee is a payment asked for in the
+        # operator's app or on its site too; a payment "received" is a shop's word only in its
+        # own phrase, with no fee or transfer; "unless you reach out" is no warning; an out-of-
+        # stock refund with a claim or a contact is the 淘宝 scam; an invoice behind a link or
+        # to fill in and send back is the attachment lure; an "offered" change that claims a
+        # problem or asks for papers is asked; a heading "如下" only for a shipment's confirmation.
+        "【中国邮政】您的国际包裹需缴纳关税268元，请登录中国邮政APP缴纳，否则包裹将被退回。",
+        "Canada Post: Your parcel is held. Please log in to our mobile app to pay the $3.49 "
+        "customs fee and confirm your address.",
+        "【京东物流】您的包裹收货地址有误无法配送，请登录京东APP修改收货地址并支付重新派送费5元。",
+        "【中通快递】您的包裹地址不完整，请在中通快递APP中填写您的详细地址及身份证号。",
+        "【香港郵政】您的包裹需繳付關稅HK$28，請登入香港郵政App繳付，否則將退回。",
+        "Customs notice: your parcel will be released upon receipt of payment of the $250 "
+        "clearance fee.",
+        "We are yet to receive your payment of the £1.45 shipping fee.",
+        "【海关】收到您的关税付款后我们将立即为您派送包裹。",
+        "我們收到你的付款後會立即安排派遞，運費HK$35請轉數快至 98765432。",
+        "USPS: Your package will not be delivered unless you reach out to our agent on WhatsApp "
+        "+1 (202) 555-0143 within 24 hours.",
+        "Your parcel won't be released until you get in touch with our customs department on "
+        "020 7946 0321 and pay the £35 clearance fee.",
+        "【淘宝】亲，您购买的商品缺货需要给您办理退款理赔，请联系客服。",
+        "【淘寶】親，您訂購的商品缺貨需為您辦理雙倍退款賠償請聯繫客服",
+        "Your order is out of stock and you are entitled to a full refund plus compensation. "
+        "Please contact our support team to claim it.",
+        "Your package is ready. Download the invoice in your account at "
+        "https://amaz0n-billing.co/login to avoid cancellation.",
+        "DHL: Your shipment is on hold. Please download the customs invoice from our website, "
+        "fill it in and return it by e-mail to customs@dhl-parcel.net.",
+        "【海关】您的国际包裹需实名认证，如需清关请提供收件人身份证号及身份证正反面照片。",
+        "USPS: Your package has an incomplete address, if you want to receive it please confirm "
+        "your address within 24 hours.",
+        "Evri: If you wish to receive your parcel, please update your delivery address here.",
+        "【邮政】您的包裹需填写收货信息如下所示，否则将退回。",
     ],
 )
 def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
