@@ -98,7 +98,11 @@ _DELIVER = "派送|投递|配送|派递|递送"
 WARNING = _rx(
     r"\b(?:never|will not|won't|would not|do not|does not|don't|doesn't|shall not)\b[^.]{0,30}?\b(?:ask|request|send you|call you|text you|e-?mail you|contact you|reach out to you|get in touch with you|message you|require|charge you|collect)",
     r"^(?:please )?(?:do not|don't|never)\b",
-    r"\b(?:scam|scams|scammers?|fraudsters?|fraudulent|phishing|smishing|beware)\b|\b(?:be|is|are|stay) aware of\b",
+    r"\b(?:scam|scams|scammers?|fraudsters?|phishing|smishing|beware)\b",
+    # "DHL is aware of fraudulent e-mails and fake documents…": fraudulent messages named, not
+    # "fraudulent activity" (the phishing mail's own pretext).
+    r"\bfraudulent (?:e-?mails?|messages?|texts?|sms|calls?|websites?|sites?|links?|documents?|invoices?)\b"
+    r"|\b(?:be|is|are|stay) aware of (?:fake|fraudulent|bogus|suspicious|phishing|scam)\b",
     r"\b(?:report it|forward (?:it|the message|suspicious)|7726|action ?fraud)",
     r"(?:不会|绝不|决不|从不|从来不|并不会|不曾)[^，。]{0,12}?(?:要求|索要|索取|发送|致电|以|通过|让|收取|询问)",
     r"切勿|请勿|谨防|警惕|提防|慎防|警觉|防骗|骗子|反诈|举报|不要轻信|不要点击|不要向",

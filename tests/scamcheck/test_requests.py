@@ -527,6 +527,9 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "your address within 24 hours.",
         "Evri: If you wish to receive your parcel, please update your delivery address here.",
         "【邮政】您的包裹需填写收货信息如下所示，否则将退回。",
+        # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
+        "To protect you from fraudulent charges, please confirm your address and pay the 1.99 "
+        "fee here: bit.ly/x",
     ],
 )
 def test_what_a_notice_may_do_opens_no_door_to_a_scam(text: str) -> None:
