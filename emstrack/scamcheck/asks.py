@@ -167,7 +167,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         rf"(?:申请|预约)[^，。]{{0,4}}?(?:重新|二次|再次)?(?:{_DELIVER}|送货)",
         rf"(?:重新|二次|再次)(?:{_DELIVER})[^，。]{{0,6}}?(?:请|需|点击|申请|预约|登录)",
         rf"(?:重新|另行)安排(?:{_DELIVER}|送货|时间)",
-        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认(?!(?:您|你)?(?:已经|已)?(?:收到|收货))|查看详情|恢复)",
+        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|获取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认(?!(?:您|你)?(?:已经|已)?(?:收到|收货))|查看详情|恢复)",
         r"领取(?:赔偿|理赔|退款|补偿)",
         # "Kindly assume ownership and confirm for delivery here": the item kept waiting on a
         # confirmation through the message.
@@ -240,11 +240,17 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.PROBLEM: _rx(
         r"\b(?:on hold|held|suspended|undeliverable|undelivered|could not be delivered|couldn't be delivered|cannot be delivered|can't be delivered|unable to (?:deliver|be delivered)|not able to deliver|delivery (?:failed|attempt failed|was unsuccessful|problem|issue)|failed (?:delivery|to deliver)|unsuccessful delivery|missed (?:delivery|you)|pending (?:delivery|shipment)|stopped|stuck|detained|returned to (?:our )?(?:warehouse|depot|sender))\b",
         rf"(?:无法|未能|不能)(?:成功)?(?:{_DELIVER}|送达)|(?:{_DELIVER})(?:失败|不成功|未成功)",
-        r"异常|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|未签收",
+        # … and a parcel said to be delivered to someone else ("被快递员误投", "被驿站误签收",
+        # "被冒领") or a pickup code said to have failed ("快递柜故障，取件码失效").
+        r"异常|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|未签收|误投|错投|投错|误签|错签|冒领|"
+        r"(?:取件码|提货码|验证码|快递柜|柜子)[^，。]{0,4}?(?:失效|故障|过期)",
     ),
     Kind.COURIER: _rx(
         r"\b(?:courier|driver|postman|postwoman|postie|delivery agent)\b",
-        r"快递员|投递员|派件员|配送员|派送员|快递小哥|送货员|邮递员|驿站|卖家|买家|商家|店家|物业|门卫|收发室",
+        # Not the courier said to have delivered the parcel to someone else ("被快递员误投"): the
+        # number to call is then the message's own.
+        r"(?:快递员|投递员|派件员|配送员|派送员|快递小哥|送货员|邮递员|驿站|卖家|买家|商家|店家|物业|门卫|收发室)"
+        r"(?!误投|误签|错投|投错|错签|冒领)",
         r"\b(?:seller|retailer|store|shop|merchant|property staff|concierge|reception)\b",
     ),
     Kind.HELP: _rx(

@@ -230,6 +230,16 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
             "reschedule_request",
             Verdict.LIKELY_SCAM,
         ),
+        # A parcel said to be delivered to someone else, and a pickup code said to have failed,
+        # are trouble to call or click about (families of the mainland police's warnings,
+        # written for the test).
+        ("【中通快递】您的快递被快递员误投，请联系客服0571-88886666处理。", "call_unknown_number", None),
+        ("您的快递已被驿站误签收，请回电0755-23456789核实。", "call_unknown_number", None),
+        (
+            "您的快递已到驿站，因快递柜故障，取件码失效，请点击链接重新获取。",
+            "problem_with_link",
+            Verdict.LIKELY_SCAM,
+        ),
         # A payment not received is still asked for; a refund for a lost parcel still offered.
         ("我们尚未收到您的付款，请在24小时内支付运费", "payment_request", Verdict.LIKELY_SCAM),
         ("We have not received your payment of the customs fee.", "payment_request", None),
@@ -373,6 +383,8 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "Items we cannot carry include: aerosols, lithium batteries, counterfeit currency and "
         "fake ID cards.",
         "Your order has been delivered and is waiting for you to confirm receipt.",
+        "【中通快递】如您的快件被误投，请拨打95311。",
+        "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
         "Your parcel has been delivered to your safe place. No signature or address "
         "confirmation is required.",
         "Information update required: we've updated our privacy policy. Your order #5521 has "
