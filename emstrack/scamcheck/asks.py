@@ -112,7 +112,9 @@ WARNING = _rx(
 TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.PAY: _rx(
         # English: a verb of paying, or a charge said to be due.
-        r"\b(?:pay|repay|settle|cover)\b(?! (?:attention|a visit))",
+        # Not "you won't have to pay anything on delivery", "nothing to pay".
+        r"(?<!n't have to )(?<!not have to )(?<!n't need to )(?<!not need to )(?<!no need to )"
+        r"(?<!nothing to )\b(?:pay|repay|settle|cover)\b(?! (?:attention|a visit))",
         r"\b(?:make|complete|confirm|submit|finali[sz]e) (?:a |the |your )?(?:small )?(?:payment|settlement)",
         r"\bsettlement of\b",
         r"\bpayment (?:is |was )?(?:required|due|needed|pending|outstanding|owed|has not been|not received|failed|declined)",
@@ -317,7 +319,9 @@ POLICY = re.compile(
     r"\b(?:how|ways?|where) (?:to|you can|do i|can i) pay\b|"
     # A shop's word that it goes on once the order's payment has come ("直到确认收到你的付款再继续
     # 处理", "once we receive your payment"): the order's payment acknowledged, no fee asked.
-    r"^(?!.*(?:税|费|转|汇|缴|\d)).*(?<![未没])确认收到[^，。]{0,4}?(?:付款|款项|货款)"
+    r"^(?!.*(?:税|费|转|汇|缴|\d)).*(?<![未没])确认收到[^，。]{0,4}?(?:付款|款项|货款)|"
+    # "customs duties may apply to international orders": a charge that may come, not a bill.
+    r"^(?!.*(?:weblink|\b(?:link|now|click|tap|here|today)\b)).*\bmay (?:apply|be (?:charged|payable|due))\b"
 )
 # A refund the shop promises when the goods are out of stock ("如缺货会通知退款") is its policy,
 # no refund offered for a lost parcel, and no call about one.
@@ -363,7 +367,8 @@ PAY_IN_PERSON = re.compile(
     r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
     r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"
     r"\bpay\b[^.]{0,60}?\b(?:at|in) (?:the |your |any )?(?:local |nearest )?post office\b|"
-    r"\bcash on delivery\b"
+    r"\bcash on delivery\b|"
+    r"\b(?:payable|paid|pay)\b[^.]{0,30}?\b(?:on|upon|at) (?:delivery|collection)\b"
 )
 # An address problem sent to the courier ("地址不详，请联系快递员138…确认地址", "please call the
 # driver") is how couriers settle it; sent to a link or a contact, it is the smishing lure.
@@ -419,6 +424,24 @@ ON_OWN_SITE = re.compile(
     r"\b(?:on|from|in|via|at|under) (?:our|the|your) (?:online |customer |user )?"
     r"(?:store|shop|website|web ?site|site|account)\b"
 )
+# A window the shop gives for a complaint ("If anything is wrong with your order, please contact us
+# within 14 days") presses nobody, when the sentence sends the reader to no link.
+COMPLAINT_WINDOW = re.compile(
+    r"^(?=.*\b(?:contact|let|tell|notify|email|e-mail|reach) us\b)"
+    r"(?!.*\b(?:pay|fee|update|confirm|verify|address|details|card|reply|returned|destroyed|"
+    r"disposed|cancell?ed|suspended|held|sender)\b)"
+    r".*(?:\bif (?:anything|something) (?:is|was|seems|looks) (?:wrong|missing|damaged|not right)\b|"
+    r"\bif (?:there (?:is|are|was)|you have|you find|you notice) (?:a |an |any )?"
+    r"(?:problems?|issues?|questions?|concerns?|damage|faults?|defects?)\b)"
+)
+# A refund under way for a return or a cancelled order ("Your refund of £24.99 will be processed
+# within 5-7 working days", "orders not collected … will be cancelled and refunded") is news, in a
+# message that links nowhere and names no claim, call or compensation.
+REFUND_UNDER_WAY = re.compile(
+    r"^(?!.*(?:\b(?:claim|call|contact|verify|details|card|bank|double|compensat\w*|click|tap)\b))"
+    r".*(?:\brefund\b[^.]{0,40}?\b(?:will be|has been|have been|was|is being) (?:processed|issued|credited)\b"
+    r"|\b(?:cancelled|canceled) and refunded\b|\boriginal (?:payment method|form of payment)\b)"
+)
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
     Kind.LOST: AVOIDING,
@@ -448,6 +471,10 @@ _REMOTE_PAYMENT = re.compile(
 _PAPERS_OR_PAYMENT = re.compile(
     r"身份|证件|证号|支付|缴|付款|费|税|\b(?:id|passport|pay|payment|fee|charge|duty|tax)\b"
 )
+_ASKS_BACK = re.compile(
+    r"\b(?:repl\w*|call|phone|text us|whatsapp|bank|card|details|verify|confirm|claim|"
+    r"account number|sort code)\b|回复|致电|银行|卡号|验证"
+)
 _DOMAIN_LIKE = re.compile(r"\b[a-z0-9-]+\.[a-z]{2,}\b")
 
 
@@ -466,7 +493,8 @@ def is_warning(sentence: str) -> bool:
 # A link's own letters are no words of the message ("usps-redeliver.top" asks nothing): links are
 # judged by `links`, and read here as a neutral word.
 _URL = re.compile(
-    r"https?://\S+|hxxps?://\S+|\b(?:[a-z0-9-]+\.)+(?:com|net|org|top|info|xyz|cn|hk|tw|uk|co|io|me|cc|vip|shop|site|online|link|app)(?:/\S*)?",
+    # A link that ends a sentence leaves it its full stop ("…at https://x.com/t. If anything…").
+    r"(?:https?|hxxps?)://\S*[^\s.,;:!?)\]]|\b(?:[a-z0-9-]+\.)+(?:com|net|org|top|info|xyz|cn|hk|tw|uk|co|io|me|cc|vip|shop|site|online|link|app)(?:/\S*[^\s.,;:!?)\]])?",
     re.I,
 )
 
@@ -511,6 +539,8 @@ def read(text: str) -> list[Ask]:
     acts_online = any(ACTING_ONLINE.search(s) and not _in_person(s) for s in read_out)
     # A message that shows or hides a link anywhere sends no one to the operator's own channel.
     linked = any(_ONLINE_LINK.search(s) or _DOMAIN_LIKE.search(s) for s in read_out)
+    # … and one that asks for a reply, a call or bank details anywhere is no refund notice.
+    asks_back = any(_ASKS_BACK.search(s) for s in read_out)
     for sentence in read_out:
         in_person = _in_person(sentence)
         # Paying in person when collecting sends nobody online.
@@ -528,12 +558,21 @@ def read(text: str) -> list[Ask]:
             and not _PAPERS_OR_PAYMENT.search(sentence)
         )
         offered = bool(OFFERED.search(sentence))
+        refund_news = not linked and not asks_back and bool(REFUND_UNDER_WAY.search(sentence))
         for kind, patterns in TABLES.items():
             if kind in found or (kind is Kind.PRESSURE and deadline):
                 continue
             if kind is Kind.PAY and in_person:
                 continue
             if kind is Kind.ATTACHMENT and ON_OWN_SITE.search(sentence):
+                continue
+            if (
+                kind is Kind.PRESSURE
+                and COMPLAINT_WINDOW.search(sentence)
+                and not _ONLINE_LINK.search(sentence)
+            ):
+                continue
+            if kind in (Kind.COMPENSATION, Kind.AUTHORITY) and refund_news:
                 continue
             if (
                 kind is Kind.DETAILS

@@ -384,6 +384,22 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "fake ID cards.",
         "Your order has been delivered and is waiting for you to confirm receipt.",
         "【中通快递】如您的快件被误投，请拨打95311。",
+        # Shops' notices (the kinds their default templates send, written for the test): a
+        # window for complaints after a tracking link that ends its sentence, a refund under
+        # way, an order cancelled and refunded when not collected, a duty that may apply and is
+        # paid on delivery, a duty prepaid.
+        "Your order has been dispatched! You can track your parcel at "
+        "https://mystore.co.uk/tracking. If anything is wrong with your order, please contact "
+        "us within 14 days.",
+        "We've received your return. Your refund of £24.99 will be processed within 5-7 "
+        "working days to your original payment method.",
+        "Order #5531 is ready for pickup at our Camden store. Please bring a photo ID. Orders "
+        "not collected within 7 days will be cancelled and refunded.",
+        "Important: customs duties may apply to international orders and are payable by the "
+        "recipient on delivery.",
+        "Your item has been shipped with DHL Express. Duties and taxes have been prepaid by "
+        "us, so you won't have to pay anything on delivery.",
+        "Duties may be payable on delivery.",
         "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
         "Your parcel has been delivered to your safe place. No signature or address "
         "confirmation is required.",
@@ -416,6 +432,15 @@ def test_sentences_do_not_split_amounts_or_domains() -> None:
         "pay £1.99 at royalmail.com.",
         "then wait",
     ]
+    # A link that ends a sentence leaves it its full stop: the next sentence is read alone.
+    kinds = {ask.kind for ask in read("Track it at https://x.com/t. Pay the fee now.")}
+    assert Kind.PAY in kinds
+    assert Kind.PRESSURE not in {
+        ask.kind
+        for ask in read(
+            "Track it at https://x.com/t. If anything is wrong, contact us within 14 days."
+        )
+    }
 
 
 def test_a_warning_sentence_asks_nothing() -> None:
@@ -539,6 +564,18 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "your address within 24 hours.",
         "Evri: If you wish to receive your parcel, please update your delivery address here.",
         "【邮政】您的包裹需填写收货信息如下所示，否则将退回。",
+        # A shop's refund, window, charge that "may apply" or prepaid duty is news only when the
+        # message asks nothing else: not beside a reply, a call, a reschedule, a link, a card.
+        "Your refund has been processed. To receive it, reply with your bank details.",
+        "Your refund of £250 has been processed. Call 0203 555 0101 to receive it.",
+        "If you have any questions, update your address within 24 hours.",
+        "A £2.99 fee may be charged if you don't reschedule within 24 hours.",
+        "The customs fee is payable on delivery or online at dhl-pay.top",
+        "You won't have to pay anything if you settle the £2.99 fee today at parcel-fee.top",
+        "Your order will be cancelled and refunded unless you confirm your address within 12 "
+        "hours.",
+        "Your parcel is held. Nothing to pay, just confirm your card details to verify your "
+        "identity.",
         # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
         "To protect you from fraudulent charges, please confirm your address and pay the 1.99 "
         "fee here: bit.ly/x",

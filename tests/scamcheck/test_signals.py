@@ -22,7 +22,7 @@ def codes(text: str, sender: str | None = None) -> set[str]:
         ("Customs duty must be paid at pay-now.example.com", "fee_with_link"),
         ("请点击 http://x.example.cn 补缴运费", "fee_with_link"),
         ("需缴纳关税 www.shui.example.com", "fee_with_link"),
-        ("Duties may be payable on delivery.", "payment_request"),
+        ("Import duties are payable before we can deliver your parcel.", "payment_request"),
         ("Enter your card number and CVV", "card_or_secret"),
         ("Send us the verification code", "card_or_secret"),
         ("请提供银行卡号和验证码", "card_or_secret"),
