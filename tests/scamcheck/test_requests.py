@@ -233,7 +233,7 @@ def test_the_kinds_that_were_let_through_are_flagged(text: str) -> None:
         # A parcel said to be delivered to someone else, and a pickup code said to have failed,
         # are trouble to call or click about (families of the mainland police's warnings,
         # written for the test).
-        ("【中通快递】您的快递被快递员误投，请联系客服0571-88886666处理。", "call_unknown_number", None),
+        ("【中通】您的快递被快递员误投，请联系客服0571-88886666", "call_unknown_number", None),
         ("您的快递已被驿站误签收，请回电0755-23456789核实。", "call_unknown_number", None),
         (
             "您的快递已到驿站，因快递柜故障，取件码失效，请点击链接重新获取。",
