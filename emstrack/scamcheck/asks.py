@@ -124,7 +124,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"[£$€¥] ?\d+(?:[.,]\d{1,2})?\b[^.]{0,40}?\b(?:fee|charge|duty|postage|due|owed|payment)",
         r"\b(?:fee|charge|duty|tax|postage|shipping cost|payment) of (?:only |just )?(?:[£$€¥]|usd|gbp|aud|cad|eur|nzd|hkd) ?\d",
         # Chinese: a verb of paying, or a charge said to be owed.
-        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴付|缴费|缴税|交税|缴清|结清|付清|支付(?!宝|方式|方法|时间|状态|信息)|(?<!到)付款(?!方式|方法|时间|状态|信息)|转账|汇款)",
+        r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?<!已完成)(?<!已经完成)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴付|缴费|缴税|交税|缴清|结清|付清|支付(?!宝|方式|方法|时间|状态|信息)|(?<!到)付款(?!方式|方法|时间|状态|信息)|转账|汇款)",
         r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
         r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
         # A charge said to be taken automatically unless cancelled (the "百万保障", membership
@@ -382,7 +382,10 @@ _ONLINE_LINK = re.compile(r"weblink|链接|网址|点击|点开|\b(?:click|tap|l
 # nobody.
 OWN_TIME = re.compile(
     r"\b(?:we|we'll|our (?:\w+ ){0,3}team|team)\b[^.]{0,20}?\b(?:will|shall|'ll|aim to|try to)\b"
-    r"[^.]{0,15}?\b(?:reply|respond|answer|get back|be in touch|process|deal with)\b"
+    r"[^.]{0,15}?\b(?:reply|respond|answer|get back|be in touch|process|deal with)\b|"
+    # "退款将在1-3个工作日内原路退回", "我们会在48小时内为您安排发货": the shop's own time.
+    r"\d+(?:-\d+)?个?(?:小时|天|日|工作日)内(?![^，。]*(?:缴|付|费|税|点击|链接|联系|致电))"
+    r"[^，。]{0,6}?(?:到账|原路|为您安排发货|安排发货|发货)"
 )
 # Rearranging on the operator's own site or app, named in words and not linked ("请登录顺丰官网
 # 或致电95338预约再次派送", "rebook on our app"), is what genuine notices offer.
@@ -438,9 +441,12 @@ COMPLAINT_WINDOW = re.compile(
 # within 5-7 working days", "orders not collected … will be cancelled and refunded") is news, in a
 # message that links nowhere and names no claim, call or compensation.
 REFUND_UNDER_WAY = re.compile(
-    r"^(?!.*(?:\b(?:claim|call|contact|verify|details|card|bank|double|compensat\w*|click|tap)\b))"
+    r"^(?!.*(?:\b(?:claim|call|contact|verify|details|card|bank|double|compensat\w*|click|tap)\b"
+    r"|理赔|赔偿|赔付|双倍|三倍|联系|客服|微信|qq|支付宝|备用金|银行|链接|召回|质量问题))"
     r".*(?:\brefund\b[^.]{0,40}?\b(?:will be|has been|have been|was|is being) (?:processed|issued|credited)\b"
-    r"|\b(?:cancelled|canceled) and refunded\b|\boriginal (?:payment method|form of payment)\b)"
+    r"|\b(?:cancelled|canceled) and refunded\b|\boriginal (?:payment method|form of payment)\b"
+    # "退款将在1-3个工作日内原路退回": back the way it was paid, as shops' refunds go.
+    r"|原路(?:退回|返回|退还)|退款[^，。]{0,12}?到账)"
 )
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
@@ -473,7 +479,7 @@ _PAPERS_OR_PAYMENT = re.compile(
 )
 _ASKS_BACK = re.compile(
     r"\b(?:repl\w*|call|phone|text us|whatsapp|bank|card|details|verify|confirm|claim|"
-    r"account number|sort code)\b|回复|致电|银行|卡号|验证"
+    r"account number|sort code)\b|回复|致电|银行|卡号|验证|联系|客服|微信|qq|支付宝|备用金|理赔|赔偿"
 )
 _DOMAIN_LIKE = re.compile(r"\b[a-z0-9-]+\.[a-z]{2,}\b")
 

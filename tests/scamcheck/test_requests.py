@@ -400,6 +400,12 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "Your item has been shipped with DHL Express. Duties and taxes have been prepaid by "
         "us, so you won't have to pay anything on delivery.",
         "Duties may be payable on delivery.",
+        # … and in Chinese: a refund back the way it was paid, the shop's own time to ship, a
+        # payment completed.
+        "【XX商城】您的退款申请已通过，退款金额59.00元将在1-3个工作日内原路退回，请注意查收。",
+        "【XX商城】您的订单因库存不足无法发货，我们将为您办理全额退款，款项将原路退回。",
+        "【XX商城】您的订单已退货成功，退款将在3个工作日内到账。",
+        "您好，您的订单已完成付款，我们会在48小时内为您安排发货。",
         "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
         "Your parcel has been delivered to your safe place. No signature or address "
         "confirmation is required.",
@@ -576,6 +582,11 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "hours.",
         "Your parcel is held. Nothing to pay, just confirm your card details to verify your "
         "identity.",
+        "您的退款将原路退回，请联系客服领取。",
+        "您的订单因库存不足无法发货，将为您办理双倍退款，款项原路退回。",
+        "您的快递已丢失，退款将在24小时内原路退回，请打开支付宝备用金查看。",
+        "您的包裹被海关扣留，需在24小时内缴纳关税后为您安排发货。",
+        "请完成付款，否则订单将被取消。",
         # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
         "To protect you from fraudulent charges, please confirm your address and pay the 1.99 "
         "fee here: bit.ly/x",
