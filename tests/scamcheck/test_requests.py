@@ -406,6 +406,12 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "【XX商城】您的订单因库存不足无法发货，我们将为您办理全额退款，款项将原路退回。",
         "【XX商城】您的订单已退货成功，退款将在3个工作日内到账。",
         "您好，您的订单已完成付款，我们会在48小时内为您安排发货。",
+        # Taiwan's shops and couriers: a redelivery the courier states it will make, an order
+        # returned to the seller and refunded when not collected, a refund back to the card it
+        # was paid with.
+        "【新竹物流】您的貨件因收件人不在，將於明日再次配送，如有疑問請洽客服。",
+        "【蝦皮購物】您的訂單已送達門市，請於7天內完成取貨，逾期未取將退回賣家並退款。",
+        "【博客來】您的訂單已退款完成，款項將於7-14個工作天退回原付款信用卡。",
         "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
         "Your parcel has been delivered to your safe place. No signature or address "
         "confirmation is required.",
@@ -587,6 +593,7 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "您的快递已丢失，退款将在24小时内原路退回，请打开支付宝备用金查看。",
         "您的包裹被海关扣留，需在24小时内缴纳关税后为您安排发货。",
         "请完成付款，否则订单将被取消。",
+        "您的订单已取消并退款，请支付5元手续费办理。",
         # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
         "To protect you from fraudulent charges, please confirm your address and pay the 1.99 "
         "fee here: bit.ly/x",
