@@ -85,6 +85,11 @@ def sentences(normalised: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(normalised) if s and s.strip()]
 
 
+# NFKC folds the full-width comma to ",": "[^，。]" in the tables reads across commas and stops at
+# the full stop, as it has since the tables were written (scams put commas inside the words a
+# pattern reads: "请点击，下方链接重新预约"). Clauses, where they matter, are cut by `_clause`.
+
+
 def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
 
@@ -104,7 +109,7 @@ WARNING = _rx(
     r"\bfraudulent (?:e-?mails?|messages?|texts?|sms|calls?|websites?|sites?|links?|documents?|invoices?)\b"
     r"|\b(?:be|is|are|stay) aware of (?:fake|fraudulent|bogus|suspicious|phishing|scam)\b",
     r"\b(?:report it|forward (?:it|the message|suspicious)|7726|action ?fraud)",
-    r"(?:不会|绝不|决不|从不|从来不|并不会|不曾)[^，,。]{0,12}?(?:要求|索要|索取|发送|致电|以|通过|让|收取|询问)",
+    r"(?:不会|绝不|决不|从不|从来不|并不会|不曾)[^。]{0,14}?(?:要求|索要|索取|发送|致电|以|通过|让|收取|询问)",
     r"切勿|请勿|谨防|警惕|提防|慎防|警觉|防骗|骗子|反诈|举报|不要轻信|不要点击|不要向",
     r"(?:防范|防止|是|为|属于|电信|网络|谨防|警惕)诈骗|诈骗(?:分子|份子|短信|电话|信息|行为|手段|话术|套路|团伙)",
 )
@@ -125,8 +130,8 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:fee|charge|duty|tax|postage|shipping cost|payment) of (?:only |just )?(?:[£$€¥]|usd|gbp|aud|cad|eur|nzd|hkd) ?\d",
         # Chinese: a verb of paying, or a charge said to be owed.
         r"(?<!超时)(?<!超过)(?<!逾期)(?<!无需)(?<!不需)(?<!无须)(?<!不用)(?<!已)(?<!免)(?<!已完成)(?<!已经完成)(?:补缴|补交|补款|补税|补费|缴纳|交纳|缴付|缴费|缴税|交税|缴清|结清|付清|支付(?!宝|方式|方法|时间|状态|信息)|(?<!到)付款(?!方式|方法|时间|状态|信息)|转账|汇款)",
-        r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^，,。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
-        r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，,。]{0,6}?(?:税|费|款)",
+        r"(?:税款|税费|关税|运费|邮费|手续费|保管费|仓储费|滞纳金|清关费|派送费|费用|包装费|罚款)[^。]{0,8}?(?:未付|未缴|待付|待缴|未结|欠|需付|需缴|需要|需)",
+        r"(?:未付|未缴|待付|待缴|欠缴|欠费)[^，。]{0,6}?(?:税|费|款)",
         # A charge said to be taken automatically unless cancelled (the "百万保障", membership
         # and subscription lures that follow a fake delivery text).
         r"(?:自动)?扣费|(?:自动)?扣款|自动续费|续费|免密支付",
@@ -147,12 +152,12 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:incomplete|incorrect|invalid|wrong|insufficient|inaccurate|missing|unclear|unknown|unconfirmed) (?:delivery |shipping |street |recipient |house )?(?:address|postcode|zip code|house number|address information|details)",
         # "suspended … due to a missing home number", "due to lack of address details".
         r"\b(?:lack of|missing|no|without (?:a |the )?) ?(?:a |the |your )?(?:full |complete |valid )?(?:address details|address information|home number|house number|street number|apartment number|unit number|flat number|door number)\b",
-        r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，,。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
+        r"(?:地址|门牌|收件信息|收货信息|收件人信息|联系方式)[^，。]{0,6}?(?:不详|不全|不完整|有误|错误|异常|无效|不正确|模糊|不清|缺失|不符|不明)",
         # "请在下面的表格输入新的领件地址": to enter or give an address is to update it.
         # Not a notice's heading of what follows ("您的发货确认信息如下"): the shipment's
         # confirmation, shown, not asked for.
         rf"(?:更新|完善|补充|填写|输入|提供|确认|核实|修改|更正|提交|重新填写|核对|验证)(?:您的|你的|一下|新的)?(?:收货|收件|领件|{_DELIVER}|正确的|详细|完整)?(?:地址|信息|资料|数据|身份|个人信息)(?!(?<=发货确认信息)如下|(?<=订单确认信息)如下)",
-        r"(?:进行|完成|需要|需|请)[^，,。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
+        r"(?:进行|完成|需要|需|请)[^，。]{0,4}?(?:实名认证|身份验证)|身份证号|身份证照片|身份证正反面",
     ),
     Kind.RESCHEDULE: _rx(
         r"\b(?:reschedul|re-schedul|rearrang|re-arrang|rebook|re-book|redeliver|re-deliver)\w*+(?! (?:fee|charge|cost|payment))",
@@ -166,10 +171,10 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\bconfirm\b(?: (?:here|now|below|it|delivery|receipt))?\s*:?\s*weblink",
         r"\bto (?:receive|get|collect|claim) (?:your |the )?(?:parcel|package|item|shipment|delivery|order)\b[^.]{0,30}?\b(?:click|tap|visit|follow|go to|open)\b",
         r"\b(?:click|tap|visit|follow|open|go to)\b[^.]{0,25}?\b(?:link|url|here|below)\b[^.]{0,40}?\bto (?:re|confirm|pay|update|release|arrange|avoid|schedule|receive|claim|get|collect|verify|complete|continue|proceed)",
-        rf"(?:申请|预约)[^，,。]{{0,4}}?(?:重新|二次|再次)?(?:{_DELIVER}|送货)",
-        rf"(?:重新|二次|再次)(?:{_DELIVER})[^，,。]{{0,6}}?(?:请|需|点击|申请|预约|登录)",
+        rf"(?:申请|预约)[^，。]{{0,4}}?(?:重新|二次|再次)?(?:{_DELIVER}|送货)",
+        rf"(?:重新|二次|再次)(?:{_DELIVER})[^。]{{0,6}}?(?:请|需|点击|申请|预约|登录)",
         rf"(?:重新|另行)安排(?:{_DELIVER}|送货|时间)",
-        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，,。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|获取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认(?!(?:您|你)?(?:已经|已)?(?:收到|收货))|查看详情|恢复)",
+        r"(?:点击|点开|打开|进入|访问|登录|登入)[^，。]{0,10}?(?:链接|网址|网站|网页|页面|官网|以下|下方)[^。]{0,20}?(?:领取|获取|签收|处理|办理|操作|激活|申请|预约|更新|填写|确认(?!(?:您|你)?(?:已经|已)?(?:收到|收货))|查看详情|恢复)",
         r"领取(?:赔偿|理赔|退款|补偿)",
         # "Kindly assume ownership and confirm for delivery here": the item kept waiting on a
         # confirmation through the message.
@@ -181,11 +186,11 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.CALL: _rx(
         r"\b(?:call|phone|ring|dial|contact|whatsapp|text us|text back)\b[^.]{0,30}?\+?\d[\d \-()]{6,}\d",
         r"\b(?:call|phone|ring|contact) (?:us|our (?:agent|office|team|customer service|department)|customer service|the (?:number|agent|officer|courier|department))\b",
-        r"(?:致电|拨打|回电|回拨|速电|电联|打电话)(?:[^，,。]{0,12}?\+?\d[\d\- ]{3,}\d)?",
-        r"(?:联系|咨询)(?:客服|专员|我们|工作人员|负责人|快递员)?[^，,。]{0,6}?(?:电话|热线)?[:：]?\s?\+?\d[\d\- ]{6,}",
+        r"(?:致电|拨打|回电|回拨|速电|电联|打电话)(?:[^，。]{0,12}?\+?\d[\d\- ]{3,}\d)?",
+        r"(?:联系|咨询)(?:客服|专员|我们|工作人员|负责人|快递员)?[^，。]{0,6}?(?:电话|热线)?[:：]?\s?\+?\d[\d\- ]{6,}",
         r"人工客服",
-        r"(?:请|需|需要|务必)[^，,。]{0,4}?(?:联系|联络|咨询|致电|拨打|回电|转接|接通)",
-        r"(?:转接|接通|转到)[^，,。]{0,6}?(?:海关|公安|警方|民警|检察|法院|专员|工作人员)",
+        r"(?:请|需|需要|务必)[^，。]{0,4}?(?:联系|联络|咨询|致电|拨打|回电|转接|接通)",
+        r"(?:转接|接通|转到)[^，。]{0,6}?(?:海关|公安|警方|民警|检察|法院|专员|工作人员)",
         r"(?:服务|客服|咨询|查询)(?:电话|热线)[:：]?\s?\+?\d[\d\- ]{5,}\d",
     ),
     Kind.AUTHORITY: _rx(
@@ -205,14 +210,14 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         # in-store", "your pickup PIN is 1234").
         r"\b(?:pin code|pin number|verification code|one-time code|one time code|otp|security code|passcode)\b(?!\s*(?:[:=#]|is\b)?\s*(?:\d|field\b))",
         r"银行卡|信用卡|卡号|安全码|网银|cvv",
-        r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，,。]{0,6}?(?<!取件)(?<!取货)(?<!提货)(?<!开箱)(?:验证码|密码|动态码|校验码|有效期)",
+        r"(?:提供|输入|告知|发送|填写|回复|告诉|报给?|说出|念)[^，。]{0,6}?(?<!取件)(?<!取货)(?<!提货)(?<!开箱)(?:验证码|密码|动态码|校验码|有效期)",
     ),
     Kind.PRESSURE: _rx(
         r"\bwithin (?:the next )?(?:\d+|one|two|three|four|five|six|seven|ten|twelve|fourteen|(?:twenty|forty)[- ](?:four|eight))(?: \(\d+\))? ?(?:hours?|hrs?|h|days?|business days|working days)\b",
         r"\b(?:in|next) (?:24|48|72|12) ?(?:hours?|hrs?|h)\b",
         r"\b(?:immediately|urgent|urgently|asap|as soon as possible|final notice|last notice|final warning|final attempt|last attempt|last chance|today only|expires?|expiring|deadline|act now|right away|before it is too late)\b",
         r"\b(?:avoid|prevent)\b[^.]{0,30}?\breturn",
-        r"(?:以免|避免|否则)[^，,。]{0,10}?(?:退回|退件|销毁|作废)",
+        r"(?:以免|避免|否则)[^，。]{0,10}?(?:退回|退件|销毁|作废)",
         r"\b(?:will|shall|may) be (?:returned|destroyed|disposed|discarded|cancelled|canceled|sent back|auctioned|confiscated|seized|held|suspended|deleted)\b",
         r"\b(?:return(?:ed)? to (?:the )?sender|legal action|penalt(?:y|ies)|(?:go|goes|sent|send) back to (?:the )?sender)\b",
         r"\d+ ?(?:小时|个小时|天|日|个工作日)内|立即|马上|尽快|立刻|速速|请速|最后通知|最后一次|逾期|否则|紧急|限时|过期|作废|销毁|退回|罚款|法律责任|冻结",
@@ -222,7 +227,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\bhxxps?://|\blink removed\b|\blink redacted\b",
         r"\[\.\]|\(\.\)",
         r"\b(?:www\.)?x{3,}\.[a-z]{2,}",
-        r"(?:点击|点开|打开|进入|访问|复制)[^，,。]{0,6}?(?:链接|网址|下方|以下)",
+        r"(?:点击|点开|打开|进入|访问|复制)[^，。]{0,6}?(?:链接|网址|下方|以下)",
         r"点此|点这里|戳这里|戳链接|按(?:此|以下|下方|这个)?(?:链接|网址)",
         r"\b(?:click|tap|follow|visit|open) (?:on )?(?:the |this |our )?(?:link|url|button)\b",
     ),
@@ -237,7 +242,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         r"\b(?:print|download)\b[^.]{0,30}?\b(?:receipt|reciept|(?<!return )label|invoice|waybill|form)\b",
         r"\b(?:in|see|open|check) (?:the |this |our )?(?:e-?mail )?attach(?:ment|ed file)s?\b",
         r"\b(?:invoice|label|receipt|waybill|form|document)\b[^.]{0,30}?\b(?:download|downloaded)\b|\bdownload\b[^.]{0,30}?\b(?:invoice|label|receipt|waybill|form|document)\b",
-        r"(?:下载|打开|查看|填写|打印)[^，,。]{0,6}?附件|附件[^，,。]{0,6}?(?:面单|单据|表格|文件)",
+        r"(?:下载|打开|查看|填写|打印)[^，。]{0,6}?附件|附件[^，。]{0,6}?(?:面单|单据|表格|文件)",
     ),
     Kind.PROBLEM: _rx(
         r"\b(?:on hold|held|suspended|undeliverable|undelivered|could not be delivered|couldn't be delivered|cannot be delivered|can't be delivered|unable to (?:deliver|be delivered)|not able to deliver|delivery (?:failed|attempt failed|was unsuccessful|problem|issue)|failed (?:delivery|to deliver)|unsuccessful delivery|missed (?:delivery|you)|pending (?:delivery|shipment)|stopped|stuck|detained|returned to (?:our )?(?:warehouse|depot|sender))\b",
@@ -245,7 +250,7 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         # … and a parcel said to be delivered to someone else ("被快递员误投", "被驿站误签收",
         # "被冒领") or a pickup code said to have failed ("快递柜故障，取件码失效").
         r"异常|签收失败|滞留|拦截|卡住|被扣|扣留|扣押|冻结|暂扣|未领取|无人签收|未签收|误投|错投|投错|误签|错签|冒领|"
-        r"(?:取件码|提货码|验证码|快递柜|柜子)[^，,。]{0,4}?(?:失效|故障|过期)",
+        r"(?:取件码|提货码|验证码|快递柜|柜子)[^，。]{0,4}?(?:失效|故障|过期)",
     ),
     Kind.COURIER: _rx(
         r"\b(?:courier|driver|postman|postwoman|postie|delivery agent)\b",
@@ -262,18 +267,18 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
     Kind.REPLY: _rx(
         r"\b(?:reply|answer|respond)(?: with)? (?:\"?y\"?|yes|\d)\b|\brepl(?:y|ying) (?:to )?this (?:message|text|sms)\b",
         # Not the opt-out every commercial text carries ("回复TD退订", "拒收请回复R").
-        r"(?<!退订)(?<!拒收)(?<!拒收请)回复\s?(?!td|t退|r拒|n退)[0-9a-z是否](?![^，,。]{0,3}?(?:退订|拒收))",
+        r"(?<!退订)(?<!拒收)(?<!拒收请)回复\s?(?!td|t退|r拒|n退)[0-9a-z是否](?![^，。]{0,3}?(?:退订|拒收))",
     ),
     Kind.ADD_CONTACT: _rx(
-        r"(?:加|添加|加入)[^，,。]{0,6}?(?:微信|qq|好友|line|whatsapp|telegram)|添加(?:客服|专员)|微信号|qq号|\b(?:add|message|text) (?:us|me) on (?:whatsapp|wechat|telegram|line)\b",
+        r"(?:加|添加|加入)[^，。]{0,6}?(?:微信|qq|好友|line|whatsapp|telegram)|添加(?:客服|专员)|微信号|qq号|\b(?:add|message|text) (?:us|me) on (?:whatsapp|wechat|telegram|line)\b",
         # Scanning a code is a lure; scanning one at the locker or counter to take the parcel
         # ("扫码取件", "扫码开柜") is how pickup works.
-        r"扫(?:描)?(?:码|二维码)(?![^，,。]{0,4}?(?:取件|取货|开柜|开箱|签收|寄件))",
+        r"扫(?:描)?(?:码|二维码)(?![^，。]{0,4}?(?:取件|取货|开柜|开箱|签收|寄件))",
     ),
     Kind.COMPENSATION: _rx(
         r"\b(?:compensation|compensate|reimburse\w*|refund(?:ed|s)?|claim (?:form|payment)|double (?:the )?(?:refund|compensation))\b",
         r"理赔|赔付|赔偿|补偿|赔款|退还(?:运费|货款)|双倍|三倍|退费",
-        r"(?:为|给|帮|替|向)您[^，,。]{0,4}?退款|退款[^，,。]{0,6}?(?:到账|链接|流程|操作|专员)|(?<!办理)(?<!申请)(?<!处理)(?<!与卖家)退款(?![^。]{0,12}?(?:卖家|商家|店家))",
+        r"(?:为|给|帮|替|向)您[^，。]{0,4}?退款|退款[^，。]{0,6}?(?:到账|链接|流程|操作|专员)|(?<!办理)(?<!申请)(?<!处理)(?<!与卖家)退款(?![^。]{0,12}?(?:卖家|商家|店家))",
     ),
     Kind.LOST: _rx(
         r"\b(?:parcel|package|item|shipment|order)\b[^.]{0,30}?\b(?:was |has been |is |got )?(?:lost|damaged|missing|destroyed)\b",
@@ -288,16 +293,16 @@ TABLES: dict[Kind, tuple[re.Pattern[str], ...]] = {
         # parcel offered to whoever answers.
         r"\b(?:parcel|package|item|shipment)s?\b[^.]{0,30}?\bowed to you\b|\bassume ownership\b|\bunclaimed (?:parcel|package|item|shipment)s?\b",
         r"\b(?:you(?:'ve| have) (?:been selected|won)|(?:claim|receive|collect) (?:your |a |the )?(?:free )?(?:reward|prize|gift|bonus)|free gift|(?:loyalty|customer) reward|(?:part-time|paid) (?:job|work)|work from home)\b",
-        r"赠送|免费(?:领取|领|送|获得)|奖品|中奖|抽奖|(?:领取|领|送)[^，,。]{0,4}?(?:电饭煲|保温杯|雨伞|礼物|大礼包)|兼职|日赚|日结|刷单|返利|佣金",
+        r"赠送|免费(?:领取|领|送|获得)|奖品|中奖|抽奖|(?:领取|领|送)[^，。]{0,4}?(?:电饭煲|保温杯|雨伞|礼物|大礼包)|兼职|日赚|日结|刷单|返利|佣金",
     ),
     Kind.REMOTE: _rx(
         r"\b(?:screen ?shar\w*|share (?:your|the) screen|remote (?:access|control|desktop|assistance)|anydesk|teamviewer|quick ?support)\b",
-        r"屏幕共享|共享屏幕|远程(?:指导|操作|协助|控制|会议)|会议号|下载(?:[^，,。]{0,6}?)(?:会议|app|软件|应用)|腾讯会议|钉钉会议|zoom",
+        r"屏幕共享|共享屏幕|远程(?:指导|操作|协助|控制|会议)|会议号|下载(?:[^，。]{0,6}?)(?:会议|app|软件|应用)|腾讯会议|钉钉会议|zoom",
     ),
     Kind.ACTIVATE: _rx(
         r"\b(?:re-?open|open (?:it|this|the (?:message|text|sms)) again|come back to)\b[^.]{0,30}?\b(?:message|text|sms|link|it)\b",
         r"\b(?:activate|enable) (?:the |this )?link\b|\bcopy (?:the |this )?link\b[^.]{0,30}?\b(?:browser|safari|chrome)\b|\b(?:leave|keep) the link open\b",
-        r"重新打开[^，,。]{0,6}?(?:短信|信息|消息|链接)|(?:激活|启用)[^，,。]{0,4}?链接|复制[^，,。]{0,6}?链接[^，,。]{0,10}?浏览器",
+        r"重新打开[^，。]{0,6}?(?:短信|信息|消息|链接)|(?:激活|启用)[^，。]{0,4}?链接|复制[^，。]{0,6}?链接[^，。]{0,10}?浏览器",
     ),
 }
 
@@ -319,15 +324,13 @@ POLICY = re.compile(
     r"\b(?:how|ways?|where) (?:to|you can|do i|can i) pay\b|"
     # A shop's word that it goes on once the order's payment has come ("直到确认收到你的付款再继续
     # 处理", "once we receive your payment"): the order's payment acknowledged, no fee asked.
-    r"^(?!.*(?:税|费|转|汇|缴|\d)).*(?<![未没])确认收到[^，,。]{0,4}?(?:付款|款项|货款)|"
-    # "customs duties may apply to international orders": a charge that may come, not a bill.
-    r"^(?!.*(?:weblink|\b(?:link|now|click|tap|here|today)\b)).*\bmay (?:apply|be (?:charged|payable|due))\b"
+    r"^(?!.*(?:税|费|转|汇|缴|\d)).*(?<![未没])确认收到[^，。]{0,4}?(?:付款|款项|货款)"
 )
 # A refund the shop promises when the goods are out of stock ("如缺货会通知退款") is its policy,
 # no refund offered for a lost parcel, and no call about one.
 OUT_OF_STOCK = re.compile(
     r"^(?!.*(?:理赔|赔偿|赔付|双倍|三倍|补偿|客服|联系|qq|微信|办理|\b(?:compensation|claim|contact)\b))"
-    r".*(?:如|若|如果)[^，,。]{0,4}?(?:缺货|断货|无货|售罄)"
+    r".*(?:如|若|如果)[^，。]{0,4}?(?:缺货|断货|无货|售罄)"
 )
 # A clause about avoiding a loss ("为避免鲜活商品损坏，请尽快取件") claims no loss.
 AVOIDING = re.compile(r"避免|以免|防止|\b(?:avoid|prevent)")
@@ -353,27 +356,28 @@ STATED = re.compile(
     r"(?![^.]*\b(?:reply|click|tap|link|weblink|visit)\b)[^.]{0,12}?\b(?:will|shall|'ll)\b "
     r"(?:contact|call|text|e-?mail|message|reach) you\b|"
     r"\b(?:redelivery|re-delivery) (?:is|was|has been|will be) (?:scheduled|attempted|made|booked)\b|"
-    r"\bautomatic(?:ally)? (?:re-?deliver|re-?schedul)"
+    r"\bautomatic(?:ally)? (?:re-?deliver|re-?schedul)|"
+    # "将于明日再次配送": the courier's own redelivery.
+    rf"(?:将|会)(?:于|在)?[^，。]{{0,6}}?(?:再次|重新|二次)(?:{_DELIVER})"
 )
 # A fee to be paid where the item is collected or in the operator's own app ("需支付0.5元保管费
 # 后取件，请在丰巢小程序中操作", "pay at the counter") is paid where the posts' advice says to pay:
 # it is no payment through the message, unless the sentence also sends the reader to a link.
 PAY_IN_PERSON = re.compile(
     r"(?:取件|取货|提货|到店|柜台|网点|营业厅|营业部|窗口|门市|现场|收货(?!地址|信息|人)|收到货|签收)(?:时|前|后)?"
-    r"[^，,。]{0,8}?(?:支付|缴|付款)|"
+    r"[^，。]{0,8}?(?:支付|缴|付款)|"
     # Cash is paid to a person, never through a link ("收到貨時以現金付款", "货到付款").
     r"(?:以|用)?现金(?:支付|付款)|货到付款|\bpay (?:in|by|with) cash\b|"
-    r"(?:支付|缴|付款)[^，,。]{0,8}?后(?:取件|取货|提货|领取)|"
-    r"(?:小程序|公众号|官方app|官方应用)[^，,。]{0,4}?(?:中|内|里|上)?[^，,。]{0,4}?(?:支付|缴费|付款|操作)|"
+    r"(?:支付|缴|付款)[^，。]{0,8}?后(?:取件|取货|提货|领取)|"
+    r"(?:小程序|公众号|官方app|官方应用)[^，。]{0,4}?(?:中|内|里|上)?[^，。]{0,4}?(?:支付|缴费|付款|操作)|"
     r"\bpay (?:at|on) (?:the )?(?:counter|collection|pick ?up|delivery|the door|the post office)\b|"
     r"\bpay\b[^.]{0,60}?\b(?:at|in) (?:the |your |any )?(?:local |nearest )?post office\b|"
-    r"\bcash on delivery\b|"
-    r"\b(?:payable|paid|pay)\b[^.]{0,30}?\b(?:on|upon|at) (?:delivery|collection)\b"
+    r"\bcash on delivery\b"
 )
 # An address problem sent to the courier ("地址不详，请联系快递员138…确认地址", "please call the
 # driver") is how couriers settle it; sent to a link or a contact, it is the smishing lure.
 TO_THE_COURIER = re.compile(
-    r"(?:联系|致电|拨打|电联|告知|回复)[^，,。]{0,4}?(?:快递员|派件员|派送员|配送员|投递员|快递小哥|邮递员|送货员)|"
+    r"(?:联系|致电|拨打|电联|告知|回复)[^，。]{0,4}?(?:快递员|派件员|派送员|配送员|投递员|快递小哥|邮递员|送货员)|"
     r"\b(?:call|contact|phone|ring|text) (?:the |your )?(?:courier|driver|postman|postie|shipper|sender|seller|retailer|merchant)\b"
 )
 _ONLINE_LINK = re.compile(r"weblink|链接|网址|点击|点开|\b(?:click|tap|link|visit)\b")
@@ -382,10 +386,13 @@ _ONLINE_LINK = re.compile(r"weblink|链接|网址|点击|点开|\b(?:click|tap|l
 # nobody.
 OWN_TIME = re.compile(
     r"\b(?:we|we'll|our (?:\w+ ){0,3}team|team)\b[^.]{0,20}?\b(?:will|shall|'ll|aim to|try to)\b"
-    r"[^.]{0,15}?\b(?:reply|respond|answer|get back|be in touch|process|deal with)\b|"
-    # "退款将在1-3个工作日内原路退回", "我们会在48小时内为您安排发货": the shop's own time.
-    r"\d+(?:-\d+)?个?(?:小时|天|日|工作日|工作天)内(?![^，,。]*(?:缴|付|费|税|点击|链接|联系|致电))"
-    r"[^，,。]{0,6}?(?:到账|原路|为您安排发货|安排发货|发货)"
+    r"[^.]{0,15}?\b(?:reply|respond|answer|get back|be in touch|process|deal with)\b"
+)
+# "退款将在1-3个工作日内原路退回", "我们会在48小时内为您安排发货": the shop's own time, in a sentence
+# that asks no payment, click, call or contact anywhere (read on the whole sentence).
+SHOP_OWN_TIME = re.compile(
+    r"^(?!.*(?:缴|付|费|税|点击|链接|联系|致电|电话|来电|专员|客服|赔|回复|weblink))"
+    r".*\d+(?:-\d+)?个?(?:小时|天|日|工作日|工作天)内[^，。]{0,6}?(?:到账|原路|为您安排发货|安排发货|发货)"
 )
 # Rearranging on the operator's own site or app, named in words and not linked ("请登录顺丰官网
 # 或致电95338预约再次派送", "rebook on our app"), is what genuine notices offer.
@@ -395,7 +402,7 @@ OWN_CHANNEL = re.compile(
     r"|\b(?:in|on|via|through|use) the (?!official\b)[a-z]+ app\b"
     # "请登录京东APP修改收货地址": the operator's app, named. Not an official account to follow
     # ("请关注“邮政快递服务中心”公众号…"): anyone can open one under a post's name.
-    r"|登录[^，,。]{0,10}?(?:app|客户端)|[\u4e00-\u9fff]{2,8}app(?:中|内|里|上))"
+    r"|登录[^，。]{0,10}?(?:app|客户端)|[\u4e00-\u9fff]{2,8}app(?:中|内|里|上))"
 )
 # A change of address the reader may want, to ask the seller's or the operator's service for
 # ("如需修改地址请联系在线客服", "if you need to change your address, contact us"), is offered, not
@@ -406,7 +413,7 @@ OFFERED = re.compile(
     r"\b(?:repl\w*|text us|whatsapp|wechat|telegram|link|here|weblink|incomplete|incorrect|"
     r"invalid|wrong|missing|id|passport)\b))"
     r"(?:.*[，,])?\s*(?:(?:如需|如果需要|若需|如要|如您需要|如果您需要|若您需要)(?:修改|更改|变更)"
-    r"[^，,。]{0,6}?(?:地址|收货信息)[^。]{0,4}?(?:联系|咨询|告知)[^，,。]{0,4}?(?:在线)?(?:客服|我们|卖家|商家)"
+    r"[^，。]{0,6}?(?:地址|收货信息)[^。]{0,4}?(?:联系|咨询|告知)[^，。]{0,4}?(?:在线)?(?:客服|我们|卖家|商家)"
     r"|if you (?:need|want|wish|would like|'d like) to (?:change|amend|edit) (?:your |the )?"
     r"(?:delivery |shipping )?address\b[^.]{0,20}?\b(?:contact|call|email|e-mail) (?:us|our|customer))"
 )
@@ -431,11 +438,19 @@ ON_OWN_SITE = re.compile(
 # within 14 days") presses nobody, when the sentence sends the reader to no link.
 COMPLAINT_WINDOW = re.compile(
     r"^(?=.*\b(?:contact|let|tell|notify|email|e-mail|reach) us\b)"
-    r"(?!.*\b(?:pay|fee|update|confirm|verify|address|details|card|reply|returned|destroyed|"
-    r"disposed|cancell?ed|suspended|held|sender)\b)"
+    r"(?!.*\b(?:pay|fee|charge|update|confirm|verify|address|details|card|reply|returned|destroyed|"
+    r"disposed|cancell?ed|suspended|held|sender|auction\w*|removed|otherwise|refund\w*)\b)"
     r".*(?:\bif (?:anything|something) (?:is|was|seems|looks) (?:wrong|missing|damaged|not right)\b|"
     r"\bif (?:there (?:is|are|was)|you have|you find|you notice) (?:a |an |any )?"
     r"(?:problems?|issues?|questions?|concerns?|damage|faults?|defects?)\b)"
+)
+# A charge that may come ("customs duties may apply to international orders", "are payable by the
+# recipient on delivery"): news of a charge, not a bill, in a quiet message (see `_QUIET`) whose
+# sentence asks no payment now, in advance or by card.
+CHARGE_MAY_COME = re.compile(
+    r"^(?!.*\b(?:settle|now|today|advance|pre-?pay|card|online|apple ?pay|google ?pay|transfer)\b)"
+    r".*(?:\bmay (?:apply|be (?:charged|payable|due))\b"
+    r"|\b(?:payable|paid)\b[^.]{0,30}?\b(?:on|upon|at) (?:delivery|collection)\b)"
 )
 # A refund under way for a return or a cancelled order ("Your refund of £24.99 will be processed
 # within 5-7 working days", "orders not collected … will be cancelled and refunded") is news, in a
@@ -447,10 +462,10 @@ REFUND_UNDER_WAY = re.compile(
     r".*(?:\brefund\b[^.]{0,40}?\b(?:will be|has been|have been|was|is being) (?:processed|issued|credited)\b"
     r"|\b(?:cancelled|canceled) and refunded\b|\boriginal (?:payment method|form of payment)\b"
     # "退款将在1-3个工作日内原路退回": back the way it was paid, as shops' refunds go.
-    r"|原路(?:退回|返回|退还)|退款[^，,。]{0,12}?到账|退款完成|已退款"
+    r"|原路(?:退回|返回|退还)|退回原路|\boriginal route\b|退款[^，。]{0,12}?到账|退款完成|已退款"
     # "款项将于7-14个工作天退回原付款信用卡", "逾期未取将退回卖家并退款".
     r"|退回原(?:付款)?(?:信用卡|账户|帐户|银行卡|支付方式|付款方式)"
-    r"|(?:退回卖家|退回商家|取消订单|订单取消|已取消)[^，,。]{0,4}?退款)"
+    r"|(?:退回卖家|退回商家|取消订单|订单取消|已取消)[^，。]{0,4}?退款)"
 )
 _NOT_IN_CLAUSE = {
     Kind.PAY: POLICY,
@@ -478,15 +493,34 @@ _REMOTE_PAYMENT = re.compile(
 )
 
 
+# The way a refund goes back ("to the card you paid with", "your Visa ending 4242", "原付款信用卡"):
+# read as its route, not as a card or a payment.
+_REFUND_ROUTE = re.compile(
+    r"\b(?:the |your )?(?:original )?(?:card|payment method|form of payment|account) "
+    r"(?:you paid with|you used|used (?:to pay|for (?:the|your) (?:order|purchase)))\b"
+    r"|\b(?:the |your )?original (?:payment method|form of payment|card)\b"
+    r"|\byour (?:visa|mastercard|amex|card|debit card|credit card) ending(?: in)? \d{4}\b"
+    r"|原(?:付款|支付)?(?:信用卡|银行卡|账户|帐户|支付方式|付款方式)"
+)
 _PAPERS_OR_PAYMENT = re.compile(
     r"身份|证件|证号|支付|缴|付款|费|税|\b(?:id|passport|pay|payment|fee|charge|duty|tax)\b"
 )
 #: What a refund under way speaks of without asking it: the money, the card it goes back to, the
 #: days it takes.
-_REFUND_WORDS = frozenset({Kind.COMPENSATION, Kind.AUTHORITY, Kind.PAY, Kind.SECRET, Kind.PRESSURE})
+_REFUND_WORDS = frozenset({Kind.COMPENSATION, Kind.AUTHORITY, Kind.PRESSURE})
+#: A quiet message, the only kind whose news of a refund, a charge or a window for complaints is
+#: read as news: it asks for no reply, call, contact, code, card or transfer anywhere, gives no
+#: telephone number and links nowhere. A scam must ask for something; a quiet message cannot.
 _ASKS_BACK = re.compile(
-    r"\b(?:repl\w*|call|phone|text us|whatsapp|bank|card|details|verify|confirm|claim|"
-    r"account number|sort code)\b|回复|致电|银行|卡号|验证|联系|客服|微信|qq|支付宝|备用金|理赔|赔偿"
+    r"\b(?:repl\w*|call\w*|phone|dial|ring|text us|whatsapp|wechat|telegram|bank|card|details|"
+    r"verify|confirm|claim|code|otp|pin|password|transfer|account number|sort code|agent|"
+    r"officer|contact us|settle)\b|回复|致电|拨打|来电|电话|银行|卡号|验证|代码|密码|安全码|转账|汇款|"
+    r"分期|激活|输入|联系|客服|专员|微信|qq|支付宝|备用金|理赔|赔偿|赔付"
+)
+#: A telephone number as messages write them (a waybill's digits are none).
+_PHONE_ANY = re.compile(
+    r"(?<![a-z0-9+])(?:\+\d[\d \-()]{6,}\d|0\d{1,4}[ \-]?\d{3,4}[ \-]?\d{3,4}|1[3-9]\d{9}"
+    r"|[48]00[\d \-]{6,}\d|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4})(?![a-z0-9])"
 )
 _DOMAIN_LIKE = re.compile(r"\b[a-z0-9-]+\.[a-z]{2,}\b")
 
@@ -546,6 +580,9 @@ def read(text: str) -> list[Ask]:
     """
     found: dict[Kind, Ask] = {}
     said = _fields_blank(_URL.sub(" weblink ", _PLACEHOLDER.sub("[link]", normalise(text))))
+    said = _REFUND_ROUTE.sub(
+        lambda m: "原路" if _CJK.search(m.group(0)) else " original route ", said
+    )
     read_out = [s for s in sentences(said) if not is_warning(s)]
     # A message that has the reader act online anywhere ("…将于明日退回。确认取件: …") turns its
     # collection deadline into pressure.
@@ -554,6 +591,8 @@ def read(text: str) -> list[Ask]:
     linked = any(_ONLINE_LINK.search(s) or _DOMAIN_LIKE.search(s) for s in read_out)
     # … and one that asks for a reply, a call or bank details anywhere is no refund notice.
     asks_back = any(_ASKS_BACK.search(s) for s in read_out)
+    phone = any(_PHONE_ANY.search(s) for s in read_out)
+    quiet = not linked and not asks_back and not phone
     for sentence in read_out:
         in_person = _in_person(sentence)
         # Paying in person when collecting sends nobody online.
@@ -571,7 +610,7 @@ def read(text: str) -> list[Ask]:
             and not _PAPERS_OR_PAYMENT.search(sentence)
         )
         offered = bool(OFFERED.search(sentence))
-        refund_news = not linked and not asks_back and bool(REFUND_UNDER_WAY.search(sentence))
+        refund_news = quiet and bool(REFUND_UNDER_WAY.search(sentence))
         for kind, patterns in TABLES.items():
             if kind in found or (kind is Kind.PRESSURE and deadline):
                 continue
@@ -579,13 +618,18 @@ def read(text: str) -> list[Ask]:
                 continue
             if kind is Kind.ATTACHMENT and ON_OWN_SITE.search(sentence):
                 continue
+            if kind is Kind.PRESSURE and SHOP_OWN_TIME.search(sentence):
+                continue
             if (
                 kind is Kind.PRESSURE
+                and not phone
                 and COMPLAINT_WINDOW.search(sentence)
                 and not _ONLINE_LINK.search(sentence)
             ):
                 continue
             if refund_news and kind in _REFUND_WORDS:
+                continue
+            if kind is Kind.PAY and quiet and CHARGE_MAY_COME.search(sentence):
                 continue
             if (
                 kind is Kind.DETAILS

@@ -412,6 +412,15 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "【新竹物流】您的貨件因收件人不在，將於明日再次配送，如有疑問請洽客服。",
         "【蝦皮購物】您的訂單已送達門市，請於7天內完成取貨，逾期未取將退回賣家並退款。",
         "【博客來】您的訂單已退款完成，款項將於7-14個工作天退回原付款信用卡。",
+        # … and the second review's: a warning whose "不会" stands before a comma, refunds to the
+        # card paid with.
+        "【顺丰速运】顺丰不会在任何情况下，要求客户转账或提供验证码。",
+        "温馨提示：快递员在派送过程中不会，向您索要银行卡号或验证码。",
+        "Hi Sam, your return has been received. Your refund of £24.99 will be processed to the "
+        "card you paid with within 5 working days.",
+        "Your order #4821 has been cancelled. A refund of $35.20 has been issued to your Visa "
+        "ending 4242.",
+        "【京东】您的订单已取消，退款将原路退回，预计1-7个工作日到账，可在京东APP-我的-退换/售后中查看进度。",
         "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
         "Your parcel has been delivered to your safe place. No signature or address "
         "confirmation is required.",
@@ -594,6 +603,33 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "您的包裹被海关扣留，需在24小时内缴纳关税后为您安排发货。",
         "请完成付款，否则订单将被取消。",
         "您的订单已取消并退款，请支付5元手续费办理。",
+        # A second review's texts: news of a refund, a charge or a window is news only in a
+        # quiet message (no reply, call, number, code, card, transfer or link anywhere); words
+        # split by a comma are still read together.
+        "【淘宝】您好，您购买的商品因仓库缺货已取消订单，退款将原路退回，请先转账0.01元激活退款通道，"
+        "退款将在24小时内到账。",
+        "【蝦皮購物】您的訂單已取消，款項將於3個工作天內退回原付款信用卡，請撥打02-2345-6789並提供信用卡"
+        "有效期及背面安全碼以完成退款。",
+        "【拼多多】您的订单因质检不合格已取消，退款将在1-3个工作日内原路退回，请立即拨打0571-88886666领取。",
+        "Amazon: Your order #112-4839201 has been cancelled and refunded. To receive the $249.99 "
+        "refund to your original payment method, dial 1-888-555-0143 and read out the one-time "
+        "code we send you.",
+        "【全家】您的訂單已取消並退款完成，為確保退款入帳，請撥打02-2771-3456由專人協助解除分期付款設定。",
+        "【7-ELEVEN】您的包裹已逾期未取，將退回賣家並退款，"
+        "請至7-ELEVEN ibon輸入代碼88271完成退款確認。",
+        "USPS: Import duties of $3.25 may be due on your package. Our courier will call you from "
+        "202-555-0143 to take card payment before delivery.",
+        "DHL Express: An import VAT of €27.40 is payable on delivery, or pre-pay by Apple Pay at "
+        "the number sent to you.",
+        "Your parcel is on hold. You won't have to pay anything on delivery if you settle the "
+        "£2.99 duty now.",
+        "Evri: We tried to deliver your parcel today. If there is a problem, please contact us "
+        "within 24 hours on 07700 900123, otherwise it will be auctioned.",
+        "【邮政】您的包裹因地址不详无法投递，如需重新派送，请于今日内登录处理。",
+        "【中国邮政】您的包裹产生清关费用，需尽快处理，否则将被退回。",
+        "【EMS】您的国际包裹产生关税，需今日内处理，详询专员0571-88886666。",
+        "您的快递派送异常，请点击，下方链接重新预约。",
+        "【淘宝】您的订单因物流丢件已取消，退款298元将在24小时内原路退回，请保持电话畅通，稍后专员来电核实。",
         # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
         "To protect you from fraudulent charges, please confirm your address and pay the 1.99 "
         "fee here: bit.ly/x",
