@@ -461,6 +461,8 @@ REFUND_UNDER_WAY = re.compile(
     r"|支付(?!方式)|缴|手续费|\b(?:pay|fee|fees)\b))"
     r".*(?:\brefund\b[^.]{0,40}?\b(?:will be|has been|have been|was|is being) (?:processed|issued|credited)\b"
     r"|\b(?:cancelled|canceled) and refunded\b|\boriginal (?:payment method|form of payment)\b"
+    # "Pick up by Friday or it will be returned for a refund": the locker's rule.
+    r"|\breturned for a (?:full )?refund\b"
     # "退款将在1-3个工作日内原路退回": back the way it was paid, as shops' refunds go.
     r"|原路(?:退回|返回|退还)|退回原路|\boriginal route\b|退款[^，。]{0,12}?到账|退款完成|已退款"
     # "款项将于7-14个工作天退回原付款信用卡", "逾期未取将退回卖家并退款".
@@ -513,8 +515,11 @@ _REFUND_WORDS = frozenset({Kind.COMPENSATION, Kind.AUTHORITY, Kind.PRESSURE})
 #: telephone number and links nowhere. A scam must ask for something; a quiet message cannot.
 _ASKS_BACK = re.compile(
     r"\b(?:repl\w*|call\w*|phone|dial|ring|text us|whatsapp|wechat|telegram|bank|card|details|"
-    r"verify|confirm|claim|code|otp|pin|password|transfer|account number|sort code|agent|"
-    r"officer|contact us|settle)\b|回复|致电|拨打|来电|电话|银行|卡号|验证|代码|密码|安全码|转账|汇款|"
+    r"verify|confirm|claim|password|transfer|account number|sort code|agent|officer|contact us|"
+    r"settle)\b|"
+    # A code asked for, not one given ("Pickup code: 123456", "your collection code is 4821").
+    r"(?<!pickup )(?<!pick-up )(?<!collection )(?<!locker )(?<!parcel )"
+    r"\b(?:code|otp|pin)\b(?!\s*(?:[:=#]|is\b)?\s*\d)|回复|致电|拨打|来电|电话|银行|卡号|验证|代码|密码|安全码|转账|汇款|"
     r"分期|激活|输入|联系|客服|专员|微信|qq|支付宝|备用金|理赔|赔偿|赔付"
 )
 #: A telephone number as messages write them (a waybill's digits are none).

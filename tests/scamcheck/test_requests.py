@@ -421,6 +421,10 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "Your order #4821 has been cancelled. A refund of $35.20 has been issued to your Visa "
         "ending 4242.",
         "【京东】您的订单已取消，退款将原路退回，预计1-7个工作日到账，可在京东APP-我的-退换/售后中查看进度。",
+        # A pickup code given is no code asked for, and a locker's refund when not collected is
+        # its rule.
+        "Amazon: Your package is ready for pickup at Amazon Locker - Juniper. Pickup code: "
+        "123456. Pick up by Friday or it will be returned for a refund.",
         "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
         "Your parcel has been delivered to your safe place. No signature or address "
         "confirmation is required.",
@@ -630,6 +634,9 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "【EMS】您的国际包裹产生关税，需今日内处理，详询专员0571-88886666。",
         "您的快递派送异常，请点击，下方链接重新预约。",
         "【淘宝】您的订单因物流丢件已取消，退款298元将在24小时内原路退回，请保持电话畅通，稍后专员来电核实。",
+        "Your parcel will be returned for a refund unless you enter the code we text you.",
+        "Amazon: Your order has been cancelled and refunded. Read out the code we send you to "
+        "receive it.",
         # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
         "To protect you from fraudulent charges, please confirm your address and pay the 1.99 "
         "fee here: bit.ly/x",
