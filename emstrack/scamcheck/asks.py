@@ -522,6 +522,18 @@ _ASKS_BACK = re.compile(
     r"\b(?:code|otp|pin)\b(?!\s*(?:[:=#]|is\b)?\s*\d)|回复|致电|拨打|来电|电话|银行|卡号|验证|代码|密码|安全码|转账|汇款|"
     r"分期|激活|输入|联系|客服|专员|微信|qq|支付宝|备用金|理赔|赔偿|赔付"
 )
+#: A line offered for questions ("如有疑问请联系客服", "Questions? Just reply to this email"), with
+#: no number, chat contact, code, card or link of its own, keeps a message quiet: it asks the
+#: reader for nothing.
+_HELP_ONLY = re.compile(
+    r"^(?=.*(?:如有疑问|如有问题|若有疑问|若有问题|如有任何问题|\bif you have (?:any )?questions\b|"
+    r"\bquestions\?|\bany questions\b|^(?:just )?reply to this (?:e-?mail|message)\W*$))"
+    r"(?!.*(?:\d{5}|微信|qq|whatsapp|wechat|telegram|验证码|代码|银行|卡号|支付宝|转账|理赔|赔|"
+    r"weblink|\blink\b|\b(?:code|otp|card|bank|transfer|claim|details|confirm|verify|pay)\b))"
+)
+_HELP_CLAUSE = re.compile(
+    r"[,，]?\s*(?:如有疑问|如有问题|若有疑问|若有问题|如有任何问题|if you have (?:any )?questions)[^,，。.]*"
+)
 #: A telephone number as messages write them (a waybill's digits are none).
 _PHONE_ANY = re.compile(
     r"(?<![a-z0-9+])(?:\+\d[\d \-()]{6,}\d|0\d{1,4}[ \-]?\d{3,4}[ \-]?\d{3,4}|1[3-9]\d{9}"
@@ -595,7 +607,7 @@ def read(text: str) -> list[Ask]:
     # A message that shows or hides a link anywhere sends no one to the operator's own channel.
     linked = any(_ONLINE_LINK.search(s) or _DOMAIN_LIKE.search(s) for s in read_out)
     # … and one that asks for a reply, a call or bank details anywhere is no refund notice.
-    asks_back = any(_ASKS_BACK.search(s) for s in read_out)
+    asks_back = any(_ASKS_BACK.search(s) and not _HELP_ONLY.search(s) for s in read_out)
     phone = any(_PHONE_ANY.search(s) for s in read_out)
     quiet = not linked and not asks_back and not phone
     for sentence in read_out:
@@ -615,7 +627,8 @@ def read(text: str) -> list[Ask]:
             and not _PAPERS_OR_PAYMENT.search(sentence)
         )
         offered = bool(OFFERED.search(sentence))
-        refund_news = quiet and bool(REFUND_UNDER_WAY.search(sentence))
+        # The line offered for questions is no part of the refund's news.
+        refund_news = quiet and bool(REFUND_UNDER_WAY.search(_HELP_CLAUSE.sub("", sentence)))
         for kind, patterns in TABLES.items():
             if kind in found or (kind is Kind.PRESSURE and deadline):
                 continue

@@ -423,6 +423,11 @@ def test_each_request(text: str, code: str, verdict: Verdict | None) -> None:
         "【京东】您的订单已取消，退款将原路退回，预计1-7个工作日到账，可在京东APP-我的-退换/售后中查看进度。",
         # A pickup code given is no code asked for, and a locker's refund when not collected is
         # its rule.
+        # A refund notice with a line for questions and nothing more.
+        "【淘宝】您的订单已取消，退款将原路退回，如有疑问请联系在线客服。",
+        "【蝦皮購物】您的訂單已取消，款項將於7-14個工作天退回原付款信用卡，如有疑問請洽蝦皮客服。",
+        "Your order was cancelled and refunded to your original payment method. Questions? Just "
+        "reply to this email.",
         "Amazon: Your package is ready for pickup at Amazon Locker - Juniper. Pickup code: "
         "123456. Pick up by Friday or it will be returned for a refund.",
         "【丰巢】您的取件码已失效，包裹已被取出。如有疑问请致电95333。",
@@ -635,6 +640,14 @@ def test_a_links_own_letters_ask_nothing() -> None:
         "您的快递派送异常，请点击，下方链接重新预约。",
         "【淘宝】您的订单因物流丢件已取消，退款298元将在24小时内原路退回，请保持电话畅通，稍后专员来电核实。",
         "Your parcel will be returned for a refund unless you enter the code we text you.",
+        # A line for questions keeps a refund notice quiet only with no number, chat contact,
+        # claim or card in it.
+        "【淘宝】您的订单已取消，退款将原路退回，如有疑问请联系客服微信abc123。",
+        "【淘宝】您的订单已取消，退款将原路退回，如有疑问请致电0571-88886666。",
+        "【淘宝】您的订单已取消，退款将原路退回，如有疑问请联系客服办理理赔。",
+        "Your order was cancelled and refunded. Questions? Reply with your card details.",
+        "Your order was cancelled and refunded. Just reply to this email with your bank details "
+        "to receive it.",
         "Amazon: Your order has been cancelled and refunded. Read out the code we send you to "
         "receive it.",
         # "fraudulent" warns only where it names fraudulent messages, not as a pretext.
