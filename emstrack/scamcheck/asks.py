@@ -525,19 +525,20 @@ _ASKS_BACK = re.compile(
 #: A line offered for questions ("如有疑问请联系客服", "Questions? Just reply to this email"), with
 #: no number, chat contact, code, card or link of its own, keeps a message quiet: it asks the
 #: reader for nothing.
+_QUESTIONS = r"如有疑问|如有问题|若有疑问|若有问题|如有任何问题|\bif you have (?:any )?questions\b"
 _HELP_ONLY = re.compile(
-    r"^(?=.*(?:如有疑问|如有问题|若有疑问|若有问题|如有任何问题|\bif you have (?:any )?questions\b|"
+    rf"^(?=.*(?:{_QUESTIONS}|"
     r"\bquestions\?|\bany questions\b|^(?:just )?reply to this (?:e-?mail|message)\W*$))"
     r"(?!.*(?:\d{5}|微信|qq|whatsapp|wechat|telegram|验证码|代码|银行|卡号|支付宝|转账|理赔|赔|"
     r"weblink|\blink\b|\b(?:code|otp|card|bank|transfer|claim|details|confirm|verify|pay)\b))"
 )
-_HELP_CLAUSE = re.compile(
-    r"[,，]?\s*(?:如有疑问|如有问题|若有疑问|若有问题|如有任何问题|if you have (?:any )?questions)[^,，。.]*"
-)
-#: A telephone number as messages write them (a waybill's digits are none).
-_PHONE_ANY = re.compile(
-    r"(?<![a-z0-9+])(?:\+\d[\d \-()]{6,}\d|0\d{1,4}[ \-]?\d{3,4}[ \-]?\d{3,4}|1[3-9]\d{9}"
-    r"|[48]00[\d \-]{6,}\d|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4})(?![a-z0-9])"
+_HELP_CLAUSE = re.compile(rf"[,，]?\s*(?:{_QUESTIONS})[^,，。.]*")
+#: A telephone number as messages write them: with a country code, a leading 0, China's 11-digit
+#: mobiles and 400/800 numbers, or digits grouped as phone numbers are ("202-555-0143"). A
+#: waybill's run of digits ("688532824006") is none.
+PHONE_LIKE = re.compile(
+    r"(?<![A-Za-z0-9+])(?:\+\d[\d \-()]{6,}\d|0\d[\d \-()]{5,}\d|1[3-9]\d{9}|[48]00[\d \-]{6,}\d"
+    r"|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4})(?![A-Za-z0-9])"
 )
 _DOMAIN_LIKE = re.compile(r"\b[a-z0-9-]+\.[a-z]{2,}\b")
 
@@ -608,7 +609,7 @@ def read(text: str) -> list[Ask]:
     linked = any(_ONLINE_LINK.search(s) or _DOMAIN_LIKE.search(s) for s in read_out)
     # … and one that asks for a reply, a call or bank details anywhere is no refund notice.
     asks_back = any(_ASKS_BACK.search(s) and not _HELP_ONLY.search(s) for s in read_out)
-    phone = any(_PHONE_ANY.search(s) for s in read_out)
+    phone = any(PHONE_LIKE.search(s) for s in read_out)
     quiet = not linked and not asks_back and not phone
     for sentence in read_out:
         in_person = _in_person(sentence)

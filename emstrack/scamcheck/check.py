@@ -293,20 +293,11 @@ def _hotline_only(words: str, published: frozenset[str] = frozenset()) -> bool:
     return all(_published(n, published) for n in numbers)
 
 
-#: A telephone number as messages write them: with a country code, a leading 0, China's 11-digit
-#: mobiles and 400/800 numbers, or digits grouped as phone numbers are ("202-555-0143"). A
-#: waybill's run of digits ("688532824006") is none.
-_PHONE_LIKE = re.compile(
-    r"(?<![A-Za-z0-9+])(?:\+\d[\d \-()]{6,}\d|0\d[\d \-()]{5,}\d|1[3-9]\d{9}|[48]00[\d \-]{6,}\d"
-    r"|\(?\d{3}\)?[ .\-]\d{3}[ .\-]\d{4})(?![A-Za-z0-9])"
-)
-
-
 def _every_number_published(text: str, call: str, published: frozenset[str]) -> bool:
     """True when the message gives telephone numbers and every one is a published hotline: a
     call request that names none, or a number of the message's own in another sentence, is
     not a call to the post."""
-    found = [*_PHONE.findall(call), *_PHONE_LIKE.findall(numbers.without_numbers(text))]
+    found = [*_PHONE.findall(call), *asks.PHONE_LIKE.findall(numbers.without_numbers(text))]
     return bool(found) and all(_published(n, published) for n in found)
 
 
